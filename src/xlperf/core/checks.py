@@ -1,0 +1,485 @@
+"""The checks a bureau reviewer runs on every self-evaluation (审核校验), ``shared/domain.md`` §2.
+
+Each check returns :class:`~.findings.Finding` objects with an id, a severity, a Chinese message,
+the cells involved (:class:`~.model.Ref`) and the figures.  Rates are always recomputed from the
+raw inputs; what the unit typed (its stated rates, total and grade) is only ever compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from .fields import CHOICE, FIELDS, INCOME_SOURCES, LONGTEXT, TEXT
+from .findings import ERROR, INFO, WARNING, Finding
+from .grades import grade
+from .metrics import METRIC_BY_LABEL, METRICS, Group
+from .model import CLASSES, GOALS, RUBRIC, Ref
+from .numbers import fmt_money, fmt_rate, fmt_score, parse_number, parse_text, percent_points, round_half_up
+from .scoring import indicator_outcome
+
+if TYPE_CHECKING:
+    from .evaluate import Evaluation
+
+Check = Callable[["Evaluation"], Iterator[Finding]]
+NEGATIVE_ALLOWED = {"budget_adjustment", "carryover_begin", "carryover_end"}
+
+
+def _num(ev: Evaluation, key: str) -> float | None:
+    return parse_number(ev.data.get(key)).value
+
+
+def _label(key: str) -> str:
+    return next(f.label for f in FIELDS if f.key == key)
+
+
+def check_inputs(ev: Evaluation) -> Iterator[Finding]:
+    """Every numeric input is readable (输入可读) and amounts are not negative."""
+    for f in FIELDS:
+        if f.kind in (TEXT, LONGTEXT, CHOICE):
+            continue
+        parsed = parse_number(ev.data.get(f.key))
+        if parsed.problem:
+            yield Finding("input.invalid", ERROR, f"{f.label}：{parsed.problem}", (Ref(f.key),))
+        elif parsed.value is not None and parsed.value < 0 and f.key not in NEGATIVE_ALLOWED:
+            yield Finding(
+                "input.negative",
+                WARNING,
+                f"{f.label}为负数（{fmt_money(parsed.value)}），请核对",
+                (Ref(f.key),),
+            )
+    for key, message in ev.settings.problems:
+        yield Finding("input.setting", WARNING, f"{_label(key)}：{message}", (Ref(key),))
+    tables = (
+        (CLASSES, ev.data.classes, (("预算数", "budget"), ("决算数", "final"))),
+        (GOALS, ev.data.goals, (("指标值", "target"), ("完成值", "actual"))),
+        (RUBRIC, ev.data.indicators, (("自评得分", "self_score"),)),
+    )
+    for table, rows, columns in tables:
+        for index, row in enumerate(rows):
+            for column, attr in columns:
+                parsed = parse_number(getattr(row, attr))
+                if parsed.problem:
+                    yield Finding(
+                        "input.invalid",
+                        ERROR,
+                        f"{table}第{index + 1}行「{column}」：{parsed.problem}",
+                        (Ref(column, table, index),),
+                    )
+
+
+def _sum_check(
+    ev: Evaluation, check: str, total_key: str, part_keys: list[str], title: str
+) -> Iterator[Finding]:
+    total = _num(ev, total_key)
+    parts = [(key, _num(ev, key)) for key in part_keys]
+    if total is None or all(v is None for _, v in parts):
+        return
+    added = round_half_up(sum(v or 0.0 for _, v in parts), 2)
+    diff = round_half_up(total - added, 2)
+    if abs(diff) > ev.settings.tolerance_money + 1e-9:
+        shown = " + ".join(fmt_money(v or 0.0) for _, v in parts)
+        yield Finding(
+            check,
+            ERROR,
+            f"{title}：{_label(total_key)} {fmt_money(total)} 万元，各项之和 {shown} = {fmt_money(added)} 万元，"
+            f"相差 {fmt_money(diff)} 万元",
+            (Ref(total_key), *(Ref(k) for k, _ in parts)),
+            {"合计": fmt_money(total), "各项之和": fmt_money(added), "差额": fmt_money(diff)},
+        )
+
+
+def check_component_sums(ev: Evaluation) -> Iterator[Finding]:
+    """收入 = Σ 来源; 支出 = 基本 + 项目; 基本 = 人员 + 公用; 编制合计 = 行政 + 事业 (分项合计)."""
+    for stage, word in (("budget", "预算"), ("final", "决算")):
+        yield from _sum_check(
+            ev,
+            "sum.income",
+            f"{stage}_income_total",
+            [f"{stage}_income_{k}" for k, _ in INCOME_SOURCES],
+            f"{word}收入与各来源不符",
+        )
+        yield from _sum_check(
+            ev,
+            "sum.expense",
+            f"{stage}_exp_total",
+            [f"{stage}_exp_basic", f"{stage}_exp_project"],
+            f"{word}支出不等于基本支出与项目支出之和",
+        )
+        yield from _sum_check(
+            ev,
+            "sum.basic",
+            f"{stage}_exp_basic",
+            [f"{stage}_exp_personnel", f"{stage}_exp_public"],
+            f"{word}基本支出不等于人员经费与公用经费之和",
+        )
+    yield from _sum_check(
+        ev,
+        "sum.staff",
+        "staff_quota_total",
+        ["staff_quota_admin", "staff_quota_inst"],
+        "编制数合计不等于行政编制与事业编制之和",
+    )
+
+
+def check_functional_classes(ev: Evaluation) -> Iterator[Finding]:
+    """项目支出 = Σ 功能分类, aware of codes: a 项 listed beside its own 类 is double-counted (功能分类)."""
+    rows = [
+        (i, parse_text(r.code), parse_text(r.name), r)
+        for i, r in enumerate(ev.data.classes)
+        if parse_text(r.code) or parse_text(r.name)
+    ]
+    if not rows:
+        return
+    nested: dict[int, tuple[int, str, str]] = {}
+    for i, code, _name, _ in rows:
+        for j, other, other_name, _ in rows:
+            if i != j and code and other and code != other and code.startswith(other):
+                nested[i] = (j, other, other_name)
+    for stage, word, attr in (("budget", "预算", "budget"), ("final", "决算", "final")):
+        values = {i: parse_number(getattr(r, attr)).value for i, _, _, r in rows}
+        if all(v is None for v in values.values()):
+            continue
+        project = _num(ev, f"{stage}_exp_project")
+        listed = round_half_up(sum(v or 0.0 for v in values.values()), 2)
+        for i, (j, parent_code, parent_name) in nested.items():
+            if values.get(i):
+                code, name = rows[[r[0] for r in rows].index(i)][1:3]
+                yield Finding(
+                    "sum.double_count",
+                    ERROR,
+                    f"{word}：{name}（{code}）属于{parent_name}（{parent_code}），二者同时列出，"
+                    f"{fmt_money(values[i])} 万元被重复计算",
+                    (Ref(attr_col(attr), CLASSES, i), Ref(attr_col(attr), CLASSES, j)),
+                    {"重复金额": fmt_money(values[i])},
+                )
+        deduped = round_half_up(sum(v or 0.0 for i, v in values.items() if i not in nested), 2)
+        if project is None:
+            continue
+        diff = round_half_up(project - deduped, 2)
+        if abs(diff) > ev.settings.tolerance_money + 1e-9:
+            extra = f"（逐行相加为 {fmt_money(listed)} 万元）" if nested else ""
+            yield Finding(
+                "sum.project_classes",
+                ERROR,
+                f"{word}项目支出 {fmt_money(project)} 万元，按功能分类（剔除重复的下级科目后）合计 {fmt_money(deduped)} 万元"
+                f"{extra}，相差 {fmt_money(diff)} 万元",
+                (Ref(f"{stage}_exp_project"), *(Ref(attr_col(attr), CLASSES, i) for i, *_ in rows)),
+                {"项目支出": fmt_money(project), "功能分类合计": fmt_money(deduped), "差额": fmt_money(diff)},
+            )
+
+
+def attr_col(attr: str) -> str:
+    """Column caption of a 功能分类 attribute (列名)."""
+    return {"budget": "预算数", "final": "决算数"}[attr]
+
+
+def check_carryover_identity(ev: Evaluation) -> Iterator[Finding]:
+    """年初结转结余 + 本年收入 − 本年支出 = 年末结转结余 (±容差) (结转结余平衡)."""
+    keys = ("carryover_begin", "final_income_total", "final_exp_total", "carryover_end")
+    begin, income, spent, end = (_num(ev, k) for k in keys)
+    if None in (begin, income, spent, end):
+        return
+    assert begin is not None and income is not None and spent is not None and end is not None
+    expected = round_half_up(begin + income - spent, 2)
+    diff = round_half_up(end - expected, 2)
+    if abs(diff) > ev.settings.tolerance_money + 1e-9:
+        yield Finding(
+            "identity.carryover",
+            ERROR,
+            f"结转结余不平衡：年初 {fmt_money(begin)} + 收入 {fmt_money(income)} − 支出 {fmt_money(spent)} = "
+            f"{fmt_money(expected)} 万元，而年末结转结余填写为 {fmt_money(end)} 万元，相差 {fmt_money(diff)} 万元",
+            tuple(Ref(k) for k in keys),
+            {"应为": fmt_money(expected), "填写": fmt_money(end), "差额": fmt_money(diff)},
+        )
+
+
+def check_scores(ev: Evaluation) -> Iterator[Finding]:
+    """Self-scores the data do not support, above the maximum, or with their inputs missing (自评得分核实)."""
+    for s in ev.leaves:
+        ref = Ref("自评得分", RUBRIC, s.row)
+        title = f"指标 {s.code} {s.name}"
+        if s.self_score is None:
+            yield Finding("score.self_missing", WARNING, f"{title} 未填写自评得分", (ref,))
+            continue
+        if s.self_score > s.maximum + 1e-9:
+            yield Finding(
+                "score.over_max",
+                ERROR,
+                f"{title} 自评 {fmt_score(s.self_score)} 分，超过分值 {fmt_score(s.maximum)} 分",
+                (ref,),
+            )
+        if s.status != "ok":
+            yield from _missing_behind_score(ev, s, ref, title)
+        elif s.self_score < s.score - 0.005:
+            yield Finding(
+                "score.below",
+                INFO,
+                f"{title} 自评 {fmt_score(s.self_score)} 分，低于按数据计算的 {fmt_score(s.score)} 分（{s.reason}），请核对",
+                (ref,),
+            )
+        elif s.self_score > s.score + 0.005 and s.self_score <= s.maximum + 1e-9:
+            yield Finding(
+                "score.unsupported",
+                ERROR,
+                f"{title} 自评 {fmt_score(s.self_score)} 分，按数据计算只得 {fmt_score(s.score)} 分（{s.reason}）"
+                f"{_stated_note(ev, s)}",
+                (ref, Ref("计算得分", RUBRIC, s.row)),
+                {"自评得分": fmt_score(s.self_score), "计算得分": fmt_score(s.score)},
+            )
+
+
+def _stated_note(ev: Evaluation, s: object) -> str:
+    from .evaluate import NodeScore
+
+    assert isinstance(s, NodeScore)
+    row = ev.data.indicators[s.row]
+    stated = parse_number(row.stated).value
+    if stated is None or s.self_score is None:
+        return ""
+    outcome = indicator_outcome(row.rule, row.params, s.maximum, stated, None, s.source, s.name)
+    if s.self_score > outcome.score + 0.005:
+        metric = METRIC_BY_LABEL.get(s.source)
+        shown = _show(stated, metric.percent if metric else True)
+        return f"；即使按单位自述的 {shown}，依规则也只得 {fmt_score(outcome.score)} 分（{outcome.reason}）"
+    return ""
+
+
+def _missing_behind_score(ev: Evaluation, s: object, ref: Ref, title: str) -> Iterator[Finding]:
+    from .evaluate import NodeScore
+
+    assert isinstance(s, NodeScore)
+    metric = METRIC_BY_LABEL.get(s.source)
+    refs: list[Ref] = [ref]
+    if metric is not None:
+        for arg in metric.args:
+            keys = arg.keys if isinstance(arg, Group) else (arg,) if isinstance(arg, str) else ()
+            refs += [Ref(k) for k in keys if parse_number(ev.data.get(k)).value is None and k in NUMERIC_KEYS]
+    else:
+        refs.append(Ref("实际值", RUBRIC, s.row))
+    severity = ERROR if (s.self_score or 0) > 0 else WARNING
+    yield Finding(
+        "input.missing",
+        severity,
+        f"{title} 自评 {fmt_score(s.self_score)} 分，但{s.reason.removesuffix('，本项不得分')}，无法核实，计0分"
+        f"{_stated_note(ev, s)}",
+        tuple(refs),
+        {"自评得分": fmt_score(s.self_score)},
+    )
+
+
+NUMERIC_KEYS = frozenset(f.key for f in FIELDS if f.kind not in (TEXT, LONGTEXT, CHOICE))
+
+
+def check_parent_scores(ev: Evaluation) -> Iterator[Finding]:
+    """A subtotal typed for a parent indicator equals the sum of its children's self-scores (小计核对)."""
+    for s in ev.scores.values():
+        if s.leaf:
+            continue
+        typed = parse_number(ev.data.indicators[s.row].self_score).value
+        if typed is not None and s.self_score is not None and abs(typed - s.self_score) > 0.005:
+            yield Finding(
+                "score.rollup",
+                ERROR,
+                f"指标 {s.code} {s.name} 小计填写 {fmt_score(typed)} 分，下级自评得分之和为 {fmt_score(s.self_score)} 分",
+                (Ref("自评得分", RUBRIC, s.row),),
+            )
+
+
+def check_claims(ev: Evaluation) -> Iterator[Finding]:
+    """The unit's stated total, grade and rates agree with what its own data give (自述结论核对)."""
+    claimed = parse_number(ev.data.get("claimed_total")).value
+    if claimed is not None and ev.self_total is not None and abs(claimed - ev.self_total) > 0.005:
+        yield Finding(
+            "claim.total",
+            ERROR,
+            f"报告所写总分 {fmt_score(claimed)} 分，但各项自评得分相加为 {fmt_score(ev.self_total)} 分",
+            (Ref("claimed_total"),),
+            {"所写总分": fmt_score(claimed), "自评合计": fmt_score(ev.self_total)},
+        )
+    if claimed is not None and ev.total is not None and abs(claimed - ev.total) > 0.005:
+        yield Finding(
+            "claim.total_computed",
+            WARNING,
+            f"报告所写总分 {fmt_score(claimed)} 分，按数据和评分规则核定为 {fmt_score(ev.total)} 分（{ev.grade}）",
+            (Ref("claimed_total"),),
+            {"所写总分": fmt_score(claimed), "核定总分": fmt_score(ev.total)},
+        )
+    claimed_grade = parse_text(ev.data.get("claimed_grade"))
+    if claimed_grade:
+        basis = claimed if claimed is not None else ev.self_total
+        expected = grade(basis, ev.settings.bands) if basis is not None else None
+        if expected and not claimed_grade.startswith(expected):
+            yield Finding(
+                "claim.grade",
+                ERROR,
+                f"报告所写等级「{claimed_grade}」与总分 {fmt_score(basis)} 分对应的等级「{expected}」不符",
+                (Ref("claimed_grade"),),
+            )
+    for s in ev.leaves:
+        row = ev.data.indicators[s.row]
+        stated = parse_number(row.stated)
+        metric = METRIC_BY_LABEL.get(s.source)
+        if metric is None or stated.value is None:
+            continue
+        rate = ev.metrics[metric.key]
+        ref = Ref("单位自述值", RUBRIC, s.row)
+        if rate.value is None:
+            yield Finding(
+                "claim.unverifiable",
+                WARNING,
+                f"单位自述{metric.label}为 {_show(stated.value, metric.percent)}，但{rate.reason}，无法核实",
+                (ref,),
+            )
+        elif (
+            abs(percent_points(rate.value) - percent_points(stated.value))
+            > percent_points(ev.settings.tolerance_rate) + 1e-9
+        ):
+            yield Finding(
+                "claim.rate",
+                ERROR,
+                f"单位自述{metric.label}为 {_show(stated.value, metric.percent)}，按填报数据计算为 "
+                f"{_show(rate.value, metric.percent)}（{rate.formula}）",
+                (ref,),
+                {"自述": _show(stated.value, metric.percent), "计算": _show(rate.value, metric.percent)},
+            )
+
+
+def _show(value: float, percent: bool) -> str:
+    return fmt_rate(value) if percent else fmt_score(value)
+
+
+def check_goals(ev: Evaluation) -> Iterator[Finding]:
+    """Every goal has an actual; shortfalls have a reason; far-exceeded targets are flagged (目标完成情况)."""
+    for index, (goal, rate) in enumerate(zip(ev.data.goals, ev.goal_rates, strict=True)):
+        name = parse_text(goal.indicator) or parse_text(goal.goal) or f"第{index + 1}行"
+        label = f"绩效目标 {parse_text(goal.goal_id)} {name}".replace("  ", " ")
+        if parse_number(goal.target).blank and parse_number(goal.actual).blank:
+            continue
+        if rate.value is None:
+            yield Finding(
+                "goal.incomplete",
+                WARNING,
+                f"{label}：{rate.reason}",
+                (Ref("完成值" if "完成值" in rate.missing else "指标值", GOALS, index),),
+            )
+            continue
+        if rate.value < 1 and not parse_text(goal.deviation_reason):
+            yield Finding(
+                "goal.no_reason",
+                WARNING,
+                f"{label} 完成率 {fmt_rate(rate.value)}，未达到目标，但未填写偏差原因",
+                (Ref("偏差原因", GOALS, index),),
+            )
+        if rate.value > ev.settings.goal_excess:
+            yield Finding(
+                "goal.excess",
+                WARNING,
+                f"{label} 完成率 {fmt_rate(rate.value)}，超过 {fmt_rate(ev.settings.goal_excess)}，目标值可能设定偏低",
+                (Ref("指标值", GOALS, index),),
+            )
+
+
+def _names(text: object) -> list[str]:
+    raw = parse_text(text)
+    for sep in ("，", ",", "；", ";", " ", "\n", "/"):
+        raw = raw.replace(sep, "、")
+    return [n.strip() for n in raw.split("、") if n.strip()]
+
+
+def check_team(ev: Evaluation) -> Iterator[Finding]:
+    """Names in the team paragraph match the signature table, and near-misses are spelled out (人员名单一致)."""
+    named = (
+        _names(ev.data.get("team_leader"))
+        + _names(ev.data.get("team_deputies"))
+        + _names(ev.data.get("team_members"))
+    )
+    signed = [(i, parse_text(t.name)) for i, t in enumerate(ev.data.team) if parse_text(t.name)]
+    if not named or not signed:
+        return
+    signed_names = {n for _, n in signed}
+    for name in named:
+        if name in signed_names:
+            continue
+        twin = next((s for s in signed_names if s not in named and _one_apart(s, name)), None)
+        if twin:
+            i = next(i for i, n in signed if n == twin)
+            yield Finding(
+                "text.name_mismatch",
+                WARNING,
+                f"评价工作组成员「{name}」在签字名单中写作「{twin}」，同一人姓名写法不一致",
+                (Ref("team_members"), Ref("姓名", "评价工作组", i)),
+            )
+        else:
+            yield Finding(
+                "text.name_missing",
+                WARNING,
+                f"评价工作组成员「{name}」不在签字名单中",
+                (Ref("team_members"),),
+            )
+    for i, name in signed:
+        if name not in named and not any(_one_apart(name, n) for n in named):
+            yield Finding(
+                "text.name_extra",
+                WARNING,
+                f"签字名单中的「{name}」不在评价工作组成员中",
+                (Ref("姓名", "评价工作组", i),),
+            )
+
+
+def _one_apart(a: str, b: str) -> bool:
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
+def check_departments(ev: Evaluation) -> Iterator[Finding]:
+    """The stated number of 内设机构 equals the names listed (内设机构数)."""
+    stated = parse_number(ev.data.get("departments_stated")).value
+    listed = _names(ev.data.get("departments"))
+    if stated is not None and listed and int(stated) != len(listed):
+        yield Finding(
+            "text.departments",
+            WARNING,
+            f"写明下设 {fmt_score(stated)} 个内设机构，但列出的名称为 {len(listed)} 个（{'、'.join(listed)}）",
+            (Ref("departments_stated"), Ref("departments")),
+        )
+
+
+def check_rubric(ev: Evaluation) -> Iterator[Finding]:
+    """The rubric adds up and every rule is valid (评分体系), with the node named."""
+    for problem in ev.rubric_problems:
+        yield Finding("rubric.structure", ERROR, problem.message, (problem.ref,))
+
+
+def check_unscored_metrics(ev: Evaluation) -> Iterator[Finding]:
+    """Rates that can be computed but that no indicator scores, listed for completeness (未评分比率)."""
+    scored = {s.source for s in ev.leaves}
+    for metric in METRICS:
+        rate = ev.metrics[metric.key]
+        if metric.label not in scored and rate.value is not None:
+            yield Finding(
+                "info.metric",
+                INFO,
+                f"{metric.label} {_show(rate.value, metric.percent)}（未纳入评分）",
+                tuple(Ref(a) for a in metric.args if isinstance(a, str) and a in NUMERIC_KEYS),
+            )
+
+
+CHECKS: tuple[Check, ...] = (
+    check_rubric,
+    check_inputs,
+    check_component_sums,
+    check_functional_classes,
+    check_carryover_identity,
+    check_scores,
+    check_parent_scores,
+    check_claims,
+    check_goals,
+    check_team,
+    check_departments,
+    check_unscored_metrics,
+)
+
+
+def run_checks(ev: Evaluation) -> list[Finding]:
+    """Run every check (全部校验) and collect the findings."""
+    return [finding for check in CHECKS for finding in check(ev)]

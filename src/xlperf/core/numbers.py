@@ -1,0 +1,157 @@
+"""Numbers as finance staff type them and as Excel rounds them (数值解析与舍入).
+
+* :func:`round_half_up` rounds like Excel's ``ROUND`` (half away from zero on the
+  15-significant-digit value), not like Python's banker's ``round``.
+* :func:`parse_number` accepts what people type into cells — ``"1,234.50"``, ``"12%"``,
+  full-width ``"１２３"``, ``"4419.16万元"``, ``" 12 "`` — and explains in Chinese what it
+  cannot accept.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import unicodedata
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+
+EXCEL_ERRORS = frozenset(
+    {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#GETTING_DATA", "#SPILL!", "#CALC!"}
+)
+_CHINESE_NUMERALS = set("零〇一二三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟")
+
+
+def round_half_up(value: float, digits: int = 2) -> float:
+    """Round like Excel's ROUND (四舍五入): half away from zero, on the 15-digit value.
+
+    ``round_half_up(2.675, 2) == 2.68`` and ``round_half_up(-1.005, 2) == -1.01``.
+    """
+    if not math.isfinite(value):
+        return value
+    scaled = abs(value) * 10.0**digits
+    if scaled < 1e15 and abs(scaled - math.floor(scaled) - 0.5) > 1e-6:
+        return math.copysign(math.floor(scaled + 0.5), value) / 10.0**digits + 0.0
+    exact = Decimal(format(value, ".15g"))
+    quantum = Decimal(1).scaleb(-digits)
+    try:
+        return float(exact.quantize(quantum, rounding=ROUND_HALF_UP))
+    except InvalidOperation:  # pragma: no cover - only for absurd magnitudes
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A parsed cell value: ``value`` when usable, else ``problem`` (Chinese) or both ``None`` for blank."""
+
+    value: float | None
+    problem: str | None = None
+
+    @property
+    def blank(self) -> bool:
+        """True when the cell was empty (空白)."""
+        return self.value is None and self.problem is None
+
+
+BLANK = Parsed(None)
+
+
+def parse_number(raw: object) -> Parsed:
+    """Parse a typed cell into a number (数值解析); 万元 suffix, commas, % and full-width digits allowed."""
+    kind = type(raw)
+    if kind is float or kind is int:
+        return (
+            Parsed(float(raw)) if math.isfinite(raw) else Parsed(None, "应为有限的数字，实际为无穷大或非数字")
+        )
+    if raw is None:
+        return BLANK
+    if isinstance(raw, bool):
+        return Parsed(None, f"应为数字，实际为逻辑值 {'TRUE' if raw else 'FALSE'}")
+    if isinstance(raw, int | float):
+        value = float(raw)
+        if not math.isfinite(value):
+            return Parsed(None, "应为有限的数字，实际为无穷大或非数字")
+        return Parsed(value)
+    if isinstance(raw, _dt.date | _dt.datetime | _dt.time | _dt.timedelta):
+        return Parsed(None, f"应为数字，实际为日期/时间「{raw}」")
+    if not isinstance(raw, str):
+        return Parsed(None, f"应为数字，实际为「{raw!r}」")
+    return _parse_str(raw)
+
+
+@lru_cache(maxsize=4096)
+def _parse_str(raw: str) -> Parsed:
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if not text:
+        return BLANK
+    if text.upper() in EXCEL_ERRORS:
+        return Parsed(None, f"单元格为错误值 {text.upper()}，应为数字")
+    if text.startswith("="):
+        return Parsed(None, f"应为数字，实际为未计算的公式文本「{text}」")
+    compact = text.replace(" ", "").replace(",", "").replace("，", "")
+    percent = False
+    if compact.endswith("万元"):
+        compact = compact[:-2]
+    elif compact.endswith("%"):
+        percent, compact = True, compact[:-1]
+    elif compact.endswith("元"):
+        return Parsed(None, f"金额应以万元为单位填写数字，实际为「{raw}」")
+    try:
+        value = float(compact)
+    except ValueError:
+        if any(ch in _CHINESE_NUMERALS for ch in compact):
+            return Parsed(None, f"请用阿拉伯数字填写，实际为中文数字「{raw}」")
+        return Parsed(None, f"无法识别为数字：「{raw}」")
+    if not math.isfinite(value):
+        return Parsed(None, f"应为有限的数字，实际为「{raw}」")
+    return Parsed(value / 100 if percent else value)
+
+
+def failure_text(raw: object) -> str | None:
+    """The text of a cell holding a computed failure reason rather than a number (失败说明), else None."""
+    if (
+        isinstance(raw, str)
+        and raw.strip()
+        and parse_number(raw).problem
+        and raw.strip().upper() not in EXCEL_ERRORS
+    ):
+        return raw.strip()
+    return None
+
+
+def parse_text(raw: object) -> str:
+    """Normalise a text cell (文本): ``None`` → ``""``, numbers without a trailing ``.0``, stripped."""
+    if type(raw) is str:
+        return raw.strip()
+    if raw is None:
+        return ""
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return str(raw).strip()
+
+
+def fmt_money(value: float | None) -> str:
+    """Format an amount in 万元 with two decimals and thousands separators (金额格式)."""
+    if value is None:
+        return "—"
+    return f"{round_half_up(value, 2):,.2f}"
+
+
+def fmt_rate(rate: float | None) -> str:
+    """Format a fraction as a percentage with two decimals (百分比格式), ``0.31`` → ``31.00%``."""
+    if rate is None:
+        return "—"
+    return f"{round_half_up(rate * 100, 2):.2f}%"
+
+
+def fmt_score(score: float | None) -> str:
+    """Format a score without superfluous zeros (分值格式): ``2.0`` → ``2``, ``3.75`` → ``3.75``."""
+    if score is None:
+        return "—"
+    text = f"{round_half_up(score, 2):.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def percent_points(rate: float) -> float:
+    """A rate as percentage points rounded to two decimals (百分点), the figure rules compare."""
+    return round_half_up(rate * 100, 2)

@@ -1,0 +1,1 @@
+"""Excel layer (Excel 层): macro-enabled workbooks, VBA projects and the ribbon, built on Linux."""

@@ -1,0 +1,146 @@
+"""Atomic file output and backups (原子写入与备份).
+
+A workbook that xlperf writes must never be left half-written: a crash, a full disk or Ctrl+C
+while saving would otherwise destroy the user's only copy.  Everything is written to a temporary
+file in the *same directory* (so the final rename cannot cross file systems), flushed to disk with
+``fsync`` and only then moved over the target with :func:`os.replace`, which is atomic on POSIX
+and on Windows (NTFS).  On any exception the temporary file is removed and the old file is
+left exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from xlperf.errors import OutputError
+
+__all__ = ["atomic_output", "atomic_write_bytes", "backup_file"]
+
+TEMP_MARKER = ".xlperf-tmp-"
+
+
+def _current_umask() -> int:
+    """The process umask, read without changing it where the OS allows (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # not thread-safe, but only reached off Linux
+    os.umask(mask)
+    return mask
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX only; a no-op where directories cannot be opened)."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """Yield a temporary path that replaces ``path`` only on success (原子输出).
+
+    The temporary file is created empty in the same directory as ``path`` with a name like
+    ``.{name}.xlperf-tmp-XXXX``; the block writes to it.  When the block exits normally the file is
+    fsync'd, given the permissions of the old ``path`` (or the umask default for a new file) and
+    moved onto ``path`` with :func:`os.replace`.  If the block raises anything, ``KeyboardInterrupt``
+    included, the temporary file is deleted and ``path`` is untouched.
+
+    Raises :class:`xlperf.errors.OutputError` (Chinese message) when the temporary file cannot be
+    created or the final replace fails (for example a file locked by Excel on Windows).
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARKER}", dir=directory)
+    except OSError as exc:
+        raise OutputError(f"无法在目录中创建临时文件（{exc.strerror or exc}）", path=str(path)) from exc
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except FileNotFoundError:
+            mode = 0o666 & ~_current_umask()
+        os.chmod(tmp, mode)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise OutputError(
+                f"无法替换输出文件，文件可能正被 Excel/WPS 打开或没有写权限（{exc.strerror or exc}）",
+                path=str(path),
+            ) from exc
+        _fsync_directory(directory)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (原子写入字节): all of it or, on failure, nothing."""
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def _backup_candidates(path: Path) -> Iterator[Path]:
+    stem, suffix = path.stem, path.suffix
+    yield path.with_name(f"{stem}.bak{suffix}")
+    number = 2
+    while True:
+        yield path.with_name(f"{stem}.bak{number}{suffix}")
+        number += 1
+
+
+def backup_file(path: Path) -> Path:
+    """Copy ``path`` to a new backup file next to it and return the backup path (备份文件).
+
+    The backup of ``model.xlsx`` is ``model.bak.xlsx``, then ``model.bak2.xlsx``, ``model.bak3.xlsx``
+    and so on: an existing file is never overwritten (the name is reserved with exclusive
+    creation, so two concurrent backups cannot pick the same name).  The copy itself is atomic and
+    keeps the modification time and permissions.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise OutputError("要备份的文件不存在", path=str(path))
+    for candidate in _backup_candidates(path):
+        try:
+            reserved = open(candidate, "xb")  # only reserves the name; closed right away
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OutputError(f"无法创建备份文件（{exc.strerror or exc}）", path=str(candidate)) from exc
+        reserved.close()
+        try:
+            with atomic_output(candidate) as tmp:
+                shutil.copyfile(path, tmp)
+                shutil.copystat(path, tmp)
+            shutil.copymode(path, candidate)  # atomic_output gave it the reserved file's mode
+        except BaseException:
+            with contextlib.suppress(OSError):
+                candidate.unlink()
+            raise
+        return candidate
+    raise AssertionError("unreachable")  # pragma: no cover
