@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from xlperf.errors import UnreadableFileError, WorkbookStructureError
+from xlperf.errors import OutputError, UnreadableFileError, WorkbookStructureError
 from xlperf.io import xlsxpatch
 from xlperf.io.xlsxpatch import ExcelError, patch_workbook
 
@@ -124,6 +124,7 @@ def build_feature_workbook(path: Path, vba: Path | None = None) -> Path:
     result.write_formula("B5", "=B3>0", None, True)
     result.write_formula("B6", "=1/0", None, "#DIV/0!")
     result.write_formula("B7", "=rate+1", None, 1.25)
+    result.write_formula("B8", '="文"&"字"', None, "文字")
     for row in (2, 3, 4):
         result.write_formula(f"D{row}", f"=B{row}*10", None, 0)
     result.write_array_formula("F2:F4", "{=B2:B4*2}", None, 1)
@@ -150,13 +151,13 @@ def build_feature_workbook(path: Path, vba: Path | None = None) -> Path:
 
     def shared_and_x14(data: bytes) -> bytes:
         xml = data.decode("utf-8")
-        xml, n_master = re.subn(r'<f>B2\*10</f>', '<f t="shared" ref="D2:D4" si="0">B2*10</f>', xml)
+        xml, n_master = re.subn(r"<f>B2\*10</f>", '<f t="shared" ref="D2:D4" si="0">B2*10</f>', xml)
         xml, n_children = re.subn(r"<f>B([34])\*10</f>", '<f t="shared" si="0"/>', xml)
         xml, n_ext = re.subn(r'(<ext [^>]*uri="\{05C60535)', X14_DV.replace("\\", "\\\\") + r"\1", xml)
         assert (n_master, n_children, n_ext) == (1, 2, 1), "fixture injection failed"
         return xml.encode("utf-8")
 
-    additions = {}
+    additions = {"customXml/数据.xml": "<数据>non-ASCII part name</数据>".encode()}
     transforms = {RESULT_PART: shared_and_x14}
     if vba is not None:
         additions["customUI/customUI.xml"] = CUSTOM_UI
@@ -189,7 +190,9 @@ def raw_entries(path: Path) -> list[tuple[str, int, int, bytes]]:
         for info in zf.infolist():
             name_len, extra_len = struct.unpack_from("<HH", data, info.header_offset + 26)
             start = info.header_offset + 30 + name_len + extra_len
-            out.append((info.filename, info.compress_type, info.CRC, data[start : start + info.compress_size]))
+            out.append(
+                (info.filename, info.compress_type, info.CRC, data[start : start + info.compress_size])
+            )
     return out
 
 
@@ -258,8 +261,19 @@ def assert_sheet_well_formed(root: etree._Element) -> None:
     for row in rows:
         coords, column = [], 0
         for c in row.findall(f"{{{MAIN}}}c"):  # r is optional: then the position is implicit
-            column = openpyxl.utils.column_index_from_string(re.sub(r"\d", "", c.get("r") or "")) if c.get("r") else column + 1
-            coords.append((int(row.get("r")) if not c.get("r") else openpyxl.utils.cell.coordinate_to_tuple(c.get("r"))[0], column))
+            column = (
+                openpyxl.utils.column_index_from_string(re.sub(r"\d", "", c.get("r") or ""))
+                if c.get("r")
+                else column + 1
+            )
+            coords.append(
+                (
+                    int(row.get("r"))
+                    if not c.get("r")
+                    else openpyxl.utils.cell.coordinate_to_tuple(c.get("r"))[0],
+                    column,
+                )
+            )
         assert all(r == int(row.get("r")) for r, _ in coords)
         columns = [c for _, c in coords]
         assert columns == sorted(set(columns))
@@ -287,6 +301,7 @@ PATCH: dict[tuple[str, str], object] = {
     (RESULT_SHEET, "B5"): False,
     (RESULT_SHEET, "B6"): ExcelError("#DIV/0!"),
     (RESULT_SHEET, "B7"): None,
+    (RESULT_SHEET, "B8"): None,  # had t="str": the stale type must go too
     (RESULT_SHEET, "D2"): "=not a formula",  # shared-formula master
     (RESULT_SHEET, "D3"): 42,  # shared-formula child
     (RESULT_SHEET, "F3"): "数组",  # member of an array formula's range (no <f> of its own)
@@ -301,8 +316,8 @@ PATCH: dict[tuple[str, str], object] = {
     (RESULT_SHEET, "A1"): "首行",  # row before the first row
     (RESULT_SHEET, "E2"): 7,  # between D2 and F2
     (RESULT_SHEET, "K2"): -0.125,  # after the last cell J2
-    (RESULT_SHEET, "A8"): "新行",  # new row in a gap
-    (RESULT_SHEET, "E9"): 1e-7,
+    (RESULT_SHEET, "A8"): "新行",  # before the first cell of an existing row
+    (RESULT_SHEET, "E9"): 1e-7,  # row 9 is a new row in the gap 8..12
     (RESULT_SHEET, "B9"): 2**40,
     (RESULT_SHEET, "Z100"): 1,  # after the last row, widens the dimension
     (RESULT_SHEET, "Q50"): None,  # clearing a missing cell creates nothing
@@ -310,7 +325,7 @@ PATCH: dict[tuple[str, str], object] = {
     (INPUT_SHEET, "B3"): 99,
     (INPUT_SHEET, "A6"): "新增",
 }
-FORMULA_CELLS = {"B2", "B3", "B4", "B5", "B6", "B7", "D2", "D3"}
+FORMULA_CELLS = {"B2", "B3", "B4", "B5", "B6", "B7", "B8", "D2", "D3"}
 
 
 def expected_readback(value: object) -> object:
@@ -347,6 +362,7 @@ def test_fixture_really_has_the_fragile_features(feature_xlsx: Path) -> None:
     assert any(n.startswith("xl/comments") for n in names)
     assert "xl/chartsheets/sheet1.xml" in names
     assert "粗体" in read_part(feature_xlsx, "xl/sharedStrings.xml").decode()
+    assert "customXml/数据.xml" in names
 
 
 def test_untouched_entries_are_byte_identical(feature_xlsx: Path, patched: Path) -> None:
@@ -380,7 +396,11 @@ def test_xml_of_patched_cells(feature_xlsx: Path, patched: Path) -> None:
         cell = cell_element(root, ref)
         v = cell.find(f"{{{MAIN}}}v")
         f = cell.find(f"{{{MAIN}}}f")
-        return dict(cell.attrib), (v.text if v is not None else None), (etree.tostring(f) if f is not None else None)
+        return (
+            dict(cell.attrib),
+            (v.text if v is not None else None),
+            (etree.tostring(f) if f is not None else None),
+        )
 
     def original_formula(ref: str) -> bytes:
         return etree.tostring(cell_element(src, ref).find(f"{{{MAIN}}}f"))
@@ -392,6 +412,8 @@ def test_xml_of_patched_cells(feature_xlsx: Path, patched: Path) -> None:
     assert parts("B5")[0]["t"] == "b" and parts("B5")[1] == "0"
     assert parts("B6")[0]["t"] == "e" and parts("B6")[1] == "#DIV/0!"
     assert "t" not in parts("B7")[0] and parts("B7")[1] is None
+    assert cell_element(src, "B8").get("t") == "str"
+    assert "t" not in parts("B8")[0] and parts("B8")[1] is None
     d3_formula = cell_element(root, "D3").find(f"{{{MAIN}}}f")
     assert dict(d3_formula.attrib) == {"t": "shared", "si": "0"} and d3_formula.text is None
     assert parts("D3")[1] == "42"
@@ -434,7 +456,9 @@ def test_readback_with_openpyxl_and_calamine(patched: Path) -> None:
 def test_formulas_and_other_cells_survive(feature_xlsx: Path, patched: Path) -> None:
     before = openpyxl_values(feature_xlsx, data_only=False)
     after = openpyxl_values(patched, data_only=False)
-    value_cells = {key: value for key, value in PATCH.items() if key[1] not in FORMULA_CELLS or key[0] != RESULT_SHEET}
+    value_cells = {
+        key: value for key, value in PATCH.items() if key[1] not in FORMULA_CELLS or key[0] != RESULT_SHEET
+    }
     for key in set(before) | set(after):
         if key in value_cells:
             expected = expected_readback(value_cells[key])
@@ -472,7 +496,9 @@ def test_xlsm_vba_and_custom_ui_are_kept(tmp_path: Path) -> None:
         assert UI_REL_TYPE in zf.read("_rels/.rels").decode()
         assert "macroEnabled" in zf.read("[Content_Types].xml").decode()
     dst = tmp_path / "macro-out.xlsm"
-    patch_workbook(src, dst, {(RESULT_SHEET, "B2"): 3.5, (INPUT_SHEET, "B3"): "文字"}, full_calc_on_load=False)
+    patch_workbook(
+        src, dst, {(RESULT_SHEET, "B2"): 3.5, (INPUT_SHEET, "B3"): "文字"}, full_calc_on_load=False
+    )
     with zipfile.ZipFile(dst) as zf:
         assert zf.read("xl/vbaProject.bin") == vba.read_bytes()
         assert zf.read("customUI/customUI.xml") == CUSTOM_UI
@@ -667,7 +693,9 @@ def test_empty_sheet_and_new_cell_styles(tmp_path: Path) -> None:
     assert sheet_root(src, "xl/worksheets/sheet2.xml").find(f"{{{MAIN}}}dimension").get("ref") == "A1"
     dst = tmp_path / "empty-out.xlsx"
     patch_workbook(
-        src, dst, {("空", "C3"): 0.5, ("空", "D4"): 1, ("空", "D8"): 2.25, ("空", "E5"): None, ("blank", "B2"): 1}
+        src,
+        dst,
+        {("空", "C3"): 0.5, ("空", "D4"): 1, ("空", "D8"): 2.25, ("空", "E5"): None, ("blank", "B2"): 1},
     )
     blank = sheet_root(dst, "xl/worksheets/sheet2.xml")
     assert blank.find(f"{{{MAIN}}}dimension").get("ref") == "B2"
@@ -770,7 +798,9 @@ def test_property_any_patch_reads_back(grid_xlsx: Path, patch: dict[str, object]
                     expected = ""
                     assert ("G", ref) not in after
                 else:
-                    expected = float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+                    expected = (
+                        float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+                    )
             else:
                 expected = original.get(("G", ref), "")
             assert calamine_value(grid, ref) == expected, ref
@@ -795,3 +825,101 @@ def test_speed_150_cells(tmp_path: Path) -> None:
         best = min(best, time.perf_counter() - start)
     assert openpyxl_values(dst, data_only=True)[("汇总", "B150")] == 74.5
     assert best < 0.2, f"patch_workbook took {best * 1000:.1f} ms"  # target ~10 ms; generous for CI noise
+
+
+def test_value_metadata_of_the_old_value_is_dropped(tmp_path: Path) -> None:
+    src = tmp_path / "vm.xlsx"
+    wb = xlsxwriter.Workbook(str(src))
+    ws = wb.add_worksheet("S")
+    ws.write("A1", 1)
+    ws.write("B1", 2)
+    wb.close()
+    # vm= points into metadata.xml (rich values such as pictures in cells); it describes the old value
+    rewrite_zip(src, {"xl/worksheets/sheet1.xml": lambda d: d.replace(b'<c r="A1">', b'<c r="A1" vm="1">')})
+    assert cell_element(sheet_root(src, "xl/worksheets/sheet1.xml"), "A1").get("vm") == "1"
+    dst = tmp_path / "vm-out.xlsx"
+    patch_workbook(src, dst, {("S", "A1"): 5})
+    cell = cell_element(sheet_root(dst, "xl/worksheets/sheet1.xml"), "A1")
+    assert dict(cell.attrib) == {"r": "A1"} and cell.findtext(f"{{{MAIN}}}v") == "5"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (b'<c r="A2">', b'<c r="A3">', "单元格引用"),  # cell outside its row
+        (b'<c r="B2">', b'<c r="2B">', "单元格引用"),
+        (b'<row r="2"', b'<row r="9"', "行顺序"),  # rows out of order
+        (b'<c r="B2">', b'<c r="A2">', "单元格顺序"),  # duplicate column
+    ],
+)
+def test_damaged_sheet_data_is_refused(tmp_path: Path, old: bytes, new: bytes, message: str) -> None:
+    src = tmp_path / "damaged.xlsx"
+    wb = xlsxwriter.Workbook(str(src))
+    ws = wb.add_worksheet("S")
+    for row in range(3):
+        ws.write_row(row, 0, [1, 2])
+    wb.close()
+    rewrite_zip(src, {"xl/worksheets/sheet1.xml": lambda d: d.replace(old, new, 1)})
+    dst = tmp_path / "damaged-out.xlsx"
+    with pytest.raises(UnreadableFileError, match=message):
+        patch_workbook(src, dst, {("S", "C2"): 1})
+    assert not dst.exists()
+
+
+def test_disk_full_becomes_output_error(feature_xlsx: Path, tmp_path: Path, monkeypatch) -> None:
+    dst = tmp_path / "full.xlsx"
+    dst.write_bytes(b"previous")
+
+    def no_space(self, comment):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(xlsxpatch._ZipWriter, "close", no_space)
+    with pytest.raises(OutputError, match="写入输出文件失败"):
+        patch_workbook(feature_xlsx, dst, {(RESULT_SHEET, "B2"): 1})
+    assert dst.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full.xlsx"]
+
+
+def test_oversized_part_is_refused_before_decompressing(
+    feature_xlsx: Path, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(xlsxpatch, "MAX_PART_BYTES", 1000)
+    with pytest.raises(UnreadableFileError, match="超过"):
+        patch_workbook(feature_xlsx, tmp_path / "big.xlsx", {(RESULT_SHEET, "B2"): 1})
+
+
+class _Unseekable(io.RawIOBase):
+    """A write-only stream: zipfile then writes data descriptors after each entry."""
+
+    def __init__(self, sink: io.BytesIO) -> None:
+        self.sink = sink
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        return self.sink.write(data)
+
+
+def test_source_with_data_descriptors_and_stored_entries(feature_xlsx: Path, tmp_path: Path) -> None:
+    sink = io.BytesIO()
+    with zipfile.ZipFile(feature_xlsx) as zin, zipfile.ZipFile(_Unseekable(sink), "w") as zout:
+        for n, info in enumerate(zin.infolist()):
+            entry = zipfile.ZipInfo(info.filename, info.date_time)
+            entry.compress_type = zipfile.ZIP_STORED if n % 2 else zipfile.ZIP_DEFLATED
+            zout.writestr(entry, zin.read(info))
+    src = tmp_path / "streamed.xlsx"
+    src.write_bytes(sink.getvalue())
+    with zipfile.ZipFile(src) as zf:
+        assert all(info.flag_bits & 0x08 for info in zf.infolist())  # really has data descriptors
+    dst = tmp_path / "streamed-out.xlsx"
+    patch_workbook(src, dst, PATCH)
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst) as b:
+        assert b.testzip() is None
+        assert [(i.filename, i.compress_type) for i in a.infolist()] == [
+            (i.filename, i.compress_type) for i in b.infolist()
+        ]
+        for info in a.infolist():
+            if info.filename not in (RESULT_PART, INPUT_PART):
+                assert b.read(info.filename) == a.read(info)
+    assert openpyxl_values(dst, data_only=True)[(RESULT_SHEET, "B4")] == "负数结果"

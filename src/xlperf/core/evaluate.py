@@ -13,10 +13,10 @@ from .fields import DEFAULT_SETTINGS
 from .findings import SEVERITY_ORDER, Finding, count_by_severity
 from .grades import DEFAULT_BANDS, grade, parse_bands
 from .metrics import GOAL_SOURCE, METRIC_BY_LABEL, compute_metrics, goal_completion_rates
-from .model import UnitData
+from .model import IndicatorRow, UnitData
 from .numbers import parse_number, parse_text, round_half_up
 from .rates import QuarterProgress, Rate, goals_completion, quarterly_progress
-from .rubric import Node, Problem, Rubric, build_rubric
+from .rubric import Problem, Rubric, build_rubric, subtotal, table_shape
 from .rules import OK
 from .scoring import indicator_outcome
 
@@ -98,6 +98,11 @@ class Evaluation:
     findings: list[Finding] = field(default_factory=list)
 
     @property
+    def self_grade(self) -> str:
+        """The grade the self-scores would give (自评等级)."""
+        return grade(self.self_total, self.settings.bands)
+
+    @property
     def leaves(self) -> list[NodeScore]:
         """Scores of the scored indicators in table order (末级指标得分)."""
         return [s for s in self.scores.values() if s.leaf]
@@ -116,63 +121,72 @@ class Evaluation:
         return [f for f in self.findings if f.severity == "error"]
 
 
+def actual_kind(row: IndicatorRow) -> str:
+    """Where a leaf's 实际值 comes from (实际值来源): ``metric``, ``goals`` or ``typed``."""
+    source = parse_text(row.source)
+    if source in METRIC_BY_LABEL:
+        return "metric"
+    if source == GOAL_SOURCE or parse_text(row.rule) in ("目标完成", "goal"):
+        return "goals"
+    return "typed"
+
+
 def leaf_actual(
-    node: Node, data: UnitData, metric_cells: dict[str, object], goal_cells: list[object]
+    row: IndicatorRow, data: UnitData, metric_cells: dict[str, object], goal_cells: list[object]
 ) -> object:
     """The value of a leaf's 实际值 cell (实际值单元格): a metric, the linked goals, or what was typed."""
-    row = data.indicators[node.row]
-    metric = METRIC_BY_LABEL.get(node.source)
-    if metric is not None:
-        return metric_cells[metric.key]
-    if node.source == GOAL_SOURCE or (node.rule is not None and node.rule.kind == "goal"):
-        ids = [g.goal_id for g in data.goals]
-        return goals_completion(row.params, ids, goal_cells).cell()
+    kind = actual_kind(row)
+    if kind == "metric":
+        return metric_cells[METRIC_BY_LABEL[parse_text(row.source)].key]
+    if kind == "goals":
+        return goals_completion(row.params, [g.goal_id for g in data.goals], goal_cells).cell()
     return row.actual
 
 
-def _score_tree(
-    rubric: Rubric, data: UnitData, metrics: dict[str, Rate], goal_rates: list[Rate]
-) -> dict[str, NodeScore]:
+def score_rows(data: UnitData, metrics: dict[str, Rate], goal_rates: list[Rate]) -> dict[str, NodeScore]:
+    """Score every row of the rubric table as its cells do (逐行计分): leaves by rule, parents by subtotal.
+
+    Works row by row like the workbook's formulas, so scores exist even when the tree does not add up.
+    """
     metric_cells = {key: rate.cell() for key, rate in metrics.items()}
     goal_cells = [rate.cell() for rate in goal_rates]
+    shape = table_shape(data.indicators)
+    codes = [code for _, code, _ in shape]
     scores: dict[str, NodeScore] = {}
-    for node in reversed(rubric.nodes):  # children before parents
-        row = data.indicators[node.row]
-        if node.leaf:
-            actual = leaf_actual(node, data, metric_cells, goal_cells)
+    for index, code, leaf in reversed(shape):  # children come after parents in the table
+        row = data.indicators[index]
+        name, level = parse_text(row.name), code.count(".") + 1
+        maximum = parse_number(row.maximum).value or 0.0
+        if leaf:
+            actual = leaf_actual(row, data, metric_cells, goal_cells)
             outcome = indicator_outcome(
-                row.rule, row.params, node.maximum, actual, row.self_score, node.source, node.name
+                row.rule, row.params, row.maximum, actual, row.self_score, row.source, row.name
             )
-            self_value = parse_number(row.self_score).value
-            scores[node.code] = NodeScore(
-                node.code,
-                node.name,
-                node.level,
-                node.maximum,
+            scores[code] = NodeScore(
+                code,
+                name,
+                level,
+                maximum,
                 outcome.score,
-                self_value,
+                parse_number(row.self_score).value,
                 True,
-                node.row,
+                index,
                 outcome.reason,
                 outcome.status,
                 actual,
                 parse_text(row.rule),
-                node.source,
+                parse_text(row.source),
             )
         else:
-            children = [scores[c.code] for c in node.children]
-            selfs = [c.self_score for c in children if c.self_score is not None]
-            scores[node.code] = NodeScore(
-                node.code,
-                node.name,
-                node.level,
-                node.maximum,
-                round_half_up(sum(c.score for c in children), 2),
-                round_half_up(sum(selfs), 2) if selfs else None,
-                False,
-                node.row,
-            )
-    return {node.code: scores[node.code] for node in rubric.nodes}
+            score = subtotal(code, codes, [_attr(scores, c, "score") for c in codes])
+            selfs = subtotal(code, codes, [_attr(scores, c, "self_score") for c in codes])
+            scores[code] = NodeScore(code, name, level, maximum, score or 0.0, selfs, False, index)
+    return {code: scores[code] for code in codes}
+
+
+def _attr(scores: dict[str, NodeScore], code: str, attr: str) -> float | None:
+    found = scores.get(code)
+    return getattr(found, attr) if found is not None else None
 
 
 def evaluate(data: UnitData) -> Evaluation:
@@ -190,11 +204,10 @@ def evaluate(data: UnitData) -> Evaluation:
         data.get("budget_basis"),
     )
     rubric, problems = build_rubric(data.indicators)
-    scores = _score_tree(rubric, data, metrics, goal_rates) if rubric else {}
-    roots = [s for s in scores.values() if s.level == 1]
-    total = round_half_up(sum(s.score for s in roots), 2) if rubric else None
-    selfs = [s.self_score for s in scores.values() if s.leaf and s.self_score is not None]
-    self_total = round_half_up(sum(selfs), 2) if selfs else None
+    scores = score_rows(data, metrics, goal_rates)
+    codes = list(scores)
+    total = subtotal("", codes, [s.score for s in scores.values()]) if scores else None
+    self_total = subtotal("", codes, [s.self_score for s in scores.values()])
     evaluation = Evaluation(
         data,
         settings,

@@ -316,9 +316,8 @@ class QuarterProgress:
     @property
     def met(self) -> bool | None:
         """Whether the quarter reached its schedule (达到序时进度); ``None`` when unknown."""
-        if self.rate.value is None or self.target is None:
-            return None
-        return percent_points(self.rate.value) >= percent_points(self.target)
+        answer = on_schedule(self.rate.value, self.target)
+        return None if answer == "—" else answer == "是"
 
 
 def _flat(values: object) -> list[object]:
@@ -327,22 +326,39 @@ def _flat(values: object) -> list[object]:
     return [values]
 
 
+def spending_progress(
+    cumulative: object, budget: object, adjusted_budget: object = None, basis: object = None
+) -> Rate:
+    """支出进度 = 截至季度末累计支出 / 全年预算数 × 100% (全年预算数按预算口径取年初或调整后预算)."""
+    label = "调整后预算数" if str(basis or "").strip() == "调整后预算" else "全年预算数"
+    return _ratio(
+        "支出进度",
+        f"累计支出 / {label} × 100%",
+        ("累计支出", cumulative),
+        (label, pick_budget(budget, adjusted_budget, basis)),
+    )
+
+
+def on_schedule(progress: object, target: object) -> str:
+    """是否达到序时进度: ``是`` when 支出进度 ≥ 序时进度 (both to two-decimal percentages), ``否``, or ``—``."""
+    done, goal = parse_number(progress).value, parse_number(target).value
+    if done is None or goal is None:
+        return "—"
+    if goal > 1.5:  # typed as 25 rather than 25%
+        goal /= 100
+    return "是" if percent_points(done) >= percent_points(goal) else "否"
+
+
 def quarterly_progress(
     cumulative: object, schedule: object, budget: object, adjusted_budget: object = None, basis: object = None
 ) -> list[QuarterProgress]:
-    """支出进度 = 截至各季度末累计支出 / 全年预算数 × 100%, against 序时进度 (e.g. 25/50/75/100%)."""
-    annual = pick_budget(budget, adjusted_budget, basis)
+    """Each quarter's 支出进度 against its 序时进度 (季度支出进度)."""
     targets = _flat(schedule)
     result = []
     for index, spent in enumerate(_flat(cumulative)):
-        rate = _ratio(
-            f"第{index + 1}季度支出进度",
-            "累计支出 / 全年预算数 × 100%",
-            ("累计支出", spent),
-            ("全年预算数", annual),
-        )
+        rate = spending_progress(spent, budget, adjusted_budget, basis)
         target = parse_number(targets[index] if index < len(targets) else None).value
-        if target is not None and target > 1.5:  # typed as 25 rather than 25%
+        if target is not None and target > 1.5:
             target /= 100
         result.append(QuarterProgress(index + 1, rate, target))
     return result
@@ -361,6 +377,7 @@ def quarters_on_schedule(
         missing = tuple(f"第{q.quarter}季度" for q in unknown if not q.rate.invalid)
         invalid = tuple(f"第{q.quarter}季度" for q in unknown if q.rate.invalid)
         causes = {q.rate.reason.split("：", 1)[-1] if q.rate.reason else "缺少序时进度" for q in unknown}
+        causes = {c.replace("缺少累计支出", "缺少累计支出数") for c in causes}
         which = (
             "各季度" if len(unknown) == len(quarters) else "、".join(f"第{q.quarter}季度" for q in unknown)
         )

@@ -194,3 +194,41 @@ def _check_sum(title: str, expected: float, children: list[Node], ref: Ref, prob
                 ref,
             )
         )
+
+
+def table_shape(rows: Sequence[IndicatorRow]) -> list[tuple[int, str, bool]]:
+    """Rows with a valid, first-seen 编号 as ``(row index, code, is_leaf)`` (表结构): a leaf has no child row."""
+    seen: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        code = parse_text(row.code)
+        if _CODE.match(code) and code not in seen:
+            seen[code] = index
+    parents = {parent_code(code) for code in seen}
+    return [(index, code, code not in parents) for code, index in seen.items()]
+
+
+def parent_code(code: str) -> str:
+    """The parent's 编号 (上级编号): ``"2.1"`` for ``"2.1.3"``, ``""`` for a 一级指标."""
+    return code.rsplit(".", 1)[0] if "." in code else ""
+
+
+def subtotal(parent: object, codes: object, values: object) -> float | None:
+    """小计 = Σ values of the rows whose 编号 is a direct child of ``parent`` (``""`` for the 一级指标).
+
+    Blank values count as 0; when every child is blank the subtotal is blank (``None``).
+    """
+    target = parse_text(parent)
+    found: list[float] = []
+    flat_codes = codes if isinstance(codes, list | tuple) else [codes]
+    flat_values = values if isinstance(values, list | tuple) else [values]
+    for code, value in zip(_flatten(flat_codes), _flatten(flat_values), strict=False):
+        text = parse_text(code)
+        if text and _CODE.match(text) and parent_code(text) == target:
+            number = parse_number(value).value
+            if number is not None:
+                found.append(number)
+    return round_half_up(sum(found), 2) if found else None
+
+
+def _flatten(items: list | tuple) -> list[object]:
+    return [x for item in items for x in (_flatten(item) if isinstance(item, list | tuple) else [item])]

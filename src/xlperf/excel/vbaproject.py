@@ -105,7 +105,7 @@ def build_vba_project(
     """Return a complete ``vbaProject.bin`` (VBA 工程文件) holding *modules*, source only.
 
     Raises ``ValueError`` for a bad or duplicate name, a header naming another module, or
-    non-ASCII source.
+    non-ASCII source (VBA 源码须为 ASCII).
     """
     _check_identifier("project", project_name)
     seen = {"dir"}  # the dir stream shares the VBA storage with the module streams
@@ -150,8 +150,10 @@ def _encode_source(module: VbaModule) -> bytes:
     code = module.code
     header = re.match(r'Attribute VB_Name = "([^"]*)"', code)
     if header is None or header[1] != module.name:
-        raise ValueError(f"VBA module {module.name!r}: its Attribute VB_Name header names another module")
-    for number, line in enumerate(code.splitlines(), 1):
+        raise ValueError(
+            f'VBA module {module.name!r}: its first line must be Attribute VB_Name = "{module.name}"'
+        )
+    for number, line in enumerate(module.source.splitlines(), 1):
         bad = next((char for char in line if not char.isascii()), None)
         if bad is not None:
             raise ValueError(
@@ -272,7 +274,7 @@ class _Entry:
         )  # fmt: skip
 
 
-def _write_cfb(tree: dict) -> bytes:
+def _write_cfb(tree: dict[str, bytes | dict]) -> bytes:
     """Serialise a tree of ``{name: bytes | dict}`` as a CFB file with a fixed sector layout."""
     entries = [_Entry("Root Entry", _ROOT)]
     _add_children(entries, 0, tree)
@@ -283,8 +285,9 @@ def _write_cfb(tree: dict) -> bytes:
     ministream = bytearray()
     for entry in small:
         entry.start = len(mini_fat)
-        mini_fat += _chain(entry.start, -(-len(entry.data) // _MINI_SECTOR))
-        ministream += entry.data.ljust(-(-len(entry.data) // _MINI_SECTOR) * _MINI_SECTOR, b"\0")
+        count = -(-len(entry.data) // _MINI_SECTOR)
+        mini_fat += _chain(entry.start, count)
+        ministream += entry.data.ljust(count * _MINI_SECTOR, b"\0")
     entries[0].data = bytes(ministream)
 
     def sectors(size: int) -> int:
@@ -323,7 +326,7 @@ def _write_cfb(tree: dict) -> bytes:
     return header + b"".join(body)
 
 
-def _add_children(entries: list[_Entry], parent: int, tree: dict) -> None:
+def _add_children(entries: list[_Entry], parent: int, tree: dict[str, bytes | dict]) -> None:
     """Append *tree*'s entries and link them under *parent* as a balanced red-black tree."""
     ids = []
     for name, node in tree.items():

@@ -21,6 +21,7 @@ disabled, and a part that declares a DTD is refused.
 from __future__ import annotations
 
 import bisect
+import functools
 import io
 import math
 import numbers
@@ -33,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Literal as TypingLiteral
 from urllib.parse import unquote
 
 from lxml import etree
@@ -54,6 +55,7 @@ EXCEL_ERROR_CODES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?"
 MAX_STRING_LENGTH = 32767  # Excel's limit on a cell's text, in UTF-16 code units
 MAX_ROW = 1_048_576
 MAX_COL = 16_384
+MAX_PART_BYTES = 512 * 2**20  # an XML part we parse may not declare more than this uncompressed
 
 
 class ExcelError(str):
@@ -76,16 +78,39 @@ class ExcelError(str):
         return f"ExcelError({str(self)!r})"
 
 
-Kind = Literal["n", "s", "b", "e", "none"]
+@dataclass(frozen=True, slots=True)
+class Formula:
+    """A formula (text without ``=``) with its computed value, written together (公式及缓存值).
+
+    A cell without a formula, or with a plain formula of different text, gets this formula; a
+    cell whose formula is shared or an array formula keeps it (Excel stores a column of
+    same-shaped formulas that way) and only its cached value changes.
+    """
+
+    text: str
+    value: object
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """A plain value that replaces whatever formula the cell had (清除公式后写入的值)."""
+
+    value: object
+
+
+Kind = TypingLiteral["n", "s", "b", "e", "none"]
 
 
 @dataclass(frozen=True, slots=True)
 class _Value:
     kind: Kind
     text: str | None = None
+    formula: str | None = None
+    literal: bool = False
 
 
 _NONE = _Value("none")
+_RESULT_TYPES = {"s": "str", "b": "b", "e": "e"}  # t= of a formula's cached value
 _ILLEGAL_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _ESCAPE_LOOKALIKE = re.compile("_(x[0-9A-Fa-f]{4}_)")
 
@@ -103,7 +128,34 @@ def _format_number(number: float) -> str:
     return repr(number).replace("e", "E")
 
 
-def _encode_value(value: object, where: str) -> _Value:
+def _encode_number(value: object, sheet: str, address: str) -> _Value:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (OverflowError, ValueError) as exc:
+        raise ValueError(
+            f"{_where(sheet, address)}：数值 {value!r} 超出 Excel 可表示的范围（number out of range）"
+        ) from exc
+    if not math.isfinite(number):
+        raise ValueError(
+            f"{_where(sheet, address)}：数值 {value!r} 不能写入 Excel（NaN/Inf；请改用 ExcelError）"
+        )
+    return _Value("n", _format_number(number))
+
+
+def _where(sheet: str, address: str) -> str:
+    return f"工作表「{sheet}」单元格 {address}"
+
+
+def _encode_value(value: object, sheet: str, address: str) -> _Value:
+    if isinstance(value, Formula):
+        inner = _encode_value(value.value, sheet, address)
+        return _Value(inner.kind, inner.text, formula=value.text.removeprefix("="))
+    if isinstance(value, Literal):
+        inner = _encode_value(value.value, sheet, address)
+        return _Value(inner.kind, inner.text, literal=True)
+    kind = type(value)
+    if kind is float or kind is int:  # the common case first: isinstance on ABCs is slow
+        return _encode_number(value, sheet, address)
     if value is None:
         return _NONE
     if isinstance(value, bool):
@@ -111,29 +163,23 @@ def _encode_value(value: object, where: str) -> _Value:
     if isinstance(value, ExcelError):
         return _Value("e", str(value))
     if isinstance(value, str):
-        if len(value.encode("utf-16-le")) // 2 > MAX_STRING_LENGTH:
+        if len(value) > MAX_STRING_LENGTH // 2 and len(value.encode("utf-16-le")) // 2 > MAX_STRING_LENGTH:
             raise ValueError(
-                f"{where}：文本超过 Excel 单元格上限 {MAX_STRING_LENGTH} 个字符（string too long）"
+                f"{_where(sheet, address)}：文本超过 Excel 单元格上限 {MAX_STRING_LENGTH} 个字符（string too long）"
             )
         return _Value("s", _xstring(value))
     if isinstance(value, numbers.Real | Decimal):
-        try:
-            number = float(value)
-        except (OverflowError, ValueError) as exc:
-            raise ValueError(
-                f"{where}：数值 {value!r} 超出 Excel 可表示的范围（number out of range）"
-            ) from exc
-        if not math.isfinite(number):
-            raise ValueError(f"{where}：数值 {value!r} 不能写入 Excel（NaN/Inf；请改用 ExcelError）")
-        return _Value("n", _format_number(number))
+        return _encode_number(value, sheet, address)
     raise TypeError(
-        f"{where}：不支持的值类型 {type(value).__name__}（expected int, float, str, bool, None or ExcelError）"
+        f"{_where(sheet, address)}：不支持的值类型 {type(value).__name__}"
+        "（expected int, float, str, bool, None or ExcelError）"
     )
 
 
 _ADDRESS = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
 
 
+@functools.lru_cache(maxsize=4096)
 def _column_index(letters: str) -> int:
     index = 0
     for char in letters.upper():
@@ -282,6 +328,10 @@ class _Package:
         return self.by_name.get(name.lower())
 
     def read(self, info: zipfile.ZipInfo) -> bytes:
+        if info.file_size > MAX_PART_BYTES:
+            raise UnreadableFileError(
+                f"部件 {info.filename} 解压后超过 {MAX_PART_BYTES // 2**20} MB，拒绝处理", path=str(self.src)
+            )
         try:
             return self.zip.read(info)
         except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError) as exc:
@@ -607,10 +657,10 @@ class _SheetPatcher:
                 column = previous + 1
                 cell.set("r", f"{_column_letters(column)}{row_number}")
             else:
-                parsed = _parse_address(ref)
-                if parsed is None or parsed[0] != row_number:
+                letters = ref.rstrip("0123456789")
+                column = _column_index(letters) if letters.isalpha() and letters.isascii() else 0
+                if not 1 <= column <= MAX_COL or ref[len(letters) :] != str(row_number):
                     raise self._fail(f"第 {row_number} 行中的单元格引用 {ref!r} 无效")
-                column = parsed[1]
             if column <= previous:
                 raise self._fail(f"第 {row_number} 行的单元格顺序错误（{cell.get('r')}）")
             columns.append(column)
@@ -697,26 +747,54 @@ class _SheetPatcher:
             del row.attrib["spans"]
 
     def _set_value(self, cell: etree._Element, value: _Value, row: int, column: int) -> None:
-        formula = cell.find(self.tag_f)
-        for old in cell.findall(self.tag_v) + cell.findall(self.tag_is):
-            cell.remove(old)
+        formula = old_v = None
+        stale: list[etree._Element] = []
+        for child in cell:  # one pass; faster than find()/findall() on lxml
+            tag = child.tag
+            if tag == self.tag_f:
+                formula = child
+            elif tag == self.tag_v and old_v is None:
+                old_v = child
+            elif tag == self.tag_v or tag == self.tag_is:
+                stale.append(child)
+        for child in stale:
+            cell.remove(child)
         cell.attrib.pop("vm", None)  # value metadata describes the old (rich) value
-        is_result = formula is not None or self._in_array_formula(row, column)
-        index = cell.index(formula) + 1 if formula is not None else 0
+        if value.literal and formula is not None and formula.get("t") not in ("shared", "array", "dataTable"):
+            cell.remove(formula)
+            formula = None
+        elif value.formula is not None:
+            formula = self._set_formula(cell, formula, value.formula)
         if value.kind == "none":
+            if old_v is not None:
+                cell.remove(old_v)
             cell.attrib.pop("t", None)
             return
-        if value.kind == "n":
-            cell.attrib.pop("t", None)
-        elif value.kind == "s" and not is_result:
+        is_result = formula is not None or self._in_array_formula(row, column)
+        if value.kind == "s" and not is_result:
+            if old_v is not None:
+                cell.remove(old_v)
             cell.set("t", "inlineStr")
+            index = cell.index(formula) + 1 if formula is not None else 0
             text = self._new_child(self._new_child(cell, self.tag_is, index), self.tag_t, 0)
             text.set(_XML_SPACE, "preserve")
             text.text = value.text
             return
+        if value.kind == "n":
+            cell.attrib.pop("t", None)
         else:
-            cell.set("t", {"s": "str", "b": "b", "e": "e"}[value.kind])
-        self._new_child(cell, self.tag_v, index).text = value.text
+            cell.set("t", _RESULT_TYPES[value.kind] if is_result else value.kind)
+        if old_v is None:
+            old_v = self._new_child(cell, self.tag_v, cell.index(formula) + 1 if formula is not None else 0)
+        old_v.text = value.text
+
+    def _set_formula(self, cell: etree._Element, formula: etree._Element | None, text: str) -> etree._Element:
+        if formula is None:
+            formula = self._new_child(cell, self.tag_f, 0)
+        elif formula.get("t") in ("shared", "array", "dataTable"):
+            return formula  # keep Excel's shared/array form; only the cached value changes
+        formula.text = text
+        return formula
 
     def apply(self, values: Mapping[tuple[int, int], _Value]) -> None:
         by_row: dict[int, list[tuple[int, _Value]]] = {}
@@ -726,7 +804,7 @@ class _SheetPatcher:
             targets = sorted(by_row[number], key=lambda item: item[0])
             pos = bisect.bisect_left(self.row_numbers, number)
             exists = pos < len(self.row_numbers) and self.row_numbers[pos] == number
-            if not exists and all(value.kind == "none" for _, value in targets):
+            if not exists and all(value.kind == "none" and value.formula is None for _, value in targets):
                 continue  # clearing cells that do not exist: nothing to do
             row = self._row(number)
             columns, cells = self._cells_of(row, number)
@@ -734,7 +812,7 @@ class _SheetPatcher:
                 cpos = bisect.bisect_left(columns, column)
                 if cpos < len(columns) and columns[cpos] == column:
                     cell = cells[cpos]
-                elif value.kind == "none":
+                elif value.kind == "none" and value.formula is None:
                     continue
                 else:
                     cell = self._insert_cell(row, number, column, columns, cells)
@@ -771,14 +849,17 @@ def _group_values(values: Mapping[tuple[str, str], object]) -> dict[str, dict[tu
                 f"键必须是 (工作表名, 单元格地址) 元组（key must be (sheet, address)），得到 {key!r}"
             )
         sheet, address = key
-        where = f"工作表「{sheet}」单元格 {address}"
         position = _parse_address(address)
         if position is None:
-            raise ValueError(f"{where}：不是有效的单元格地址（expected an A1 address like 'C7'）")
+            raise ValueError(
+                f"{_where(sheet, address)}：不是有效的单元格地址（expected an A1 address like 'C7'）"
+            )
         cells = grouped.setdefault(sheet, {})
         if position in cells:
-            raise ValueError(f"{where}：同一单元格出现了两次（duplicate cell after normalising the address）")
-        cells[position] = _encode_value(value, where)
+            raise ValueError(
+                f"{_where(sheet, address)}：同一单元格出现了两次（duplicate cell after normalising the address）"
+            )
+        cells[position] = _encode_value(value, sheet, address)
     return grouped
 
 
@@ -840,15 +921,14 @@ def patch_workbook(
 
     with atomic_output(dst) as tmp:
         try:
-            handle = open(tmp, "wb")
-        except OSError as exc:
-            raise OutputError(f"无法写入临时文件（{exc.strerror or exc}）", path=str(dst)) from exc
-        with handle:
-            writer = _ZipWriter(handle, dst)
-            for info in package.infos:
-                content = replacements.get(info.filename)
-                if content is None:
-                    _copy_raw(writer, package, info)
-                else:
-                    _write_new(writer, package, info, content)
-            writer.close(package.zip.comment)
+            with open(tmp, "wb") as handle:
+                writer = _ZipWriter(handle, dst)
+                for info in package.infos:
+                    content = replacements.get(info.filename)
+                    if content is None:
+                        _copy_raw(writer, package, info)
+                    else:
+                        _write_new(writer, package, info, content)
+                writer.close(package.zip.comment)
+        except OSError as exc:  # disk full, quota, I/O error
+            raise OutputError(f"写入输出文件失败（{exc.strerror or exc}）", path=str(dst)) from exc

@@ -1,0 +1,163 @@
+"""The command line (命令行): ``xlperf new | build | check``.
+
+Every error a user can cause is printed as one Chinese sentence naming the file, sheet and
+cell; no traceback reaches the terminal.  Exit codes: 0 clean, 1 findings at error level,
+2 unreadable input or a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import XlperfError
+
+SEVERITY_ORDER = ("error", "warning", "info")
+
+
+def _print_summary(result: object, *, limit: int = 50) -> None:
+    from .core.findings import SEVERITY_LABELS
+    from .core.numbers import fmt_score
+    from .workbook.build import BuildResult
+
+    assert isinstance(result, BuildResult)
+    ev = result.evaluation
+    unit = ev.data.get("unit_name") or "（未填单位名称）"
+    counts = {key: sum(1 for f in result.findings if f.severity == key) for key in SEVERITY_ORDER}
+    print(f"单位：{unit}")
+    print(
+        f"核定总分：{fmt_score(ev.total)} 分，等级：{ev.grade}（自评合计 {fmt_score(ev.self_total)} 分，{ev.self_grade}）"
+    )
+    print("校验：" + "，".join(f"{SEVERITY_LABELS[k]} {counts[k]} 条" for k in SEVERITY_ORDER))
+    shown = [f for f in result.findings if f.severity != "info"][:limit]
+    for finding in shown:
+        where = result.where(finding)
+        print(f"  [{finding.severity_label}] {finding.message}" + (f"（{where}）" if where else ""))
+    hidden = sum(1 for f in result.findings if f.severity != "info") - len(shown)
+    if hidden > 0:
+        print(f"  …… 另有 {hidden} 条，见输出工作簿的「校验结果」")
+    for warning in result.warnings:
+        print(f"注意：{warning}")
+    if result.output:
+        print(f"已写出：{result.output}")
+    if result.backup:
+        print(f"原文件已备份为：{result.backup}")
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from .workbook.create import blank_data, create_workbook
+
+    if args.example:
+        from .examples import example_data
+
+        data = example_data(args.example)
+    else:
+        data = blank_data(args.unit, args.year, args.rubric)
+    create_workbook(data, Path(args.output))
+    print(
+        f"已新建工作簿：{args.output}（{'示例 ' + args.example if args.example else '评分体系 ' + args.rubric}）"
+    )
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from .workbook.build import build_workbook
+
+    result = build_workbook(
+        Path(args.book), Path(args.output) if args.output else None, in_place=args.in_place
+    )
+    _print_summary(result)
+    return 1 if result.has_errors else 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .workbook.build import BuildResult, evaluate_workbook
+
+    inputs, ev, findings, report = evaluate_workbook(Path(args.book))
+    result = BuildResult(ev, findings, inputs.locator, None, report, warnings=list(report.warnings))
+    if args.json:
+        payload = {
+            "file": str(args.book),
+            "unit": ev.data.get("unit_name"),
+            "total": ev.total,
+            "grade": ev.grade,
+            "self_total": ev.self_total,
+            "counts": {k: sum(1 for f in findings if f.severity == k) for k in SEVERITY_ORDER},
+            "findings": [
+                {
+                    "check": f.check,
+                    "severity": f.severity,
+                    "message": f.message,
+                    "cells": [
+                        {"sheet": loc[0], "cell": loc[1]}
+                        for loc in (inputs.locator.locate(r) for r in f.refs)
+                        if loc is not None
+                    ],
+                    "figures": f.figures,
+                }
+                for f in findings
+            ],
+        }
+        json.dump(payload, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+    else:
+        _print_summary(result)
+    return 1 if result.has_errors else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser (命令行参数)."""
+    p = argparse.ArgumentParser(prog="xlperf", description="部门整体支出绩效自评：计算、校验、生成报告")
+    p.add_argument("--version", action="version", version=f"xlperf {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    new = sub.add_parser("new", help="新建填报工作簿")
+    new.add_argument("-o", "--output", required=True, help="新工作簿路径（.xlsx）")
+    new.add_argument("--unit", default="", help="单位名称")
+    new.add_argument("--year", type=int, default=2024, help="评价年度")
+    new.add_argument("--rubric", default="reference", choices=("reference", "caiyu2020"), help="内置评分体系")
+    new.add_argument("--example", help="生成内置示例（gaoyi2024）")
+    new.set_defaults(func=_cmd_new)
+
+    build = sub.add_parser("build", help="计算、校验并写出结果工作簿")
+    build.add_argument("book", help="填报工作簿")
+    build.add_argument("-o", "--output", help="输出目录（默认：工作簿旁的 xlperf-output）")
+    build.add_argument("--in-place", action="store_true", help="直接更新原工作簿（先备份）")
+    build.set_defaults(func=_cmd_build)
+
+    check = sub.add_parser("check", help="只校验，不写文件；退出码 0 无错误、1 有错误、2 无法读取")
+    check.add_argument("book", help="填报工作簿")
+    check.add_argument("--json", action="store_true", help="以 JSON 输出校验结果")
+    check.set_defaults(func=_cmd_check)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line (命令行入口); returns the exit code."""
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except XlperfError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("已中断；已有的输出文件保持不变。", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never show a traceback to a finance officer
+        if os.environ.get("XLPERF_DEBUG"):
+            raise
+        print(
+            f"xlperf 内部错误（{type(exc).__name__}: {exc}）。输入文件未被修改；"
+            "请将此信息和工作簿反馈给维护人员（设置 XLPERF_DEBUG=1 可显示详细信息）。",
+            file=sys.stderr,
+        )
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

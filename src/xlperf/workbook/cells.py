@@ -1,0 +1,216 @@
+"""Every computed cell of the workbook (计算单元格): its formula text and the value it computes.
+
+The formula calls an xlperf sheet function (:mod:`xlperf.core.functions`) on defined names and
+same-row cells; the value is what that function returns for the workbook's inputs, taken from
+the core evaluation that follows the same dataflow.  The headless build writes both, so the file
+shows results where the functions are unavailable and recomputes live where they are.
+"""
+
+from __future__ import annotations
+
+from openpyxl.utils import get_column_letter, range_boundaries
+
+from ..core.evaluate import Evaluation, actual_kind
+from ..core.findings import Finding
+from ..core.metrics import METRIC_BY_LABEL, METRICS, Column, Group
+from ..core.numbers import parse_text
+from ..core.rates import on_schedule
+from ..core.rubric import subtotal, table_shape
+from ..io.xlsxpatch import Formula, Literal
+from . import contract as c
+from .read import Locator, TablePos
+
+Cells = dict[tuple[str, str], object]
+
+
+def _call(name: str, *args: str) -> str:
+    return f"{name}({','.join(args)})"
+
+
+def _arg(arg: str | Group | Column) -> str:
+    return arg.name if isinstance(arg, Group | Column) else arg
+
+
+def _put(cells: Cells, where: tuple[str, str] | None, value: object) -> None:
+    if where is not None:
+        cells[where] = value
+
+
+def _rates(cells: Cells, loc: Locator, ev: Evaluation) -> None:
+    for metric in METRICS:
+        text = _call(metric.udf, *(_arg(a) for a in metric.args))
+        _put(cells, loc.names.get(c.rate_name(metric.key)), Formula(text, ev.metrics[metric.key].cell()))
+
+
+def _summary(cells: Cells, loc: Locator, ev: Evaluation) -> None:
+    counts = ev.counts()
+    formulas = {
+        "total_score": Formula(_call("RUBRIC_SUBTOTAL", '""', "rubric_codes", "rubric_scores"), ev.total),
+        "total_grade": Formula(_call("PERF_GRADE", "total_score", "grade_bands"), ev.grade),
+        "self_total": Formula(_call("RUBRIC_SUBTOTAL", '""', "rubric_codes", "rubric_selfs"), ev.self_total),
+        "self_grade": Formula(_call("PERF_GRADE", "self_total", "grade_bands"), ev.self_grade),
+        "finding_errors": counts["error"],
+        "finding_warnings": counts["warning"],
+    }
+    for name, value in formulas.items():
+        _put(cells, loc.names.get(name), value)
+
+
+def _row_cell(pos: TablePos, header: str, index: int) -> str:
+    return pos.cell(header, index) or "#REF!"
+
+
+def _quarters(cells: Cells, pos: TablePos, ev: Evaluation, stale: set[tuple[str, str]]) -> None:
+    for index, progress in enumerate(ev.quarters):
+        spent, schedule = _row_cell(pos, "累计支出", index), _row_cell(pos, "序时进度", index)
+        target = pos.cell("支出进度", index)
+        text = _call("SPENDING_PROGRESS", spent, "budget_exp_total", "budget_adjusted_total", "budget_basis")
+        _put(cells, (pos.sheet, target) if target else None, Formula(text, progress.rate.cell()))
+        flag = pos.cell("是否达到序时进度", index)
+        value = on_schedule(progress.rate.cell(), ev.data.quarters[index].schedule)
+        _put(
+            cells,
+            (pos.sheet, flag) if flag else None,
+            Formula(_call("ON_SCHEDULE", target or "#REF!", schedule), value),
+        )
+
+
+def _goals(cells: Cells, pos: TablePos, ev: Evaluation, stale: set[tuple[str, str]]) -> None:
+    for index, rate in enumerate(ev.goal_rates):
+        target = pos.cell("完成率", index)
+        args = (_row_cell(pos, h, index) for h in ("完成值", "指标值", "方向"))
+        _put(
+            cells,
+            (pos.sheet, target) if target else None,
+            Formula(_call("OUTPUT_COMPLETION_RATE", *args), rate.cell()),
+        )
+
+
+def _rubric(cells: Cells, pos: TablePos, ev: Evaluation, stale: set[tuple[str, str]]) -> None:
+    rows = ev.data.indicators
+    shape = {index: (code, leaf) for index, code, leaf in table_shape(rows)}
+
+    def at(header: str, index: int) -> tuple[str, str] | None:
+        address = pos.cell(header, index)
+        return (pos.sheet, address) if address else None
+
+    for index, row in enumerate(rows):
+        code, leaf = shape.get(index, (None, False))
+        score_args = [
+            _row_cell(pos, h, index)
+            for h in ("规则", "参数", "分值", "实际值", "自评得分", "数据来源", "指标名称")
+        ]
+        if code is None:
+            for header in ("计算得分", "扣分原因"):
+                _put(cells, at(header, index), None)
+            continue
+        result = ev.scores[code]
+        if leaf:
+            kind = actual_kind(row)
+            if kind == "metric":
+                metric = METRIC_BY_LABEL[parse_text(row.source)]
+                _put(cells, at("实际值", index), Formula(c.rate_name(metric.key), result.actual))
+            elif kind == "goals":
+                text = _call("GOALS_COMPLETION", _row_cell(pos, "参数", index), "goal_ids", "goal_rates")
+                _put(cells, at("实际值", index), Formula(text, result.actual))
+            elif at("实际值", index) in stale:
+                _put(cells, at("实际值", index), Literal(None))
+            _put(cells, at("计算得分", index), Formula(_call("INDICATOR_SCORE", *score_args), result.score))
+            _put(cells, at("扣分原因", index), Formula(_call("SCORE_REASON", *score_args), result.reason))
+        else:
+            key = _row_cell(pos, "编号", index)
+            _put(
+                cells,
+                at("计算得分", index),
+                Formula(_call("RUBRIC_SUBTOTAL", key, "rubric_codes", "rubric_scores"), result.score),
+            )
+            _put(
+                cells,
+                at("自评得分", index),
+                Formula(_call("RUBRIC_SUBTOTAL", key, "rubric_codes", "rubric_selfs"), result.self_score),
+            )
+            _put(cells, at("扣分原因", index), None)
+            if at("实际值", index) in stale:
+                _put(cells, at("实际值", index), Literal(None))
+
+
+def _summary_table(cells: Cells, pos: TablePos, ev: Evaluation, stale: set[tuple[str, str]]) -> None:
+    roots = [s for s in ev.scores.values() if s.level == 1]
+    codes = list(ev.scores)
+    maxima = [s.maximum for s in ev.scores.values()]
+    for index in range(pos.rows):
+        code_cell = _row_cell(pos, "编号", index)
+        root = roots[index] if index < len(roots) else None
+        where = {
+            h: (pos.sheet, pos.cell(h, index))
+            for h in ("编号", "一级指标", "分值", "计算得分", "自评得分")
+            if pos.cell(h, index)
+        }
+        if root is None:
+            for target in where.values():
+                cells[target] = None
+            continue
+        _put(cells, where.get("编号"), root.code)
+        _put(cells, where.get("一级指标"), root.name)
+        _put(
+            cells,
+            where.get("分值"),
+            Formula(
+                _call("RUBRIC_SUBTOTAL", code_cell, "rubric_codes", "rubric_maxima"),
+                subtotal(root.code, codes, maxima),
+            ),
+        )
+        _put(
+            cells,
+            where.get("计算得分"),
+            Formula(_call("RUBRIC_SUBTOTAL", code_cell, "rubric_codes", "rubric_scores"), root.score),
+        )
+        _put(
+            cells,
+            where.get("自评得分"),
+            Formula(_call("RUBRIC_SUBTOTAL", code_cell, "rubric_codes", "rubric_selfs"), root.self_score),
+        )
+
+
+def computed_cells(loc: Locator, ev: Evaluation) -> Cells:
+    """Formula and value of every computed cell (全部计算单元格), keyed by (sheet, cell)."""
+    cells: Cells = {}
+    _rates(cells, loc, ev)
+    _summary(cells, loc, ev)
+    for spec, fill in (
+        (c.QUARTERS, _quarters),
+        (c.GOALS, _goals),
+        (c.RUBRIC, _rubric),
+        (c.SUMMARY, _summary_table),
+    ):
+        pos = loc.tables.get(spec.name)
+        if pos is not None:
+            fill(cells, pos, ev, loc.own_formula_cells)
+    return cells
+
+
+def finding_cells(loc: Locator, findings: list[Finding], previous_rows: int) -> Cells:
+    """The 校验结果 rows under the header named ``findings_header``: 级别, 检查项, 说明, 位置; stale rows cleared."""
+    cells: Cells = {}
+    anchor = loc.names.get(c.FINDINGS_NAME)
+    if anchor is None:
+        return cells
+    sheet, address = anchor
+    min_col, header_row = range_boundaries(address)[:2]
+    letters = [get_column_letter(min_col + i) for i in range(len(c.FINDING_HEADERS))]
+    first = header_row + 1
+    for offset in range(max(len(findings), previous_rows)):
+        finding = findings[offset] if offset < len(findings) else None
+        values = (
+            (
+                finding.severity_label,
+                finding.check,
+                finding.message,
+                "、".join(filter(None, (loc.describe(r) for r in finding.refs))),
+            )
+            if finding
+            else (None, None, None, None)
+        )
+        for col, value in zip(letters, values, strict=True):
+            cells[(sheet, f"{col}{first + offset}")] = value
+    return cells
