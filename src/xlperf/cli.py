@@ -72,7 +72,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         Path(args.book), Path(args.output) if args.output else None, in_place=args.in_place
     )
     _print_summary(result)
-    return 1 if result.has_errors else 0
+    return 0
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

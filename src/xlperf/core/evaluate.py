@@ -7,6 +7,7 @@ row's cells — so the headless result equals what the workbook's formulas compu
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .fields import DEFAULT_SETTINGS
@@ -132,7 +133,7 @@ def actual_kind(row: IndicatorRow) -> str:
 
 
 def leaf_actual(
-    row: IndicatorRow, data: UnitData, metric_cells: dict[str, object], goal_cells: list[object]
+    row: IndicatorRow, data: UnitData, metric_cells: Mapping[str, object], goal_cells: Sequence[object]
 ) -> object:
     """The value of a leaf's 实际值 cell (实际值单元格): a metric, the linked goals, or what was typed."""
     kind = actual_kind(row)

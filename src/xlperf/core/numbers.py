@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
+from typing import cast
 
 EXCEL_ERRORS = frozenset(
     {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#GETTING_DATA", "#SPILL!", "#CALC!"}
@@ -60,8 +61,9 @@ def parse_number(raw: object) -> Parsed:
     """Parse a typed cell into a number (数值解析); 万元 suffix, commas, % and full-width digits allowed."""
     kind = type(raw)
     if kind is float or kind is int:
+        number = float(cast(float, raw))
         return (
-            Parsed(float(raw)) if math.isfinite(raw) else Parsed(None, "应为有限的数字，实际为无穷大或非数字")
+            Parsed(number) if math.isfinite(number) else Parsed(None, "应为有限的数字，实际为无穷大或非数字")
         )
     if raw is None:
         return BLANK

@@ -152,7 +152,8 @@ class Rule:
 class Proportional(Rule):
     """比例计分: 得分 = 分值 × min(实际值 / 满分值, 1) (越高越好) or × min(满分值 / 实际值, 1) (越低越好)."""
 
-    kind, label, keys = "proportional", "比例计分", ("满分值", "方向")
+    kind, label = "proportional", "比例计分"
+    keys: tuple[str, ...] = ("满分值", "方向")
 
     def __init__(self, params: dict[str, str], maximum: float) -> None:
         super().__init__(params, maximum)
@@ -184,7 +185,8 @@ class Proportional(Rule):
 class Tiers(Rule):
     """分档计分: 实际值落在哪一档，得 分值 × 该档得分比例; ``比较=不高于`` (≤ 界限) or ``不低于`` (≥ 界限)."""
 
-    kind, label, keys = "tiers", "分档计分", ("档次", "比较")
+    kind, label = "tiers", "分档计分"
+    keys: tuple[str, ...] = ("档次", "比较")
 
     def __init__(self, params: dict[str, str], maximum: float) -> None:
         super().__init__(params, maximum)
@@ -235,7 +237,8 @@ class Tiers(Rule):
 class Deduct(Rule):
     """扣分: 高于/低于/偏离 阈值，每 ``每`` 个百分点扣 ``扣`` 分（或分值的 ``扣比例``），最低0分."""
 
-    kind, label, keys = "deduct", "扣分", ("阈值", "方向", "每", "扣", "扣比例", "取整")
+    kind, label = "deduct", "扣分"
+    keys: tuple[str, ...] = ("阈值", "方向", "每", "扣", "扣比例", "取整")
 
     def __init__(self, params: dict[str, str], maximum: float) -> None:
         super().__init__(params, maximum)
@@ -284,7 +287,8 @@ class Deduct(Rule):
 class Checklist(Rule):
     """清单: 实际值为满足的项数; ``方式=得分`` 每满足一项得分, ``方式=扣分`` 每不满足一项扣分."""
 
-    kind, label, keys = "checklist", "清单", ("项数", "方式", "每项")
+    kind, label = "checklist", "清单"
+    keys: tuple[str, ...] = ("项数", "方式", "每项")
 
     def __init__(self, params: dict[str, str], maximum: float) -> None:
         super().__init__(params, maximum)
@@ -321,7 +325,8 @@ class Checklist(Rule):
 class Quarterly(Checklist):
     """季度进度: 实际值为达到序时进度的季度数; 每个季度得 分值/季度数 (默认4个季度)."""
 
-    kind, label, keys = "quarterly", "季度进度", ("季度数",)
+    kind, label = "quarterly", "季度进度"
+    keys: tuple[str, ...] = ("季度数",)
 
     def __init__(self, params: dict[str, str], maximum: float) -> None:
         Rule.__init__(self, params, maximum)
@@ -350,7 +355,8 @@ class Quarterly(Checklist):
 class Qualitative(Rule):
     """定性分档 (10号): 达成 [80%,100%]、部分达成 [60%,80%)、未达成 [0,60%) of 分值; 自评得分限于所选档次."""
 
-    kind, label, keys = "qualitative", "定性分档", ("档次",)
+    kind, label = "qualitative", "定性分档"
+    keys: tuple[str, ...] = ("档次",)
     DEFAULT = "达成:80%-100%,部分达成:60%-80%,未达成:0%-60%"
 
     def __init__(self, params: dict[str, str], maximum: float) -> None:
@@ -391,7 +397,8 @@ class Qualitative(Rule):
 class Goal(Proportional):
     """目标完成 (10号 定量指标): 实际值为关联目标的平均完成率（各目标不超过100%），得分 = 分值 × 平均完成率."""
 
-    kind, label, keys = "goal", "目标完成", ("目标",)
+    kind, label = "goal", "目标完成"
+    keys: tuple[str, ...] = ("目标",)
 
     def __init__(self, params: dict[str, str], maximum: float) -> None:
         Rule.__init__(self, params, maximum)
@@ -404,7 +411,8 @@ class Goal(Proportional):
 class Manual(Rule):
     """自评: 计算得分即自评得分，限于 [0, 分值]."""
 
-    kind, label, keys = "manual", "自评", ()
+    kind, label = "manual", "自评"
+    keys: tuple[str, ...] = ()
 
     def score(self, leaf: LeafInput) -> Outcome:
         """Take the self-score, bounded."""

@@ -1,0 +1,51 @@
+"""The command line: exit codes, messages and JSON, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "workbook/examples/高邑镇2024.xlsx"
+
+
+def xlperf(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "xlperf.cli", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_build_prints_the_summary_and_writes_the_copy(tmp_path: Path) -> None:
+    run = xlperf("build", str(EXAMPLE), "-o", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    assert "核定总分：80 分，等级：良（自评合计 94.75 分，优）" in run.stdout
+    assert "报告所写总分 95.75 分，但各项自评得分相加为 94.75 分（汇总!" in run.stdout
+    assert (tmp_path / EXAMPLE.name).is_file()
+
+
+def test_check_is_a_ci_gate_with_json_locations() -> None:
+    run = xlperf("check", str(EXAMPLE), "--json")
+    assert run.returncode == 1
+    payload = json.loads(run.stdout)
+    assert payload["total"] == 80 and payload["counts"]["error"] >= 10
+    double = next(f for f in payload["findings"] if f["check"] == "sum.double_count")
+    assert {"sheet": "预算收支"}.items() <= double["cells"][0].items()
+    assert double["figures"]["重复金额"] == "7.00"
+
+
+def test_clean_workbook_exits_zero(tmp_path: Path) -> None:
+    book = tmp_path / "blank.xlsx"
+    assert xlperf("new", "--unit", "某某镇", "--year", "2025", "-o", str(book)).returncode == 0
+    assert xlperf("check", str(book)).returncode == 0
+
+
+def test_unreadable_input_exits_two_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "报表.xlsx"
+    bad.write_text("单位,金额\n高邑镇,1\n", encoding="gbk")
+    run = xlperf("check", str(bad))
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr and "报表.xlsx" in run.stderr
+    missing = xlperf("build", str(tmp_path / "nope.xlsx"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
