@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from .fields import CHOICE, FIELDS, INCOME_SOURCES, LONGTEXT, TEXT
 from .findings import ERROR, INFO, WARNING, Finding
 from .grades import grade
-from .metrics import METRIC_BY_LABEL, METRICS, Group
+from .metrics import METRIC_BY_LABEL, METRICS, Column, Group, Metric, column_values
 from .model import CLASSES, GOALS, RUBRIC, Ref
 from .numbers import fmt_money, fmt_rate, fmt_score, parse_number, parse_text, percent_points, round_half_up
 from .scoring import indicator_outcome
@@ -48,6 +48,9 @@ def check_inputs(ev: Evaluation) -> Iterator[Finding]:
                 f"{f.label}为负数（{fmt_money(parsed.value)}），请核对",
                 (Ref(f.key),),
             )
+    for key in ("unit_name", "year"):
+        if not parse_text(ev.data.get(key)):
+            yield Finding("input.required", WARNING, f"未填写{_label(key)}", (Ref(key),))
     for key, message in ev.settings.problems:
         yield Finding("input.setting", WARNING, f"{_label(key)}：{message}", (Ref(key),))
     tables = (
@@ -245,6 +248,30 @@ def _stated_note(ev: Evaluation, s: object) -> str:
     return ""
 
 
+def _needed(ev: Evaluation, key: str) -> bool:
+    if key == "budget_adjustment_excluded":
+        return False
+    if key == "budget_adjusted_total":
+        return parse_text(ev.data.get("budget_basis")) == "调整后预算"
+    return key in NUMERIC_KEYS
+
+
+def _blank_inputs(ev: Evaluation, metric: Metric) -> list[Ref]:
+    """The blank or unreadable input cells a metric needs (缺失的输入单元格)."""
+    refs: list[Ref] = []
+    for arg in metric.args:
+        if isinstance(arg, Column):
+            refs += [
+                Ref(arg.column, arg.table, i)
+                for i, raw in enumerate(column_values(ev.data, arg))
+                if parse_number(raw).value is None
+            ]
+            continue
+        keys = arg.keys if isinstance(arg, Group) else (arg,)
+        refs += [Ref(k) for k in keys if _needed(ev, k) and parse_number(ev.data.get(k)).value is None]
+    return refs
+
+
 def _missing_behind_score(ev: Evaluation, s: object, ref: Ref, title: str) -> Iterator[Finding]:
     from .evaluate import NodeScore
 
@@ -252,9 +279,7 @@ def _missing_behind_score(ev: Evaluation, s: object, ref: Ref, title: str) -> It
     metric = METRIC_BY_LABEL.get(s.source)
     refs: list[Ref] = [ref]
     if metric is not None:
-        for arg in metric.args:
-            keys = arg.keys if isinstance(arg, Group) else (arg,) if isinstance(arg, str) else ()
-            refs += [Ref(k) for k in keys if parse_number(ev.data.get(k)).value is None and k in NUMERIC_KEYS]
+        refs += _blank_inputs(ev, metric)
     else:
         refs.append(Ref("实际值", RUBRIC, s.row))
     severity = ERROR if (s.self_score or 0) > 0 else WARNING

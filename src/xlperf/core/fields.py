@@ -130,10 +130,10 @@ def _budget_fields() -> list[Field]:
         Field("carryover_basis", "结转结余率的分母", CHOICE, s, choices=CARRYOVER_BASES),
     ]
     s = "“三公经费”"
-    for key, label in THREE_PUBLIC_ITEMS:
+    for col, col_label in THREE_PUBLIC_COLUMNS:  # column-major: each column is one contiguous range
         fields += [
             Field(f"tp_{key}_{col}", f"{label}{col_label}", MONEY, s, "万元")
-            for col, col_label in THREE_PUBLIC_COLUMNS
+            for key, label in THREE_PUBLIC_ITEMS
         ]
     s = "政府采购与重点支出"
     fields += [

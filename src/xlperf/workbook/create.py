@@ -136,6 +136,16 @@ def _field_rows(ws: Worksheet, fields: Sequence[Field], data: UnitData, start: i
     return row + 1
 
 
+def _group_name(wb: Workbook, name: str, keys: Sequence[str]) -> None:
+    """Name a range over fields laid out in adjacent rows of one sheet (区域名称)."""
+    places = [next(iter(wb.defined_names[k].destinations)) for k in keys]
+    sheets = {sheet for sheet, _ in places}
+    rows = [int(ref.split("$")[-1]) for _, ref in places]
+    if len(sheets) != 1 or rows != list(range(rows[0], rows[0] + len(rows))):
+        raise ValueError(f"fields of range {name} are not in adjacent rows of one sheet: {places}")
+    _name(wb, name, sheets.pop(), f"{places[0][1]}:{places[-1][1]}")
+
+
 def _title(ws: Worksheet, text: str, widths: Iterable[float]) -> None:
     ws.cell(1, 1, text).font = TITLE_FONT
     for index, width in enumerate(widths, 1):
@@ -221,8 +231,7 @@ def new_workbook(data: UnitData) -> Workbook:
     next_row = _field_rows(budget, c.fields_on(c.S_BUDGET), data, 3, dvs)
     _table(budget, c.CLASSES, data.classes, next_row, dvs, min_rows=6)
     for name, keys in c.group_names().items():
-        first, last = (wb.defined_names[k].attr_text.split("!")[1] for k in (keys[0], keys[-1]))
-        _name(wb, name, c.S_BUDGET if keys[0].startswith("tp_") else c.S_UNIT, f"{first}:{last}")
+        _group_name(wb, name, keys)
 
     progress = wb[c.S_PROGRESS]
     _title(progress, "支出进度（累计支出，万元）", ())
