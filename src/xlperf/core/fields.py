@@ -92,6 +92,12 @@ def _narrative_fields() -> list[Field]:
     ]
 
 
+def _staged(stage_label: str, label: str) -> str:
+    """预算 + 基本支出 → 预算基本支出; 其中：人员经费 → 其中：预算人员经费."""
+    head, sep, rest = label.partition("其中：")
+    return f"{head}{sep}{stage_label}{rest}" if sep else f"{stage_label}{label}"
+
+
 def _budget_fields() -> list[Field]:
     fields: list[Field] = []
     for stage, stage_label, section in (("budget", "预算", "预算（年初）"), ("final", "决算", "决算")):
@@ -102,7 +108,7 @@ def _budget_fields() -> list[Field]:
         ]
         fields.append(Field(f"{stage}_exp_total", f"{stage_label}支出合计", MONEY, section, "万元"))
         fields += [
-            Field(f"{stage}_exp_{key}", f"{stage_label}{label}", MONEY, section, "万元")
+            Field(f"{stage}_exp_{key}", _staged(stage_label, label), MONEY, section, "万元")
             for key, label in EXPENSE_PARTS
         ]
     s = "预算调整与结转结余"

@@ -3,8 +3,8 @@
 * :func:`round_half_up` rounds like Excel's ``ROUND`` (half away from zero on the
   15-significant-digit value), not like Python's banker's ``round``.
 * :func:`parse_number` accepts what people type into cells — ``"1,234.50"``, ``"12%"``,
-  full-width ``"１２３"``, ``"4419.16万元"``, ``" 12 "`` — and explains in Chinese what it
-  cannot accept.
+  full-width ``"１２３"``, ``"4419.16万元"`` (or ``"4419.16万"``), ``" 12 "`` — and explains in
+  Chinese what it cannot accept.
 """
 
 from __future__ import annotations
@@ -31,12 +31,14 @@ def round_half_up(value: float, digits: int = 2) -> float:
     if not math.isfinite(value):
         return value
     scaled = abs(value) * 10.0**digits
-    if scaled < 1e15 and abs(scaled - math.floor(scaled) - 0.5) > 1e-6:
+    # Fast path when the 15-digit value cannot sit on the half: its distance from .5 exceeds both
+    # float noise and what trimming to 15 significant digits can move it (< scaled × 5e-15).
+    if scaled < 1e15 and abs(scaled - math.floor(scaled) - 0.5) > 1e-6 + scaled * 1e-14:
         return math.copysign(math.floor(scaled + 0.5), value) / 10.0**digits + 0.0
     exact = Decimal(format(value, ".15g"))
     quantum = Decimal(1).scaleb(-digits)
     try:
-        return float(exact.quantize(quantum, rounding=ROUND_HALF_UP))
+        return float(exact.quantize(quantum, rounding=ROUND_HALF_UP)) + 0.0  # + 0.0: never -0.0
     except InvalidOperation:  # pragma: no cover - only for absurd magnitudes
         return value
 
@@ -94,6 +96,8 @@ def _parse_str(raw: str) -> Parsed:
     percent = False
     if compact.endswith("万元"):
         compact = compact[:-2]
+    elif compact.endswith("万") and compact[-2:-1].isdigit():  # "4419.16万" is 4419.16 万元 too
+        compact = compact[:-1]
     elif compact.endswith("%"):
         percent, compact = True, compact[:-1]
     elif compact.endswith("元"):
@@ -101,6 +105,8 @@ def _parse_str(raw: str) -> Parsed:
     try:
         value = float(compact)
     except ValueError:
+        if compact[-1:] in ("亿", "千", "百") and compact[-2:-1].isdigit():
+            return Parsed(None, f"金额应以万元为单位填写数字，实际为「{raw}」")
         if any(ch in _CHINESE_NUMERALS for ch in compact):
             return Parsed(None, f"请用阿拉伯数字填写，实际为中文数字「{raw}」")
         return Parsed(None, f"无法识别为数字：「{raw}」")

@@ -8,6 +8,7 @@ see ``shared/domain.md`` §1.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -53,6 +54,8 @@ def total(raw: object) -> Parsed:
             return parsed
         if parsed.value is not None:
             result = Parsed((result.value or 0.0) + parsed.value)
+    if result.value is not None and not math.isfinite(result.value):
+        return Parsed(None, "合计超出数值范围，请核对")
     return result
 
 
@@ -94,7 +97,14 @@ def _ratio(name: str, formula: str, num: tuple[str, object], den: tuple[str, obj
     numerator, denominator = values
     if denominator == 0:
         return Rate(name, None, formula, f"{den[0]}为0，无法计算{name}")
-    return Rate(name, numerator / denominator, formula)
+    return _finite(Rate(name, numerator / denominator, formula))
+
+
+def _finite(rate: Rate) -> Rate:
+    """An overflowing quotient (``1e300 / 1e-300``) becomes a failed rate, never ``inf``."""
+    if rate.value is not None and not math.isfinite(rate.value):
+        return Rate(rate.name, None, rate.formula, f"{rate.name}的计算结果超出数值范围，请核对输入")
+    return rate
 
 
 def _change(name: str, formula: str, current: tuple[str, object], previous: tuple[str, object]) -> Rate:
@@ -105,7 +115,7 @@ def _change(name: str, formula: str, current: tuple[str, object], previous: tupl
     now, before = values
     if before == 0:
         return Rate(name, None, formula, f"{previous[0]}为0，无法计算{name}")
-    return Rate(name, (now - before) / abs(before), formula)
+    return _finite(Rate(name, (now - before) / abs(before), formula))
 
 
 def budget_completion_rate(completed: object, budget: object) -> Rate:
@@ -163,7 +173,7 @@ def budget_adj_rate(adjustment: object, excluded: object, budget: object) -> Rat
     counted = abs(adj) - abs(excl)
     if counted < 0:
         return Rate(name, None, formula, "剔除的调整数大于预算调整数，请核对")
-    return Rate(name, counted / abs(base), formula)
+    return _finite(Rate(name, counted / abs(base), formula))
 
 
 def payment_progress_rate(actual_progress: object, planned_progress: object) -> Rate:
@@ -295,11 +305,11 @@ def output_completion_rate(actual: object, target: object, direction: object = "
             return Rate(
                 name, 1.0 if done >= 0 else None, formula, "" if done >= 0 else "指标值为0且完成值为负"
             )
-        return Rate(name, done / goal, formula)
+        return _finite(Rate(name, done / goal, formula))
     if sign == "≤":
         if done <= goal:
             return Rate(name, 1.0, formula)
-        return Rate(name, goal / done if done > 0 else 0.0, formula)
+        return _finite(Rate(name, goal / done if done > 0 else 0.0, formula))
     if goal == 0:
         return Rate(name, 1.0 if done == 0 else 0.0, formula)
     return Rate(name, max(0.0, 1 - abs(done - goal) / abs(goal)), formula)
@@ -393,10 +403,11 @@ def goals_completion(goal_ids: object, ids: object, completion: object) -> Rate:
     ``goal_ids`` is ``"G1,G2"`` or a rule parameter text containing ``目标=G1,G2``.
     """
     name, formula = "关联目标平均完成率", "Σ min(各目标完成率, 100%) / 目标个数"
-    text = str(goal_ids or "").replace("，", ",").replace("；", ";")
+    text = str(goal_ids or "").replace("，", ",").replace("；", ";").replace("＝", "=")
     for part in text.split(";"):
-        if part.strip().startswith("目标="):
-            text = part.split("=", 1)[1]
+        key, sep, value = part.partition("=")
+        if sep and key.strip() == "目标":  # the 目标完成 rule's 参数, written as split_params reads it
+            text = value
     wanted = [g.strip() for g in text.split(",") if g.strip()]
     if not wanted:
         return Rate(name, None, formula, "未指定关联的绩效目标编号", ("目标编号",))

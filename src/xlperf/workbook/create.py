@@ -28,6 +28,7 @@ from . import contract as c
 from .build import BuildResult
 from .styles import (
     BODY_FONT,
+    BOLD_FONT,
     BORDER,
     CENTER,
     COMPUTED_FILL,
@@ -283,6 +284,14 @@ def new_workbook(data: UnitData) -> Workbook:
             fill=WARN_FILL,
         ),
     )
+    for index, row in enumerate(data.indicators):
+        if "." not in str(row.code or "").strip("."):
+            for col in range(1, len(c.RUBRIC.columns) + 1):
+                rubric.cell(5 + index, col).font = BOLD_FONT
+    for ws in (rubric, wb[c.S_GOALS], wb[c.S_FINDINGS]):
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        ws.page_setup.orientation = "landscape"
     rubric.freeze_panes = "C5"
     rubric.page_setup.orientation = "landscape"
     rubric.print_title_rows = "4:4"

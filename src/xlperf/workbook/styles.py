@@ -5,6 +5,7 @@ from __future__ import annotations
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 
 BODY_FONT = Font(name="宋体", size=11)
+BOLD_FONT = Font(name="宋体", size=11, bold=True)
 TITLE_FONT = Font(name="黑体", size=16, bold=True)
 SECTION_FONT = Font(name="黑体", size=12, bold=True, color="1F4E78")
 HEADER_FONT = Font(name="黑体", size=11, bold=True, color="FFFFFF")
