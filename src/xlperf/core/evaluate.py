@@ -17,7 +17,7 @@ from .metrics import GOAL_SOURCE, METRIC_BY_LABEL, compute_metrics, goal_complet
 from .model import IndicatorRow, UnitData
 from .numbers import parse_number, parse_text, round_half_up
 from .rates import QuarterProgress, Rate, goals_completion, quarterly_progress
-from .rubric import Problem, Rubric, build_rubric, subtotal, table_shape
+from .rubric import Problem, Rubric, build_rubric, parent_code, sum_present, table_shape
 from .rules import OK
 from .scoring import indicator_outcome
 
@@ -152,9 +152,11 @@ def score_rows(data: UnitData, metrics: dict[str, Rate], goal_rates: list[Rate])
     metric_cells = {key: rate.cell() for key, rate in metrics.items()}
     goal_cells = [rate.cell() for rate in goal_rates]
     shape = table_shape(data.indicators)
-    codes = [code for _, code, _ in shape]
+    children: dict[str, list[str]] = {}
+    for _, code, _ in shape:
+        children.setdefault(parent_code(code), []).append(code)
     scores: dict[str, NodeScore] = {}
-    for index, code, leaf in reversed(shape):  # children come after parents in the table
+    for index, code, leaf in sorted(shape, key=lambda item: -item[1].count(".")):  # deepest first
         row = data.indicators[index]
         name, level = parse_text(row.name), code.count(".") + 1
         maximum = parse_number(row.maximum).value or 0.0
@@ -179,15 +181,19 @@ def score_rows(data: UnitData, metrics: dict[str, Rate], goal_rates: list[Rate])
                 parse_text(row.source),
             )
         else:
-            score = subtotal(code, codes, [_attr(scores, c, "score") for c in codes])
-            selfs = subtotal(code, codes, [_attr(scores, c, "self_score") for c in codes])
-            scores[code] = NodeScore(code, name, level, maximum, score or 0.0, selfs, False, index)
+            kids = [scores[child] for child in children[code]]
+            scores[code] = NodeScore(
+                code,
+                name,
+                level,
+                maximum,
+                sum_present(k.score for k in kids) or 0.0,
+                sum_present(k.self_score for k in kids),
+                False,
+                index,
+            )
+    codes = [code for _, code, _ in shape]
     return {code: scores[code] for code in codes}
-
-
-def _attr(scores: dict[str, NodeScore], code: str, attr: str) -> float | None:
-    found = scores.get(code)
-    return getattr(found, attr) if found is not None else None
 
 
 def evaluate(data: UnitData) -> Evaluation:
@@ -206,9 +212,9 @@ def evaluate(data: UnitData) -> Evaluation:
     )
     rubric, problems = build_rubric(data.indicators)
     scores = score_rows(data, metrics, goal_rates)
-    codes = list(scores)
-    total = subtotal("", codes, [s.score for s in scores.values()]) if scores else None
-    self_total = subtotal("", codes, [s.self_score for s in scores.values()])
+    roots = [s for s in scores.values() if s.level == 1]
+    total = (sum_present(s.score for s in roots) or 0.0) if scores else None
+    self_total = sum_present(s.self_score for s in roots)
     evaluation = Evaluation(
         data,
         settings,

@@ -9,7 +9,7 @@ rule with valid parameters — and names the node of every problem.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import RubricError
@@ -212,22 +212,25 @@ def parent_code(code: str) -> str:
     return code.rsplit(".", 1)[0] if "." in code else ""
 
 
+def sum_present(values: Iterable[object]) -> float | None:
+    """The subtotal rule (小计规则): Σ of the values present, rounded to two decimals; all blank → ``None``."""
+    found = [number for number in (parse_number(v).value for v in values) if number is not None]
+    return round_half_up(sum(found), 2) if found else None
+
+
 def subtotal(parent: object, codes: object, values: object) -> float | None:
     """小计 = Σ values of the rows whose 编号 is a direct child of ``parent`` (``""`` for the 一级指标).
 
-    Blank values count as 0; when every child is blank the subtotal is blank (``None``).
+    Blank values are skipped; when every child is blank the subtotal is blank (``None``).
     """
     target = parse_text(parent)
-    found: list[float] = []
-    flat_codes = codes if isinstance(codes, list | tuple) else [codes]
-    flat_values = values if isinstance(values, list | tuple) else [values]
-    for code, value in zip(_flatten(flat_codes), _flatten(flat_values), strict=False):
-        text = parse_text(code)
-        if text and _CODE.match(text) and parent_code(text) == target:
-            number = parse_number(value).value
-            if number is not None:
-                found.append(number)
-    return round_half_up(sum(found), 2) if found else None
+    flat_codes = _flatten(codes if isinstance(codes, list | tuple) else [codes])
+    flat_values = _flatten(values if isinstance(values, list | tuple) else [values])
+    return sum_present(
+        value
+        for code, value in zip(flat_codes, flat_values, strict=False)
+        if _CODE.match(text := parse_text(code)) and parent_code(text) == target
+    )
 
 
 def _flatten(items: list | tuple) -> list[object]:

@@ -288,7 +288,7 @@ def new_workbook(data: UnitData) -> Workbook:
         if "." not in str(row.code or "").strip("."):
             for col in range(1, len(c.RUBRIC.columns) + 1):
                 rubric.cell(5 + index, col).font = BOLD_FONT
-    for ws in (rubric, wb[c.S_GOALS], wb[c.S_FINDINGS]):
+    for ws in (rubric, wb[c.S_GOALS], wb[c.S_FINDINGS], wb[c.S_SUMMARY]):
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
         ws.page_setup.orientation = "landscape"
