@@ -18,6 +18,7 @@ from . import __version__
 from .errors import XlperfError
 
 SEVERITY_ORDER = ("error", "warning", "info")
+REPORT_LABELS = {"docx": "Word 报告", "html": "HTML 报告", "xlsx": "自评表"}
 
 
 def _print_summary(result: object, *, limit: int = 50) -> None:
@@ -45,6 +46,8 @@ def _print_summary(result: object, *, limit: int = 50) -> None:
         print(f"注意：{warning}")
     if result.output:
         print(f"已写出：{result.output}")
+    for kind, path in result.reports.items():
+        print(f"已生成{REPORT_LABELS.get(kind, kind)}：{path}")
     if result.backup:
         print(f"原文件已备份为：{result.backup}")
 
@@ -65,11 +68,57 @@ def _cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_build(args: argparse.Namespace) -> int:
-    from .workbook.build import build_workbook
+def _formats(text: str | None) -> list[str]:
+    from .report import FORMATS
 
-    result = build_workbook(
-        Path(args.book), Path(args.output) if args.output else None, in_place=args.in_place
+    return [f.strip() for f in (text or ",".join(FORMATS)).split(",") if f.strip()]
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from .report import ReportError, render_reports
+    from .workbook.build import build_workbook, evaluate_workbook, output_path
+
+    book = Path(args.book)
+    out_dir = Path(args.output) if args.output else None
+    if args.strict:
+        _, ev, findings, _ = evaluate_workbook(book)
+        errors = [f for f in findings if f.severity == "error"]
+        if errors:
+            raise ReportError(
+                f"存在 {len(errors)} 条错误级校验结果，按 --strict 不生成输出；请先运行 xlperf check 查看并修正"
+            )
+    result = build_workbook(book, out_dir, in_place=args.in_place)
+    formats = [] if args.no_report else _formats(args.format)
+    if formats:
+        target = output_path(book, out_dir, args.in_place).parent
+        written = render_reports(
+            result.evaluation,
+            result.findings,
+            target,
+            formats=formats,
+            templates=Path(args.templates) if args.templates else None,
+            where=result.where,
+        )
+        result.reports = written
+    _print_summary(result)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import render_reports
+    from .workbook.build import BuildResult, evaluate_workbook
+
+    inputs, ev, findings, report = evaluate_workbook(Path(args.book))
+    result = BuildResult(ev, findings, inputs.locator, None, report, warnings=list(report.warnings))
+    out_dir = Path(args.output) if args.output else Path(args.book).parent / "xlperf-output"
+    result.reports = render_reports(
+        ev,
+        findings,
+        out_dir,
+        formats=_formats(args.format),
+        templates=Path(args.templates) if args.templates else None,
+        where=result.where,
+        strict=args.strict,
     )
     _print_summary(result)
     return 0
@@ -128,7 +177,21 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("book", help="填报工作簿")
     build.add_argument("-o", "--output", help="输出目录（默认：工作簿旁的 xlperf-output）")
     build.add_argument("--in-place", action="store_true", help="直接更新原工作簿（先备份）")
+    build.add_argument("--format", help="报告格式，逗号分隔：docx,html,xlsx（默认全部）")
+    build.add_argument("--no-report", action="store_true", help="只写回工作簿，不生成报告")
+    build.add_argument(
+        "--templates", help="自定义模板目录（其中的 report.docx / report.html.j2 覆盖内置模板）"
+    )
+    build.add_argument("--strict", action="store_true", help="存在错误级校验结果时不生成任何输出")
     build.set_defaults(func=_cmd_build)
+
+    report = sub.add_parser("report", help="只生成报告（Word / HTML / 自评表）")
+    report.add_argument("book", help="填报工作簿")
+    report.add_argument("-o", "--output", help="输出目录（默认：工作簿旁的 xlperf-output）")
+    report.add_argument("--format", help="报告格式，逗号分隔：docx,html,xlsx（默认全部）")
+    report.add_argument("--templates", help="自定义模板目录")
+    report.add_argument("--strict", action="store_true", help="存在错误级校验结果时不生成报告")
+    report.set_defaults(func=_cmd_report)
 
     check = sub.add_parser("check", help="只校验，不写文件；退出码 0 无错误、1 有错误、2 无法读取")
     check.add_argument("book", help="填报工作簿")

@@ -170,6 +170,12 @@ def build_rubric(rows: Sequence[IndicatorRow], total: float = TOTAL) -> tuple[Ru
                 )
                 continue
             parent.children.append(node)
+            if node.row < parent.row:
+                problems.append(
+                    Problem(
+                        f"下级指标 {node.title} 应排在上级指标 {parent.title} 之后", _ref(node.row, "编号")
+                    )
+                )
     for node, row in ((n, rows[n.row]) for n in nodes):
         _attach_rule(node, row, problems)
     for node in nodes:

@@ -31,6 +31,7 @@ class BuildResult:
     report: FileReport
     backup: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    reports: dict[str, Path] = field(default_factory=dict)
 
     def where(self, finding: Finding) -> str:
         """The cells a finding names, as ``工作表!单元格`` (位置)."""

@@ -60,6 +60,15 @@ def _row_cell(pos: TablePos, header: str, index: int) -> str:
     return pos.cell(header, index) or "#REF!"
 
 
+def _below(pos: TablePos, header: str, index: int) -> str:
+    """The column's rows after data row ``index`` (下方各行): a subtotal never refers to its own cell."""
+    letter = pos.columns.get(header)
+    if letter is None:
+        return "#REF!"
+    first = pos.first_row + index + 1
+    return f"${letter}${first}:${letter}${max(pos.last_row, first)}"
+
+
 def _quarters(cells: Cells, pos: TablePos, ev: Evaluation, stale: set[tuple[str, str]]) -> None:
     for index, progress in enumerate(ev.quarters):
         spent, schedule = _row_cell(pos, "累计支出", index), _row_cell(pos, "序时进度", index)
@@ -119,15 +128,16 @@ def _rubric(cells: Cells, pos: TablePos, ev: Evaluation, stale: set[tuple[str, s
             _put(cells, at("扣分原因", index), Formula(_call("SCORE_REASON", *score_args), result.reason))
         else:
             key = _row_cell(pos, "编号", index)
+            codes, scores, selfs = (_below(pos, header, index) for header in ("编号", "计算得分", "自评得分"))
             _put(
                 cells,
                 at("计算得分", index),
-                Formula(_call("RUBRIC_SUBTOTAL", key, "rubric_codes", "rubric_scores"), result.score),
+                Formula(_call("RUBRIC_SUBTOTAL", key, codes, scores), result.score),
             )
             _put(
                 cells,
                 at("自评得分", index),
-                Formula(_call("RUBRIC_SUBTOTAL", key, "rubric_codes", "rubric_selfs"), result.self_score),
+                Formula(_call("RUBRIC_SUBTOTAL", key, codes, selfs), result.self_score),
             )
             _put(cells, at("扣分原因", index), None)
             if at("实际值", index) in stale:

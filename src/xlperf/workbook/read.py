@@ -5,21 +5,38 @@ their display names and column headers.  Damage — a missing sheet, name or col
 reference — is collected as :attr:`Locator.problems` (Chinese) instead of raising, so a build can
 still report everything else.  Cells that hold a formula the user typed are read through their
 cached value (python-calamine), cells xlperf computes are skipped.
+
+The package is read directly (zipfile + the safe lxml parser), not through ``openpyxl.load_workbook``:
+only ``workbook.xml``, the relationships, the styles' number formats, the shared strings, the table
+parts and the worksheets that hold named cells are parsed, and only the cells asked for are decoded.
+Each cell decodes to exactly what openpyxl's ``load_workbook`` (formulas, not cached values) gives —
+ints and floats as written, dates through the cell's number format, ``"=…"`` for formulas — so the
+results equal those of the openpyxl reader this replaced, about ten times faster.
 """
 
 from __future__ import annotations
 
+import posixpath
+import re
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
-from openpyxl import load_workbook
+from lxml import etree
+from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
 from openpyxl.utils import get_column_letter, range_boundaries
-from openpyxl.workbook.workbook import Workbook
+from openpyxl.utils.cell import column_index_from_string
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel, from_ISO8601
 
 from ..core.fields import FIELDS
 from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, Ref, TeamRow, UnitData
-from ..errors import UnreadableFileError
+from ..errors import UnreadableFileError, XlperfError
+from ..io.safety import parse_xml
 from . import contract as c
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -82,85 +99,462 @@ class WorkbookInputs:
     values: dict[tuple[str, str], object]
 
 
-def _open(path: Path) -> Workbook:
+# --------------------------------------------------------------------------------------------
+# The package: parts, relationships, styles, shared strings
+# --------------------------------------------------------------------------------------------
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+_WORKBOOK_TYPES = (  # .xltm, .xltx, .xlsm, .xlsx: the first one present is the workbook part
+    "application/vnd.ms-excel.template.macroEnabled.main+xml",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
+    "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+)
+_SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+_TABLE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/table"
+_ROW, _C, _F, _V, _IS = (f"{{{_MAIN}}}{tag}" for tag in ("row", "c", "f", "v", "is"))
+# Global names openpyxl files under the sheets, not the workbook.
+_SHEET_SCOPED = ("_xlnm.Print_Titles", "_xlnm.Print_Area", "_xlnm._FilterDatabase")
+_MAX_PART = 256 * 2**20
+_COORD = re.compile(r"([A-Za-z]{1,3})(\d+)")
+_CANONICAL = re.compile(r"(?:[A-Z]{1,3}[1-9][0-9]*\n)*")  # A1 addresses, one a line
+# 'Sheet'!$B$5 or Sheet!$B$5:$B$8 — one area, the only shape a contract name has.
+_ONE_AREA = re.compile(
+    r"(?:'((?:[^']|'')+)'|([^\W\d][\w.]*))!(\$?[A-Z]{1,3}\$?[1-9]\d*(?::\$?[A-Z]{1,3}\$?[1-9]\d*)?)"
+)
+
+
+class _Damaged(Exception):
+    """Internal: the package is not a readable workbook; carries the technical reason."""
+
+
+def _localname(element: etree._Element) -> str:
+    tag = element.tag
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _resolve(rels_part: str, target: str) -> str:
+    """A relationship target as a part name, the way openpyxl resolves it."""
+    if target.startswith("/"):
+        return target[1:]
+    parent = posixpath.split(posixpath.dirname(rels_part))[0]
+    return posixpath.normpath(posixpath.join(parent, target))
+
+
+def _rels_of(part: str) -> str:
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", f"{name}.rels")
+
+
+def _text_content(element: etree._Element) -> str:
+    """Plain text of a ``<si>``/``<is>`` element: its ``<t>`` plus every run's ``<t>``, phonetics left out."""
+    plain: str | None = None
+    runs: list[str] = []
+    for child in element:
+        name = _localname(child)
+        if name == "t":
+            plain = child.text
+        elif name == "r":
+            text = None
+            for part in child:
+                if _localname(part) == "t":
+                    text = part.text
+            if text is not None:
+                runs.append(text)
+    return (plain or "") + "".join(runs)
+
+
+def _cast_number(text: str) -> int | float:
+    return float(text) if "." in text or "E" in text or "e" in text else int(text)
+
+
+class _Package:
+    """The parts of an .xlsx that reading inputs needs (工作簿部件), parsed on first use."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.zip = zipfile.ZipFile(path)
+        self.parts = {info.filename: info for info in self.zip.infolist()}
+        types = self.xml("[Content_Types].xml")
+        overrides = {
+            o.get("ContentType"): o.get("PartName", "") for o in reversed(types.findall(f"{{{_CT}}}Override"))
+        }
+        workbook_part = next((overrides[t] for t in _WORKBOOK_TYPES if t in overrides), None)
+        if workbook_part is None:
+            defaults = {d.get("ContentType") for d in types.findall(f"{{{_CT}}}Default")}
+            if not defaults & set(_WORKBOOK_TYPES):
+                raise _Damaged("找不到工作簿主体部件（workbook.xml）")
+            workbook_part = "/xl/workbook.xml"
+        self.workbook_part = workbook_part[1:]
+        strings_part = overrides.get(_SHARED_STRINGS_TYPE)
+        self.strings_part = strings_part[1:] if strings_part else None
+        self._strings: list[str] | None = None
+        self.date_styles, self.timedelta_styles = self._number_styles()
+
+    def xml(self, part: str) -> etree._Element:
+        info = self.parts.get(part)
+        if info is None:
+            raise _Damaged(f"缺少部件 {part}")
+        if info.file_size > _MAX_PART:
+            raise _Damaged(f"部件 {part} 过大")
+        return parse_xml(self.zip.read(info), path=str(self.path), part=part)
+
+    def relationships(self, part: str) -> dict[str, tuple[str, str]]:
+        """Id → (type, resolved target) of ``part``'s internal relationships; empty when it has none."""
+        rels_part = _rels_of(part)
+        if rels_part not in self.parts:
+            return {}
+        found = {}
+        for rel in self.xml(rels_part).iter(f"{{{_PKG_REL}}}Relationship"):
+            if rel.get("TargetMode") != "External":
+                found[rel.get("Id", "")] = (rel.get("Type", ""), _resolve(rels_part, rel.get("Target", "")))
+        return found
+
+    def _number_styles(self) -> tuple[set[int], set[int]]:
+        """Indices of the cell styles whose number format shows a date / a duration (日期格式)."""
+        if "xl/styles.xml" not in self.parts:
+            return set(), set()
+        root = self.xml("xl/styles.xml")
+        custom = {
+            int(fmt.get("numFmtId", "-1")): fmt.get("formatCode") for fmt in root.iter(f"{{{_MAIN}}}numFmt")
+        }
+        xfs = root.find(f"{{{_MAIN}}}cellXfs")
+        dates, durations = set(), set()
+        for index, xf in enumerate(xfs.iter(f"{{{_MAIN}}}xf") if xfs is not None else ()):
+            number = int(xf.get("numFmtId", "0"))
+            code = custom[number] if number in custom else BUILTIN_FORMATS.get(number)
+            if is_date_format(code):
+                dates.add(index)
+            if is_timedelta_format(code):
+                durations.add(index)
+        return dates, durations
+
+    def shared_string(self, index: int) -> str:
+        if self._strings is None:
+            self._strings = []
+            if self.strings_part is not None:
+                root = self.xml(self.strings_part)
+                self._strings = [
+                    _text_content(si).replace("x005F_", "") for si in root.iter(f"{{{_MAIN}}}si")
+                ]
+        return self._strings[index]
+
+
+# --------------------------------------------------------------------------------------------
+# Worksheets: cells decoded as openpyxl does
+# --------------------------------------------------------------------------------------------
+
+
+class _Sheet:
+    """One worksheet's cells by address, decoded on request (工作表单元格)."""
+
+    def __init__(self, book: _Book, title: str, part: str) -> None:
+        self.book, self.title = book, title
+        root = book.package.xml(part)
+        self.table_ids = [p.get(f"{{{_REL}}}id", "") for p in root.iter(f"{{{_MAIN}}}tablePart")]
+        cells = list(root.iter(_C))
+        addresses = [cell.get("r") for cell in cells]
+        if None not in addresses and _CANONICAL.fullmatch("".join(f"{a}\n" for a in addresses)):
+            self.cells = dict(zip(addresses, cells, strict=True))  # what Excel writes: every cell has "A1"
+        else:
+            self.cells = self._by_position(root)
+        # Shared formulas: the first cell of a group holds the text, the others refer to it (共享公式).
+        self.shared: dict[etree._Element, tuple[str, str | None]] = {}
+        masters: dict[str | None, tuple[str, str | None]] = {}
+        for formula in root.iter(_F):
+            cell = formula.getparent()
+            if formula.get("t") != "shared" or cell.tag != _C or cell.find(_F) is not formula:
+                continue
+            key = formula.get("si")
+            if key in masters:
+                self.shared[cell] = masters[key]
+            elif formula.text:
+                masters[key] = ("=" + formula.text, cell.get("r"))
+
+    def _by_position(self, root: etree._Element) -> dict[str, etree._Element]:
+        """Cells keyed by address where some lack one or spell it oddly: counted as openpyxl counts them."""
+        found: dict[str, etree._Element] = {}
+        row_number = 0
+        for row in root.iter(_ROW):
+            r = row.get("r")
+            if r is None:
+                row_number += 1
+            else:
+                try:
+                    row_number = int(r)
+                except ValueError:
+                    number = float(r)
+                    if not number.is_integer():
+                        raise _Damaged(f"工作表「{self.title}」的行号 {r} 无效") from None
+                    row_number = int(number)
+            column = 0
+            for cell in row:
+                if not isinstance(cell.tag, str):
+                    continue  # comments and processing instructions are not cells
+                coordinate = cell.get("r")
+                if coordinate:
+                    match = _COORD.fullmatch(coordinate)
+                    if match is None:
+                        raise _Damaged(f"工作表「{self.title}」的单元格地址 {coordinate} 无效")
+                    column = column_index_from_string(match[1])
+                    found[f"{get_column_letter(column)}{int(match[2])}"] = cell
+                else:
+                    column += 1
+                    found[f"{get_column_letter(column)}{row_number}"] = cell
+        return found
+
+    def value(self, row: int, column: int) -> object:
+        """The cell's value as openpyxl's ``load_workbook`` gives it: ``"=…"`` for a formula (单元格值)."""
+        return self.value_at(f"{get_column_letter(column)}{row}")
+
+    def value_at(self, address: str) -> object:
+        """The value of the top-left cell of ``address`` (``A1`` or ``A1:B2``)."""
+        key = address.split(":", 1)[0]
+        cell = self.cells.get(key)
+        if cell is None and not _CANONICAL.fullmatch(key + "\n"):
+            col, row = range_boundaries(address)[:2]
+            key = f"{get_column_letter(col)}{row}"
+            cell = self.cells.get(key)
+        if cell is None:
+            return None
+        try:
+            return self._decode(cell)
+        except (IndexError, ValueError, OverflowError, TypeError) as exc:
+            raise UnreadableFileError(
+                f"单元格内容已损坏，无法读取（{type(exc).__name__}: {exc}）",
+                path=str(self.book.package.path),
+                sheet=self.title,
+                cell=key,
+            ) from None
+
+    def _decode(self, cell: etree._Element) -> object:
+        formula = value = inline = None
+        for child in cell:  # the first <f>, <v> and <is>, as find() would give, without its cost
+            tag = child.tag
+            if tag == _F:
+                formula = child if formula is None else formula
+            elif tag == _V:
+                value = child if value is None else value
+            elif tag == _IS:
+                inline = child if inline is None else inline
+        if formula is not None:
+            if cell in self.shared:
+                from openpyxl.formula.translate import Translator
+
+                text, origin = self.shared[cell]
+                return Translator(text, origin).translate_formula(cell.get("r"))
+            return "=" + (formula.text or "")
+        kind = cell.get("t", "n")
+        if kind == "inlineStr":
+            return _text_content(inline) if inline is not None else None
+        text = value.text if value is not None else None
+        if not text:
+            return None
+        if kind == "n":
+            number = _cast_number(text)
+            style = cell.get("s")
+            style_id = 0 if style is None else int(style) if style else -1
+            package = self.book.package
+            if style_id in package.date_styles:
+                try:
+                    return from_excel(number, self.book.epoch, timedelta=style_id in package.timedelta_styles)
+                except (OverflowError, ValueError):
+                    return "#VALUE!"
+            return number
+        if kind == "s":
+            return self.book.package.shared_string(int(text))
+        if kind == "b":
+            return bool(int(text))
+        if kind == "d":
+            return from_ISO8601(text)
+        return text  # "str" (a formula's text result), "e" (an error code)
+
+
+class _Book:
+    """The sheets of a workbook in tab order, worksheets parsed on first use (工作簿)."""
+
+    def __init__(self, path: Path) -> None:
+        self.package = package = _Package(path)
+        root = package.xml(package.workbook_part)
+        properties = root.find(f"{{{_MAIN}}}workbookPr")
+        date1904 = properties.get("date1904") if properties is not None else None
+        self.epoch = CALENDAR_MAC_1904 if date1904 not in (None, "false", "f", "0") else WINDOWS_EPOCH
+        rels = package.relationships(package.workbook_part)
+        self.sheetnames: list[str] = []
+        self.worksheet_parts: dict[str, str] = {}
+        for sheet in root.iter(f"{{{_MAIN}}}sheet"):
+            rel_id = sheet.get(f"{{{_REL}}}id")
+            if not rel_id:
+                continue
+            if rel_id not in rels:
+                raise _Damaged(f"工作表「{sheet.get('name')}」的关系 {rel_id} 不存在")
+            kind, target = rels[rel_id]
+            if target not in package.parts:
+                continue
+            title = sheet.get("name", "")
+            self.sheetnames.append(title)
+            if "chartsheet" not in kind:
+                self.worksheet_parts[title] = target
+        self.defined_names: dict[str, str] = {}
+        for defined in root.iter(f"{{{_MAIN}}}definedName"):
+            name = defined.get("name", "")
+            if defined.get("localSheetId") is None and name not in _SHEET_SCOPED:
+                self.defined_names[name] = defined.text or ""
+        self._sheets: dict[str, _Sheet] = {}
+
+    def sheet(self, title: str) -> _Sheet | None:
+        """The worksheet called ``title`` (exact match), or None for a chart sheet or an unknown title."""
+        part = self.worksheet_parts.get(title)
+        if part is None:
+            return None
+        if title not in self._sheets:
+            self._sheets[title] = _Sheet(self, title, part)
+        return self._sheets[title]
+
+    def value(self, sheet: str, address: str) -> object:
+        """The value of ``sheet!address``; None where there is no such worksheet."""
+        found = self.sheet(sheet)
+        return found.value_at(address) if found is not None else None
+
+    def tables(self) -> dict[str, tuple[str, str]]:
+        """Display name → (sheet, ref) of every table; a later sheet wins, as in openpyxl."""
+        found: dict[str, tuple[str, str]] = {}
+        seen: set[str] = set()
+        for title, part in self.worksheet_parts.items():
+            rels = self.package.relationships(part)
+            if not any(kind == _TABLE_REL for kind, _ in rels.values()):
+                continue
+            sheet = self.sheet(title)
+            assert sheet is not None
+            for rel_id in sheet.table_ids:
+                if rel_id not in rels:
+                    raise _Damaged(f"工作表「{title}」的表格关系 {rel_id} 不存在")
+                table = self.package.xml(rels[rel_id][1])
+                display, ref = table.get("displayName"), table.get("ref")
+                name = table.get("name") or display
+                if not name or not ref:
+                    raise _Damaged(f"工作表「{title}」中的表格缺少名称或区域")
+                if name.lower() in seen:
+                    raise _Damaged(f"表格名称 {name} 重复")
+                seen.add(name.lower())
+                found[display or ""] = (title, ref)
+        return found
+
+
+def _open(path: Path) -> _Book:
     try:
-        return load_workbook(path, data_only=False, keep_links=False)
-    except Exception as exc:  # openpyxl raises many types for damaged files
-        raise UnreadableFileError(
-            f"无法作为 Excel 工作簿打开（{type(exc).__name__}: {exc}）", path=str(path)
-        ) from None
+        return _Book(path)
+    except XlperfError:
+        raise
+    except (_Damaged, zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
+        detail = str(exc) if isinstance(exc, _Damaged) else f"{type(exc).__name__}: {exc}"
+        raise UnreadableFileError(f"无法作为 Excel 工作簿打开（{detail}）", path=str(path)) from None
 
 
-def _locate_names(wb: Workbook, loc: Locator) -> None:
-    for name, defined in wb.defined_names.items():
-        text = defined.attr_text or ""
+def _destinations(text: str) -> list[tuple[str, str]]:
+    """Where a defined name points (名称指向): (sheet, cells) per area, as openpyxl's tokenizer finds them."""
+    match = _ONE_AREA.fullmatch(text)
+    if match:
+        return [(match[1] if match[1] is not None else match[2], match[3])]
+    from openpyxl.workbook.defined_name import DefinedName  # unusual text: let openpyxl tokenize it
+
+    return list(DefinedName("name", attr_text=text).destinations)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the contract
+# --------------------------------------------------------------------------------------------
+
+
+def _locate_names(book: _Book, loc: Locator) -> None:
+    for name, text in book.defined_names.items():
         if "#REF!" in text:
             loc.problems.append(
                 (f"名称 {name} 指向的单元格已被删除（#REF!），请运行 xlperf upgrade 修复", None)
             )
             continue
         try:
-            destinations = list(defined.destinations)
+            destinations = _destinations(text)
         except Exception:  # constants such as the layout version have no destination
             continue
         if len(destinations) == 1:
             sheet, ref = destinations[0]
-            if sheet not in wb.sheetnames:
+            if sheet not in book.sheetnames:
                 loc.problems.append((f"名称 {name} 指向的工作表「{sheet}」不存在", None))
                 continue
             loc.names[name] = (sheet, ref.replace("$", ""))
 
 
-def _locate_tables(wb: Workbook, loc: Locator) -> None:
-    found = {}
-    for ws in wb.worksheets:
-        for table in ws.tables.values():
-            found[table.displayName] = (ws, table.ref)
+def _locate_tables(book: _Book, loc: Locator) -> None:
+    found = _guarded(book, book.tables)
     for spec in c.TABLES:
         if spec.name not in found:
             loc.problems.append(
                 (f"缺少表格「{spec.caption}」（{spec.name}），请运行 xlperf upgrade 修复", None)
             )
             continue
-        ws, ref = found[spec.name]
+        title, ref = found[spec.name]
         min_col, min_row, max_col, max_row = range_boundaries(ref)
+        sheet = book.sheet(title)
+        assert sheet is not None
         headers = {}
         for col in range(min_col, max_col + 1):
-            value = ws.cell(min_row, col).value
+            value = sheet.value(min_row, col)
             if value is not None:
                 headers[str(value).strip()] = get_column_letter(col)
         for column in spec.columns:
             if column.header not in headers:
                 loc.problems.append(
                     (
-                        f"表格「{spec.caption}」缺少列「{column.header}」（工作表「{ws.title}」第{min_row}行）",
+                        f"表格「{spec.caption}」缺少列「{column.header}」（工作表「{title}」第{min_row}行）",
                         None,
                     )
                 )
         loc.tables[spec.name] = TablePos(
-            spec, ws.title, min_row, min_row + 1, max(max_row, min_row + 1), headers
+            spec, title, min_row, min_row + 1, max(max_row, min_row + 1), headers
         )
+
+
+def _guarded(book: _Book, read: Callable[[], T]) -> T:
+    """Run a step that parses more parts, turning damage into :class:`UnreadableFileError`."""
+    try:
+        return read()
+    except XlperfError:
+        raise
+    except (_Damaged, KeyError, ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
+        detail = str(exc) if isinstance(exc, _Damaged) else f"{type(exc).__name__}: {exc}"
+        raise UnreadableFileError(
+            f"无法作为 Excel 工作簿打开（{detail}）", path=str(book.package.path)
+        ) from None
 
 
 def read_workbook(path: Path) -> WorkbookInputs:
     """Read inputs into :class:`UnitData` with a :class:`Locator` (读取输入); raises only if unreadable."""
-    wb = _open(path)
-    loc = Locator(sheets=list(wb.sheetnames))
+    book = _open(path)
+    try:
+        return _read(book, path)
+    finally:
+        book.package.zip.close()
+
+
+def _read(book: _Book, path: Path) -> WorkbookInputs:
+    loc = Locator(sheets=list(book.sheetnames))
     for sheet in c.SHEETS:
-        if sheet not in wb.sheetnames:
+        if sheet not in book.sheetnames:
             loc.problems.append(
                 (f"缺少工作表「{sheet}」（可能被改名或删除），请运行 xlperf upgrade 修复", None)
             )
-    _locate_names(wb, loc)
-    _locate_tables(wb, loc)
-    loc.finding_rows = _count_finding_rows(wb, loc)
+    _locate_names(book, loc)
+    _locate_tables(book, loc)
+    loc.finding_rows = _guarded(book, lambda: _count_finding_rows(book, loc))
     values: dict[tuple[str, str], object] = {}
     cached = _CachedValues(path)
 
     def value(sheet: str, address: str) -> object:
-        raw = wb[sheet][address].value
-        if not isinstance(raw, str | int | float | bool) and raw is not None and hasattr(raw, "text"):
-            raw = str(raw.text)  # array formula or rich text
+        raw = _guarded(book, lambda: book.value(sheet, address))
         if isinstance(raw, str) and raw.startswith("="):
             loc.formula_cells.add((sheet, address))
             if is_own_formula(raw):
@@ -204,14 +598,14 @@ def read_workbook(path: Path) -> WorkbookInputs:
     return WorkbookInputs(data, loc, values)
 
 
-def _count_finding_rows(wb: Workbook, loc: Locator) -> int:
+def _count_finding_rows(book: _Book, loc: Locator) -> int:
     anchor = loc.names.get(c.FINDINGS_NAME)
-    if anchor is None:
+    sheet = book.sheet(anchor[0]) if anchor is not None else None
+    if anchor is None or sheet is None:
         return 0
-    ws = wb[anchor[0]]
     col, row = range_boundaries(anchor[1])[:2]
     count = 0
-    while ws.cell(row + count + 1, col).value not in (None, ""):
+    while sheet.value(row + count + 1, col) not in (None, ""):
         count += 1
     return count
 
