@@ -5,6 +5,7 @@ Default bands (财预〔2020〕10号; 财政部预算司 for 部门整体): [90,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from .numbers import round_half_up
@@ -15,7 +16,7 @@ DEFAULT_BANDS: tuple[tuple[float, str], ...] = ((90.0, "优"), (80.0, "良"), (6
 
 def grade(score: float | None, bands: GradeBands = DEFAULT_BANDS) -> str:
     """The grade for ``score`` (评价等级): the first band whose lower bound (含) the score reaches."""
-    if score is None:
+    if score is None or math.isnan(score):
         return "—"
     rounded = round_half_up(score, 2)
     for lower, name in sorted(bands, key=lambda band: band[0], reverse=True):
@@ -32,9 +33,12 @@ def parse_bands(text: str) -> tuple[tuple[float, str], ...]:
             continue
         name, _, bound = part.partition(":")
         try:
-            bands.append((float(bound), name.strip()))
+            lower = float(bound)
         except ValueError:
-            raise ValueError(f"等级分档「{part.strip()}」应写作 等级:下限分数，如 优:90") from None
+            lower = math.nan
+        if not math.isfinite(lower) or not name.strip():
+            raise ValueError(f"等级分档「{part.strip()}」应写作 等级:下限分数，如 优:90")
+        bands.append((lower, name.strip()))
     if not bands or min(b for b, _ in bands) > 0:
         raise ValueError("等级分档必须包含下限为0的一档，如 差:0")
     return tuple(bands)

@@ -15,12 +15,14 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
-from typing import cast
 
 EXCEL_ERRORS = frozenset(
     {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#GETTING_DATA", "#SPILL!", "#CALC!"}
 )
 _CHINESE_NUMERALS = set("零〇一二三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟")
+
+
+_POW10 = tuple(10.0**d for d in range(10))
 
 
 def round_half_up(value: float, digits: int = 2) -> float:
@@ -30,11 +32,13 @@ def round_half_up(value: float, digits: int = 2) -> float:
     """
     if not math.isfinite(value):
         return value
-    scaled = abs(value) * 10.0**digits
+    scale = _POW10[digits] if 0 <= digits < 10 else 10.0**digits
+    scaled = abs(value) * scale
+    fraction = scaled % 1.0  # exact: scaled − fraction is floor(scaled)
     # Fast path when the 15-digit value cannot sit on the half: its distance from .5 exceeds both
     # float noise and what trimming to 15 significant digits can move it (< scaled × 5e-15).
-    if scaled < 1e15 and abs(scaled - math.floor(scaled) - 0.5) > 1e-6 + scaled * 1e-14:
-        return math.copysign(math.floor(scaled + 0.5), value) / 10.0**digits + 0.0
+    if scaled < 1e15 and abs(fraction - 0.5) > 1e-6 + scaled * 1e-14:
+        return math.copysign(scaled - fraction + (fraction > 0.5), value) / scale + 0.0
     exact = Decimal(format(value, ".15g"))
     quantum = Decimal(1).scaleb(-digits)
     try:
@@ -59,23 +63,35 @@ class Parsed:
 BLANK = Parsed(None)
 
 
+_NOT_FINITE = Parsed(None, "应为有限的数字，实际为无穷大或非数字")
+
+
+@lru_cache(maxsize=4096)
+def _parsed_number(value: float) -> Parsed:
+    """One shared :class:`Parsed` per number: an evaluation parses the same 分值 and amounts many times,
+    and building a frozen dataclass costs three times the lookup.  ``+ 0.0`` turns −0.0 into 0.0."""
+    return Parsed(value + 0.0)
+
+
+def _finite(raw: object) -> Parsed:
+    try:
+        number = float(raw)  # type: ignore[arg-type]  # only ever an int or float
+    except OverflowError:  # an int beyond 1.8e308
+        return _NOT_FINITE
+    return _parsed_number(number) if math.isfinite(number) else _NOT_FINITE
+
+
 def parse_number(raw: object) -> Parsed:
     """Parse a typed cell into a number (数值解析); 万元 suffix, commas, % and full-width digits allowed."""
     kind = type(raw)
     if kind is float or kind is int:
-        number = float(cast(float, raw))
-        return (
-            Parsed(number) if math.isfinite(number) else Parsed(None, "应为有限的数字，实际为无穷大或非数字")
-        )
+        return _finite(raw)
     if raw is None:
         return BLANK
     if isinstance(raw, bool):
         return Parsed(None, f"应为数字，实际为逻辑值 {'TRUE' if raw else 'FALSE'}")
     if isinstance(raw, int | float):
-        value = float(raw)
-        if not math.isfinite(value):
-            return Parsed(None, "应为有限的数字，实际为无穷大或非数字")
-        return Parsed(value)
+        return _finite(raw)
     if isinstance(raw, _dt.date | _dt.datetime | _dt.time | _dt.timedelta):
         return Parsed(None, f"应为数字，实际为日期/时间「{raw}」")
     if not isinstance(raw, str):

@@ -152,6 +152,14 @@ def budget_exec_rate(
     )
 
 
+def _absolute(raw: object) -> object:
+    """Each readable entry of a cell or range by its absolute value (a cut counts like an addition)."""
+    if isinstance(raw, list | tuple):
+        return [_absolute(item) for item in raw]
+    parsed = parse_number(raw)
+    return abs(parsed.value) if parsed.value is not None else raw
+
+
 def budget_adj_rate(adjustment: object, excluded: object, budget: object) -> Rate:
     """预算调整率 = (预算调整数 − 政策性等调整) / 年初预算数 × 100% (53号).
 
@@ -160,10 +168,11 @@ def budget_adj_rate(adjustment: object, excluded: object, budget: object) -> Rat
     tasks assigned by higher levels (``excluded``) are left out; a blank ``excluded`` counts as 0.
     """
     name, formula = "预算调整率", "(预算调整数 − 政策性、不可抗力及上级交办调整) / 年初预算数 × 100%"
-    excluded_value = parse_number(excluded)
-    excl_raw: object = 0.0 if excluded_value.blank else excluded
+    excl_raw: object = 0.0 if total(excluded).blank else _absolute(excluded)
     values, failed = _inputs(
-        name, formula, (("预算调整数", adjustment), ("剔除的调整数", excl_raw), ("年初预算数", budget))
+        name,
+        formula,
+        (("预算调整数", _absolute(adjustment)), ("剔除的调整数", excl_raw), ("年初预算数", budget)),
     )
     if failed:
         return failed
@@ -300,6 +309,10 @@ def output_completion_rate(actual: object, target: object, direction: object = "
     if failed:
         return failed
     done, goal = values
+    if goal < 0 and sign != "=":  # a ratio to a negative target inverts its meaning (0.01 ≥ −0.03 → −33%)
+        return Rate(
+            name, None, formula, "指标值为负数，无法按比例计算完成率，请以正数填写指标值（如“下降3%”填3%）"
+        )
     if sign == "≥":
         if goal == 0:
             return Rate(

@@ -128,8 +128,18 @@ def _need_measure(leaf: LeafInput, label: str) -> Measure | Outcome:
     return measure
 
 
+def _cap(score: float, maximum: float) -> float:
+    """The score to two decimals, but 分值 itself once it reaches 分值 at two decimals (得分上限).
+
+    With 分值 2.675 a full score stays 2.675 (not 2.68, above the maximum); with 3.333 it is 3.333
+    (not 3.33, which would read as a deduction of 0.003).
+    """
+    rounded = round_half_up(score, 2)
+    return maximum if rounded >= round_half_up(maximum, 2) else rounded
+
+
 def _finish(maximum: float, share: float, reason: str) -> Outcome:
-    score = round_half_up(min(max(share, 0.0), 1.0) * maximum, 2)
+    score = _cap(min(max(share, 0.0), 1.0) * maximum, maximum)
     return Outcome(score, reason)
 
 
@@ -142,7 +152,7 @@ class Rule:
 
     def __init__(self, params: dict[str, str], maximum: float) -> None:
         _check_keys(params, self.keys, self.label)
-        self.maximum = maximum
+        self.maximum = float(maximum)
 
     def score(self, leaf: LeafInput) -> Outcome:  # pragma: no cover - abstract
         """Score one leaf (计分)."""
@@ -203,6 +213,8 @@ class Tiers(Rule):
                 self.other = share_value
             else:
                 self.bands.append((_number("档次", bound), share_value))
+        if not self.bands:
+            raise RubricError("参数「档次」至少需要一个界限，如 档次=10%:75%,其他:0%")
         self.bands.sort(key=lambda band: band[0], reverse=not self.at_most)
 
     def score(self, leaf: LeafInput) -> Outcome:
@@ -273,15 +285,20 @@ class Deduct(Rule):
             side = {"高于": "未超过", "低于": "不低于", "偏离": "等于"}[self.direction]
             return Outcome(self.maximum, f"{measure.name}{measure.show()}，{side}{limit}，得满分")
         steps = excess / round_half_up(self.step * 100, 6)
-        if self.rounding == "向上":
-            steps = math.ceil(round_half_up(steps, 6))
-        lost = min(self.maximum, round_half_up(steps * self.per_step, 2))
+        if not math.isfinite(steps):  # an absurd actual value: everything is lost unless nothing is per step
+            lost = self.maximum if self.per_step > 0 else 0.0
+        else:
+            if self.rounding == "向上":
+                steps = math.ceil(round_half_up(steps, 6))
+            lost = min(self.maximum, round_half_up(steps * self.per_step, 2))
         word = {"高于": "超过", "低于": "低于", "偏离": "偏离"}[self.direction]
+        # percent_points scales by 100; a count or score is compared in its own units
+        shown = excess if measure.percent else excess / 100
         unit = "个百分点" if measure.percent else ""
-        head = f"{measure.name}{measure.show()}，{word}{limit} {fmt_score(round_half_up(excess, 2))}{unit}"
+        head = f"{measure.name}{measure.show()}，{word}{limit} {fmt_score(round_half_up(shown, 2))}{unit}"
         if lost >= self.maximum:
             return Outcome(0.0, f"{head}，扣完{fmt_score(self.maximum)}分，本项不得分")
-        return Outcome(round_half_up(self.maximum - lost, 2), f"{head}，扣{fmt_score(lost)}分")
+        return Outcome(_cap(self.maximum - lost, self.maximum), f"{head}，扣{fmt_score(lost)}分")
 
 
 class Checklist(Rule):
@@ -289,6 +306,7 @@ class Checklist(Rule):
 
     kind, label = "checklist", "清单"
     keys: tuple[str, ...] = ("项数", "方式", "每项")
+    counted = "满足项数"
 
     def __init__(self, params: dict[str, str], maximum: float) -> None:
         super().__init__(params, maximum)
@@ -298,6 +316,8 @@ class Checklist(Rule):
         self.count = int(count)
         self.mode = _choice(params, "方式", ("得分", "扣分"), "扣分")
         self.per_item = _number("每项", params["每项"]) if "每项" in params else maximum / self.count
+        if self.per_item < 0:
+            raise RubricError("参数「每项」不能为负数")
 
     def score(self, leaf: LeafInput) -> Outcome:
         """Score the number of satisfied items."""
@@ -307,19 +327,21 @@ class Checklist(Rule):
         met = measure.value or 0.0
         if met < 0 or met > self.count or not float(met).is_integer():
             return Outcome(
-                0.0, f"满足项数应为0到{self.count}之间的整数，实际为{fmt_score(met)}，本项不得分", INVALID
+                0.0,
+                f"{self.counted}应为0到{self.count}之间的整数，实际为{fmt_score(met)}，本项不得分",
+                INVALID,
             )
         failed = self.count - int(met)
         points = met * self.per_item if self.mode == "得分" else self.maximum - failed * self.per_item
         result = _finish(self.maximum, points / self.maximum if self.maximum else 0.0, "")
         if failed == 0:
-            return Outcome(
-                result.score, "要求已满足，得满分" if self.count == 1 else f"{self.count}项要求均满足，得满分"
-            )
-        return Outcome(
-            result.score,
-            f"{self.count}项要求中{failed}项未满足，扣{fmt_score(self.maximum - result.score)}分",
-        )
+            head = "要求已满足" if self.count == 1 else f"{self.count}项要求均满足"
+        else:
+            head = f"{self.count}项要求中{failed}项未满足"
+        if result.score >= self.maximum:  # 得分 mode with 项数 × 每项 above 分值 reaches the cap early
+            return Outcome(result.score, f"{head}，得满分")
+        # 得分 mode with 项数 × 每项 below 分值 stays short even when every item is met
+        return Outcome(result.score, f"{head}，扣{fmt_score(self.maximum - result.score)}分")
 
 
 class Quarterly(Checklist):
@@ -327,6 +349,7 @@ class Quarterly(Checklist):
 
     kind, label = "quarterly", "季度进度"
     keys: tuple[str, ...] = ("季度数",)
+    counted = "达到序时进度的季度数"
 
     def __init__(self, params: dict[str, str], maximum: float) -> None:
         Rule.__init__(self, params, maximum)
@@ -380,7 +403,7 @@ class Qualitative(Rule):
             return Outcome(
                 0.0, f"定性档次「{tier}」无效，应为{'、'.join(self.tiers)}之一，本项不得分", INVALID
             )
-        lo, hi = (round_half_up(v * self.maximum, 2) for v in self.tiers[tier])
+        lo, hi = (_cap(v * self.maximum, self.maximum) for v in self.tiers[tier])
         band = f"「{tier}」档得分区间[{fmt_score(lo)}, {fmt_score(hi)}]"
         if leaf.self_score is None:
             return Outcome(lo, f"{band}，未填自评得分，按下限计{fmt_score(lo)}分")
@@ -388,7 +411,7 @@ class Qualitative(Rule):
             return Outcome(hi, f"{band}，自评{fmt_score(leaf.self_score)}分超出上限，按{fmt_score(hi)}分计")
         if leaf.self_score < lo:
             return Outcome(lo, f"{band}，自评{fmt_score(leaf.self_score)}分低于下限，按{fmt_score(lo)}分计")
-        score = round_half_up(leaf.self_score, 2)
+        score = _cap(leaf.self_score, self.maximum)
         if score >= self.maximum:
             return Outcome(score, f"{band}，得满分")
         return Outcome(score, f"{band}，按自评计{fmt_score(score)}分，扣{fmt_score(self.maximum - score)}分")
@@ -424,7 +447,7 @@ class Manual(Rule):
             )
         if leaf.self_score < 0:
             return Outcome(0.0, "自评得分不能为负数，按0分计", INVALID)
-        score = round_half_up(leaf.self_score, 2)
+        score = _cap(leaf.self_score, self.maximum)
         if score >= self.maximum:
             return Outcome(score, "自评得满分")
         return Outcome(score, f"自评扣{fmt_score(self.maximum - score)}分")
