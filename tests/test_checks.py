@@ -431,7 +431,7 @@ def test_unreadable_negative_and_required_inputs() -> None:
     [invalid] = [f for f in found(ev, "input.invalid") if f.refs == (Ref("budget_income_total"),)]
     assert invalid.message == "预算收入合计：请用阿拉伯数字填写，实际为中文数字「四千四百」"
     assert invalid.severity == ERROR
-    assert only(ev, "input.negative").message == "车辆数为负数（-3.00），请核对"
+    assert only(ev, "input.negative").message == "车辆数为负数（-3），请核对"
     assert only(ev, "input.required").message == "未填写单位名称"
     assert only(ev, "input.setting").message == "金额核对容差：无法识别为数字：「x」，已使用默认值0.01"
     # a negative carry-over is allowed (a deficit), so no warning

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from .fields import CHOICE, FIELDS, INCOME_SOURCES, LONGTEXT, TEXT
+from .fields import CHOICE, FIELDS, INCOME_SOURCES, LONGTEXT, MONEY, SETTINGS_SECTION, TEXT
 from .findings import ERROR, INFO, WARNING, Finding
 from .grades import grade
 from .metrics import METRIC_BY_LABEL, METRICS, Column, Group, Metric, column_values
@@ -36,7 +36,7 @@ def _label(key: str) -> str:
 def check_inputs(ev: Evaluation) -> Iterator[Finding]:
     """Every numeric input is readable (输入可读) and amounts are not negative."""
     for f in FIELDS:
-        if f.kind in (TEXT, LONGTEXT, CHOICE):
+        if f.kind in (TEXT, LONGTEXT, CHOICE) or f.section == SETTINGS_SECTION:
             continue
         parsed = parse_number(ev.data.get(f.key))
         if parsed.problem:
@@ -45,7 +45,7 @@ def check_inputs(ev: Evaluation) -> Iterator[Finding]:
             yield Finding(
                 "input.negative",
                 WARNING,
-                f"{f.label}为负数（{fmt_money(parsed.value)}），请核对",
+                f"{f.label}为负数（{fmt_money(parsed.value) if f.kind == MONEY else fmt_score(parsed.value)}），请核对",
                 (Ref(f.key),),
             )
     for key in ("unit_name", "year"):
@@ -127,38 +127,41 @@ def check_component_sums(ev: Evaluation) -> Iterator[Finding]:
 
 def check_functional_classes(ev: Evaluation) -> Iterator[Finding]:
     """项目支出 = Σ 功能分类, aware of codes: a 项 listed beside its own 类 is double-counted (功能分类)."""
-    rows = [
-        (i, parse_text(r.code), parse_text(r.name), r)
+    rows = {
+        i: (parse_text(r.code), parse_text(r.name), r)
         for i, r in enumerate(ev.data.classes)
         if parse_text(r.code) or parse_text(r.name)
-    ]
+    }
     if not rows:
         return
-    nested: dict[int, tuple[int, str, str]] = {}
-    for i, code, _name, _ in rows:
-        for j, other, other_name, _ in rows:
-            if i != j and code and other and code != other and code.startswith(other):
-                nested[i] = (j, other, other_name)
+    parent_of: dict[int, int] = {}  # nearest listed ancestor by 功能分类代码 prefix
+    for i, (code, _, _) in rows.items():
+        ancestors = [
+            j for j, (other, _, _) in rows.items() if other and code != other and code.startswith(other)
+        ]
+        if code and ancestors:
+            parent_of[i] = max(ancestors, key=lambda j: len(rows[j][0]))
     for stage, word, attr in (("budget", "预算", "budget"), ("final", "决算", "final")):
-        values = {i: parse_number(getattr(r, attr)).value for i, _, _, r in rows}
+        values = {i: parse_number(getattr(r, attr)).value for i, (_, _, r) in rows.items()}
         if all(v is None for v in values.values()):
             continue
+        nested = {i for i, j in parent_of.items() if values.get(i) and values.get(j)}
+        for i in sorted(nested):
+            j = parent_of[i]
+            (code, name, _), (parent_code, parent_name, _) = rows[i], rows[j]
+            yield Finding(
+                "sum.double_count",
+                ERROR,
+                f"{word}：{name}（{code}）属于{parent_name}（{parent_code}），二者同时列出，"
+                f"{fmt_money(values[i])} 万元被重复计算",
+                (Ref(attr_col(attr), CLASSES, i), Ref(attr_col(attr), CLASSES, j)),
+                {"重复金额": fmt_money(values[i])},
+            )
         project = _num(ev, f"{stage}_exp_project")
-        listed = round_half_up(sum(v or 0.0 for v in values.values()), 2)
-        for i, (j, parent_code, parent_name) in nested.items():
-            if values.get(i):
-                code, name = rows[[r[0] for r in rows].index(i)][1:3]
-                yield Finding(
-                    "sum.double_count",
-                    ERROR,
-                    f"{word}：{name}（{code}）属于{parent_name}（{parent_code}），二者同时列出，"
-                    f"{fmt_money(values[i])} 万元被重复计算",
-                    (Ref(attr_col(attr), CLASSES, i), Ref(attr_col(attr), CLASSES, j)),
-                    {"重复金额": fmt_money(values[i])},
-                )
-        deduped = round_half_up(sum(v or 0.0 for i, v in values.items() if i not in nested), 2)
         if project is None:
             continue
+        listed = round_half_up(sum(v or 0.0 for v in values.values()), 2)
+        deduped = round_half_up(sum(v or 0.0 for i, v in values.items() if i not in nested), 2)
         diff = round_half_up(project - deduped, 2)
         if abs(diff) > ev.settings.tolerance_money + 1e-9:
             extra = f"（逐行相加为 {fmt_money(listed)} 万元）" if nested else ""
@@ -167,7 +170,7 @@ def check_functional_classes(ev: Evaluation) -> Iterator[Finding]:
                 ERROR,
                 f"{word}项目支出 {fmt_money(project)} 万元，按功能分类（剔除重复的下级科目后）合计 {fmt_money(deduped)} 万元"
                 f"{extra}，相差 {fmt_money(diff)} 万元",
-                (Ref(f"{stage}_exp_project"), *(Ref(attr_col(attr), CLASSES, i) for i, *_ in rows)),
+                (Ref(f"{stage}_exp_project"), *(Ref(attr_col(attr), CLASSES, i) for i in rows)),
                 {"项目支出": fmt_money(project), "功能分类合计": fmt_money(deduped), "差额": fmt_money(diff)},
             )
 
@@ -256,19 +259,23 @@ def _needed(ev: Evaluation, key: str) -> bool:
     return key in NUMERIC_KEYS
 
 
-def _blank_inputs(ev: Evaluation, metric: Metric) -> list[Ref]:
-    """The blank or unreadable input cells a metric needs (缺失的输入单元格)."""
+def _input_refs(ev: Evaluation, metric: Metric, *, blank_only: bool) -> list[Ref]:
+    """The input cells a metric needs (比率的输入单元格), or only those blank or unreadable."""
+
+    def keep(raw: object) -> bool:
+        return not blank_only or parse_number(raw).value is None
+
     refs: list[Ref] = []
     for arg in metric.args:
         if isinstance(arg, Column):
             refs += [
                 Ref(arg.column, arg.table, i)
                 for i, raw in enumerate(column_values(ev.data, arg))
-                if parse_number(raw).value is None
+                if keep(raw)
             ]
             continue
         keys = arg.keys if isinstance(arg, Group) else (arg,)
-        refs += [Ref(k) for k in keys if _needed(ev, k) and parse_number(ev.data.get(k)).value is None]
+        refs += [Ref(k) for k in keys if _needed(ev, k) and keep(ev.data.get(k))]
     return refs
 
 
@@ -279,7 +286,7 @@ def _missing_behind_score(ev: Evaluation, s: object, ref: Ref, title: str) -> It
     metric = METRIC_BY_LABEL.get(s.source)
     refs: list[Ref] = [ref]
     if metric is not None:
-        refs += _blank_inputs(ev, metric)
+        refs += _input_refs(ev, metric, blank_only=True)
     else:
         refs.append(Ref("实际值", RUBRIC, s.row))
     severity = ERROR if (s.self_score or 0) > 0 else WARNING
@@ -460,7 +467,7 @@ def check_departments(ev: Evaluation) -> Iterator[Finding]:
     """The stated number of 内设机构 equals the names listed (内设机构数)."""
     stated = parse_number(ev.data.get("departments_stated")).value
     listed = _names(ev.data.get("departments"))
-    if stated is not None and listed and int(stated) != len(listed):
+    if stated is not None and listed and stated != len(listed):
         yield Finding(
             "text.departments",
             WARNING,
@@ -485,7 +492,7 @@ def check_unscored_metrics(ev: Evaluation) -> Iterator[Finding]:
                 "info.metric",
                 INFO,
                 f"{metric.label} {_show(rate.value, metric.percent)}（未纳入评分）",
-                tuple(Ref(a) for a in metric.args if isinstance(a, str) and a in NUMERIC_KEYS),
+                tuple(_input_refs(ev, metric, blank_only=False)),
             )
 
 

@@ -158,8 +158,11 @@ def _claim_fields() -> list[Field]:
     ]
 
 
+SETTINGS_SECTION = "校验参数"
+
+
 def _setting_fields() -> list[Field]:
-    s = "校验参数"
+    s = SETTINGS_SECTION
     return [
         Field("tolerance_money", "金额核对容差", MONEY, s, "万元", note="默认0.01"),
         Field(

@@ -41,6 +41,7 @@ class Node:
     rule: Rule | None = None
     source: str = ""
     children: list[Node] = field(default_factory=list)
+    broken: bool = False
 
     @property
     def level(self) -> int:
@@ -98,13 +99,15 @@ def _parse_row(index: int, row: IndicatorRow, problems: list[Problem]) -> Node |
         return None
     maximum = parse_number(row.maximum)
     if maximum.value is None or maximum.value < 0:
-        why = maximum.problem or "为空"
+        why = maximum.problem or ("为负数" if maximum.value is not None else "为空")
         problems.append(Problem(f"指标 {code} {name} 的分值{why}，应为不小于0的数字", _ref(index, "分值")))
-        return None
+        return Node(code, name, 0.0, index, source=parse_text(row.source), broken=True)
     return Node(code, name, maximum.value, index, source=parse_text(row.source))
 
 
 def _attach_rule(node: Node, row: IndicatorRow, problems: list[Problem]) -> None:
+    if node.broken:
+        return
     rule_name = parse_text(row.rule)
     if not node.leaf:
         if rule_name:
@@ -179,12 +182,12 @@ def build_rubric(rows: Sequence[IndicatorRow], total: float = TOTAL) -> tuple[Ru
     for node, row in ((n, rows[n.row]) for n in nodes):
         _attach_rule(node, row, problems)
     for node in nodes:
-        if node.children:
+        if node.children and not node.broken and not any(child.broken for child in node.children):
             _check_sum(node.title, node.maximum, node.children, _ref(node.row, "分值"), problems)
     roots = [n for n in nodes if n.level == 1]
     if not roots:
         problems.append(Problem("指标评分表中没有任何指标", _ref(0, "编号")))
-    else:
+    elif not any(root.broken for root in roots):
         _check_sum("一级指标合计", total, roots, _ref(roots[0].row, "分值"), problems)
     return (None if problems else Rubric(nodes)), problems
 

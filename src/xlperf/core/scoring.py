@@ -66,5 +66,5 @@ def indicator_outcome(
             leaf_measure(instance, actual, parse_text(source), parse_text(name)), self_score=self_value.value
         )
     if self_value.problem and instance.kind in ("manual", "qualitative"):
-        return Outcome(0.0, f"自评得分{self_value.problem}", INVALID)
+        return Outcome(0.0, f"自评得分{self_value.problem}，本项不得分", INVALID)
     return instance.score(leaf)
