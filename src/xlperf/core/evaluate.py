@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .fields import DEFAULT_SETTINGS
 from .findings import SEVERITY_ORDER, Finding, count_by_severity
@@ -22,7 +23,7 @@ from .rules import OK
 from .scoring import indicator_outcome
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeScore:
     """The result of one indicator (指标结果), leaf or parent."""
 
@@ -196,6 +197,19 @@ def score_rows(data: UnitData, metrics: dict[str, Rate], goal_rates: list[Rate])
     return {code: scores[code] for code in codes}
 
 
+@lru_cache(maxsize=64)
+def _cached_rubric(rows: tuple[IndicatorRow, ...]) -> tuple[Rubric | None, list[Problem]]:
+    return build_rubric(rows)
+
+
+def _rubric_of(rows: tuple[IndicatorRow, ...]) -> tuple[Rubric | None, list[Problem]]:
+    """The validated tree of these rows (评分体系), cached: a batch re-validates a shared rubric once."""
+    try:
+        return _cached_rubric(tuple(rows))
+    except TypeError:  # an unhashable cell value
+        return build_rubric(rows)
+
+
 def evaluate(data: UnitData) -> Evaluation:
     """Evaluate one unit (计算评价): rates, scores, total, grade (等级) and all checks."""
     from .checks import run_checks
@@ -210,7 +224,7 @@ def evaluate(data: UnitData) -> Evaluation:
         data.get("budget_adjusted_total"),
         data.get("budget_basis"),
     )
-    rubric, problems = build_rubric(data.indicators)
+    rubric, problems = _rubric_of(data.indicators)
     scores = score_rows(data, metrics, goal_rates)
     roots = [s for s in scores.values() if s.level == 1]
     total = (sum_present(s.score for s in roots) or 0.0) if scores else None
