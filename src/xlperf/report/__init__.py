@@ -1,0 +1,10 @@
+"""The 自评报告 (报告): Word and HTML from ``templates/``, and the 自评表 workbook.
+
+``render_reports(ev, findings, out_dir)`` is the entry point; see :mod:`.render`.
+"""
+
+from __future__ import annotations
+
+from .render import FORMATS, ReportError, presentation_context, render_reports
+
+__all__ = ["FORMATS", "ReportError", "presentation_context", "render_reports"]

@@ -1,0 +1,338 @@
+"""The Word report (:mod:`xlperf.report.docx_report`): re-opened with python-docx and checked for real."""
+
+from __future__ import annotations
+
+import dataclasses
+import zipfile
+
+import pytest
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.text import WD_LINE_SPACING
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt
+
+from xlperf.core.evaluate import evaluate
+from xlperf.core.report_context import scoring_rows
+from xlperf.examples import example_data
+from xlperf.report import ReportError, render_reports
+from xlperf.report.template_builder import SCORE_TABLE_CAPTION
+
+
+def where(finding) -> str:
+    return f"测试表!{finding.check}"
+
+
+@pytest.fixture(scope="module")
+def example():
+    return evaluate(example_data())
+
+
+@pytest.fixture(scope="module")
+def rendered(example, tmp_path_factory):
+    out = tmp_path_factory.mktemp("docx")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XLPERF_CHART_FONT", "none")
+        paths = render_reports(example, example.findings, out, formats=["docx"], where=where)
+    return paths["docx"], Document(str(paths["docx"]))
+
+
+def all_text(doc) -> str:
+    parts = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        for row in table.rows:
+            parts.extend(cell.text for cell in row.cells)
+    return "\n".join(parts)
+
+
+def table_after(doc, caption: str):
+    """The first table following the paragraph whose text is ``caption``."""
+    body = doc.element.body
+    seen = False
+    for child in body.iterchildren():
+        if child.tag == qn("w:p") and "".join(t.text or "" for t in child.iter(qn("w:t"))).strip() == caption:
+            seen = True
+        elif seen and child.tag == qn("w:tbl"):
+            return next(t for t in doc.tables if t._tbl is child)
+    raise AssertionError(f"no table after {caption}")
+
+
+def score_table(doc):
+    for table in doc.tables:
+        caption = table._tbl.tblPr.find(qn("w:tblCaption"))
+        if caption is not None and caption.get(qn("w:val")) == SCORE_TABLE_CAPTION:
+            return table
+    raise AssertionError("自评表 not found")
+
+
+def test_default_name_and_no_temp_files(rendered):
+    path, _ = rendered
+    assert path.name == "高邑县高邑镇人民政府2024年度绩效自评报告.docx"
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_title_structure_and_every_section_heading(rendered):
+    _, doc = rendered
+    titles = [p.text for p in doc.paragraphs if p.style.name == "Title"]
+    assert titles[:2] == ["高邑县高邑镇人民政府", "2024年度部门整体支出绩效自评报告"]
+    h1 = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    assert h1 == [
+        "一、部门基本情况",
+        "二、部门收支预算情况",
+        "三、部门整体支出绩效目标与指标",
+        "四、自评工作开展情况",
+        "五、部门整体支出绩效目标实现情况及指标分析",
+        "六、评价结论和评价等级",
+        "七、存在的问题及改进措施",
+        "八、评价工作组人员名单",
+    ]
+    h2 = [p.text for p in doc.paragraphs if p.style.name == "Heading 2"]
+    assert "（二）投入指标（分值20分，得分20分）" in h2
+    assert "（三）过程指标（分值40分，得分27分）" in h2
+    assert "（五）效果指标（分值15分，得分8分）" in h2
+    assert [p.text for p in doc.paragraphs if p.style.name == "附件标记"] == ["附件1", "附件2"]
+
+
+def test_no_template_tag_survives(rendered):
+    _, doc = rendered
+    text = all_text(doc)
+    for tag in ("{{", "}}", "{%", "%}", "{#"):
+        assert tag not in text
+    assert "模板说明" not in text
+
+
+def test_budget_figures_with_thousands_separators(rendered):
+    _, doc = rendered
+    text = all_text(doc)
+    assert (
+        "2024年预算收入4,419.16万元，其中：一般公共预算拨款收入2,178.85万元，政府性基金预算拨款收入2,240.31万元"
+        in text
+    )
+    assert "2024年决算支出8,875.43万元" in text
+    assert "城乡社区支出7,397.75万元" in text
+    assert "年初结转结余298.15万元，年末结转结余113.07万元" in text
+    assert (
+        "核定行政编制40人，事业编制39人，共计79人；实有在职人员78人，在职人员控制率为98.73%（在职人员数 / 编制数 × 100%）"
+        in text
+    )
+    money = table_after(doc, "表1  收支预算与决算情况")
+    rows = {r.cells[0].text.strip(): (r.cells[1].text, r.cells[2].text) for r in money.rows}
+    assert rows["收入合计"] == ("4,419.16", "8,690.35")
+    assert rows["支出合计"] == ("4,419.16", "8,875.43")
+    assert rows["2010308 信访事务"] == ("—", "7.00")
+
+
+def test_every_rate_with_its_formula(rendered, example):
+    _, doc = rendered
+    table = table_after(doc, "表2  预算执行主要指标")
+    got = {r.cells[0].text: (r.cells[1].text, r.cells[2].text) for r in table.rows[1:]}
+    assert got["结转结余率"] == ("年末结转结余总额 / 支出预算数 × 100%", "2.56%")
+    assert got["收入预算完成率"] == ("本年收入决算数 / 年初收入预算数 × 100%", "196.65%")
+    assert got["预算调整率"][1] == "无法计算"
+    assert len(got) == len(example.metrics)
+    assert "结转结余率为2.56%（年末结转结余总额 / 支出预算数 × 100%）" in all_text(doc)
+
+
+def test_goal_table(rendered):
+    _, doc = rendered
+    goals = table_after(doc, "表4  绩效目标及指标完成情况")
+    g5 = next(r for r in goals.rows if r.cells[0].text == "G5")
+    assert [c.text for c in g5.cells[3:7]] == ["基层党建示范点", "≥3个", "7个", "233.33%"]
+
+
+def test_indicator_analysis_gives_score_maximum_and_reason(rendered):
+    _, doc = rendered
+    text = all_text(doc)
+    assert (
+        "（1）收入预算完成率（2.1.1）：分值2分，核定得分0分，扣2分（单位自评2分）。"
+        "收入预算完成率196.65%，偏离100.00% 96.65个百分点，扣完2分，本项不得分。"
+    ) in text
+    assert "（2）社会公众满意度（4.1.2）：分值5分，核定得分0分，扣5分（单位自评4分）" in text
+    item = next(p for p in doc.paragraphs if p.text.startswith("（1）收入预算完成率"))
+    assert item.runs[0].style.name == "指标名称"
+    assert any(r.style.name == "扣分" and r.text == "，扣2分" for r in item.runs)
+
+
+def test_conclusion_total_grade_and_claim_difference(rendered):
+    _, doc = rendered
+    text = all_text(doc)
+    assert "2024年度部门整体支出绩效自评得分为80分，评价等级为“良”" in text
+    assert (
+        "单位自评报告所写总分为95.75分、等级为“优秀”，各项自评得分合计为94.75分（“优”），与核定结果不一致"
+        in text
+    )
+
+
+def test_score_table_rows_merges_and_totals(rendered, example):
+    _, doc = rendered
+    table = score_table(doc)
+    expected = scoring_rows(example)
+    header, *body = table.rows
+    assert [c.text for c in header.cells] == [
+        "一级指标",
+        "二级指标",
+        "三级指标",
+        "分值",
+        "自评得分",
+        "核定得分",
+        "扣分原因",
+    ]
+    data, total = body[:-1], body[-1]
+    assert len(data) == len(expected) == 31
+    for row, want in zip(data, expected, strict=True):
+        cells = row.cells
+        assert [c.text for c in cells[2:6]] == [
+            want["level3"],
+            want["maximum"],
+            want["self_score"],
+            want["score"],
+        ]
+        lost = want["score"] != want["maximum"]
+        assert cells[6].text == (want["reason"] if lost else "")
+    assert [c.text for c in total.cells[3:]] == ["100", "94.75", "80", "评价等级：良"]
+    # 一级 cells merged vertically: 投入 spans its 5 rows, the first carries the text
+    merges = [tc.find(qn("w:tcPr")).find(qn("w:vMerge")) for tc in (r._tr.tc_lst[0] for r in data[:5])]
+    assert merges[0].get(qn("w:val")) == "restart"
+    assert all(m is not None and m.get(qn("w:val")) == "continue" for m in merges[1:])
+    assert data[0]._tr.tc_lst[0].xpath("string(.)") == "投入"
+    assert data[1]._tr.tc_lst[0].xpath("string(.)") == ""
+    # 二级: 预算执行 (rows 6-14) is one merged cell inside 过程
+    second = [r._tr.tc_lst[1].find(qn("w:tcPr")).find(qn("w:vMerge")) for r in data[5:14]]
+    assert second[0].get(qn("w:val")) == "restart" and all(
+        m.get(qn("w:val")) == "continue" for m in second[1:]
+    )
+
+
+def test_header_rows_repeat_on_every_table(rendered):
+    _, doc = rendered
+    assert len(doc.tables) >= 7
+    for table in doc.tables:
+        tr_pr = table.rows[0]._tr.trPr
+        assert tr_pr is not None and tr_pr.find(qn("w:tblHeader")) is not None
+
+
+def test_team_table_and_findings_appendix(rendered):
+    _, doc = rendered
+    team = table_after(doc, "表5  评价工作组人员名单")
+    assert [r.cells[1].text for r in team.rows[1:]] == [
+        "刘定业",
+        "暴玉谨",
+        "时泽青",
+        "黄婧",
+        "孔令凯",
+        "赵明明",
+    ]
+    assert team.rows[4].cells[3].text == "组织委员"
+    text = all_text(doc)
+    assert "共发现错误10条、警告16条、提示5条" in text
+    errors = table_after(doc, "（一）错误")
+    messages = [r.cells[1].text for r in errors.rows[1:]]
+    assert len(messages) == 10
+    assert any("信访事务（2010308）属于一般公共服务支出（201）" in m and "重复计算" in m for m in messages)
+    assert errors.rows[1].cells[2].text.startswith("测试表!")
+    warnings = table_after(doc, "（二）警告")
+    assert any("「黄靖」" in r.cells[1].text and "「黄婧」" in r.cells[1].text for r in warnings.rows[1:])
+
+
+def test_charts_are_png_images(rendered, example):
+    path, doc = rendered
+    assert len(doc.inline_shapes) == len(example.roots) + 1
+    with zipfile.ZipFile(path) as zf:
+        media = [n for n in zf.namelist() if n.startswith("word/media/")]
+        assert len(media) == len(example.roots) + 1
+        assert all(zf.read(n)[:8] == b"\x89PNG\r\n\x1a\n" for n in media)
+    captions = [p.text for p in doc.paragraphs if p.style.name == "图题"]
+    assert captions[0].startswith("图1  投入指标各项得分")
+    assert captions[-1] == "图5  一级指标得分（1 投入、2 过程、3 产出、4 效果）"
+
+
+def test_official_page_setup_and_page_numbers(rendered):
+    _, doc = rendered
+    first = doc.sections[0]
+    assert abs(first.page_width - Cm(21)) < Cm(0.01) and abs(first.page_height - Cm(29.7)) < Cm(0.01)
+    margins = (first.top_margin, first.bottom_margin, first.left_margin, first.right_margin)
+    for got, want in zip(margins, (3.7, 3.5, 2.8, 2.6), strict=True):
+        assert abs(got - Cm(want)) < Cm(0.01)
+    assert doc.sections[-1].orientation == WD_ORIENT.LANDSCAPE  # the appendix tables
+    assert doc.settings.odd_and_even_pages_header_footer
+    for footer in (first.footer, first.even_page_footer):
+        xml = footer._element.xml
+        assert "PAGE" in "".join(footer._element.itertext()) or " PAGE " in xml
+        assert 'w:fldCharType="begin"' in xml and "— " in footer.paragraphs[0].text
+
+
+def test_fonts_sizes_and_line_spacing(rendered):
+    _, doc = rendered
+
+    def east_asia(style_name: str) -> str:
+        rfonts = doc.styles[style_name].element.rPr.rFonts
+        assert rfonts.get(qn("w:eastAsiaTheme")) is None
+        return rfonts.get(qn("w:eastAsia"))
+
+    assert east_asia("Title") == "方正小标宋简体"
+    assert east_asia("Normal") == east_asia("报告正文") == "仿宋_GB2312"
+    assert east_asia("Heading 1") == "黑体"
+    assert east_asia("Heading 2") == "楷体_GB2312"
+    assert doc.styles["Title"].font.size == Pt(22)
+    assert doc.styles["Normal"].font.size == Pt(16)
+    body = doc.styles["报告正文"].paragraph_format
+    assert body.line_spacing_rule == WD_LINE_SPACING.EXACTLY and body.line_spacing == Pt(28)
+    assert doc.styles["报告正文"].element.pPr.ind.get(qn("w:firstLineChars")) == "200"
+    fonts = zipfile.ZipFile(rendered[0]).read("word/fontTable.xml").decode("utf-8")
+    assert '<w:font w:name="仿宋_GB2312"><w:altName w:val="仿宋"/>' in fonts
+    assert '<w:font w:name="方正小标宋简体"><w:altName w:val="宋体"/>' in fonts
+
+
+def test_typed_markup_and_jinja_stay_literal(example, tmp_path):
+    hostile = "<script>alert(1)</script>{{ 7*7 }} & {% if x %}"
+    data = dataclasses.replace(
+        example.data, fields={**example.data.fields, "duties": hostile, "unit_name": "A&B<镇>"}
+    )
+    ev = evaluate(data)
+    paths = render_reports(ev, ev.findings, tmp_path, formats=["docx"])
+    assert paths["docx"].name == "A&B_镇_2024年度绩效自评报告.docx"
+    doc = Document(str(paths["docx"]))
+    assert hostile in [p.text for p in doc.paragraphs]
+    assert [p.text for p in doc.paragraphs if p.style.name == "Title"][0] == "A&B<镇>"
+    xml = zipfile.ZipFile(paths["docx"]).read("word/document.xml").decode("utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }} &amp; {% if x %}" in xml
+    assert "<script>" not in xml
+
+
+def test_control_characters_do_not_break_the_file(example, tmp_path):
+    data = dataclasses.replace(
+        example.data, fields={**example.data.fields, "problems": "一是\x07问题\x01。\n二是\x1f问题\x08。"}
+    )
+    ev = evaluate(data)
+    doc = Document(str(render_reports(ev, ev.findings, tmp_path, formats=["docx"])["docx"]))
+    texts = [p.text for p in doc.paragraphs]
+    assert "一是问题。" in texts and "二是问题。" in texts
+
+
+def test_strict_refuses_and_writes_nothing(example, tmp_path):
+    with pytest.raises(ReportError) as info:
+        render_reports(example, example.findings, tmp_path / "out", strict=True)
+    assert "校验发现 10 条错误" in str(info.value) and "--strict" in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_format_is_a_chinese_error(example, tmp_path):
+    with pytest.raises(ReportError, match="未知的报告格式「pdf」"):
+        render_reports(example, [], tmp_path, formats=["pdf"])
+
+
+def test_stem_is_sanitised(example, tmp_path):
+    paths = render_reports(example, [], tmp_path, formats=["docx"], stem="../报告:2024")
+    assert paths["docx"].parent == tmp_path
+    assert paths["docx"].name == "报告_2024.docx"
+    assert "未发现错误。" in all_text(Document(str(paths["docx"])))
+
+
+def test_an_empty_unit_still_renders_every_format(tmp_path):
+    from xlperf.core.model import UnitData
+
+    ev = evaluate(UnitData(fields={}))
+    paths = render_reports(ev, ev.findings, tmp_path)
+    assert sorted(paths) == ["docx", "html", "xlsx"]
+    text = all_text(Document(str(paths["docx"])))
+    assert "（未填单位名称）" in text and "{{" not in text

@@ -1,0 +1,159 @@
+"""The HTML report (:mod:`xlperf.report.html_report`): parsed with html.parser and checked."""
+
+from __future__ import annotations
+
+import dataclasses
+from html.parser import HTMLParser
+
+import pytest
+
+from xlperf.core.evaluate import evaluate
+from xlperf.core.report_context import scoring_rows
+from xlperf.examples import example_data
+from xlperf.report import render_reports
+
+
+class Page(HTMLParser):
+    """Collects text, tags, tables (rows of cell texts with the row's class) and SVG charts."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+        self.tables: dict[str, list[tuple[str, list[str]]]] = {}
+        self._table: list[tuple[str, list[str]]] | None = None
+        self._caption: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._row: tuple[str, list[str]] | None = None
+        self._stack: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = {k: v or "" for k, v in attrs}
+        self.tags.append((tag, attributes))
+        if tag == "table":
+            self._table = []
+        elif tag == "caption":
+            self._caption = []
+        elif tag == "tr":
+            self._row = (attributes.get("class", ""), [])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "small" and self._caption is not None:
+            self._stack.append("small")
+
+    def handle_endtag(self, tag):
+        if tag == "caption" and self._caption is not None and self._table is not None:
+            self._table_name = "".join(self._caption).strip()
+            self._caption = None
+        elif tag == "small":
+            self._stack = []
+        elif tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row[1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None and self._table is not None:
+            self._table.append(self._row)
+            self._row = None
+        elif tag == "table" and self._table is not None:
+            self.tables[getattr(self, "_table_name", f"table{len(self.tables)}")] = self._table
+            self._table = None
+            self._table_name = f"table{len(self.tables)}"
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._caption is not None and not self._stack:
+            self._caption.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+@pytest.fixture(scope="module")
+def example():
+    return evaluate(example_data())
+
+
+@pytest.fixture(scope="module")
+def rendered(example, tmp_path_factory):
+    out = tmp_path_factory.mktemp("html")
+    path = render_reports(example, example.findings, out, formats=["html"], where=lambda f: f"表!{f.check}")[
+        "html"
+    ]
+    raw = path.read_text(encoding="utf-8")
+    page = Page()
+    page.feed(raw)
+    return raw, page
+
+
+def test_self_contained_and_printable(rendered):
+    raw, page = rendered
+    tags = {t for t, _ in page.tags}
+    assert "script" not in tags and "link" not in tags and "img" not in tags and "iframe" not in tags
+    for needle in ("http://", "https://", "@import", "url(", "@font-face"):
+        assert needle not in raw
+    assert "@media print" in raw and "size: A4" in raw and "break-before: page" in raw
+    assert raw.lstrip().startswith("<!DOCTYPE html>")
+    assert ("meta", {"charset": "utf-8"}) in page.tags
+
+
+def test_numbers_total_and_grade(rendered):
+    _, page = rendered
+    text = "".join(page.text)
+    assert "2024年预算收入4,419.16万元" in text
+    assert "核定得分 80 分，等级 良" in text
+    assert "自评得分为80分，评价等级为“良”" in text
+    assert "单位自评报告所写总分为95.75分、等级为“优秀”" in text
+    assert "结转结余率为2.56%（年末结转结余总额 / 支出预算数 × 100%）" in text
+
+
+def test_score_table_with_rowspans_and_totals(rendered, example):
+    _, page = rendered
+    table = page.tables["表5　部门整体支出绩效自评表"]
+    header, *body = table
+    expected = scoring_rows(example)
+    data, total = body[:-1], body[-1]
+    assert len(data) == len(expected)
+    for (cls, cells), want in zip(data, expected, strict=True):
+        assert cells[-5:-1] == [want["level3"], want["maximum"], want["self_score"], want["score"]]
+        assert ("lost" in cls) == (want["score"] != want["maximum"])
+    assert data[0][1][:2] == ["投入", "绩效目标指标管理"]  # first row carries the merged cells
+    assert len(data[1][1]) == 5  # both merged cells are spanned from above
+    assert total[1] == ["合计", "100", "94.75", "80", "评价等级：良"]
+
+
+def test_findings_highlighted_by_severity(rendered, example):
+    _, page = rendered
+    rows = page.tables["表7　校验发现"][1:]
+    classes = [cls for cls, _ in rows]
+    assert classes.count("sev-error") == 10
+    assert classes.count("sev-warning") == 16
+    assert classes.count("sev-info") == 5
+    messages = [cells[2] for _, cells in rows]
+    assert any("「黄靖」" in m and "「黄婧」" in m for m in messages)
+    assert any("信访事务（2010308）" in m and "重复计算" in m for m in messages)
+    assert rows[0][1][3] == f"表!{example.findings[0].check}"
+    assert page.tags.count(("span", {"class": "badge sev-error"})) == 1
+
+
+def test_one_svg_chart_per_first_level_indicator_plus_overview(rendered, example):
+    raw, page = rendered
+    svgs = [a for t, a in page.tags if t == "svg"]
+    assert len(svgs) == len(example.roots) + 1
+    bars = [a for t, a in page.tags if t == "g" and a.get("class", "").startswith("bar")]
+    assert len(bars) == len(example.leaves) + len(example.roots)
+    assert sum("lost" in a["class"] for a in bars) == sum(1 for leaf in example.leaves if leaf.lost > 0) + 2
+    assert "收入预算完成率" in raw and "0 / 2" in raw
+
+
+def test_typed_script_and_jinja_are_escaped(example, tmp_path):
+    data = dataclasses.replace(
+        example.data,
+        fields={**example.data.fields, "duties": "<script>alert(1)</script>{{ 7*7 }}", "unit_name": "A&B"},
+    )
+    ev = evaluate(data)
+    raw = render_reports(ev, ev.findings, tmp_path, formats=["html"])["html"].read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}" in raw
+    assert "<script" not in raw
+    assert "<title>A&amp;B 2024年度部门整体支出绩效自评报告</title>" in raw
+    page = Page()
+    page.feed(raw)
+    assert "<script>alert(1)</script>{{ 7*7 }}" in page.text
+    assert "script" not in {t for t, _ in page.tags}

@@ -1,0 +1,221 @@
+"""Templates (报告模板): the committed Word template, user overrides, broken templates, helpers, charts."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import struct
+import zipfile
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from xlperf.core.evaluate import evaluate
+from xlperf.examples import example_data
+from xlperf.report import ReportError, render_reports
+from xlperf.report.charts import Bar, chart_png, chart_svg, find_cjk_font
+from xlperf.report.render import bundled_templates, is_subheading, narrative
+from xlperf.report.template_builder import template_bytes
+
+REPO_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+
+@pytest.fixture(scope="module")
+def example():
+    return evaluate(example_data())
+
+
+def xml_parts(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return {n: zf.read(n) for n in zf.namelist() if n.endswith((".xml", ".rels"))}
+
+
+def test_committed_template_equals_builder_output():
+    committed = xml_parts((REPO_TEMPLATES / "report.docx").read_bytes())
+    built = xml_parts(template_bytes())
+    assert sorted(committed) == sorted(built)
+    stale = [name for name in built if committed[name] != built[name]]
+    assert not stale, (
+        f"templates/report.docx is stale in {stale}: run python -m xlperf.report.template_builder"
+    )
+
+
+def test_template_builder_is_reproducible():
+    assert template_bytes() == template_bytes()
+
+
+def test_template_opens_in_python_docx_with_its_styles():
+    doc = Document(str(REPO_TEMPLATES / "report.docx"))
+    names = {s.name for s in doc.styles}
+    assert {"报告正文", "报告小标题", "表格文字", "表头", "图题", "指标名称", "扣分"} <= names
+    assert "Light Shading" not in names  # python-docx's sample styles are pruned
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "{{ unit }}" in text and "{%p for s in analysis %}" in text
+
+
+def test_bundled_templates_found():
+    root = bundled_templates()
+    assert root.joinpath("report.html.j2").is_file() and root.joinpath("report.docx").is_file()
+
+
+def test_user_html_template_overrides_only_that_file(example, tmp_path):
+    user = tmp_path / "mine"
+    user.mkdir()
+    html = (REPO_TEMPLATES / "report.html.j2").read_text(encoding="utf-8")
+    (user / "report.html.j2").write_text(
+        html.replace('<main class="report">', '<main class="report">本单位自定义模板'), encoding="utf-8"
+    )
+    paths = render_reports(
+        example, example.findings, tmp_path / "out", formats=["html", "docx"], templates=user
+    )
+    raw = paths["html"].read_text(encoding="utf-8")
+    assert "本单位自定义模板" in raw
+    assert "svg.chart .max" in raw  # report.css still comes from the bundled templates
+    doc = Document(str(paths["docx"]))
+    assert doc.paragraphs[0].text == "高邑县高邑镇人民政府"  # bundled Word template
+
+
+def test_user_css_alone_overrides_the_style(example, tmp_path):
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "report.css").write_text("body { color: #123456; }", encoding="utf-8")
+    raw = render_reports(example, [], tmp_path, formats=["html"], templates=user)["html"].read_text(
+        encoding="utf-8"
+    )
+    assert "color: #123456" in raw and "svg.chart .max" not in raw
+    assert "一、部门基本情况" in raw
+
+
+def test_user_word_template(example, tmp_path):
+    user = tmp_path / "mine"
+    user.mkdir()
+    doc = Document()
+    doc.add_paragraph("本单位模板：{{ unit }}，得分{{ total }}，{{ grade }}")
+    doc.save(str(user / "report.docx"))
+    out = render_reports(example, [], tmp_path / "out", formats=["docx"], templates=user)["docx"]
+    assert Document(str(out)).paragraphs[0].text == "本单位模板：高邑县高邑镇人民政府，得分80，良"
+
+
+@pytest.mark.parametrize(
+    ("source", "fragment"),
+    [
+        ("<p>{{ unit }}</p>\n<p>{% if total %}未闭合</p>\n", "语法错误"),
+        ("<p>{{ unit }}</p>\n\n<p>{{ no_such_field }}</p>\n", "引用了不存在的数据项"),
+        ("<p>{{ unit | no_such_filter }}</p>\n", "语法错误"),
+    ],
+)
+def test_broken_html_template_gives_chinese_error(example, tmp_path, source, fragment):
+    (tmp_path / "report.html.j2").write_text(source, encoding="utf-8")
+    with pytest.raises(ReportError) as info:
+        render_reports(example, [], tmp_path / "out", formats=["html"], templates=tmp_path)
+    message = str(info.value)
+    assert "报告模板「report.html.j2」" in message and fragment in message
+    assert "第 " in message and " 行" in message
+    assert not (tmp_path / "out" / "高邑县高邑镇人民政府2024年度绩效自评报告.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("texts", "fragment", "shown"),
+    [
+        (["第一段", "{{ unit }", "第三段"], "第 2 段语法错误", "{{ unit }"),
+        (["{% for x in team %}没有结束"], "语法错误", None),
+        (["正常段落", "{{ missing_value }}"], "第 2 段引用了不存在的数据项", "{{ missing_value }}"),
+    ],
+)
+def test_broken_word_template_gives_chinese_error(example, tmp_path, texts, fragment, shown):
+    doc = Document()
+    for text in texts:
+        doc.add_paragraph(text)
+    doc.save(str(tmp_path / "report.docx"))
+    with pytest.raises(ReportError) as info:
+        render_reports(example, [], tmp_path / "out", formats=["docx"], templates=tmp_path)
+    message = str(info.value)
+    assert "报告模板「report.docx」" in message and fragment in message
+    if shown:
+        assert f"「{shown}" in message
+
+
+def test_not_a_word_file(example, tmp_path):
+    (tmp_path / "report.docx").write_bytes(b"not a zip")
+    with pytest.raises(ReportError, match="不是有效的 Word 文档"):
+        render_reports(example, [], tmp_path / "out", formats=["docx"], templates=tmp_path)
+
+
+def test_missing_template_directory(example, tmp_path):
+    with pytest.raises(ReportError, match="自定义模板目录不存在"):
+        render_reports(example, [], tmp_path, templates=tmp_path / "nope")
+
+
+def test_bundled_templates_copied_as_user_dir_render_the_same(example, tmp_path):
+    user = tmp_path / "copy"
+    shutil.copytree(REPO_TEMPLATES, user)
+    a = render_reports(example, [], tmp_path / "a", formats=["html"])["html"].read_text(encoding="utf-8")
+    b = render_reports(example, [], tmp_path / "b", formats=["html"], templates=user)["html"].read_text(
+        encoding="utf-8"
+    )
+    assert a == b
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("（一）自评的组织工作", True),
+        ("(1) 前期准备", True),
+        ("1、评价方法", True),
+        ("（十五）、项目建设", True),
+        ("1、助力全镇经济发展:为招商引资、项目建设、第三产业提供服务", False),
+        ("(1) 因素分析法。在评价过程中，对相关外部因素进行了分析。", False),
+        ("1、在工作中根据不断出现的新情况和发现的新问题，", False),
+        ("2024 年政府工作的总体要求是", False),
+        ("一是绩效目标设置科学性有待提高", False),
+        ("3.5 万元", False),
+    ],
+)
+def test_subheading_detection(text, expected):
+    assert is_subheading(text) is expected
+
+
+def test_narrative_drops_a_first_line_repeating_the_heading():
+    items = narrative(["（一）存在的问题", "一是……。"], "存在的问题")
+    assert items == [{"text": "一是……。", "heading": False}]
+    kept = narrative(["（一）另一个标题", "正文。"], "存在的问题")
+    assert [i["text"] for i in kept] == ["（一）另一个标题", "正文。"]
+
+
+def test_chart_png_is_a_png_of_the_requested_width():
+    bars = [Bar("1.1", "甲", 7, 7), Bar("1.2", "乙", 3, 1.5), Bar("1.3", "丙", 2, 0)]
+    data = chart_png(bars, font_path=None, width=800)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width == 800 and height > 3 * 30
+    assert chart_png(bars, font_path=None, width=800) == data  # deterministic
+
+
+def test_chart_svg_escapes_names_and_marks_lost_items():
+    svg = str(chart_svg([Bar("1", "<b>&", 5, 2), Bar("2", "满分", 5, 5)], title="T<"))
+    assert "&lt;b&gt;&amp;" in svg and "<b>" not in svg
+    assert svg.count('class="bar lost"') == 1 and svg.count('class="bar"') == 1
+    assert 'aria-label="T&lt;"' in svg
+
+
+def test_chart_font_override(monkeypatch, tmp_path):
+    monkeypatch.setenv("XLPERF_CHART_FONT", "none")
+    assert find_cjk_font() is None
+    monkeypatch.setenv("XLPERF_CHART_FONT", str(tmp_path / "missing.ttf"))
+    assert find_cjk_font() is None
+    font = tmp_path / "font.ttf"
+    font.write_bytes(b"x")
+    monkeypatch.setenv("XLPERF_CHART_FONT", str(font))
+    assert find_cjk_font() == str(font)
+    # an unreadable font file falls back to the built-in font instead of failing
+    assert chart_png([Bar("1", "甲", 1, 1)], font_path=str(font), width=400)[:4] == b"\x89PNG"
+
+
+def test_edited_user_template_is_picked_up_in_the_same_process(example, tmp_path):
+    (tmp_path / "report.html.j2").write_text("<p>第一版 {{ unit }}</p>", encoding="utf-8")
+    first = render_reports(example, [], tmp_path / "a", formats=["html"], templates=tmp_path)["html"]
+    assert first.read_text(encoding="utf-8") == "<p>第一版 高邑县高邑镇人民政府</p>"
+    (tmp_path / "report.html.j2").write_text("<p>第二版 {{ grade }}</p>", encoding="utf-8")
+    second = render_reports(example, [], tmp_path / "b", formats=["html"], templates=tmp_path)["html"]
+    assert second.read_text(encoding="utf-8") == "<p>第二版 良</p>"

@@ -1,0 +1,85 @@
+"""The 自评表 workbook (:mod:`xlperf.report.scoresheet`): re-opened with openpyxl."""
+
+from __future__ import annotations
+
+import pytest
+from openpyxl import load_workbook
+
+from xlperf.core.evaluate import evaluate
+from xlperf.core.numbers import parse_number
+from xlperf.core.report_context import scoring_rows
+from xlperf.examples import example_data
+from xlperf.report import render_reports
+
+
+@pytest.fixture(scope="module")
+def example():
+    return evaluate(example_data())
+
+
+@pytest.fixture(scope="module")
+def sheet(example, tmp_path_factory):
+    out = tmp_path_factory.mktemp("xlsx")
+    path = render_reports(example, example.findings, out, formats=["xlsx"])["xlsx"]
+    assert path.name == "高邑县高邑镇人民政府2024年度绩效自评报告-自评表.xlsx"
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["自评表"]
+    return wb["自评表"]
+
+
+def test_title_and_header(sheet):
+    assert sheet["A1"].value == "高邑县高邑镇人民政府2024年度部门整体支出绩效自评表"
+    assert [c.value for c in sheet[3]] == [
+        "一级指标",
+        "二级指标",
+        "三级指标",
+        "分值",
+        "自评得分",
+        "核定得分",
+        "扣分原因",
+    ]
+
+
+def test_every_scoring_row_as_numbers(sheet, example):
+    expected = scoring_rows(example)
+    level1 = level2 = None
+    for offset, want in enumerate(expected):
+        row = [c.value for c in sheet[4 + offset]]
+        level1 = row[0] if row[0] is not None else level1  # merged cells keep the value in the first row
+        level2 = row[1] if row[1] is not None else level2
+        assert (level1, level2, row[2]) == (want["level1"], want["level2"], want["level3"])
+        assert row[3:6] == [parse_number(want[k]).value for k in ("maximum", "self_score", "score")]
+        assert all(isinstance(v, int | float) and not isinstance(v, bool) for v in row[3:6])
+        assert row[6] == (want["reason"] if want["score"] != want["maximum"] else None)
+
+
+def test_totals_row(sheet, example):
+    total_row = 4 + len(scoring_rows(example))
+    values = [c.value for c in sheet[total_row]]
+    assert values[0] == "合计"
+    assert values[3:] == [100.0, 94.75, 80.0, "评价等级：良"]
+    note = sheet.cell(row=total_row + 1, column=1).value
+    assert "95.75" in note and "优秀" in note and "错误10条" in note
+
+
+def test_merged_first_and_second_level_cells(sheet):
+    merged = {str(r) for r in sheet.merged_cells.ranges}
+    assert {"A4:A8", "B4:B5", "B6:B8", "A9:A23", "B9:B17", "B18:B21", "B22:B23"} <= merged
+
+
+def test_values_only_and_print_layout(sheet):
+    for row in sheet.iter_rows():
+        for cell in row:
+            assert not (isinstance(cell.value, str) and cell.value.startswith("="))
+    assert sheet.page_setup.orientation == "landscape"
+    assert int(sheet.page_setup.paperSize) == 9  # A4
+    assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.print_title_rows == "$3:$3"
+    assert sheet["C10"].font.name == "宋体"
+    assert sheet["G10"].border.left.style == "thin" and sheet["G10"].alignment.wrap_text
+
+
+def test_formats_may_be_a_comma_separated_string(example, tmp_path):
+    paths = render_reports(example, [], tmp_path, formats="xlsx，.html")
+    assert sorted(paths) == ["html", "xlsx"] and all(p.is_file() for p in paths.values())
