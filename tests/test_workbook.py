@@ -206,3 +206,12 @@ def test_inserted_goal_rows_are_read_through_the_table(example_book: Path, tmp_p
     create_workbook(dataclasses.replace(data, goals=tuple(goals)), book)
     ev = build_workbook(book, tmp_path / "out").evaluation
     assert ev.goal_rates[8].value == pytest.approx(1.2)
+
+
+def test_committed_macro_workbook_is_the_builder_output(tmp_path: Path) -> None:
+    from xlperf.excel.addin import build_macro_workbook
+
+    fresh = build_macro_workbook(tmp_path / "绩效自评模板.xlsm")
+    committed, regenerated = _parts(ROOT / "workbook/绩效自评模板.xlsm"), _parts(fresh)
+    assert sorted(committed) == sorted(regenerated)
+    assert [name for name in committed if committed[name] != regenerated[name]] == []

@@ -159,6 +159,21 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 1 if result.has_errors else 0
 
 
+def _excel_addin(rest: list[str]) -> int:
+    from .excel.addin import main as addin_main
+
+    return addin_main(["build", *rest])
+
+
+def _serve(rest: list[str]) -> int:
+    from .excel.server import main as serve_main
+
+    return serve_main(rest)
+
+
+PASS_THROUGH = {"excel-addin": _excel_addin, "serve": _serve}  # commands with their own argument parsers
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser (命令行参数)."""
     p = argparse.ArgumentParser(prog="xlperf", description="部门整体支出绩效自评：计算、校验、生成报告")
@@ -197,13 +212,24 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("book", help="填报工作簿")
     check.add_argument("--json", action="store_true", help="以 JSON 输出校验结果")
     check.set_defaults(func=_cmd_check)
+
+    sub.add_parser(
+        "excel-addin",
+        help="生成桌面版 Excel 启用宏的工作簿（功能区「绩效自评」）；xlperf excel-addin -h 查看参数",
+    )
+    sub.add_parser(
+        "serve", help="启动 Excel 加载项服务（Office.js，需安装 xlperf[server]）；xlperf serve -h 查看参数"
+    )
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line (命令行入口); returns the exit code."""
-    args = parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
     try:
+        if arguments and arguments[0] in PASS_THROUGH:
+            return PASS_THROUGH[arguments[0]](arguments[1:])
+        args = parser().parse_args(arguments)
         return int(args.func(args))
     except XlperfError as exc:
         print(f"错误：{exc}", file=sys.stderr)

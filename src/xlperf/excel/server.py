@@ -1,0 +1,220 @@
+"""``xlperf serve``: the Office add-in for Excel 365, Excel on the web and Mac (Office 加载项服务).
+
+xlwings Server (the optional ``server`` extra, ``pip install xlperf[server]``) serves
+
+* the cell functions of :mod:`xlperf.excel.udfs` as Office.js custom functions
+  (``/xlwings/custom-functions-meta.json``, ``/xlwings/custom-functions-call``);
+* the four actions of :mod:`xlperf.excel.actions` as scripts (``/xlwings/custom-scripts-call/<name>``),
+  bound to the buttons of the 绩效自评 tab of the manifest (``/manifest.xml``) by ``static/js/ribbon.js``;
+* the reports the buttons generate, for download (``/xlperf/reports/<id>/<file>``).
+
+The project folder handed to xlwings Server is ``officejs/`` next to this module: its
+``custom_functions`` and ``custom_scripts`` packages import from here, ``templates/`` and
+``static/`` override the manifest, the task pane and the ribbon script.  :func:`configure` sets
+the environment xlwings reads at import, so it must run before ``xlwings`` is imported —
+:func:`main` does that first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import sys
+import uuid
+from collections.abc import Callable, MutableMapping, Sequence
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parent / "officejs"
+# A fixed id of version 4 (as Office and xlwings Server require), derived from our name.
+MANIFEST_ID = str(uuid.UUID(bytes=uuid.uuid5(uuid.NAMESPACE_URL, "xlperf:officejs").bytes, version=4))
+REPORTS_PREFIX = "/xlperf/reports"
+_TOKEN = re.compile(r"[0-9a-f]{32}")
+
+
+def configure(
+    env: MutableMapping[str, str] | None = None,
+    *,
+    namespace: str = "",
+    hostname: str | None = None,
+    report_dir: Path | None = None,
+    public_url: str | None = None,
+) -> None:
+    """Set the environment xlwings and xlwings Server read at import (服务配置).
+
+    * ``XLWINGS_ON_SERVER`` / ``XLWINGS_LICENSE_KEY=noncommercial`` — Office.js decorators and the
+      remote engine (PolyForm Noncommercial: use by a government institution is permitted);
+    * ``XLWINGS_PROJECT_DIR`` — :data:`PROJECT_DIR`;
+    * ``XLWINGS_FUNCTIONS_NAMESPACE`` — *namespace*; empty (the default) keeps the bare names the
+      workbook's formulas use, ``=BUDGET_ADJ_RATE(...)``;
+    * ``XLWINGS_ENVIRONMENT=prod`` (no ``_DEV`` suffix on the namespace), our manifest id and
+      the add-in's display name 绩效自评.
+
+    Values already in the environment win, except the project folder and namespace.
+    """
+    env = os.environ if env is None else env
+    env["XLWINGS_ON_SERVER"] = "true"
+    env.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+    env["XLWINGS_PROJECT_DIR"] = str(PROJECT_DIR)
+    env["XLWINGS_FUNCTIONS_NAMESPACE"] = namespace
+    env.setdefault("XLWINGS_ENVIRONMENT", "prod")
+    env.setdefault("XLWINGS_PROJECT_NAME", "绩效自评")
+    env.setdefault("XLWINGS_MANIFEST_ID_PROD", MANIFEST_ID)
+    env.setdefault("XLWINGS_ENABLE_EXAMPLES", "false")
+    env.setdefault("XLWINGS_ENABLE_SOCKETIO", "false")
+    env.setdefault("XLWINGS_ENABLE_HOTRELOAD", "false")
+    if hostname:
+        env["XLWINGS_HOSTNAME"] = hostname
+    if report_dir is not None:
+        env["XLPERF_REPORT_DIR"] = str(report_dir)
+    if public_url:
+        env["XLPERF_PUBLIC_URL"] = public_url.rstrip("/")
+    skip_pyodide_probe()
+
+
+def skip_pyodide_probe() -> None:
+    """Make xlwings' per-argument ``from pyodide.ffi import JsNull`` fail fast (跳过 Pyodide 探测).
+
+    xlwings 0.37 tries that import for every argument of every custom-function call; off Pyodide
+    it fails after searching all of ``sys.path`` each time, which is most of a call's cost
+    (bench/bench_udf.py).  A ``None`` entry in ``sys.modules`` is Python's own negative import
+    cache: the import raises at once, exactly as before, only faster.
+    """
+    if sys.platform != "emscripten":
+        for name in ("pyodide", "pyodide.ffi"):
+            sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
+
+def function_namespace() -> str:
+    """The namespace Excel puts before the functions (函数命名空间), as the served manifest declares it:
+    xlwings Server's settings when it runs, else :func:`configure`'s environment (default: none)."""
+    config = sys.modules.get("xlwings_server.config")
+    if config is not None:
+        namespace, environment = config.settings.functions_namespace, config.settings.environment
+    else:
+        namespace = os.environ.get("XLWINGS_FUNCTIONS_NAMESPACE", "")
+        environment = os.environ.get("XLWINGS_ENVIRONMENT", "prod")
+    namespace = namespace.upper()
+    if environment != "prod":
+        return f"{namespace}_{environment.upper()}" if namespace else environment.upper()
+    return namespace
+
+
+def report_root() -> Path:
+    """Where the server writes reports (报告目录): ``XLPERF_REPORT_DIR`` or ``~/xlperf-reports``."""
+    return Path(os.environ.get("XLPERF_REPORT_DIR") or Path.home() / "xlperf-reports")
+
+
+def public_url() -> str:
+    """The add-in's address as users reach it (服务地址), for download links; may be empty."""
+    if os.environ.get("XLPERF_PUBLIC_URL"):
+        return os.environ["XLPERF_PUBLIC_URL"].rstrip("/")
+    hostname = os.environ.get("XLWINGS_HOSTNAME")
+    return f"https://{hostname}" if hostname else ""
+
+
+def report_link(path: Path) -> str:
+    """The download address of a report the server wrote under :func:`report_root` (下载地址)."""
+    relative = path.resolve().relative_to(report_root().resolve())
+    return f"{public_url()}{REPORTS_PREFIX}/{relative.as_posix()}"
+
+
+def make_scripts(script: Callable[..., Any] | None = None) -> dict[str, Callable[..., None]]:
+    """The four ribbon actions as xlwings Server scripts (服务端脚本), decorated with *script*.
+
+    Each takes the ``xw.Book`` of the Office.js payload, runs the action, and answers with a
+    message box; the report actions also open the download in the browser.
+    """
+    import xlwings as xw
+
+    from .actions import LABELS, run
+
+    def make(action: str) -> Callable[..., None]:
+        def handler(book: Any) -> None:
+            options: dict[str, Any] = {}
+            folder = None
+            if action in ("word_report", "html_report"):
+                folder = report_root() / secrets.token_hex(16)
+                options["out_dir"] = folder
+            elif action == "recalculate":
+                options["namespace"] = function_namespace()
+            result = run(book, action, **options)
+            message = result.message
+            if result.ok and folder is not None:
+                path = next(iter(result.outputs.values()))
+                link = report_link(path)
+                message = f"已生成{LABELS[action][2:]}（保存在服务器上）。下载地址：{link}"
+                book.app.macro("xlperfOpenUrl")(link)
+            book.app.alert(message, title=result.title, mode="info" if result.ok else "critical")
+
+        handler.__name__ = handler.__qualname__ = action
+        handler.__doc__ = f"{LABELS[action]}（xlwings Server 脚本）"
+        handler.__annotations__ = {"book": xw.Book, "return": None}
+        return script(name=LABELS[action])(handler) if script is not None else handler
+
+    return {action: make(action) for action in LABELS}
+
+
+def report_router() -> Any:
+    """``GET /xlperf/reports/<id>/<file>``: download a report the scripts wrote (报告下载)."""
+    from fastapi import APIRouter, HTTPException
+    from fastapi.responses import FileResponse
+
+    router = APIRouter()
+
+    @router.get(REPORTS_PREFIX + "/{token}/{filename}")
+    async def download(token: str, filename: str) -> FileResponse:
+        root = report_root().resolve()
+        path = (root / token / filename).resolve()
+        if not _TOKEN.fullmatch(token) or path.parent != root / token or not path.is_file():
+            raise HTTPException(status_code=404, detail="报告不存在或已被清理")
+        return FileResponse(path, filename=filename)
+
+    return router
+
+
+def create_app() -> Any:
+    """xlwings Server's ASGI app for :data:`PROJECT_DIR` (服务应用); call :func:`configure` first."""
+    try:
+        from xlwings_server.main import main_app
+    except ImportError as exc:
+        raise SystemExit(
+            f'缺少 xlwings-server（{exc}）。请安装：pip install "xlperf[server]"，然后重新运行 xlperf serve'
+        ) from None
+    return main_app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``xlperf serve`` (启动加载项服务): configure, then run xlwings Server with uvicorn."""
+    parser = argparse.ArgumentParser(prog="xlperf serve", description="启动 Excel 加载项服务（Office.js）")
+    parser.add_argument("--host", default="127.0.0.1", help="监听地址（默认仅本机）")
+    parser.add_argument("--port", type=int, default=8000, help="端口（默认 8000）")
+    parser.add_argument("--cert", help="HTTPS 证书文件（PEM）；Office 加载项必须通过 HTTPS 访问")
+    parser.add_argument("--key", help="HTTPS 私钥文件（PEM）")
+    parser.add_argument(
+        "--hostname", help="用户访问的主机名（写入清单 manifest.xml），如 perf.example.gov.cn"
+    )
+    parser.add_argument(
+        "--namespace", default="", help="函数命名空间（默认无，公式写作 =BUDGET_ADJ_RATE(...)）"
+    )
+    parser.add_argument("--report-dir", help="报告保存目录（默认 ~/xlperf-reports）")
+    args = parser.parse_args(argv)
+    scheme = "https" if args.cert else "http"
+    configure(
+        namespace=args.namespace,
+        hostname=args.hostname,
+        report_dir=Path(args.report_dir) if args.report_dir else None,
+        public_url=f"https://{args.hostname}" if args.hostname else f"{scheme}://{args.host}:{args.port}",
+    )
+    app = create_app()
+    import uvicorn
+
+    print(f"绩效自评加载项：{scheme}://{args.host}:{args.port}/manifest.xml （按 Ctrl+C 停止）")
+    uvicorn.run(app, host=args.host, port=args.port, ssl_certfile=args.cert, ssl_keyfile=args.key)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
