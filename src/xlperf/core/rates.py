@@ -119,14 +119,14 @@ def _change(name: str, formula: str, current: tuple[str, object], previous: tupl
 
 
 def budget_completion_rate(completed: object, budget: object) -> Rate:
-    """预算完成率 = 预算完成数 / 预算数 × 100% (53号); also 收入预算完成率 with 收入决算数 / 收入预算数."""
+    """预算完成率 = 预算完成数 / 预算数 × 100%（53号）."""
     return _ratio("预算完成率", "预算完成数 / 预算数 × 100%", ("预算完成数", completed), ("预算数", budget))
 
 
 def revenue_completion_rate(
     final_revenue: object, budget_revenue: object, adjusted_budget: object = None, basis: object = None
 ) -> Rate:
-    """收入预算完成率 = 本年收入决算数 / 本年收入预算数 × 100% (53号 预算完成率 applied to revenue).
+    """收入预算完成率 = 本年收入决算数 / 本年收入预算数 × 100%（53号 预算完成率，用于收入）.
 
     ``basis`` 调整后预算 uses ``adjusted_budget`` as the denominator; otherwise the 年初 budget.
     """
@@ -142,7 +142,7 @@ def revenue_completion_rate(
 def budget_exec_rate(
     spent: object, budget: object, adjusted_budget: object = None, basis: object = None
 ) -> Rate:
-    """预算执行率 = 实际支出资金 / 预算数 × 100% (10号); ``basis`` 调整后预算 divides by ``adjusted_budget``."""
+    """预算执行率 = 实际支出资金 / 预算数 × 100%（10号）；预算口径为调整后预算时除以调整后预算数."""
     label = "调整后预算数" if str(basis or "").strip() == "调整后预算" else "年初预算数"
     return _ratio(
         "预算执行率",
@@ -161,7 +161,7 @@ def _absolute(raw: object) -> object:
 
 
 def budget_adj_rate(adjustment: object, excluded: object, budget: object) -> Rate:
-    """预算调整率 = (预算调整数 − 政策性等调整) / 年初预算数 × 100% (53号).
+    """预算调整率 = (预算调整数 − 政策性等调整) / 年初预算数 × 100%（53号）.
 
     预算调整数 is the gross of all additions, cuts and structural changes; a negative entry is
     taken by its absolute value.  Adjustments caused by national policy, force majeure or
@@ -186,7 +186,7 @@ def budget_adj_rate(adjustment: object, excluded: object, budget: object) -> Rat
 
 
 def payment_progress_rate(actual_progress: object, planned_progress: object) -> Rate:
-    """支付进度率 = 实际支付进度 / 既定支付进度 × 100% (53号)."""
+    """支付进度率 = 实际支付进度 / 既定支付进度 × 100%（53号）."""
     return _ratio(
         "支付进度率",
         "实际支付进度 / 既定支付进度 × 100%",
@@ -201,7 +201,7 @@ CARRYOVER_BASES = ("支出预算数", "决算支出数")
 def carryover_rate(
     balance: object, expenditure_budget: object, final_expenditure: object, basis: str
 ) -> Rate:
-    """结转结余率 = 年末结转结余总额 / 分母 × 100%; 分母 is 支出预算数 (53号) or 决算支出数, chosen by ``basis``."""
+    """结转结余率 = 年末结转结余总额 / 分母 × 100%；分母按口径取支出预算数（53号）或决算支出数."""
     name = "结转结余率"
     if basis not in CARRYOVER_BASES:
         return Rate(
@@ -217,7 +217,7 @@ def carryover_rate(
 
 
 def carryover_change_rate(current: object, previous: object) -> Rate:
-    """结转结余变动率 = (本年度累计结转结余 − 上年度累计结转结余) / 上年度累计结转结余 × 100% (53号)."""
+    """结转结余变动率 = (本年度累计结转结余 − 上年度累计结转结余) / 上年度累计结转结余 × 100%（53号）."""
     return _change(
         "结转结余变动率",
         "(本年度结转结余 − 上年度结转结余) / 上年度结转结余 × 100%",
@@ -227,7 +227,7 @@ def carryover_change_rate(current: object, previous: object) -> Rate:
 
 
 def public_expense_control_rate(actual: object, budget: object) -> Rate:
-    """公用经费控制率 = 实际支出公用经费总额 / 预算安排公用经费总额 × 100% (53号)."""
+    """公用经费控制率 = 实际支出公用经费总额 / 预算安排公用经费总额 × 100%（53号）."""
     return _ratio(
         "公用经费控制率",
         "实际公用经费 / 预算公用经费 × 100%",
@@ -237,7 +237,7 @@ def public_expense_control_rate(actual: object, budget: object) -> Rate:
 
 
 def three_public_control_rate(actual: object, budget: object) -> Rate:
-    """ "三公经费"控制率 = "三公经费"实际支出数 / "三公经费"预算安排数 × 100% (53号)."""
+    """“三公经费”控制率 = “三公经费”实际支出数 / “三公经费”预算安排数 × 100%（53号）."""
     return _ratio(
         "“三公经费”控制率",
         "“三公经费”实际支出数 / “三公经费”预算数 × 100%",
@@ -247,7 +247,7 @@ def three_public_control_rate(actual: object, budget: object) -> Rate:
 
 
 def three_public_change_rate(current: object, previous: object) -> Rate:
-    """ "三公经费"变动率 = (本年度"三公经费"总额 − 上年度"三公经费"总额) / 上年度总额 × 100% (53号)."""
+    """“三公经费”变动率 = (本年度“三公经费”总额 − 上年度“三公经费”总额) / 上年度总额 × 100%（53号）."""
     return _change(
         "“三公经费”变动率",
         "(本年度“三公经费” − 上年度“三公经费”) / 上年度“三公经费” × 100%",
@@ -257,7 +257,7 @@ def three_public_change_rate(current: object, previous: object) -> Rate:
 
 
 def procurement_exec_rate(actual: object, budget: object) -> Rate:
-    """政府采购执行率 = 实际政府采购金额 / 政府采购预算数 × 100% (53号)."""
+    """政府采购执行率 = 实际政府采购金额 / 政府采购预算数 × 100%（53号）."""
     return _ratio(
         "政府采购执行率",
         "实际政府采购金额 / 政府采购预算数 × 100%",
@@ -267,12 +267,12 @@ def procurement_exec_rate(actual: object, budget: object) -> Rate:
 
 
 def staff_control_rate(staff: object, quota: object) -> Rate:
-    """在职人员控制率 = 在职人员数 / 编制数 × 100% (53号)."""
+    """在职人员控制率 = 在职人员数 / 编制数 × 100%（53号）."""
     return _ratio("在职人员控制率", "在职人员数 / 编制数 × 100%", ("在职人员数", staff), ("编制数", quota))
 
 
 def key_expenditure_rate(key_spending: object, project_total: object) -> Rate:
-    """重点支出安排率 = 重点项目支出 / 项目总支出 × 100% (53号)."""
+    """重点支出安排率 = 重点项目支出 / 项目总支出 × 100%（53号）."""
     return _ratio(
         "重点支出安排率",
         "重点项目支出 / 项目总支出 × 100%",
@@ -282,7 +282,7 @@ def key_expenditure_rate(key_spending: object, project_total: object) -> Rate:
 
 
 def fixed_asset_utilization_rate(in_use: object, total: object) -> Rate:
-    """固定资产利用率 = 实际在用固定资产总额 / 所有固定资产总额 × 100% (53号)."""
+    """固定资产利用率 = 实际在用固定资产总额 / 所有固定资产总额 × 100%（53号）."""
     return _ratio(
         "固定资产利用率",
         "在用固定资产 / 固定资产总额 × 100%",
@@ -295,7 +295,7 @@ DIRECTIONS = {"≥": "≥", ">=": "≥", "不低于": "≥", "≤": "≤", "<=":
 
 
 def output_completion_rate(actual: object, target: object, direction: object = "≥") -> Rate:
-    """产出完成率 (10号): ≥ 目标 完成值/指标值; ≤ 目标 指标值/完成值 (达标为100%); = 目标 1 − |偏差|/指标值."""
+    """产出完成率（10号）：≥ 目标为 完成值/指标值；≤ 目标为 指标值/完成值（达标即100%）；= 目标为 1 − |偏差|/指标值."""
     name = "完成率"
     sign = DIRECTIONS.get(str(direction).strip() if direction is not None else "≥")
     if sign is None:
@@ -363,7 +363,7 @@ def spending_progress(
 
 
 def on_schedule(progress: object, target: object) -> str:
-    """是否达到序时进度: ``是`` when 支出进度 ≥ 序时进度 (both to two-decimal percentages), ``否``, or ``—``."""
+    """是否达到序时进度：支出进度 ≥ 序时进度（均按两位小数的百分比比较）为“是”，否则“否”，无法判断为“—”."""
     done, goal = parse_number(progress).value, parse_number(target).value
     if done is None or goal is None:
         return "—"
@@ -390,7 +390,7 @@ def quarterly_progress(
 def quarters_on_schedule(
     cumulative: object, schedule: object, budget: object, adjusted_budget: object = None, basis: object = None
 ) -> Rate:
-    """支出进度达标季度数 = 累计支出进度达到序时进度的季度个数 (a count, not a percentage)."""
+    """支出进度达标季度数 = 累计支出进度达到序时进度的季度个数（是个数，不是百分比）."""
     name, formula = "支出进度达标季度数", "累计支出 / 全年预算数 ≥ 序时进度 的季度数"
     quarters = quarterly_progress(cumulative, schedule, budget, adjusted_budget, basis)
     if not quarters:
@@ -411,7 +411,7 @@ def quarters_on_schedule(
 
 
 def goals_completion(goal_ids: object, ids: object, completion: object) -> Rate:
-    """关联目标平均完成率 = Σ min(完成率ᵢ, 100%) / 目标个数 (10号 定量指标，达标即满分).
+    """关联目标平均完成率 = Σ min(各目标完成率, 100%) / 目标个数（10号 定量指标，达标即满分）.
 
     ``goal_ids`` is ``"G1,G2"`` or a rule parameter text containing ``目标=G1,G2``.
     """
