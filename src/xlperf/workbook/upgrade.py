@@ -28,6 +28,7 @@ import sys
 import tempfile
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Sequence
 from copy import copy
 from dataclasses import dataclass, field
@@ -195,13 +196,21 @@ def _contract_names() -> set[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def _check_part_sizes(path: Path) -> None:
-    """Refuse a worksheet or string table too large for a workbook of this kind, before openpyxl."""
+_DTD_MARKUP = tuple(
+    token.encode(encoding)
+    for token in ("<!DOCTYPE", "<!ENTITY")
+    for encoding in ("ascii", "utf-16-le", "utf-16-be")
+)
+
+
+def _check_parts(path: Path) -> None:
+    """Before openpyxl: refuse an XML part too large for a workbook of this kind, or one that declares
+    a DTD (entity expansion, external entities) — openpyxl would fail with an English message."""
     try:
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
                 name = info.filename.lower()
-                if name.startswith("xl/media/") or not name.endswith(".xml"):
+                if name.startswith("xl/media/") or not name.endswith((".xml", ".rels")):
                     continue
                 if info.file_size > MAX_SHEET_BYTES:
                     raise UnreadableFileError(
@@ -210,17 +219,23 @@ def _check_part_sizes(path: Path) -> None:
                         "远小于此。请删除工作簿中不需要的大量数据后再试。",
                         path=str(path),
                     )
-    except (zipfile.BadZipFile, OSError) as exc:  # inspect_workbook_file has accepted it; belt and braces
-        raise UnreadableFileError(f"无法读取压缩包目录（{exc}）", path=str(path)) from None
+                data = zf.read(info)
+                if any(token in data for token in _DTD_MARKUP):
+                    raise UnreadableFileError(
+                        f"其中的「{info.filename}」部分包含 DOCTYPE/ENTITY 声明，正常的 Excel 文件不会有这种内容；"
+                        "该文件可能是恶意构造的（XML 实体攻击），已拒绝处理。",
+                        path=str(path),
+                    )
+    except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as exc:  # accepted by inspect_workbook_file
+        raise UnreadableFileError(f"文件已损坏，无法读取其中的部件（{exc}）", path=str(path)) from None
 
 
-def _open(path: Path) -> tuple[Workbook, Workbook, list[str]]:
-    """Check the file, then load it twice with openpyxl: formulas, and the cached values."""
+def _open(path: Path) -> tuple[Workbook, list[str]]:
+    """Check the file, then load it with openpyxl (formulas; cached values are loaded when needed)."""
     report = inspect_workbook_file(path)
-    _check_part_sizes(path)
+    _check_parts(path)
     try:
         wb = load_workbook(path, data_only=False, keep_links=False)
-        cached = load_workbook(path, data_only=True, keep_links=False)
     except XlperfError:
         raise
     except Exception as exc:  # openpyxl raises many types on damaged files
@@ -230,7 +245,7 @@ def _open(path: Path) -> tuple[Workbook, Workbook, list[str]]:
     warnings = list(report.warnings)
     if report.has_macros:
         warnings.append("工作簿含宏（VBA）；xlperf 不运行也不读取宏代码。")
-    return wb, cached, warnings
+    return wb, warnings
 
 
 def layout_version(wb: Workbook) -> int | None:
@@ -275,7 +290,7 @@ class _Recovery:
     """Everything found in the old workbook (恢复结果)."""
 
     wb: Workbook
-    cached: Workbook
+    path: Path
     version: int
     sheets: dict[str, Worksheet | None] = field(default_factory=dict)
     fields: dict[str, Cell | None] = field(default_factory=dict)
@@ -286,12 +301,22 @@ class _Recovery:
     changes: list[str] = field(default_factory=list)
     attention: list[str] = field(default_factory=list)
     unsafe: list[str] = field(default_factory=list)
+    _cached: Workbook | None = None
+
+    @property
+    def cached(self) -> Workbook:
+        """The workbook's cached formula results (openpyxl ``data_only``), loaded on first use."""
+        if self._cached is None:
+            try:
+                self._cached = load_workbook(self.path, data_only=True, keep_links=False)
+            except Exception as exc:  # it loaded a moment ago without data_only
+                raise UnreadableFileError(
+                    f"无法读取公式的计算结果（{type(exc).__name__}）", path=str(self.path)
+                ) from None
+        return self._cached
 
     def take(self, ws: Worksheet, coord: str) -> None:
         self.consumed.add((ws.title, coord))
-
-    def contract_title(self, ws: Worksheet) -> str | None:
-        return next((title for title, found in self.sheets.items() if found is ws), None)
 
 
 def _strings(ws: Worksheet, rows: int = 300, cols: int = 30) -> set[str]:
@@ -443,25 +468,33 @@ def _locate_field(
             rec.changes.append(f"名称 {f.key} 已重建，按标签「{f.label}」指向 {_where(ws, found.coordinate)}")
         else:
             old = ws.cell(row, col)
-            there = _norm(ws.cell(row, max(col - offset, 1)).value)
-            rec.problems.append(
-                f"名称 {f.key}（{f.label}）指向 {_where(ws, old.coordinate)}，但那一行是「{_show(there) or '空白'}」"
-                "——名称已过期（可能插入或删除了行、列）"
-            )
+            shown = ws.cell(row, max(col - offset, 1)).value
+            there = _norm(shown)
+            if row == label_row:
+                rec.problems.append(
+                    f"名称 {f.key}（{f.label}）指向 {_where(ws, old.coordinate)}，但数值在 "
+                    f"{_where(ws, found.coordinate)}——名称已过期（可能插入或删除了列）"
+                )
+            else:
+                rec.problems.append(
+                    f"名称 {f.key}（{f.label}）指向 {_where(ws, old.coordinate)}，但那一行是「{_show(shown or '') or '空白'}」"
+                    "——名称已过期（可能插入或删除了行）"
+                )
             rec.changes.append(
                 f"名称 {f.key} 由 {_where(ws, old.coordinate)} 改为按标签找到的 {_where(ws, found.coordinate)}"
             )
         return found
     if named_ws is not None:
-        there = _norm(ws.cell(row, max(col - offset, 1)).value)
+        shown = ws.cell(row, max(col - offset, 1)).value
+        there = _norm(shown)
         if there in all_labels:
             rec.problems.append(
-                f"名称 {f.key}（{f.label}）指向 {_where(ws, ws.cell(row, col).coordinate)}，那是「{there}」的位置，"
+                f"名称 {f.key}（{f.label}）指向 {_where(ws, ws.cell(row, col).coordinate)}，那是「{_show(shown)}」的位置，"
                 f"且工作表中找不到标签「{f.label}」"
             )
             return None
         rec.changes.append(
-            f"找不到标签「{f.label}」（可能被修改为「{_show(there) or '空白'}」），按名称 {f.key} 读取 "
+            f"找不到标签「{f.label}」（可能被修改为「{_show(shown or '') or '空白'}」），按名称 {f.key} 读取 "
             f"{_where(ws, ws.cell(row, col).coordinate)}；新工作簿恢复约定的标签"
         )
         rec.labels[f.key] = ws.cell(row, max(col - offset, 1))
@@ -515,12 +548,11 @@ def _rename_by_position(
             rec.changes.append(f"表格「{spec.caption}」的列「{text}」按位置视为「{header}」，恢复约定列名")
 
 
-def _stop_texts(title: str) -> set[str]:
-    sections = {_norm(f.section) for f in FIELDS}
-    captions = {_norm(t.caption) for t in c.TABLES}
-    return (set(_reference_texts().get(title, frozenset())) | sections | captions) - {
-        _norm(col.header) for t in c.TABLES for col in t.columns
-    }
+@lru_cache(maxsize=1)
+def _stop_texts() -> frozenset[str]:
+    """Texts that start something else on a sheet (a section, a caption, a field label): a table ends there."""
+    texts = {_norm(f.section) for f in FIELDS} | {_norm(t.caption) for t in c.TABLES}
+    return frozenset(texts | {_norm(f.label) for f in FIELDS})
 
 
 def _locate_table(rec: _Recovery, spec: c.TableSpec) -> _Table | None:
@@ -555,13 +587,13 @@ def _locate_table(rec: _Recovery, spec: c.TableSpec) -> _Table | None:
             )
     table = _Table(spec, ws, header_row, columns, [])
     first, last = table.span
-    stops = _stop_texts(spec.sheet)
+    stops = _stop_texts()
 
     def blank_row(row: int) -> bool:
         return all(_blank(ws.cell(row, col).value) for col in range(first, last + 1))
 
     def stop_row(row: int) -> bool:
-        return any(_norm(ws.cell(row, col).value) in stops for col in range(1, last + 1))
+        return any(_norm(ws.cell(row, col).value) in stops for col in range(1, first + 1))
 
     end = header_row
     if bounds is not None and bounds[1] == header_row:
@@ -577,11 +609,8 @@ def _locate_table(rec: _Recovery, spec: c.TableSpec) -> _Table | None:
         expected = (
             f"{get_column_letter(first)}{header_row}:{get_column_letter(last)}{max(end, header_row + 1)}"
         )
-        if (
-            obj_ws is not ws
-            or bounds is None
-            or tuple(bounds) != (first, header_row, last, max(end, header_row + 1))
-        ):
+        rows_differ = bounds is None or (bounds[1], bounds[3]) != (header_row, max(end, header_row + 1))
+        if obj_ws is not ws or rows_differ or first < bounds[0] or last > bounds[2]:  # type: ignore[index]
             rec.problems.append(
                 f"表格「{spec.caption}」的范围 {_where(obj_ws or ws, obj_ref)} 已过期，数据实际在 {_where(ws, expected)}"
                 "（可能插入或删除了行，或用不更新引用的工具编辑过）"
@@ -589,8 +618,8 @@ def _locate_table(rec: _Recovery, spec: c.TableSpec) -> _Table | None:
     rec.take(ws, ws.cell(header_row, first).coordinate)
     for col in columns.values():
         rec.take(ws, ws.cell(header_row, col).coordinate)
-    for row in table.rows:
-        for col in range(first, last + 1):
+    for row in table.rows:  # only the contract's columns: a column the user added is kept elsewhere
+        for col in columns.values():
             rec.take(ws, ws.cell(row, col).coordinate)
     return table
 
@@ -682,7 +711,7 @@ def _check_range(rec: _Recovery, name: str, ws: Worksheet, expected: str) -> Non
 
 
 def _recover(path: Path) -> tuple[_Recovery, list[str]]:
-    wb, cached, warnings = _open(path)
+    wb, warnings = _open(path)
     version = layout_version(wb)
     if version is None:
         version = 0
@@ -693,7 +722,7 @@ def _recover(path: Path) -> tuple[_Recovery, list[str]]:
             "请先升级 xlperf 再处理；文件未被修改",
             path=str(path),
         )
-    rec = _Recovery(wb, cached, version)
+    rec = _Recovery(wb, path, version)
     if version < c.LAYOUT_VERSION:
         rec.problems.append(
             f"工作簿的布局版本为 {version}（{'缺少名称 ' + c.VERSION_NAME if version == 0 else '旧版'}），"
@@ -1113,11 +1142,32 @@ def _excel_value(value: object) -> object:
 
 
 def _verify(source: Path, built: Path, carries: list[_Carry]) -> None:
-    """Re-read the new workbook and compare every carried input with the original (自检)."""
-    wb = load_workbook(built, data_only=False, keep_links=False)
+    """Re-read the new workbook and compare every carried input with the original (自检); refuse on any difference."""
+    wanted: dict[str, set[str]] = {}
     for carry in carries:
-        new = wb[carry.target_sheet][carry.target]
+        wanted.setdefault(carry.target_sheet, set()).add(carry.target)
+    wb = load_workbook(built, read_only=True, data_only=False, keep_links=False)
+    found: dict[tuple[str, str], object] = {}
+    try:
+        for title, coords in wanted.items():
+            for row in wb[title].iter_rows():
+                for cell in row:
+                    coordinate = getattr(cell, "coordinate", None)
+                    if coordinate in coords:
+                        found[(title, coordinate)] = cell
+    finally:
+        wb.close()
+    for carry in carries:
+        new = found.get((carry.target_sheet, carry.target))
         old = carry.source
+        if (new is None or new.value is None) and old.value is None:
+            continue
+        if new is None:
+            raise UpgradeRefused(
+                f"升级自检失败：{carry.what}（{_where(old.parent, old.coordinate)}）在新工作簿中找不到；"
+                "为避免丢失数据，未写出任何文件。请将工作簿反馈给维护人员",
+                path=str(source),
+            )
         if new.value is None and old.value is None:
             continue
         same_type = new.data_type == old.data_type or {new.data_type, old.data_type} <= {"n", "d"}
@@ -1194,7 +1244,8 @@ def upgrade_workbook(path: Path, output: Path | None = None, *, in_place: bool =
     if not rec.problems:
         result.changes = []
         return result
-    has_macros = any(n.lower() == "xl/vbaproject.bin" for n in zipfile.ZipFile(path).namelist())
+    with zipfile.ZipFile(path) as zf:
+        has_macros = any(n.lower() == "xl/vbaproject.bin" for n in zf.namelist())
     if has_macros:
         result.attention.append(
             "原工作簿含宏（VBA），升级后的 .xlsx 不含宏；如需功能区按钮，请重新安装 xlperf 的 Excel 加载项"
@@ -1246,9 +1297,9 @@ def upgrade_workbook(path: Path, output: Path | None = None, *, in_place: bool =
             new.save(skeleton)
             if formula_cells:
                 patch_workbook(skeleton, skeleton, formula_cells)
+            _verify(path, skeleton, carries)  # the build then changes computed cells only
             built = build_workbook(skeleton, Path(tmp) / "out")
             assert built.output is not None
-            _verify(path, built.output, carries)
             if in_place:
                 result.backup = backup_file(path)
             os.replace(built.output, target)
