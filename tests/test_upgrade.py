@@ -330,13 +330,6 @@ def test_the_command_line_exit_codes(
     assert "报表.xlsx" in run.stderr
 
 
-@pytest.mark.skipif(
-    "upgrade"
-    not in subprocess.run(
-        [sys.executable, "-m", "xlperf.cli", "--help"], capture_output=True, text=True, env=env()
-    ).stdout,
-    reason="`xlperf upgrade` is not wired into xlperf.cli yet (see upgrade.upgrade_command)",
-)
 def test_xlperf_upgrade_in_the_main_cli(folder: Path, tmp_path: Path) -> None:
     book = damaged(_master(folder), tmp_path / "b.xlsx", "delete_name")
     run = subprocess.run(

@@ -125,6 +125,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from .core.numbers import parse_text
     from .workbook.build import BuildResult, evaluate_workbook
 
     inputs, ev, findings, report = evaluate_workbook(Path(args.book))
@@ -132,7 +133,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         payload = {
             "file": str(args.book),
-            "unit": ev.data.get("unit_name"),
+            "unit": parse_text(ev.data.get("unit_name")),
             "total": ev.total,
             "grade": ev.grade,
             "self_total": ev.self_total,
@@ -152,11 +153,19 @@ def _cmd_check(args: argparse.Namespace) -> int:
                 for f in findings
             ],
         }
-        json.dump(payload, sys.stdout, ensure_ascii=False, indent=1)
+        json.dump(payload, sys.stdout, ensure_ascii=False, indent=1, default=str)
         print()
     else:
         _print_summary(result)
     return 1 if result.has_errors else 0
+
+
+def _cmd_upgrade(args: argparse.Namespace) -> int:
+    from .workbook.upgrade import upgrade_command
+
+    return upgrade_command(
+        Path(args.book), Path(args.output) if args.output else None, in_place=args.in_place
+    )
 
 
 def _excel_addin(rest: list[str]) -> int:
@@ -212,6 +221,12 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("book", help="填报工作簿")
     check.add_argument("--json", action="store_true", help="以 JSON 输出校验结果")
     check.set_defaults(func=_cmd_check)
+
+    upgrade = sub.add_parser("upgrade", help="检查并修复工作簿结构，搬入全部填报内容（--in-place 先备份）")
+    upgrade.add_argument("book", help="填报工作簿")
+    upgrade.add_argument("-o", "--output", help="修复后的工作簿路径（.xlsx）")
+    upgrade.add_argument("--in-place", action="store_true", help="直接修复原工作簿（先备份）")
+    upgrade.set_defaults(func=_cmd_upgrade)
 
     sub.add_parser(
         "excel-addin",

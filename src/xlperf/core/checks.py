@@ -7,15 +7,25 @@ raw inputs; what the unit typed (its stated rates, total and grade) is only ever
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from .fields import CHOICE, FIELDS, INCOME_SOURCES, LONGTEXT, MONEY, SETTINGS_SECTION, TEXT
 from .findings import ERROR, INFO, WARNING, Finding
 from .grades import grade
 from .metrics import METRIC_BY_LABEL, METRICS, Column, Group, Metric, column_values
-from .model import CLASSES, GOALS, RUBRIC, Ref
-from .numbers import fmt_money, fmt_rate, fmt_score, parse_number, parse_text, percent_points, round_half_up
+from .model import CLASSES, GOALS, RUBRIC, TEAM, Ref
+from .numbers import (
+    EXCEL_ERRORS,
+    fmt_money,
+    fmt_rate,
+    fmt_score,
+    parse_number,
+    parse_text,
+    percent_points,
+    round_half_up,
+)
+from .rates import Rate
 from .scoring import indicator_outcome
 
 if TYPE_CHECKING:
@@ -36,9 +46,13 @@ def _label(key: str) -> str:
 def check_inputs(ev: Evaluation) -> Iterator[Finding]:
     """Every numeric input is readable (输入可读) and amounts are not negative."""
     for f in FIELDS:
-        if f.kind in (TEXT, LONGTEXT, CHOICE) or f.section == SETTINGS_SECTION:
+        raw = ev.data.get(f.key)
+        if f.kind in (TEXT, LONGTEXT, CHOICE):
+            yield from _text_problems(f.label, raw, (Ref(f.key),), f.choices)
             continue
-        parsed = parse_number(ev.data.get(f.key))
+        if f.section == SETTINGS_SECTION:
+            continue
+        parsed = parse_number(raw)
         if parsed.problem:
             yield Finding("input.invalid", ERROR, f"{f.label}：{parsed.problem}", (Ref(f.key),))
         elif parsed.value is not None and parsed.value < 0 and f.key not in NEGATIVE_ALLOWED:
@@ -53,10 +67,10 @@ def check_inputs(ev: Evaluation) -> Iterator[Finding]:
             yield Finding("input.required", WARNING, f"未填写{_label(key)}", (Ref(key),))
     for key, message in ev.settings.problems:
         yield Finding("input.setting", WARNING, f"{_label(key)}：{message}", (Ref(key),))
-    tables = (
+    tables: tuple[tuple[str, Sequence[object], tuple[tuple[str, str], ...]], ...] = (
         (CLASSES, ev.data.classes, (("预算数", "budget"), ("决算数", "final"))),
         (GOALS, ev.data.goals, (("指标值", "target"), ("完成值", "actual"))),
-        (RUBRIC, ev.data.indicators, (("自评得分", "self_score"),)),
+        (RUBRIC, ev.data.indicators, (("自评得分", "self_score"), ("单位自述值", "stated"))),
     )
     for table, rows, columns in tables:
         for index, row in enumerate(rows):
@@ -69,6 +83,39 @@ def check_inputs(ev: Evaluation) -> Iterator[Finding]:
                         f"{table}第{index + 1}行「{column}」：{parsed.problem}",
                         (Ref(column, table, index),),
                     )
+    text_columns: tuple[tuple[str, Sequence[object], tuple[tuple[str, str], ...]], ...] = (
+        (CLASSES, ev.data.classes, (("功能分类代码", "code"), ("科目名称", "name"))),
+        (
+            GOALS,
+            ev.data.goals,
+            (
+                ("编号", "goal_id"),
+                ("绩效目标", "goal"),
+                ("指标名称", "indicator"),
+                ("偏差原因", "deviation_reason"),
+            ),
+        ),
+        (RUBRIC, ev.data.indicators, (("指标名称", "name"), ("佐证材料", "evidence"))),
+        (TEAM, ev.data.team, (("姓名", "name"), ("工作单位", "employer"), ("职务", "title"))),
+    )
+    for table, rows, columns in text_columns:
+        for index, row in enumerate(rows):
+            for column, attr in columns:
+                label = f"{table}第{index + 1}行「{column}」"
+                yield from _text_problems(label, getattr(row, attr), (Ref(column, table, index),))
+
+
+def _text_problems(
+    label: str, raw: object, refs: tuple[Ref, ...], choices: tuple[str, ...] = ()
+) -> Iterator[Finding]:
+    """An error cell where text is expected, or a value outside a choice list (文字与选项)."""
+    expected = f"应为「{'」「'.join(choices)}」之一" if choices else "应填写文字"
+    if isinstance(raw, str) and raw.strip().upper() in EXCEL_ERRORS:
+        yield Finding(
+            "input.invalid", ERROR, f"{label}：单元格为错误值 {raw.strip().upper()}，{expected}", refs
+        )
+    elif choices and raw is not None and parse_text(raw) and parse_text(raw) not in choices:
+        yield Finding("input.invalid", ERROR, f"{label}{expected}，实际为「{parse_text(raw)}」", refs)
 
 
 def _sum_check(
@@ -393,7 +440,7 @@ def check_goals(ev: Evaluation) -> Iterator[Finding]:
                 "goal.incomplete",
                 WARNING,
                 f"{label}：{rate.reason}",
-                (Ref("完成值" if "完成值" in rate.missing else "指标值", GOALS, index),),
+                (Ref(_goal_column(rate), GOALS, index),),
             )
             continue
         if rate.value < 1 and not parse_text(goal.deviation_reason):
@@ -410,6 +457,13 @@ def check_goals(ev: Evaluation) -> Iterator[Finding]:
                 f"{label} 完成率 {fmt_rate(rate.value)}，超过 {fmt_rate(ev.settings.goal_excess)}，目标值可能设定偏低",
                 (Ref("指标值", GOALS, index),),
             )
+
+
+def _goal_column(rate: Rate) -> str:
+    """The goal-table column a completion rate's problem is about (问题所在列)."""
+    if "方向" in rate.reason:
+        return "方向"
+    return "完成值" if "完成值" in rate.missing or "完成值" in rate.invalid else "指标值"
 
 
 def _names(text: object) -> list[str]:
