@@ -44,6 +44,9 @@ MiB = 2**20
 
 #: More entries than any real workbook has; more means a damaged or hostile file.
 MAX_ZIP_ENTRIES = 10_000
+#: A worksheet or the shared strings may not unpack to more than this: reading it would take
+#: tens of seconds and gigabytes, and no self-evaluation workbook comes near it.
+MAX_SHEET_PART = 32 * 2**20
 #: Entries at most this large are never flagged for their compression ratio.
 RATIO_EXEMPT_BYTES = 1 * MiB
 
@@ -447,6 +450,14 @@ def _check_bomb(infos: list[zipfile.ZipInfo], *, max_uncompressed: int, max_rati
                 f"{_size(info.file_size)}（约 {ratio:,.0f} 倍，上限 {max_ratio:,.0f} 倍）；"
                 "文件可能是恶意构造的“压缩炸弹”，已拒绝处理。"
             )
+        name = info.filename.lower()
+        if info.file_size > MAX_SHEET_PART and (
+            name.startswith("xl/worksheets/") or name == "xl/sharedstrings.xml"
+        ):
+            raise _Refusal(
+                f"部件「{info.filename}」解压后为 {_size(info.file_size)}，超过单个工作表允许的 {_size(MAX_SHEET_PART)}；"
+                "绩效自评工作簿的工作表通常不足 1 MB，请删除大量无关数据（如整列公式、粘贴的明细）后再处理。"
+            )
     return total
 
 
@@ -636,8 +647,9 @@ _WINDOWS_RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$"}
     | {f"{dev}{n}" for dev in ("COM", "LPT") for n in "0123456789¹²³"}
 )
-#: Longest file name component on common file systems (ext4, APFS: 255 bytes).
-_MAX_NAME_BYTES = 255
+#: Longest name we derive: file systems allow 255 bytes (ext4, APFS), and a report adds a suffix
+#: ("-自评表.xlsx") and atomic writes a temporary marker (".NAME.xlperf-tmp-XXXXXXXX") to it.
+_MAX_NAME_BYTES = 180
 _DROP_CATEGORIES = {"Cc", "Cf", "Cs"}
 _SPACE_CATEGORIES = {"Zs", "Zl", "Zp"}
 
@@ -649,7 +661,7 @@ def safe_output_name(name: str, *, default: str = "未命名单位", max_len: in
     segments are dropped), control and format characters are removed, ``<>:"|?*`` become
     ``_``, runs of dots and spaces collapse, leading/trailing dots and spaces go, Windows
     reserved device names (``CON``, ``con.txt``, ``COM1``...) get a ``_`` prefix, and the
-    result is cut to ``max_len`` characters (and at most 255 UTF-8 bytes).  An empty result
+    result is cut to ``max_len`` characters (and at most 180 UTF-8 bytes).  An empty result
     becomes ``default`` (itself sanitised).
     """
     if max_len < 1:
@@ -682,7 +694,7 @@ def _sanitise(name: str, max_len: int) -> str:
 
 
 def _fit(text: str, max_len: int) -> str:
-    """Cut to ``max_len`` characters and 255 UTF-8 bytes, then drop trailing dots/spaces."""
+    """Cut to ``max_len`` characters and 180 UTF-8 bytes, then drop trailing dots/spaces."""
     text = text[:max_len]
     while len(text.encode("utf-8")) > _MAX_NAME_BYTES:
         text = text[:-1]

@@ -50,7 +50,7 @@ from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, TeamRow, U
 from ..core.rubric import build_rubric
 from ..errors import OutputError, UnreadableFileError, WorkbookStructureError, XlperfError
 from ..io.atomic import backup_file
-from ..io.safety import inspect_workbook_file
+from ..io.safety import MAX_SHEET_PART, inspect_workbook_file
 from ..io.xlsxpatch import EXCEL_ERROR_CODES, ExcelError, Formula, patch_workbook
 from . import contract as c
 from .build import build_workbook
@@ -70,7 +70,7 @@ __all__ = [
 #: The sheet that keeps every cell of a contract sheet that has no place in the new layout.
 OTHER_SHEET = "升级前其他内容"
 #: A worksheet part larger than this (uncompressed) is refused before openpyxl loads it.
-MAX_SHEET_BYTES = 16 * 2**20
+MAX_SHEET_BYTES = MAX_SHEET_PART
 _SCAN_ROWS = 3000  # rows of a contract sheet searched for labels and header rows
 _ROW_CLASSES = {
     c.TEAM.name: TeamRow,
