@@ -130,18 +130,6 @@ CHOICE_CASES = {
 _READ = "xlperf/workbook/read.py"
 _CHECKS = "xlperf/core/checks.py check_inputs"
 GAPS: dict[tuple[str, str], str] = {}
-_ALL = [t.name for t in TARGETS if t.kind != "choice"]
-for _t in _ALL:
-    GAPS[("formula_no_cache", _t)] = (
-        f"{_READ}: a formula with no saved result (=1+2 written by a tool and never opened in Excel: "
-        "<c><f>1+2</f></c>) is read as blank; the finding, if any, says the value is missing (缺少…/未填写…) "
-        "instead of naming the formula and asking to open and save the workbook in Excel/WPS"
-    )
-    GAPS[("formula_cached_error", _t)] = (
-        f'{_READ}: a user formula whose saved result is an error (<c t="e"><f>1/0</f><v>#DIV/0!</v></c>) '
-        "is read as blank (the cached-value reader drops the error); expected the error value, so that "
-        "check_inputs reports 「单元格为错误值 #DIV/0!，应为数字」"
-    )
 
 
 @cache

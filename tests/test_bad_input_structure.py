@@ -30,35 +30,7 @@ from xlperf.workbook.build import BuildResult, build_workbook
 from xlperf.workbook.read import read_workbook
 
 _READ = "xlperf/workbook/read.py (and build.structure_findings)"
-GAPS = {
-    "insert_rows_fields": (
-        f"{_READ}: after rows are inserted in 预算收支 by a tool that does not update names (openpyxl "
-        "insert_rows(5, 2)), every name points two rows too high and the build silently reads the wrong "
-        "cells (决算收入合计 gets the value of 预算支出合计 …); only the 功能分类 header problem is reported. "
-        "Expected: check each field's label (column A of its row) against the contract label and report "
-        "「名称 final_income_total 指向的单元格旁边是「…」，不是「决算收入合计」——名称已过期，请运行 xlperf upgrade」 "
-        "(xlperf.workbook.upgrade.diagnose_workbook does this)"
-    ),
-    "insert_column_fields": (
-        f"{_READ}: after a column is inserted in 预算收支 by a tool that does not update names (openpyxl "
-        "insert_cols(2)), every name still points at column B, now empty: all 44 budget fields read as blank "
-        "and only the 功能分类 header problem is reported.  Expected: the same label check as above "
-        "(「名称 budget_income_total 指向 预算收支!B4，但数值在 C4——名称已过期」)"
-    ),
-    "insert_rows_table": (
-        f"{_READ}: rows inserted inside 绩效目标 without updating the table range (openpyxl insert_rows(7, 3)) "
-        "push goal G8 below the table's ref; it is silently dropped. Expected: data in the rows right under "
-        "a table's range is reported 「表格「绩效目标」下方第15行还有数据，但不在表格范围内」"
-    ),
-    "old_layout": (
-        f"{_READ}: a workbook without the defined name xlperf_layout_version (layout version 0) is read as if "
-        "current; expected a warning 「工作簿由旧版 xlperf 生成（布局版本 0），请运行 xlperf upgrade」"
-    ),
-    "future_layout": (
-        f"{_READ}: a workbook whose xlperf_layout_version is newer than this xlperf (99) is read without a word; "
-        "expected a refusal or a warning 「由更新版本的 xlperf 生成，请升级 xlperf」"
-    ),
-}
+GAPS: dict[str, str] = {}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LABELS = {f.key: f.label for f in FIELDS}
 TABLE_CAPTIONS = {

@@ -30,7 +30,7 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel, from_ISO8601
 
-from ..core.fields import FIELDS
+from ..core.fields import FIELDS, Field
 from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, Ref, TeamRow, UnitData
 from ..errors import UnreadableFileError, XlperfError
 from ..io.safety import parse_xml
@@ -330,7 +330,12 @@ class _Sheet:
                 cell=key,
             ) from None
 
-    def _decode(self, cell: etree._Element) -> object:
+    def cached_at(self, address: str) -> object:
+        """The saved result of the formula in ``address`` (公式缓存值), None when there is none."""
+        cell = self.cells.get(address)
+        return self._decode(cell, cached=True) if cell is not None else None
+
+    def _decode(self, cell: etree._Element, *, cached: bool = False) -> object:
         formula = value = inline = None
         for child in cell:  # the first <f>, <v> and <is>, as find() would give, without its cost
             tag = child.tag
@@ -340,7 +345,7 @@ class _Sheet:
                 value = child if value is None else value
             elif tag == _IS:
                 inline = child if inline is None else inline
-        if formula is not None:
+        if formula is not None and not cached:
             if cell in self.shared:
                 from openpyxl.formula.translate import Translator
 
@@ -516,6 +521,15 @@ def _locate_tables(book: _Book, loc: Locator) -> None:
         loc.tables[spec.name] = TablePos(
             spec, title, min_row, min_row + 1, max(max_row, min_row + 1), headers
         )
+        below = [sheet.value(max_row + 1, col) for col in range(min_col, max_col + 1)]
+        if spec.name != c.TEAM.name and any(v not in (None, "") for v in below):
+            loc.problems.append(
+                (
+                    f"表格「{spec.caption}」下方第{max_row + 1}行还有数据，但不在表格范围内，未被读取；"
+                    "请在 Excel 中把该行纳入表格（或运行 xlperf upgrade）",
+                    None,
+                )
+            )
 
 
 def _guarded(book: _Book, read: Callable[[], T]) -> T:
@@ -549,19 +563,27 @@ def _read(book: _Book, path: Path) -> WorkbookInputs:
             )
     _locate_names(book, loc)
     _locate_tables(book, loc)
+    _check_version(book, loc)
     loc.finding_rows = _guarded(book, lambda: _count_finding_rows(book, loc))
     values: dict[tuple[str, str], object] = {}
-    cached = _CachedValues(path)
 
-    def value(sheet: str, address: str) -> object:
+    def value(sheet: str, address: str, ref: Ref) -> object:
         raw = _guarded(book, lambda: book.value(sheet, address))
         if isinstance(raw, str) and raw.startswith("="):
             loc.formula_cells.add((sheet, address))
             if is_own_formula(raw):
                 loc.own_formula_cells.add((sheet, address))
                 raw = None
-            else:
-                raw = cached.get(sheet, address)
+            else:  # a formula the user typed: its saved result
+                formula, raw = raw, _guarded(book, lambda: book.sheet(sheet).cached_at(address))  # type: ignore[union-attr]
+                if raw is None:
+                    loc.problems.append(
+                        (
+                            f"单元格 {sheet}!{address} 含公式「{formula}」，但文件中没有保存它的计算结果；"
+                            "请在 Excel 或 WPS 中打开、保存后再处理",
+                            ref,
+                        )
+                    )
         values[(sheet, address)] = raw
         return raw
 
@@ -571,7 +593,8 @@ def _read(book: _Book, path: Path) -> WorkbookInputs:
         if where is None:
             loc.problems.append((f"缺少名称 {f.key}（{f.label}），请运行 xlperf upgrade 修复", Ref(f.key)))
             continue
-        fields[f.key] = value(*where)
+        fields[f.key] = value(*where, Ref(f.key))
+        _check_label(book, loc, f, where)
 
     def rows(spec: c.TableSpec, cls: type) -> tuple:
         pos = loc.tables.get(spec.name)
@@ -583,7 +606,8 @@ def _read(book: _Book, path: Path) -> WorkbookInputs:
             for column in spec.columns:
                 if column.attr:
                     address = pos.cell(column.header, index)
-                    kwargs[column.attr] = value(pos.sheet, address) if address else None
+                    ref = Ref(column.header, spec.caption, index)
+                    kwargs[column.attr] = value(pos.sheet, address, ref) if address else None
             result.append(cls(**kwargs))
         return tuple(result)
 
@@ -596,6 +620,48 @@ def _read(book: _Book, path: Path) -> WorkbookInputs:
         team=rows(c.TEAM, TeamRow),
     )
     return WorkbookInputs(data, loc, values)
+
+
+def _check_version(book: _Book, loc: Locator) -> None:
+    """The layout version the workbook was generated with (布局版本) against this xlperf's."""
+    text = book.defined_names.get(c.VERSION_NAME, "").strip()
+    version = int(text) if text.isdigit() else 0
+    if version < c.LAYOUT_VERSION:
+        loc.problems.append(
+            (
+                f"工作簿由旧版 xlperf 生成（布局版本 {version}，当前 {c.LAYOUT_VERSION}），"
+                "请运行 xlperf upgrade 升级",
+                None,
+            )
+        )
+    elif version > c.LAYOUT_VERSION:
+        loc.problems.append(
+            (
+                f"工作簿由更新版本的 xlperf 生成（布局版本 {version}，本程序支持 {c.LAYOUT_VERSION}），"
+                "请升级 xlperf 后再处理",
+                None,
+            )
+        )
+
+
+def _check_label(book: _Book, loc: Locator, f: Field, where: tuple[str, str]) -> None:
+    """A field's name must still sit between its label and its unit (名称与标签一致); else the name is stale."""
+    sheet = book.sheet(where[0])
+    if sheet is None:
+        return
+    col, row = range_boundaries(where[1])[:2]
+    beside = sheet.value(row, col - 1) if col > 1 else None
+    after = sheet.value(row, col + 1)
+    moved = sheet.value(row, col) is None and after not in (None, "", f.unit)  # value pushed right
+    if (beside is not None and str(beside).strip() != f.label) or moved:
+        found = beside if beside is not None and str(beside).strip() != f.label else after
+        loc.problems.append(
+            (
+                f"名称 {f.key}（{f.label}）指向的单元格 {where[0]}!{where[1]} 旁边是「{found}」："
+                "名称已过期（行列被移动），读取的数据可能错位，请运行 xlperf upgrade 修复",
+                Ref(f.key),
+            )
+        )
 
 
 def _count_finding_rows(book: _Book, loc: Locator) -> int:
@@ -616,30 +682,3 @@ def is_own_formula(text: str) -> bool:
 
     head = text.lstrip("=").strip()
     return head.startswith(c.RATE_PREFIX) or head.split("(", 1)[0].upper() in FUNCTIONS
-
-
-class _CachedValues:
-    """Cached results of formulas a user typed into input cells, read lazily with python-calamine (缓存值)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.sheets: dict[str, list[list[object]]] = {}
-
-    def get(self, sheet: str, address: str) -> object:
-        if sheet not in self.sheets:
-            from python_calamine import CalamineWorkbook
-
-            try:
-                self.sheets[sheet] = (
-                    CalamineWorkbook.from_path(str(self.path))
-                    .get_sheet_by_name(sheet)
-                    .to_python(skip_empty_area=False)
-                )
-            except Exception:
-                self.sheets[sheet] = []
-        col, row = range_boundaries(address)[:2]
-        grid = self.sheets[sheet]
-        if row - 1 < len(grid) and col - 1 < len(grid[row - 1]):
-            found = grid[row - 1][col - 1]
-            return None if found == "" else found
-        return None
