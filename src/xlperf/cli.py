@@ -160,6 +160,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 1 if result.has_errors else 0
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+
+    result = run_batch(Path(args.inbox), Path(args.output), jobs=args.jobs, force=args.force, progress=None)
+    print("\n".join(result.lines()))
+    return result.exit_code
+
+
 def _cmd_upgrade(args: argparse.Namespace) -> int:
     from .workbook.upgrade import upgrade_command
 
@@ -221,6 +229,15 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("book", help="填报工作簿")
     check.add_argument("--json", action="store_true", help="以 JSON 输出校验结果")
     check.set_defaults(func=_cmd_check)
+
+    batch = sub.add_parser("batch", help="批量处理收件箱中的全部工作簿（含 .zip），生成汇总表和汇总看板")
+    batch.add_argument("inbox", help="收件箱文件夹（含子文件夹和 .zip）")
+    batch.add_argument(
+        "-o", "--output", required=True, help="输出文件夹（与收件箱保持一致：已移出收件箱的单位会被删除）"
+    )
+    batch.add_argument("--jobs", type=int, default=None, help="并行进程数（默认：CPU 核数）")
+    batch.add_argument("--force", action="store_true", help="全部重新处理（默认跳过未变化的工作簿）")
+    batch.set_defaults(func=_cmd_batch)
 
     upgrade = sub.add_parser("upgrade", help="检查并修复工作簿结构，搬入全部填报内容（--in-place 先备份）")
     upgrade.add_argument("book", help="填报工作簿")

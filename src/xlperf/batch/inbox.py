@@ -1,0 +1,241 @@
+"""The inbox (收件箱): every workbook under a folder and inside its .zip files, each with a fingerprint.
+
+A *source* is one submitted file.  Its ``key`` — the path inside the inbox, with ``/`` and, for a
+member of a zip, the zip's key in front (``县/各单位.zip/财政局.xlsx``) — names it across runs; its
+``digest`` (SHA-256 of the content) tells whether it changed since its outputs were written.
+
+Zip files come from strangers, so members are never extracted under their own names: each goes to
+``<temp>/<n>/<sanitised name>`` in a temporary directory, streamed with a running size check (the
+sizes a zip declares are not trusted), so path traversal (``../``, absolute paths, drive letters),
+symlinks and zip bombs cannot write outside it.  Encrypted, oversized, nested-zip and damaged
+members are kept as sources with a Chinese ``problem`` so the summary lists them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ..io.safety import MAX_ZIP_ENTRIES, safe_output_name
+
+MiB = 2**20
+#: Suffixes taken as workbooks; the file checks refuse the ones xlperf cannot read, with the reason.
+WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".xlt", ".et", ".ods"})
+ZIP_SUFFIX = ".zip"
+MAX_MEMBER_BYTES = 50 * MiB  # the file checks' limit for one workbook
+MAX_ZIP_BYTES = 2048 * MiB  # everything extracted from one inbox
+MAX_RATIO = 200.0  # compression ratio above which a member larger than 1 MiB is a bomb
+_CHUNK = 1 * MiB
+
+
+@dataclass(frozen=True)
+class Source:
+    """One submitted file (报送文件): stable ``key``, ``label`` for people, the file to read and its digest.
+
+    ``problem`` is a Chinese reason when the file could not even be taken out of its zip.
+    """
+
+    key: str
+    label: str
+    path: Path | None
+    digest: str
+    problem: str = ""
+
+    @property
+    def stem(self) -> str:
+        """The file name without suffix (文件名), for units whose workbook names no unit."""
+        return PurePosixPath(self.key).stem
+
+
+@dataclass
+class Inbox:
+    """What was found in the inbox (收件箱内容): the sources in key order and notes on what was skipped."""
+
+    sources: list[Source] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _digest_file(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def _skipped_name(name: str) -> bool:
+    """Lock files of open workbooks, hidden files and macOS resource forks are not submissions."""
+    return name.startswith(("~$", ".", "._")) or name in ("Thumbs.db", "desktop.ini")
+
+
+def _walk(inbox: Path, exclude: Path | None) -> Iterator[Path]:
+    """Files under ``inbox`` in a stable order, without descending into ``exclude`` or hidden folders."""
+    for folder, dirs, files in os.walk(inbox):
+        here = Path(folder)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d != "__MACOSX"
+            and (exclude is None or (here / d).resolve() != exclude)
+        )
+        for name in sorted(files):
+            yield here / name
+
+
+def collect(inbox: Path, workdir: Path, *, exclude: Path | None = None) -> Inbox:
+    """Every workbook under ``inbox`` and in its .zip files (收集工作簿); zip members go to ``workdir``.
+
+    ``exclude`` is a folder not to look into (the output folder when it lies inside the inbox).
+    """
+    found = Inbox()
+    ignored: list[str] = []
+    locks = 0
+    exclude = exclude.resolve() if exclude is not None else None
+    for path in _walk(inbox, exclude):
+        key = path.relative_to(inbox).as_posix()
+        suffix = path.suffix.lower()
+        if _skipped_name(path.name):
+            locks += path.name.startswith("~$")
+            continue
+        if suffix == ZIP_SUFFIX:
+            found.sources += _zip_sources(path, key, workdir, found.notes)
+        elif suffix in WORKBOOK_SUFFIXES:
+            try:
+                found.sources.append(Source(key, key, path, _digest_file(path)))
+            except OSError as exc:
+                found.sources.append(Source(key, key, None, "", f"无法读取该文件（{exc.strerror or exc}）"))
+        else:
+            ignored.append(key)
+    if locks:
+        found.notes.append(f"跳过了 {locks} 个 Excel/WPS 临时锁文件（~$ 开头，工作簿正被打开时产生）")
+    if ignored:
+        shown = "、".join(ignored[:5]) + ("等" if len(ignored) > 5 else "")
+        found.notes.append(f"跳过了 {len(ignored)} 个不是工作簿的文件：{shown}")
+    found.sources.sort(key=lambda s: s.key)
+    return found
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    """The member's name as its author saw it (文件名编码).
+
+    Without the UTF-8 flag, zipfile decodes names as CP437; tools on Linux and macOS write UTF-8
+    anyway, and Chinese Windows writes GBK.  Valid UTF-8 is taken as UTF-8, then GBK is tried.
+    """
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        raw = info.filename.encode("cp437")
+    except UnicodeEncodeError:
+        return info.filename
+    for encoding in ("utf-8", "gbk"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return info.filename
+
+
+def _unsafe_path(name: str) -> bool:
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or ":" in parts[0] or ".." in parts
+
+
+def _zip_sources(path: Path, key: str, workdir: Path, notes: list[str]) -> list[Source]:
+    label = key
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return [
+            Source(
+                key, label, None, "", "压缩包已损坏或不是 ZIP 格式，无法打开；请重新打包或向报送单位重新索取"
+            )
+        ]
+    sources: list[Source] = []
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_ZIP_ENTRIES:
+            return [
+                Source(
+                    key,
+                    label,
+                    None,
+                    "",
+                    f"压缩包中有 {len(infos)} 个文件，超过上限 {MAX_ZIP_ENTRIES}，未处理",
+                )
+            ]
+        total = 0
+        seen: set[str] = set()
+        for number, info in enumerate(infos):
+            name = _member_name(info)
+            base = PurePosixPath(name.replace("\\", "/")).name
+            if info.is_dir() or not base or _skipped_name(base) or "__MACOSX/" in name.replace("\\", "/"):
+                continue
+            suffix = PurePosixPath(base).suffix.lower()
+            if suffix not in WORKBOOK_SUFFIXES and suffix != ZIP_SUFFIX:
+                continue
+            member_key = f"{key}/{name}"
+            if member_key in seen:
+                member_key = f"{member_key}#{number}"
+            seen.add(member_key)
+            member_label = f"{key} › {name}"
+
+            def refused(reason: str, member_key: str = member_key, member_label: str = member_label) -> None:
+                sources.append(Source(member_key, member_label, None, "", reason))
+
+            if _unsafe_path(name):
+                refused("压缩包中该文件的路径指向压缩包以外（含 .. 或绝对路径），出于安全考虑未解压")
+            elif stat.S_ISLNK(info.external_attr >> 16):
+                refused("压缩包中该文件是符号链接，出于安全考虑未解压")
+            elif info.flag_bits & 0x1:
+                refused("压缩包中该文件设置了密码（加密压缩），无法解压；请向报送单位索取未加密的压缩包")
+            elif suffix == ZIP_SUFFIX:
+                refused("压缩包中嵌套的压缩包不会展开；请先解压，再把其中的工作簿放入收件箱")
+            elif info.file_size > MAX_MEMBER_BYTES:
+                refused(
+                    f"文件解压后为 {info.file_size / MiB:.1f} MB，超过单个工作簿上限 {MAX_MEMBER_BYTES // MiB} MB"
+                )
+            elif info.file_size > MiB and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                refused("压缩比异常（疑似“压缩炸弹”），出于安全考虑未解压")
+            elif total + info.file_size > MAX_ZIP_BYTES:
+                refused(f"收件箱中的压缩包解压后超过 {MAX_ZIP_BYTES // MiB} MB，其余文件未解压")
+            else:
+                extracted = _extract(zf, info, Path(tempfile.mkdtemp(dir=workdir)), base)
+                if isinstance(extracted, str):
+                    refused(extracted)
+                else:
+                    total += extracted[2]
+                    sources.append(Source(member_key, member_label, extracted[0], extracted[1]))
+    if not sources:
+        notes.append(f"压缩包「{key}」中没有工作簿")
+    return sources
+
+
+def _extract(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, folder: Path, base: str
+) -> tuple[Path, str, int] | str:
+    """Stream one member into ``folder`` under a sanitised name: (path, digest, size), or a Chinese reason."""
+    stem, suffix = os.path.splitext(base)
+    target = folder / (safe_output_name(stem, default="工作簿") + suffix.lower())
+    sha = hashlib.sha256()
+    size = 0
+    try:
+        with zf.open(info) as src, target.open("xb") as dst:
+            while chunk := src.read(_CHUNK):
+                size += len(chunk)
+                if size > MAX_MEMBER_BYTES or size > info.file_size:
+                    raise ValueError("larger than declared")
+                sha.update(chunk)
+                dst.write(chunk)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
+        target.unlink(missing_ok=True)
+        if isinstance(exc, NotImplementedError):
+            return "压缩包中该文件使用了不支持的压缩方式，无法解压；请用常见的 ZIP 格式重新打包"
+        return "压缩包中该文件已损坏（校验失败或数据不完整），无法解压；请重新打包或向报送单位重新索取"
+    return target, sha.hexdigest(), size

@@ -1,0 +1,517 @@
+"""Run the batch (批量处理): rebuild every unit of an inbox with a process pool, then write the summary.
+
+Layout of the output folder ``OUT``::
+
+    OUT/汇总.xlsx, OUT/汇总.html          the summary and the dashboard, rebuilt at the end of every run
+    OUT/<单位名称>/                        one folder per unit: rebuilt workbook, reports, 校验结果.json
+    OUT/.xlperf-batch/units/<id>.json     the recorded result of every source file (the manifest)
+    OUT/.xlperf-batch/incoming/           where workers write; a unit's folder appears whole or not at all
+
+A unit is skipped when its record matches the file's SHA-256, this xlperf version and the report
+formats, and its files are all still there; ``force`` rebuilds everything.  A unit whose file has left
+the inbox has its folder and record deleted, so ``OUT`` always mirrors the inbox.  Records are written one
+at a time as units finish, so an interrupted run (Ctrl+C, a killed process, a power cut) loses at
+most the units in progress, and the next run continues.  Folder names are settled at the end from
+all records — the unit name, then ``（2）``, ``（3）`` … for units sharing one, ordered by source
+path — so they, and the summary, do not depend on the order units finished in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import multiprocessing
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from .. import __version__
+from ..errors import OutputError, XlperfError
+from ..io.atomic import atomic_write_bytes
+from .inbox import Source, collect
+from .progress import Progress
+from .unit import RECORD_FORMAT, UnitRecord, UnitTask, build_unit, failed_record, folder_base
+
+BATCH_DIR = ".xlperf-batch"
+SUMMARY_XLSX, SUMMARY_HTML = "汇总.xlsx", "汇总.html"
+RESERVED = frozenset(name.casefold() for name in (BATCH_DIR, SUMMARY_XLSX, SUMMARY_HTML))
+REPORT_FORMATS = ("docx", "html", "xlsx")
+
+EXIT_OK, EXIT_ERRORS, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
+LOCK_WAIT = 30.0  # seconds a run waits for another one (or its last workers) to leave the output folder
+
+
+@dataclass
+class BatchResult:
+    """What a batch run did (批量处理结果): the units in summary order and the files written.
+
+    ``built`` counts units rebuilt in this run, ``skipped`` those up to date, ``removed`` units whose
+    file has left the inbox (their outputs were deleted).  After an interruption ``interrupted`` is
+    True and no summary was written; running again continues.
+    """
+
+    out: Path
+    records: list[UnitRecord]
+    built: int = 0
+    skipped: int = 0
+    removed: int = 0
+    interrupted: bool = False
+    summary: Path | None = None
+    dashboard: Path | None = None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[UnitRecord]:
+        """Units that could not be processed (处理失败的单位)."""
+        return [r for r in self.records if not r.ok]
+
+    @property
+    def with_errors(self) -> list[UnitRecord]:
+        """Rebuilt units with findings at error level (有错误的单位)."""
+        return [r for r in self.records if r.ok and r.counts.get("error", 0)]
+
+    @property
+    def exit_code(self) -> int:
+        """130 interrupted, 2 some file could not be processed, 1 some unit has errors, else 0 (退出码)."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if self.failed:
+            return EXIT_FAILED
+        return EXIT_ERRORS if self.with_errors else EXIT_OK
+
+    def lines(self) -> list[str]:
+        """The closing report for the terminal (结果摘要), in Chinese."""
+        done = len(self.records) - len(self.failed)
+        lines = list(self.notes)
+        if self.interrupted:
+            lines.append(
+                f"已中断：本次已完成 {self.built} 个单位，结果已保存；再次运行同一命令将从中断处继续（未生成汇总）。"
+            )
+            return lines
+        lines.append(
+            f"共 {len(self.records)} 个工作簿：成功 {done} 个，失败 {len(self.failed)} 个"
+            f"（本次处理 {self.built} 个，未变化跳过 {self.skipped} 个），用时 {self.seconds:.1f} 秒。"
+        )
+        if self.removed:
+            lines.append(f"已删除 {self.removed} 个不再在收件箱中的单位的旧输出。")
+        if self.with_errors:
+            lines.append(f"{len(self.with_errors)} 个单位有“错误”级别的校验发现，详见汇总。")
+        for record in self.failed:
+            lines.append(f"  无法处理：{record.source}：{record.reason}")
+        if self.summary and self.dashboard:
+            lines.append(f"汇总表：{self.summary}")
+            lines.append(f"汇总看板：{self.dashboard}")
+        return lines
+
+
+# --------------------------------------------------------------------------------------------
+# The manifest: one record per source file, and the unit folders they own
+# --------------------------------------------------------------------------------------------
+
+
+def _record_id(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+
+
+def final_names(records: Iterable[UnitRecord], reserved: set[str]) -> dict[str, str]:
+    """Output folder of every rebuilt unit (输出文件夹名), by source key, independent of processing order.
+
+    Units sharing a (sanitised, case-folded) name are ordered by source key: the first gets the bare
+    name, the others ``名称（2）``, ``名称（3）`` …; ``reserved`` (case-folded) names are never used.
+    """
+    groups: dict[str, list[UnitRecord]] = {}
+    for record in sorted(records, key=lambda r: r.key):
+        groups.setdefault(folder_base(record).casefold(), []).append(record)
+    taken = set(reserved)
+    names: dict[str, str] = {}
+    later: list[UnitRecord] = []
+    for folded in sorted(groups):
+        first, *rest = groups[folded]
+        if folded in taken:
+            later.append(first)
+        else:
+            names[first.key] = folder_base(first)
+            taken.add(folded)
+        later += rest
+    for record in later:
+        base, number = folder_base(record), 2
+        while f"{base}（{number}）".casefold() in taken:
+            number += 1
+        names[record.key] = f"{base}（{number}）"
+        taken.add(names[record.key].casefold())
+    return names
+
+
+class Manifest:
+    """The recorded results in ``OUT/.xlperf-batch`` and the unit folders they own (处理记录).
+
+    ``claims`` maps each (case-folded) folder name to the source key whose record names it, whether
+    or not the folder exists yet: a name a record holds is never given to another unit, and a unit
+    only ever deletes the folder it holds.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.units = out / BATCH_DIR / "units"
+        self.incoming = out / BATCH_DIR / "incoming"
+        try:
+            shutil.rmtree(self.incoming, ignore_errors=True)  # half-written units of an interrupted run
+            self.units.mkdir(parents=True, exist_ok=True)
+            self.incoming.mkdir(parents=True, exist_ok=True)
+            entries = os.listdir(out)
+        except OSError as exc:
+            raise OutputError(f"无法使用输出文件夹（{exc.strerror or exc}）", path=str(out)) from None
+        self.records: dict[str, UnitRecord] = {}
+        self.claims: dict[str, str] = {}
+        loaded = []
+        for path in sorted(self.units.glob("*.json")):
+            try:
+                record = UnitRecord.from_json(path.read_bytes())
+            except (OSError, ValueError, KeyError, TypeError):
+                record = None
+            if record is None or path.stem != _record_id(record.key):
+                path.unlink(missing_ok=True)  # unreadable: the unit is simply rebuilt
+                continue
+            loaded.append(record)
+        for record in sorted(loaded, key=lambda r: r.key):
+            folded = record.folder.casefold() if record.folder else None
+            if folded is not None and folded in self.claims:  # two records, one folder: rebuild the later
+                (self.units / f"{_record_id(record.key)}.json").unlink(missing_ok=True)
+                continue
+            self.records[record.key] = record
+            if folded is not None:
+                self.claims[folded] = record.key
+        self.taken = {name.casefold() for name in entries} | set(self.claims)
+
+    def staging(self, key: str) -> Path:
+        """Where a worker writes the unit's files (暂存文件夹)."""
+        return self.incoming / _record_id(key)
+
+    def current(self, source: Source, recipe: str) -> UnitRecord | None:
+        """The unit's record if it is up to date (无需重做): same content, same recipe, files present."""
+        record = self.records.get(source.key)
+        if record is None or record.digest != source.digest or record.recipe != recipe or record.retry:
+            return None
+        if source.problem:  # refused while taking it out of its zip: up to date if refused the same way
+            return record if not record.ok and record.reason == source.problem else None
+        if record.ok:
+            folder = self.out / (record.folder or "")
+            if not record.folder or not all((folder / name).is_file() for name in record.files.values()):
+                return None
+        return record
+
+    def _save(self, record: UnitRecord) -> None:
+        atomic_write_bytes(self.units / f"{_record_id(record.key)}.json", record.to_json())
+
+    def _claim(self, key: str, name: str) -> None:
+        self.claims[name.casefold()] = key
+        self.taken.add(name.casefold())
+
+    def _unclaim(self, name: str) -> None:
+        self.claims.pop(name.casefold(), None)
+        self.taken.discard(name.casefold())
+
+    def _release(self, record: UnitRecord) -> None:
+        """Delete the folder ``record`` holds, if it holds one (删除旧输出)."""
+        name = record.folder
+        if not name or self.claims.get(name.casefold()) != record.key:
+            return
+        path = self.out / name
+        if path.parent == self.out and path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        self._unclaim(name)
+
+    def _free_name(self, base: str) -> str:
+        name, number = base, 2
+        while name.casefold() in self.taken or name.casefold() in RESERVED:
+            name, number = f"{base}（{number}）", number + 1
+        return name
+
+    def install(self, record: UnitRecord) -> UnitRecord:
+        """Move a finished unit's files into its folder and store its record (登记结果).
+
+        The record is saved before the folder moves into place: after a crash in between, the record
+        names a folder that is missing and the unit is simply rebuilt — a unit folder without a
+        record, which would take its name, never exists.
+        """
+        old = self.records.get(record.key)
+        if old is not None:
+            self._release(old)
+        staging = self.staging(record.key)
+        if record.ok:
+            record.folder = self._free_name(folder_base(record))
+            self._claim(record.key, record.folder)
+            self._save(record)
+            try:
+                os.replace(staging, self.out / record.folder)
+            except OSError as exc:
+                shutil.rmtree(staging, ignore_errors=True)
+                self._unclaim(record.folder)
+                record = failed_record(
+                    UnitTask(
+                        record.key, record.source, "", "", record.digest, record.recipe, (), record.name
+                    ),
+                    f"无法写入输出文件夹「{record.folder}」（{exc.strerror or exc}）",
+                    retry=True,
+                )
+                self._save(record)
+        else:
+            self._save(record)
+        self.records[record.key] = record
+        return record
+
+    def forget_missing(self, keys: set[str]) -> int:
+        """Delete the records and folders of units whose files left the inbox (清理); returns how many."""
+        gone = [key for key in self.records if key not in keys]
+        for key in gone:
+            self._release(self.records.pop(key))
+            (self.units / f"{_record_id(key)}.json").unlink(missing_ok=True)
+        return len(gone)
+
+    def settle_names(self, keys: list[str]) -> None:
+        """Rename unit folders to their final names (确定文件夹名), parking moved ones first."""
+        rebuilt = [self.records[key] for key in keys if self.records[key].ok]
+        reserved = (self.taken - set(self.claims)) | RESERVED
+        targets = final_names(rebuilt, reserved)
+        moves = [(r, targets[r.key]) for r in rebuilt if r.folder != targets[r.key]]
+        for record, _ in moves:
+            os.replace(self.out / str(record.folder), self.staging(record.key))
+            self._unclaim(str(record.folder))
+        for record, target in moves:  # record first, as in install()
+            record.folder = target
+            self._claim(record.key, target)
+            self._save(record)
+            os.replace(self.staging(record.key), self.out / target)
+
+
+# --------------------------------------------------------------------------------------------
+# Running the units
+# --------------------------------------------------------------------------------------------
+
+
+def _ignore_interrupt() -> None:
+    """Pool workers leave Ctrl+C to the main process, which lets them finish the unit in hand."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    if "fork" in multiprocessing.get_all_start_methods() and sys.platform.startswith("linux"):
+        from .. import report  # noqa: F401 - imported once here, inherited by the forked workers
+        from ..workbook import build  # noqa: F401
+
+        context = multiprocessing.get_context("fork")
+    else:
+        context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_interrupt)
+
+
+def _execute(
+    tasks: list[UnitTask], jobs: int, done: Callable[[UnitRecord], None], stop_after: int | None
+) -> bool:
+    """Build ``tasks`` (sequentially or in a pool), calling ``done`` per record; True if stopped early."""
+    limit = len(tasks) if stop_after is None else min(stop_after, len(tasks))
+    if jobs <= 1 or limit <= 1:
+        for task in tasks[:limit]:
+            done(build_unit(task))
+        return limit < len(tasks)
+    queue = iter(tasks[:limit])
+    running: dict[Future[UnitRecord], UnitTask] = {}
+    with _pool(min(jobs, limit)) as pool:
+
+        def finish(future: Future[UnitRecord]) -> None:
+            task = running.pop(future)
+            try:
+                done(future.result())
+            except Exception as exc:  # the worker process died (killed, out of memory)
+                reason = f"处理该工作簿的进程意外退出（{type(exc).__name__}），请重新运行"
+                done(failed_record(task, reason, retry=True))
+
+        try:
+            for task in queue:
+                while len(running) >= jobs * 4:
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        finish(future)
+                try:
+                    running[pool.submit(build_unit, task)] = task
+                except BrokenProcessPool:  # a worker died; the units not yet started are redone next run
+                    done(
+                        failed_record(task, "处理进程意外退出，本次未能处理该工作簿，请重新运行", retry=True)
+                    )
+            while running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    finish(future)
+        except KeyboardInterrupt:
+            for future in list(running):
+                future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)  # units in hand finish; their results are kept
+            for future in [f for f in running if f.done() and not f.cancelled()]:
+                finish(future)
+            raise
+    return limit < len(tasks)
+
+
+@contextlib.contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """Hold a lock on ``OUT`` for the run (独占输出文件夹): two batches must not share one output folder.
+
+    The lock (``flock``) is released by the system when the last process holding it ends, however it
+    ends, so a killed run leaves no stale lock.  Pool workers inherit it: after the main process is
+    killed they finish the units already queued to them, and a new run waits for that (up to
+    ``LOCK_WAIT`` seconds) instead of racing them.  Where ``flock`` does not exist the run goes unlocked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    path = out / BATCH_DIR / "lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    raise OutputError(
+                        "另一个批量处理正在使用该输出文件夹，请等它结束后再运行", path=str(out)
+                    ) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _recipe(formats: tuple[str, ...]) -> str:
+    return f"xlperf {__version__}; record {RECORD_FORMAT}; reports {','.join(formats)}"
+
+
+def default_jobs() -> int:
+    """The number of cores this process may use (默认并行数)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_batch(
+    inbox: Path,
+    out: Path,
+    *,
+    jobs: int | None = None,
+    force: bool = False,
+    progress: bool | None = None,
+    stream: TextIO | None = None,
+    formats: tuple[str, ...] = REPORT_FORMATS,
+    stop_after: int | None = None,
+) -> BatchResult:
+    """Rebuild every workbook under ``inbox`` into ``out`` and write 汇总.xlsx and 汇总.html (批量处理).
+
+    ``jobs`` worker processes (default: the machine's cores); ``force`` rebuilds units that are up to
+    date; ``progress`` True draws a bar, False prints a plain line per unit, None picks by whether
+    ``stream`` (default stderr) is a terminal.  ``stop_after`` stops after that many units as an
+    interruption would (for tests and trial runs).  Ctrl+C is caught: the result then has
+    ``interrupted`` set.  Raises :class:`XlperfError` only when the inbox or output folder is unusable.
+    """
+    started = time.perf_counter()
+    inbox, out = Path(inbox), Path(out)
+    stream = stream if stream is not None else sys.stderr
+    if not inbox.is_dir():
+        raise XlperfError("收件箱文件夹不存在或不是文件夹", path=str(inbox))
+    if out.exists() and not out.is_dir():
+        raise OutputError("输出位置已存在且不是文件夹", path=str(out))
+    if out.resolve() == inbox.resolve():
+        raise OutputError(
+            "输出文件夹不能与收件箱相同，请另选一个文件夹（可以在收件箱之外新建）", path=str(out)
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"无法创建输出文件夹（{exc.strerror or exc}）", path=str(out)) from None
+    with _exclusive(out):
+        result = _run(inbox, out, jobs, force, progress, stream, tuple(formats), stop_after)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _run(
+    inbox: Path,
+    out: Path,
+    jobs: int | None,
+    force: bool,
+    progress: bool | None,
+    stream: TextIO,
+    formats: tuple[str, ...],
+    stop_after: int | None,
+) -> BatchResult:
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    bar = stream.isatty() if progress is None else progress
+    manifest = Manifest(out)
+    recipe = _recipe(tuple(formats))
+    with tempfile.TemporaryDirectory(prefix="xlperf-batch-") as tmp:
+        found = collect(inbox, Path(tmp), exclude=out)
+        if not found.sources:
+            raise XlperfError("收件箱中没有找到工作簿（.xlsx / .xlsm，或装有它们的 .zip）", path=str(inbox))
+        keys = [s.key for s in found.sources]
+        result = BatchResult(out, [], notes=found.notes)
+        result.removed = manifest.forget_missing(set(keys))
+        tasks: list[UnitTask] = []
+        for source in found.sources:
+            if not force and manifest.current(source, recipe) is not None:
+                result.skipped += 1
+                continue
+            tasks.append(
+                UnitTask(
+                    source.key,
+                    source.label,
+                    str(source.path or ""),
+                    str(manifest.staging(source.key)),
+                    source.digest,
+                    recipe,
+                    tuple(formats),
+                    source.stem,
+                )
+            )
+        problems = {s.key: s.problem for s in found.sources if s.problem}
+        show = Progress(stream, bar=bar)
+        show.start(len(tasks), result.skipped)
+
+        def done(record: UnitRecord) -> None:
+            record = manifest.install(record)
+            result.built += 1
+            show.advance(record)
+
+        for task in [t for t in tasks if t.key in problems]:
+            done(failed_record(task, problems[task.key]))
+        try:
+            result.interrupted = _execute([t for t in tasks if t.key not in problems], jobs, done, stop_after)
+        except KeyboardInterrupt:
+            result.interrupted = True
+        finally:
+            with contextlib.suppress(OSError):
+                show.finish()
+    if not result.interrupted:
+        manifest.settle_names(keys)
+        from .dashboard import write_dashboard
+        from .summary import ordered, write_summary
+
+        result.records = ordered([manifest.records[key] for key in keys])
+        result.summary = write_summary(result.records, out / SUMMARY_XLSX)
+        result.dashboard = write_dashboard(result.records, out / SUMMARY_HTML)
+    else:
+        result.records = [manifest.records[key] for key in keys if key in manifest.records]
+    return result
