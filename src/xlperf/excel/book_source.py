@@ -26,7 +26,7 @@ from ..core.fields import FIELDS
 from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, Ref, TeamRow, UnitData
 from ..core.rubric import table_shape
 from ..workbook import contract as c
-from ..workbook.read import Locator, TablePos, WorkbookInputs, is_own_formula
+from ..workbook.read import Locator, TablePos, WorkbookInputs, count_finding_rows, is_own_formula, place_table
 
 _REFERENCE = re.compile(
     r"=?(?:'(?P<quoted>(?:[^']|'')+)'|(?P<plain>[^'!\[\]():,=+*/^&<>\"%{}-]+))!"
@@ -169,36 +169,7 @@ def _locate_tables(book: Any, loc: Locator, cells: _Cells) -> None:
             )
             continue
         sheet, ref = where
-        min_col, min_row, max_col, max_row = range_boundaries(ref)
-        grid = cells.sheet(sheet)
-        headers = {}
-        for col in range(min_col, max_col + 1):
-            value = grid.value(min_row, col)
-            if value is not None:
-                headers[str(value).strip()] = get_column_letter(col)
-        for column in spec.columns:
-            if column.header not in headers:
-                loc.problems.append(
-                    (
-                        f"表格「{spec.caption}」缺少列「{column.header}」（工作表「{sheet}」第{min_row}行）",
-                        None,
-                    )
-                )
-        loc.tables[spec.name] = TablePos(
-            spec, sheet, min_row, min_row + 1, max(max_row, min_row + 1), headers
-        )
-
-
-def _count_finding_rows(loc: Locator, cells: _Cells) -> int:
-    anchor = loc.names.get(c.FINDINGS_NAME)
-    if anchor is None:
-        return 0
-    grid = cells.sheet(anchor[0])
-    col, row = range_boundaries(anchor[1])[:2]
-    count = 0
-    while grid.value(row + count + 1, col) not in (None, ""):
-        count += 1
-    return count
+        place_table(loc, spec, sheet, ref, cells.sheet(sheet).value)
 
 
 def _owned_rubric_cells(pos: TablePos, rows: tuple[IndicatorRow, ...]) -> set[tuple[str, str]]:
@@ -231,7 +202,7 @@ def read_book(book: Any) -> WorkbookInputs:
     cells = _Cells(book)
     _locate_names(book, loc)
     _locate_tables(book, loc, cells)
-    loc.finding_rows = _count_finding_rows(loc, cells)
+    loc.finding_rows = count_finding_rows(loc, lambda sheet, row, col: cells.sheet(sheet).value(row, col))
     values: dict[tuple[str, str], object] = {}
 
     def value(sheet: str, address: str) -> object:

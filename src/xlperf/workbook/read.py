@@ -502,34 +502,51 @@ def _locate_tables(book: _Book, loc: Locator) -> None:
             )
             continue
         title, ref = found[spec.name]
-        min_col, min_row, max_col, max_row = range_boundaries(ref)
         sheet = book.sheet(title)
         assert sheet is not None
-        headers = {}
-        for col in range(min_col, max_col + 1):
-            value = sheet.value(min_row, col)
-            if value is not None:
-                headers[str(value).strip()] = get_column_letter(col)
-        for column in spec.columns:
-            if column.header not in headers:
-                loc.problems.append(
-                    (
-                        f"表格「{spec.caption}」缺少列「{column.header}」（工作表「{title}」第{min_row}行）",
-                        None,
-                    )
-                )
-        loc.tables[spec.name] = TablePos(
-            spec, title, min_row, min_row + 1, max(max_row, min_row + 1), headers
-        )
-        below = [sheet.value(max_row + 1, col) for col in range(min_col, max_col + 1)]
-        if spec.name != c.TEAM.name and any(v not in (None, "") for v in below):
+        place_table(loc, spec, title, ref, sheet.value)
+
+
+def place_table(
+    loc: Locator, spec: c.TableSpec, sheet: str, ref: str, cell: Callable[[int, int], object]
+) -> None:
+    """Record where a contract table is (表格定位): its columns by header, missing columns, rows left below it.
+
+    ``cell(row, column)`` reads the sheet holding the table (any reader: the file or an open workbook).
+    """
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    headers = {}
+    for col in range(min_col, max_col + 1):
+        value = cell(min_row, col)
+        if value is not None:
+            headers[str(value).strip()] = get_column_letter(col)
+    for column in spec.columns:
+        if column.header not in headers:
             loc.problems.append(
-                (
-                    f"表格「{spec.caption}」下方第{max_row + 1}行还有数据，但不在表格范围内，未被读取；"
-                    "请在 Excel 中把该行纳入表格（或运行 xlperf upgrade）",
-                    None,
-                )
+                (f"表格「{spec.caption}」缺少列「{column.header}」（工作表「{sheet}」第{min_row}行）", None)
             )
+    loc.tables[spec.name] = TablePos(spec, sheet, min_row, min_row + 1, max(max_row, min_row + 1), headers)
+    below = [cell(max_row + 1, col) for col in range(min_col, max_col + 1)]
+    if spec.name != c.TEAM.name and any(v not in (None, "") for v in below):
+        loc.problems.append(
+            (
+                f"表格「{spec.caption}」下方第{max_row + 1}行还有数据，但不在表格范围内，未被读取；"
+                "请在 Excel 中把该行纳入表格（或运行 xlperf upgrade）",
+                None,
+            )
+        )
+
+
+def count_finding_rows(loc: Locator, cell: Callable[[str, int, int], object]) -> int:
+    """How many rows of earlier findings sit under the 校验结果 header (已有校验结果行数)."""
+    anchor = loc.names.get(c.FINDINGS_NAME)
+    if anchor is None:
+        return 0
+    col, row = range_boundaries(anchor[1])[:2]
+    count = 0
+    while cell(anchor[0], row + count + 1, col) not in (None, ""):
+        count += 1
+    return count
 
 
 def _guarded(book: _Book, read: Callable[[], T]) -> T:
@@ -564,7 +581,7 @@ def _read(book: _Book, path: Path) -> WorkbookInputs:
     _locate_names(book, loc)
     _locate_tables(book, loc)
     _check_version(book, loc)
-    loc.finding_rows = _guarded(book, lambda: _count_finding_rows(book, loc))
+    loc.finding_rows = _guarded(book, lambda: count_finding_rows(loc, _sheet_cell(book)))
     values: dict[tuple[str, str], object] = {}
 
     def value(sheet: str, address: str, ref: Ref) -> object:
@@ -622,6 +639,14 @@ def _read(book: _Book, path: Path) -> WorkbookInputs:
     return WorkbookInputs(data, loc, values)
 
 
+def _sheet_cell(book: _Book) -> Callable[[str, int, int], object]:
+    def cell(title: str, row: int, column: int) -> object:
+        sheet = book.sheet(title)
+        return sheet.value(row, column) if sheet is not None else None
+
+    return cell
+
+
 def _check_version(book: _Book, loc: Locator) -> None:
     """The layout version the workbook was generated with (布局版本) against this xlperf's."""
     text = book.defined_names.get(c.VERSION_NAME, "").strip()
@@ -662,18 +687,6 @@ def _check_label(book: _Book, loc: Locator, f: Field, where: tuple[str, str]) ->
                 Ref(f.key),
             )
         )
-
-
-def _count_finding_rows(book: _Book, loc: Locator) -> int:
-    anchor = loc.names.get(c.FINDINGS_NAME)
-    sheet = book.sheet(anchor[0]) if anchor is not None else None
-    if anchor is None or sheet is None:
-        return 0
-    col, row = range_boundaries(anchor[1])[:2]
-    count = 0
-    while sheet.value(row + count + 1, col) not in (None, ""):
-        count += 1
-    return count
 
 
 def is_own_formula(text: str) -> bool:
