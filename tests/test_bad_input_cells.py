@@ -256,11 +256,6 @@ def test_merged_goal_cells_keep_the_goal_for_every_row(tmp_path: Path) -> None:
     top = table_cell(book, "tbl_goals", "绩效目标", 0)
     source = write_cells(book, tmp_path / "merged.xlsx", {top: Merge(1)})
     goals = build_workbook(source, tmp_path / "out").evaluation.data.goals
-    if goals[1].goal is None:
-        pytest.xfail(
-            f"{_READ}: rows covered by a merged cell in a table read as blank (openpyxl MergedCell); "
-            "expected the merged cell's value for every row it covers (绩效目标 merged over two indicators)"
-        )
     assert goals[1].goal == goals[0].goal
 
 

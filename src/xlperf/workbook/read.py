@@ -261,6 +261,20 @@ class _Sheet:
             self.cells = dict(zip(addresses, cells, strict=True))  # what Excel writes: every cell has "A1"
         else:
             self.cells = self._by_position(root)
+        # Merged cells: every covered cell reads the value of the range's top-left cell (合并单元格),
+        # as a user sees it — e.g. one 绩效目标 merged over the indicators under it.
+        self.merged: dict[str, str] = {}
+        for merge in root.iter(f"{{{_MAIN}}}mergeCell"):
+            try:
+                min_col, min_row, max_col, max_row = range_boundaries(merge.get("ref", ""))
+            except (TypeError, ValueError):
+                continue
+            if (max_col - min_col + 1) * (max_row - min_row + 1) > 10_000:
+                continue  # a whole-column merge: nothing a table row would read
+            anchor = f"{get_column_letter(min_col)}{min_row}"
+            for row in range(min_row, max_row + 1):
+                for col in range(min_col, max_col + 1):
+                    self.merged.setdefault(f"{get_column_letter(col)}{row}", anchor)
         # Shared formulas: the first cell of a group holds the text, the others refer to it (共享公式).
         self.shared: dict[etree._Element, tuple[str, str | None]] = {}
         masters: dict[str | None, tuple[str, str | None]] = {}
@@ -313,6 +327,7 @@ class _Sheet:
     def value_at(self, address: str) -> object:
         """The value of the top-left cell of ``address`` (``A1`` or ``A1:B2``)."""
         key = address.split(":", 1)[0]
+        key = self.merged.get(key, key)
         cell = self.cells.get(key)
         if cell is None and not _CANONICAL.fullmatch(key + "\n"):
             col, row = range_boundaries(address)[:2]
