@@ -136,7 +136,7 @@ def _font(font_path: str | None, size: int) -> tuple[object, bool]:
     return ImageFont.load_default(size=size), False
 
 
-def chart_png(bars: Sequence[Bar], *, font_path: str | None = None, width: int = 1600) -> bytes:
+def chart_png(bars: Sequence[Bar], *, font_path: str | None = None, width: int = 1100) -> bytes:
     """Draw ``bars`` as a PNG (得分图) ``width`` pixels wide; labels are codes unless a CJK font is given."""
     from PIL import Image, ImageDraw
 

@@ -41,8 +41,35 @@ def _load(user_dir: Path | None) -> tuple[DocxTemplate, str]:
         ) from None
 
 
+class _CompilingOnce(jinja2.Environment):
+    """A Jinja environment that compiles each distinct template text once per process (模板编译缓存).
+
+    docxtpl hands the document XML to ``from_string`` on every render; the XML of a given template
+    is the same each time, so its compiled form is reused (a batch renders hundreds of reports).
+    """
+
+    def from_string(  # type: ignore[override]
+        self,
+        source: str | jinja2.nodes.Template,
+        globals: dict | None = None,
+        template_class: type | None = None,
+    ) -> jinja2.Template:
+        if globals or template_class or not isinstance(source, str):
+            return super().from_string(source, globals, template_class)
+        compiled = _COMPILED.get(source)
+        if compiled is None:
+            compiled = _COMPILED[source] = super().from_string(source)
+            if len(_COMPILED) > 64:
+                _COMPILED.pop(next(iter(_COMPILED)))
+        return compiled
+
+
+_COMPILED: dict[str, jinja2.Template] = {}
+_ENVIRONMENT = _CompilingOnce(autoescape=True, undefined=jinja2.StrictUndefined)
+
+
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    return _ENVIRONMENT
 
 
 def _image(tpl: DocxTemplate, png: bytes, width_mm: float) -> InlineImage:
