@@ -109,13 +109,14 @@ def _text_problems(
     label: str, raw: object, refs: tuple[Ref, ...], choices: tuple[str, ...] = ()
 ) -> Iterator[Finding]:
     """An error cell where text is expected, or a value outside a choice list (文字与选项)."""
+    if raw is None or (not choices and not (isinstance(raw, str) and raw.lstrip().startswith("#"))):
+        return  # the common case: blank, or text that cannot be an error value
     expected = f"应为「{'」「'.join(choices)}」之一" if choices else "应填写文字"
-    if isinstance(raw, str) and raw.strip().upper() in EXCEL_ERRORS:
-        yield Finding(
-            "input.invalid", ERROR, f"{label}：单元格为错误值 {raw.strip().upper()}，{expected}", refs
-        )
-    elif choices and raw is not None and parse_text(raw) and parse_text(raw) not in choices:
-        yield Finding("input.invalid", ERROR, f"{label}{expected}，实际为「{parse_text(raw)}」", refs)
+    text = parse_text(raw)
+    if isinstance(raw, str) and text.upper() in EXCEL_ERRORS:
+        yield Finding("input.invalid", ERROR, f"{label}：单元格为错误值 {text.upper()}，{expected}", refs)
+    elif choices and text and text not in choices:
+        yield Finding("input.invalid", ERROR, f"{label}{expected}，实际为「{text}」", refs)
 
 
 def _sum_check(
