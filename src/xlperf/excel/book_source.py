@@ -16,17 +16,24 @@ too; the next 重新计算 restores the formula either way.)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from openpyxl.utils import get_column_letter, range_boundaries
 
 from ..core.evaluate import actual_kind
-from ..core.fields import FIELDS
-from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, Ref, TeamRow, UnitData
+from ..core.model import IndicatorRow, Ref
 from ..core.rubric import table_shape
 from ..workbook import contract as c
-from ..workbook.read import Locator, TablePos, WorkbookInputs, count_finding_rows, is_own_formula, place_table
+from ..workbook.read import (
+    Locator,
+    TablePos,
+    WorkbookInputs,
+    contract_inputs,
+    count_finding_rows,
+    is_own_formula,
+    place_table,
+)
 
 _REFERENCE = re.compile(
     r"=?(?:'(?P<quoted>(?:[^']|'')+)'|(?P<plain>[^'!\[\]():,=+*/^&<>\"%{}-]+))!"
@@ -205,7 +212,7 @@ def read_book(book: Any) -> WorkbookInputs:
     loc.finding_rows = count_finding_rows(loc, lambda sheet, row, col: cells.sheet(sheet).value(row, col))
     values: dict[tuple[str, str], object] = {}
 
-    def value(sheet: str, address: str) -> object:
+    def value(sheet: str, address: str, ref: Ref | None = None) -> object:
         col, row = range_boundaries(address)[:2]
         grid = cells.sheet(sheet)
         raw = grid.value(row, col)
@@ -218,40 +225,10 @@ def read_book(book: Any) -> WorkbookInputs:
         values[(sheet, address)] = raw
         return raw
 
-    fields: dict[str, object] = {}
-    for f in FIELDS:
-        where = loc.names.get(f.key)
-        if where is None:
-            loc.problems.append((f"缺少名称 {f.key}（{f.label}），请运行 xlperf upgrade 修复", Ref(f.key)))
-            continue
-        fields[f.key] = value(*where)
-
-    def rows(spec: c.TableSpec, cls: type) -> tuple:
-        pos = loc.tables.get(spec.name)
-        if pos is None:
-            return ()
-        result = []
-        for index in range(pos.rows):
-            kwargs = {}
-            for column in spec.columns:
-                if column.attr:
-                    address = pos.cell(column.header, index)
-                    kwargs[column.attr] = value(pos.sheet, address) if address else None
-            result.append(cls(**kwargs))
-        return tuple(result)
-
-    indicators = rows(c.RUBRIC, IndicatorRow)
+    data = contract_inputs(loc, value)
     rubric = loc.tables.get(c.RUBRIC.name)
     if not cells.formulas_known and rubric is not None:
-        indicators = _blank_owned(rubric, indicators, loc, values)
-    data = UnitData(
-        fields=fields,
-        classes=rows(c.CLASSES, ClassRow),
-        quarters=rows(c.QUARTERS, QuarterRow),
-        goals=rows(c.GOALS, GoalRow),
-        indicators=indicators,
-        team=rows(c.TEAM, TeamRow),
-    )
+        data = replace(data, indicators=_blank_owned(rubric, data.indicators, loc, values))
     return WorkbookInputs(data, loc, values)
 
 

@@ -619,6 +619,20 @@ def _read(book: _Book, path: Path) -> WorkbookInputs:
         values[(sheet, address)] = raw
         return raw
 
+    data = contract_inputs(loc, value, lambda f, where: _check_label(book, loc, f, where))
+    return WorkbookInputs(data, loc, values)
+
+
+CellReader = Callable[[str, str, Ref], object]
+
+
+def contract_inputs(
+    loc: Locator, value: CellReader, on_field: Callable[[Field, tuple[str, str]], None] | None = None
+) -> UnitData:
+    """Every field and table row of the contract, read through ``value(sheet, address, ref)`` (约定输入).
+
+    Shared by the file reader and the open-workbook reader (xlwings); ``on_field`` sees each located field.
+    """
     fields: dict[str, object] = {}
     for f in FIELDS:
         where = loc.names.get(f.key)
@@ -626,7 +640,8 @@ def _read(book: _Book, path: Path) -> WorkbookInputs:
             loc.problems.append((f"缺少名称 {f.key}（{f.label}），请运行 xlperf upgrade 修复", Ref(f.key)))
             continue
         fields[f.key] = value(*where, Ref(f.key))
-        _check_label(book, loc, f, where)
+        if on_field is not None:
+            on_field(f, where)
 
     def rows(spec: c.TableSpec, cls: type) -> tuple:
         pos = loc.tables.get(spec.name)
@@ -643,7 +658,7 @@ def _read(book: _Book, path: Path) -> WorkbookInputs:
             result.append(cls(**kwargs))
         return tuple(result)
 
-    data = UnitData(
+    return UnitData(
         fields=fields,
         classes=rows(c.CLASSES, ClassRow),
         quarters=rows(c.QUARTERS, QuarterRow),
@@ -651,7 +666,6 @@ def _read(book: _Book, path: Path) -> WorkbookInputs:
         indicators=rows(c.RUBRIC, IndicatorRow),
         team=rows(c.TEAM, TeamRow),
     )
-    return WorkbookInputs(data, loc, values)
 
 
 def _sheet_cell(book: _Book) -> Callable[[str, int, int], object]:
