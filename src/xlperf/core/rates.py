@@ -139,17 +139,19 @@ def revenue_completion_rate(
     )
 
 
+def _of_budget(
+    name: str, part: tuple[str, object], initial_label: str, budget: object, adjusted: object, basis: object
+) -> Rate:
+    """The shape 数额 / 预算数 × 100%, the budget taken as 年初 or 调整后 by ``basis`` (预算口径)."""
+    label = "调整后预算数" if str(basis or "").strip() == "调整后预算" else initial_label
+    return _ratio(name, f"{part[0]} / {label} × 100%", part, (label, pick_budget(budget, adjusted, basis)))
+
+
 def budget_exec_rate(
     spent: object, budget: object, adjusted_budget: object = None, basis: object = None
 ) -> Rate:
     """预算执行率 = 实际支出资金 / 预算数 × 100%（10号）；预算口径为调整后预算时除以调整后预算数."""
-    label = "调整后预算数" if str(basis or "").strip() == "调整后预算" else "年初预算数"
-    return _ratio(
-        "预算执行率",
-        f"实际支出资金 / {label} × 100%",
-        ("实际支出资金", spent),
-        (label, pick_budget(budget, adjusted_budget, basis)),
-    )
+    return _of_budget("预算执行率", ("实际支出资金", spent), "年初预算数", budget, adjusted_budget, basis)
 
 
 def _absolute(raw: object) -> object:
@@ -353,13 +355,7 @@ def spending_progress(
     cumulative: object, budget: object, adjusted_budget: object = None, basis: object = None
 ) -> Rate:
     """支出进度 = 截至季度末累计支出 / 全年预算数 × 100% (全年预算数按预算口径取年初或调整后预算)."""
-    label = "调整后预算数" if str(basis or "").strip() == "调整后预算" else "全年预算数"
-    return _ratio(
-        "支出进度",
-        f"累计支出 / {label} × 100%",
-        ("累计支出", cumulative),
-        (label, pick_budget(budget, adjusted_budget, basis)),
-    )
+    return _of_budget("支出进度", ("累计支出", cumulative), "全年预算数", budget, adjusted_budget, basis)
 
 
 def on_schedule(progress: object, target: object) -> str:

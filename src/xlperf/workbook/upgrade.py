@@ -21,7 +21,6 @@ was re-read and every carried input compared with the original.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import sys
@@ -1344,33 +1343,10 @@ def upgrade_command(book: Path, output: Path | None = None, *, in_place: bool = 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``python -m xlperf.workbook.upgrade BOOK [-o OUT] [--in-place]`` (独立入口); returns the exit code."""
-    parser = argparse.ArgumentParser(
-        prog="xlperf upgrade", description="检查并修复工作簿结构，搬入全部填报内容"
-    )
-    parser.add_argument("book", help="要升级的工作簿")
-    parser.add_argument("-o", "--output", help="升级后的工作簿（默认：原名_已升级.xlsx）")
-    parser.add_argument("--in-place", action="store_true", help="直接替换原工作簿（先备份）")
-    args = parser.parse_args(argv)
-    try:
-        return upgrade_command(
-            Path(args.book), Path(args.output) if args.output else None, in_place=args.in_place
-        )
-    except XlperfError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("已中断；原文件和已有的输出文件保持不变。", file=sys.stderr)
-        return 130
-    except Exception as exc:  # never a traceback for a finance officer
-        if os.environ.get("XLPERF_DEBUG"):
-            raise
-        print(
-            f"xlperf 内部错误（{type(exc).__name__}: {_show(exc, 200)}）。输入文件未被修改；"
-            "请将此信息和工作簿反馈给维护人员（设置 XLPERF_DEBUG=1 可显示详细信息）。",
-            file=sys.stderr,
-        )
-        return 2
+    """``python -m xlperf.workbook.upgrade BOOK [-o OUT] [--in-place]`` (独立入口): the same as ``xlperf upgrade``."""
+    from ..cli import main as cli_main
+
+    return cli_main(["upgrade", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":  # pragma: no cover
