@@ -3,10 +3,11 @@
     PYTHONPATH=src python bench/bench_report.py [--repeat N]
 
 For the 高邑镇 2024 example it times, as the median of N runs: building the template context,
-rendering each format through ``render_reports`` (context included, file written), and the
-baselines — docxtpl rendering and saving an empty .docx template, jinja2 rendering an empty
-template, openpyxl saving an empty workbook.  It prints milliseconds and each format's ratio to
-its baseline (docx → docxtpl, html → jinja2, xlsx → openpyxl).
+drawing the Word report's score charts (得分图, PNG) alone, rendering each format through
+``render_reports`` (context included, file written), and the baselines — docxtpl rendering and
+saving an empty .docx template, jinja2 rendering an empty template, openpyxl saving an empty
+workbook.  It prints milliseconds and each format's ratio to its baseline (docx → docxtpl,
+html → jinja2, xlsx → openpyxl).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from openpyxl import Workbook
 from xlperf.core.evaluate import evaluate
 from xlperf.examples import example_data
 from xlperf.report import presentation_context, render_reports
-from xlperf.report.charts import find_cjk_font
+from xlperf.report.charts import chart_png, find_cjk_font, overview_bars, section_bars
 
 
 def median_ms(func: Callable[[], object], repeat: int) -> float:
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args(argv)
     ev = evaluate(example_data())
+    font = find_cjk_font()
+    charts = [overview_bars(ev)] + [section_bars(ev, root.code) for root in ev.roots]
     empty_docx = io.BytesIO()
     Document().save(empty_docx)
 
@@ -68,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
 
         results = {
             "context": median_ms(lambda: presentation_context(ev, ev.findings), args.repeat),
+            f"charts ({len(charts)} PNG)": median_ms(
+                lambda: [chart_png(bars, font_path=font) for bars in charts], args.repeat
+            ),
             "docx": median_ms(fmt("docx"), args.repeat),
             "html": median_ms(fmt("html"), args.repeat),
             "xlsx": median_ms(fmt("xlsx"), args.repeat),
@@ -84,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         "xlsx": "openpyxl empty workbook",
     }
     print(f"xlperf report benchmark — 高邑镇 2024 example, median of {args.repeat} runs")
-    print(f"chart font: {find_cjk_font() or 'none (codes as chart labels)'}")
+    print(f"chart font: {font or 'none (codes as chart labels)'}")
     print(f"{'what':<32}{'ms':>10}{'ratio':>12}")
     for name, ms in baselines.items():
         print(f"{'baseline ' + name:<32}{ms:>10.2f}{'':>12}")

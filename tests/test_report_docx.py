@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import posixpath
+import re
 import zipfile
 
 import pytest
@@ -336,3 +338,50 @@ def test_an_empty_unit_still_renders_every_format(tmp_path):
     assert sorted(paths) == ["docx", "html", "xlsx"]
     text = all_text(Document(str(paths["docx"])))
     assert "（未填单位名称）" in text and "{{" not in text
+
+
+def test_package_is_consistent_and_deterministic(example, tmp_path):
+    """Every relationship points at a part, every part has a content type, drawing ids are unique."""
+    first = render_reports(example, example.findings, tmp_path / "a", formats=["docx"])["docx"]
+    second = render_reports(example, example.findings, tmp_path / "b", formats=["docx"])["docx"]
+    assert first.read_bytes() == second.read_bytes()
+    with zipfile.ZipFile(first) as zf:
+        assert zf.testzip() is None
+        names = set(zf.namelist())
+        types = zf.read("[Content_Types].xml").decode("utf-8")
+        for name in names - {"[Content_Types].xml"}:
+            extension = name.rsplit(".", 1)[-1]
+            assert f'PartName="/{name}"' in types or f'Extension="{extension}"' in types, name
+        for rels in (n for n in names if n.endswith(".rels")):
+            folder = rels.replace("_rels/", "").removesuffix(".rels").rpartition("/")[0]
+            for target in re.findall(r'Target="([^"]+)"(?! TargetMode)', zf.read(rels).decode("utf-8")):
+                assert posixpath.normpath(posixpath.join(folder, target)).lstrip("/") in names, target
+        xml = zf.read("word/document.xml").decode("utf-8")
+    ids = re.findall(r'<wp:docPr id="(\d+)"', xml)
+    assert len(ids) == len(example.roots) + 1 == len(set(ids))
+    descriptions = re.findall(r'<wp:docPr [^>]*descr="([^"]*)"', xml)
+    assert descriptions[-1] == "图5 一级指标得分" and all("得分" in d for d in descriptions)
+
+
+def test_line_breaks_and_tabs_in_a_value_become_word_breaks(example, tmp_path):
+    data = dataclasses.replace(example.data, fields={**example.data.fields, "unit_name": "甲镇\n乙村\t丙"})
+    ev = evaluate(data)
+    doc = Document(str(render_reports(ev, [], tmp_path, formats=["docx"])["docx"]))
+    title = next(p for p in doc.paragraphs if p.style.name == "Title")
+    assert title.text == "甲镇\n乙村\t丙"
+    assert title._p.find(f".//{qn('w:br')}") is not None and title._p.find(f".//{qn('w:tab')}") is not None
+
+
+def test_user_template_tags_in_footer_and_document_title(example, tmp_path):
+    user = tmp_path / "mine"
+    user.mkdir()
+    doc = Document()
+    doc.add_paragraph("正文：{{ unit }}")
+    doc.sections[0].footer.paragraphs[0].text = "页脚 {{ year }} 年"
+    doc.core_properties.title = "{{ unit }}自评报告"
+    doc.save(str(user / "report.docx"))
+    out = render_reports(example, [], tmp_path / "out", formats=["docx"], templates=user)["docx"]
+    rendered = Document(str(out))
+    assert rendered.paragraphs[0].text == "正文：高邑县高邑镇人民政府"
+    assert rendered.sections[0].footer.paragraphs[0].text == "页脚 2024 年"
+    assert rendered.core_properties.title == "高邑县高邑镇人民政府自评报告"

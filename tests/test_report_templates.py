@@ -10,11 +10,20 @@ from pathlib import Path
 
 import pytest
 from docx import Document
+from PIL import Image, ImageColor
 
 from xlperf.core.evaluate import evaluate
 from xlperf.examples import example_data
 from xlperf.report import ReportError, render_reports
-from xlperf.report.charts import Bar, chart_png, chart_svg, find_cjk_font
+from xlperf.report.charts import (
+    LOST_COLOUR,
+    MAX_COLOUR,
+    SCORE_COLOUR,
+    Bar,
+    chart_png,
+    chart_svg,
+    find_cjk_font,
+)
 from xlperf.report.render import bundled_templates, is_subheading, narrative
 from xlperf.report.template_builder import template_bytes
 
@@ -190,6 +199,35 @@ def test_chart_png_is_a_png_of_the_requested_width():
     width, height = struct.unpack(">II", data[16:24])
     assert width == 800 and height > 3 * 30
     assert chart_png(bars, font_path=None, width=800) == data  # deterministic
+
+
+def longest_runs(data: bytes) -> tuple[tuple[int, int], dict[tuple[int, int, int], int]]:
+    """Decode a PNG (every row; a broken stream raises): its dpi and each colour's longest horizontal run."""
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    raw, width, runs = image.tobytes(), image.width, {}
+    for y in range(image.height):
+        row = [tuple(raw[i : i + 3]) for i in range(3 * width * y, 3 * width * (y + 1), 3)]
+        start = 0
+        for x in range(1, width + 1):
+            if x == width or row[x] != row[start]:
+                runs[row[start]] = max(runs.get(row[start], 0), x - start)
+                start = x
+    return Image.open(io.BytesIO(data)).info["dpi"], runs
+
+
+@pytest.mark.parametrize("width", [800, 401])  # an odd width ends every row in half a byte
+def test_chart_png_bars_colours_dpi_and_antialiased_text(width):
+    rgb = ImageColor.getrgb
+    dpi, runs = longest_runs(chart_png([Bar("1.1", "甲", 7, 7), Bar("1.2", "乙", 3, 1.5)], width=width))
+    assert round(dpi[0]) == round(96 * width / 800)
+    plot = width / 2  # the plot between the labels and the values is over half the chart
+    assert runs[rgb(SCORE_COLOUR)] > plot  # 7 of 7 points: the whole scale
+    assert runs[rgb(LOST_COLOUR)] > plot / 7 and runs[rgb(MAX_COLOUR)] > plot / 7  # 1.5 of 3: red, then pale
+    shades = [c for c in runs if c[0] == c[1] == c[2] and 0x22 < c[0] < 255]  # grey between #222222 and white
+    assert len(shades) >= 4  # antialiased labels, not 1-bit text
+    _, full_marks = longest_runs(chart_png([Bar("1.1", "甲", 7, 7)], width=width))
+    assert rgb(LOST_COLOUR) not in full_marks
+    assert runs[(255, 255, 255)] == full_marks[(255, 255, 255)] == width  # blank margin rows, whole and white
 
 
 def test_chart_svg_escapes_names_and_marks_lost_items():

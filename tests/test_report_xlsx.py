@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import pytest
 from openpyxl import load_workbook
 
@@ -10,6 +12,8 @@ from xlperf.core.numbers import parse_number
 from xlperf.core.report_context import scoring_rows
 from xlperf.examples import example_data
 from xlperf.report import render_reports
+from xlperf.report.render import presentation_context
+from xlperf.report.scoresheet import write_scoresheet
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +82,58 @@ def test_values_only_and_print_layout(sheet):
     assert sheet.print_title_rows == "$3:$3"
     assert sheet["C10"].font.name == "宋体"
     assert sheet["G10"].border.left.style == "thin" and sheet["G10"].alignment.wrap_text
+
+
+def test_print_setup_fonts_and_sizes(sheet, example):
+    note_row = 5 + len(scoring_rows(example))
+    assert sheet.print_area == f"'自评表'!$A$1:$G${note_row}"
+    assert sheet.freeze_panes == "A4"
+    assert sheet.print_options.horizontalCentered
+    margins = sheet.page_margins
+    assert (margins.left, margins.right, margins.top, margins.bottom) == (0.6, 0.6, 0.8, 0.8)
+    assert (sheet.oddFooter.center.text, sheet.oddFooter.center.font) == ("第 &P 页，共 &N 页", "宋体")
+    widths = [sheet.column_dimensions[letter].width for letter in "ABCDEFG"]
+    assert widths == [10, 18, 34, 8, 10, 10, 60]
+    assert sheet.row_dimensions[1].height == 30 and sheet.row_dimensions[note_row].height == 30
+    merged = {str(r) for r in sheet.merged_cells.ranges}
+    assert {
+        "A1:G1",
+        "A2:C2",
+        "D2:G2",
+        f"A{note_row - 1}:C{note_row - 1}",
+        f"A{note_row}:G{note_row}",
+    } <= merged
+    title, header, note = sheet["A1"].font, sheet["A3"].font, sheet.cell(row=note_row, column=1).font
+    assert (title.name, title.sz, title.b) == ("宋体", 16, True)
+    assert (header.sz, header.b, sheet["A3"].border.bottom.style) == (11, True, "thin")
+    assert (note.sz, note.b, sheet.cell(row=note_row, column=1).border.left.style) == (10, False, None)
+    assert sheet["D2"].value == "评价年度：2024" and sheet["D2"].alignment.horizontal == "right"
+    lost = [want["score"] != want["maximum"] for want in scoring_rows(example)]
+    assert [sheet.cell(row=4 + i, column=6).font.b for i in range(len(lost))] == lost
+
+
+def test_markup_and_control_characters_are_text(example, tmp_path):
+    ctx = presentation_context(example)
+    ctx["unit"] = 'A&B <镇> "x"\x01\x1f'
+    rows = [dict(row) for row in ctx["score_rows"]]
+    rows[0]["level3"] = "  ]]>&amp; 指标\x0b"
+    rows[1]["level3"] = "文号_x0041_"  # Excel would read _x0041_ as "A" unless its "_" is escaped
+    rows[0]["deduction"] = "=SUM(A1:A2)\n第二行"
+    ctx["score_rows"], ctx["n_errors"], ctx["claim"] = rows, 0, {"stated": False, "any": False}
+    path = write_scoresheet(ctx, tmp_path / "s.xlsx")
+    sheet = load_workbook(path)["自评表"]
+    assert sheet["A1"].value == 'A&B <镇> "x"2024年度部门整体支出绩效自评表'
+    assert sheet["A2"].value == '单位名称：A&B <镇> "x"'
+    assert sheet["C4"].value == "  ]]>&amp; 指标"
+    assert sheet["G4"].value == "=SUM(A1:A2)\n第二行" and sheet["G4"].data_type == "s"
+    note_row = 5 + len(rows)
+    assert (
+        sheet.cell(row=note_row, column=1).value
+        == "说明：核定得分按填报数据和评分规则计算；扣分原因只列有扣分的指标。"
+    )
+    assert sheet.row_dimensions[note_row].height == 18
+    with zipfile.ZipFile(path) as package:
+        assert "文号_x005F_x0041_" in package.read("xl/worksheets/sheet1.xml").decode()
 
 
 def test_formats_may_be_a_comma_separated_string(example, tmp_path):

@@ -42,7 +42,7 @@ from lxml import etree
 from xlperf.errors import OutputError, UnreadableFileError, WorkbookStructureError
 from xlperf.io.atomic import atomic_output
 
-__all__ = ["ExcelError", "patch_workbook"]
+__all__ = ["ExcelError", "excel_string", "patch_workbook"]
 
 # --------------------------------------------------------------------------------------------
 # Values
@@ -115,7 +115,7 @@ _ILLEGAL_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\
 _ESCAPE_LOOKALIKE = re.compile("_(x[0-9A-Fa-f]{4}_)")
 
 
-def _xstring(text: str) -> str:
+def excel_string(text: str) -> str:
     """Escape text as an OOXML ``ST_Xstring``: ``_xHHHH_`` for characters XML cannot carry, and
     ``_x005F_`` before a literal ``_xHHHH_`` so that Excel does not decode it."""
     text = _ESCAPE_LOOKALIKE.sub(r"_x005F_\1", text)
@@ -167,7 +167,7 @@ def _encode_value(value: object, sheet: str, address: str) -> _Value:
             raise ValueError(
                 f"{_where(sheet, address)}：文本超过 Excel 单元格上限 {MAX_STRING_LENGTH} 个字符（string too long）"
             )
-        return _Value("s", _xstring(value))
+        return _Value("s", excel_string(value))
     if isinstance(value, numbers.Real | Decimal):
         return _encode_number(value, sheet, address)
     raise TypeError(

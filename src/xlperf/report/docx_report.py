@@ -1,23 +1,33 @@
-"""The Word report (Word 报告): the docxtpl template rendered with the context, charts as PNG.
+"""The Word report (Word 报告): the docxtpl-syntax template rendered with the context, charts as PNG.
 
-Values are data, never template: docxtpl renders Jinja only in the template's own text, and with
-autoescape every ``<``, ``&`` a unit typed is XML-escaped, so ``{{ 7*7 }}`` in a cell prints as is.
-After rendering, the 一级/二级 cells of the 自评表 (the table whose 可选文字标题 is ``自评表``) that
-repeat the row above are merged vertically.
+The template is a .docx with docxtpl/Jinja tags.  Each template is prepared once per process
+(:class:`CompiledTemplate`, keyed by its bytes): docxtpl's own ``patch_xml`` turns the Word XML of
+the body, headers, footers and footnotes into Jinja source, which is compiled once.  A render then
+only runs the compiled templates, fixes the body tree, and writes the package with the template's
+other parts copied as they are — no python-docx object model on the way, which is what made
+rendering slow for a batch of hundreds of units.
+
+Values are data, never template: with autoescape every ``<``, ``&`` a unit typed is XML-escaped, so
+``{{ 7*7 }}`` in a cell prints as is.  After rendering, the 一级/二级 cells of the 自评表 (the table
+whose 可选文字标题 is ``自评表``) that repeat the row above are merged vertically.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import posixpath
 import re
+import struct
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jinja2
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Mm
-from docxtpl import DocxTemplate, InlineImage
+from docxtpl import DocxTemplate
+from lxml import etree
+from markupsafe import Markup
 
 from ..core.evaluate import Evaluation
 from ..io.atomic import atomic_output
@@ -27,64 +37,202 @@ from .template_builder import SCORE_TABLE_CAPTION, TEXT_WIDTH_CM
 
 MERGED_COLUMNS = 2  # 一级指标, 二级指标
 
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+WP = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
+REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+CORE_PROPERTIES = "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties"
+IMAGE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
+RENDERED_RELS = {  # the parts docxtpl renders besides the body: headers, footers, footnotes
+    f"http://schemas.openxmlformats.org/officeDocument/2006/relationships/{kind}"
+    for kind in ("header", "footer", "footnotes")
+}
+EMU_PER_MM = 36000
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # same input, same bytes
+_W = f"{{{W}}}"
 
-def _load(user_dir: Path | None) -> tuple[DocxTemplate, str]:
-    source, shown = template_file(TEMPLATE_FILES["docx"], user_dir)
+# docxtpl's template preparation (patch_xml, resolve_listing, fix_tables) use no template state.
+_DOCXTPL = DocxTemplate(io.BytesIO())
+_COLUMN_TAGS = re.compile(r"\{[%{]-?\s*(?:tc\s|colspan\b|hm\b)")
+_PARAGRAPH = re.compile(r"<w:p(?: [^>]*)?>.*?</w:p>", re.DOTALL)
+_LISTING = re.compile("[\t\a\n\f]")
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One XML part of the template rendered through Jinja (模板部件)."""
+
+    name: str
+    template: jinja2.Template
+    lines: tuple[str, ...]  # the Jinja source split at paragraphs, for error messages
+
+
+@dataclass(frozen=True)
+class CompiledTemplate:
+    """A Word template prepared for rendering (已编译的 Word 模板): parts, rendered parts, rels."""
+
+    entries: tuple[tuple[str, bytes], ...]
+    document: str
+    parts: tuple[_Part, ...]
+    fix_tables: bool  # the template changes table columns ({%tc %}, colspan, hm): fix the grids
+
+
+# The Word templates' Jinja environment: autoescape on, undefined names are errors.
+_ENVIRONMENT = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+_COMPILED: dict[bytes, CompiledTemplate] = {}
+_PARSER = etree.XMLParser(recover=True, huge_tree=True)  # as docxtpl: a stray tag does not stop the report
+
+
+def _rels_name(part: str) -> str:
+    folder, base = posixpath.split(part)
+    return posixpath.join(folder, "_rels", f"{base}.rels")
+
+
+def _relationships(entries: dict[str, bytes], part: str) -> list[etree._Element]:
+    data = entries.get(_rels_name(part))
+    return [] if data is None else list(etree.fromstring(data).iter(f"{{{REL_NS}}}Relationship"))
+
+
+def _target(part: str, rel: etree._Element) -> str:
+    return posixpath.normpath(posixpath.join(posixpath.dirname(part), rel.get("Target", ""))).lstrip("/")
+
+
+def _prepare(xml: str) -> str:
+    """docxtpl's preparation of Word XML as Jinja source, one paragraph per line (line 1: the rest)."""
+    xml = re.sub(r"^(<\?xml[^>]*\?>)\s+", r"\1", xml)
+    return re.sub(r"<w:p([ >])", r"\n<w:p\1", _DOCXTPL.patch_xml(xml))
+
+
+def compile_template(data: bytes, shown: str) -> CompiledTemplate:
+    """Open and compile the Word template ``data`` (编译模板); cached per process by its bytes."""
+    key = hashlib.sha1(data).digest()
+    cached = _COMPILED.get(key)
+    if cached is not None:
+        return cached
     try:
-        tpl = DocxTemplate(io.BytesIO(source.read_bytes()))
-        tpl.init_docx()  # opens the package now, so a damaged file is reported as such
-        return tpl, shown
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            entries = {info.filename: zf.read(info) for info in zf.infolist() if not info.is_dir()}
+        office = [r for r in _relationships(entries, "") if r.get("Type") == OFFICE_DOCUMENT]
+        document = _target("", office[0]) if office else "word/document.xml"
+        if document not in entries:
+            raise KeyError(f"缺少 {document}")
+        etree.fromstring(entries[document])
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, etree.XMLSyntaxError) as exc:
         raise ReportError(
             f"报告模板「{Path(shown).name}」无法打开，不是有效的 Word 文档（.docx）：{exc}",
             path=shown if Path(shown).is_absolute() else None,
         ) from None
+    names = [document] + [
+        _target(document, r) for r in _relationships(entries, document) if r.get("Type") in RENDERED_RELS
+    ]
+    # document properties (标题、主题…) holding template tags are rendered too, as docxtpl does
+    names += [
+        name
+        for r in _relationships(entries, "")
+        if r.get("Type") == CORE_PROPERTIES
+        and (name := _target("", r)) in entries
+        and re.search(rb"\{[{%]", entries[name])
+    ]
+    parts = []
+    for name in dict.fromkeys(n for n in names if n in entries):
+        source = _prepare(entries[name].decode("utf-8"))
+        lines = tuple(source.splitlines())
+        try:
+            parts.append(_Part(name, _ENVIRONMENT.from_string(source), lines))
+        except jinja2.TemplateError as exc:
+            raise template_error(exc, shown, lines if name == document else None) from None
+    text = re.sub(r"<[^>]+>", "", entries[document].decode("utf-8"))
+    fix = bool(_COLUMN_TAGS.search(text))
+    compiled = CompiledTemplate(tuple(entries.items()), document, tuple(parts), fix)
+    _COMPILED[key] = compiled
+    if len(_COMPILED) > 16:
+        _COMPILED.pop(next(iter(_COMPILED)))
+    return compiled
 
 
-class _CompilingOnce(jinja2.Environment):
-    """A Jinja environment that compiles each distinct template text once per process (模板编译缓存).
+class _Media:
+    """The images added while one part renders (插图): PNG bytes with their relationship ids."""
 
-    docxtpl hands the document XML to ``from_string`` on every render; the XML of a given template
-    is the same each time, so its compiled form is reused (a batch renders hundreds of reports).
-    """
+    def __init__(self, part: str, taken: set[str]) -> None:
+        self.part = part
+        self.taken = taken
+        self.images: list[tuple[str, str, bytes]] = []  # (rId, part name, png)
 
-    def from_string(  # type: ignore[override]
-        self,
-        source: str | jinja2.nodes.Template,
-        globals: dict | None = None,
-        template_class: type | None = None,
-    ) -> jinja2.Template:
-        if globals or template_class or not isinstance(source, str):
-            return super().from_string(source, globals, template_class)
-        compiled = _COMPILED.get(source)
-        if compiled is None:
-            compiled = _COMPILED[source] = super().from_string(source)
-            if len(_COMPILED) > 64:
-                _COMPILED.pop(next(iter(_COMPILED)))
-        return compiled
+    def add(self, png: bytes) -> str:
+        number = len(self.images) + 1
+        rid = f"rIdXlperfImage{number}"
+        name = f"word/media/xlperf-{posixpath.basename(self.part).split('.')[0]}-{number}.png"
+        while name in self.taken:
+            number += 1000
+            name = f"word/media/xlperf-{number}.png"
+        self.taken.add(name)
+        self.images.append((rid, name, png))
+        return rid
 
 
-_COMPILED: dict[str, jinja2.Template] = {}
-_ENVIRONMENT = _CompilingOnce(autoescape=True, undefined=jinja2.StrictUndefined)
+class ChartImage:
+    """A PNG chart placed inline where the template prints it (``{{ s.chart }}``), ``width_mm`` wide."""
+
+    def __init__(self, png: bytes, width_mm: float, description: str = "") -> None:
+        self.png, self.width_mm, self.description = png, width_mm, description
+        self.media: _Media | None = None
+
+    def __html__(self) -> str:
+        if self.media is None:
+            raise ReportError("图片只能放在报告模板的正文中")
+        rid = self.media.add(self.png)
+        pixels_w, pixels_h = struct.unpack(">II", self.png[16:24])
+        cx = round(self.width_mm * EMU_PER_MM)
+        cy = round(cx * pixels_h / max(pixels_w, 1))
+        descr = Markup.escape(self.description)
+        return (
+            '</w:t></w:r><w:r><w:drawing><wp:inline distT="0" distB="0" distL="0" distR="0" '
+            f'xmlns:wp="{WP}"><wp:extent cx="{cx}" cy="{cy}"/><wp:docPr id="1" name="{rid}" descr="{descr}"/>'
+            '<wp:cNvGraphicFramePr><a:graphicFrameLocks noChangeAspect="1" '
+            'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"/></wp:cNvGraphicFramePr>'
+            '<a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
+            '<a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture">'
+            '<pic:pic xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture">'
+            f'<pic:nvPicPr><pic:cNvPr id="0" name="{rid}.png" descr="{descr}"/><pic:cNvPicPr/></pic:nvPicPr>'
+            f'<pic:blipFill><a:blip r:embed="{rid}" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"/>'
+            "<a:stretch><a:fillRect/></a:stretch></pic:blipFill>"
+            f'<pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
+            '<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic>'
+            '</wp:inline></w:drawing></w:r><w:r><w:t xml:space="preserve">'
+        )
+
+    __str__ = __html__
 
 
-def _environment() -> jinja2.Environment:
-    return _ENVIRONMENT
+def _cell_text(tc: etree._Element) -> str:
+    return "".join(t.text or "" for t in tc.iter(f"{_W}t")).strip()
 
 
-def _image(tpl: DocxTemplate, png: bytes, width_mm: float) -> InlineImage:
-    return InlineImage(tpl, io.BytesIO(png), width=Mm(width_mm))
+def _grid_cells(tr: etree._Element, count: int) -> list[etree._Element]:
+    """The cells covering the first ``count`` grid columns of a row (a gridSpan cell repeats)."""
+    cells: list[etree._Element] = []
+    for tc in tr.findall(f"{_W}tc"):
+        span = tc.find(f"{_W}tcPr/{_W}gridSpan")
+        cells.extend([tc] * (int(span.get(f"{_W}val", "1")) if span is not None else 1))
+        if len(cells) >= count:
+            break
+    return cells[:count]
 
 
-def _set_vmerge(tc: object, value: str) -> None:
-    tc_pr = tc.get_or_add_tcPr()  # type: ignore[attr-defined]
-    for old in tc_pr.findall(qn("w:vMerge")):
+def _set_vmerge(tc: etree._Element, value: str) -> None:
+    tc_pr = tc.find(f"{_W}tcPr")
+    if tc_pr is None:
+        tc_pr = etree.Element(f"{_W}tcPr")
+        tc.insert(0, tc_pr)
+    for old in tc_pr.findall(f"{_W}vMerge"):
         tc_pr.remove(old)
-    merge = OxmlElement("w:vMerge")
-    merge.set(qn("w:val"), value)
+    merge = etree.Element(f"{_W}vMerge")
+    merge.set(f"{_W}val", value)
     # schema order: tcW, gridSpan, hMerge, vMerge, tcBorders, shd, noWrap, tcMar, textDirection, …, vAlign
-    successors = {qn(f"w:{t}") for t in ("tcBorders", "shd", "noWrap", "tcMar", "textDirection", "tcFitText",
-                                          "vAlign", "hideMark")}  # fmt: skip
+    successors = {f"{_W}{t}" for t in ("tcBorders", "shd", "noWrap", "tcMar", "textDirection", "tcFitText",
+                                       "vAlign", "hideMark")}  # fmt: skip
     anchor = next((child for child in tc_pr if child.tag in successors), None)
     if anchor is not None:
         anchor.addprevious(merge)
@@ -92,23 +240,20 @@ def _set_vmerge(tc: object, value: str) -> None:
         tc_pr.append(merge)
 
 
-def _clear_text(tc: object) -> None:
-    for paragraph in tc.findall(qn("w:p")):  # type: ignore[attr-defined]
-        for run in paragraph.findall(qn("w:r")):
-            paragraph.remove(run)
-
-
-def merge_score_table(document: object) -> int:
+def merge_score_table(root: etree._Element) -> int:
     """Merge repeated 一级/二级 cells of the 自评表 vertically (纵向合并); returns merged cell count."""
     merged = 0
-    for table in document.tables:  # type: ignore[attr-defined]
-        caption = table._tbl.tblPr.find(qn("w:tblCaption"))
-        if caption is None or caption.get(qn("w:val")) != SCORE_TABLE_CAPTION:
+    for tbl in root.iter(f"{_W}tbl"):
+        caption = tbl.find(f"{_W}tblPr/{_W}tblCaption")
+        if caption is None or caption.get(f"{_W}val") != SCORE_TABLE_CAPTION:
             continue
         body = [
-            row for row in table.rows if row._tr.trPr is None or row._tr.trPr.find(qn("w:tblHeader")) is None
+            cells
+            for tr in tbl.findall(f"{_W}tr")
+            if tr.find(f"{_W}trPr/{_W}tblHeader") is None
+            and len(cells := _grid_cells(tr, MERGED_COLUMNS)) == MERGED_COLUMNS
         ]
-        keys = [[cell.text.strip() for cell in row.cells[:MERGED_COLUMNS]] for row in body]
+        keys = [[_cell_text(tc) for tc in cells] for cells in body]
         for column in range(MERGED_COLUMNS):
             start = 0
             while start < len(body):
@@ -120,14 +265,101 @@ def merge_score_table(document: object) -> int:
                 ):
                     end += 1
                 if end - start > 1:
-                    _set_vmerge(body[start].cells[column]._tc, "restart")
-                    for row in body[start + 1 : end]:
-                        tc = row.cells[column]._tc
+                    _set_vmerge(body[start][column], "restart")
+                    for cells in body[start + 1 : end]:
+                        tc = cells[column]
                         _set_vmerge(tc, "continue")
-                        _clear_text(tc)
+                        for paragraph in tc.findall(f"{_W}p"):
+                            for run in paragraph.findall(f"{_W}r"):
+                                paragraph.remove(run)
                         merged += 1
                 start = end
     return merged
+
+
+def _finish_document(xml: str, fix_tables: bool) -> bytes:
+    """The rendered body as docxtpl leaves it: table grids fixed, drawing ids renumbered, merged."""
+    data = xml.encode("utf-8")
+    tree = _DOCXTPL.fix_tables(data) if fix_tables else etree.fromstring(data, _PARSER)
+    for number, doc_pr in enumerate(tree.iter(f"{{{WP}}}docPr"), 1001):
+        doc_pr.set("id", str(number))
+    merge_score_table(tree)
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _render_part(part: _Part, context: dict[str, Any], shown: str, is_document: bool) -> str:
+    try:
+        xml = part.template.render(context)
+    except ReportError:
+        raise
+    except Exception as exc:
+        raise template_error(exc, shown, part.lines if is_document else None) from None
+    xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
+    xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+    # tabs, line and page breaks typed in a value become Word runs (docxtpl's listing), paragraph by paragraph
+    return _PARAGRAPH.sub(lambda m: _DOCXTPL.resolve_listing(m[0]) if _LISTING.search(m[0]) else m[0], xml)
+
+
+def _with_images(rels: bytes | None, images: list[tuple[str, str, bytes]], part: str) -> bytes:
+    root = (
+        etree.fromstring(rels) if rels else etree.Element(f"{{{REL_NS}}}Relationships", nsmap={None: REL_NS})
+    )
+    folder = posixpath.dirname(part)
+    for rid, name, _png in images:
+        etree.SubElement(
+            root, f"{{{REL_NS}}}Relationship", Id=rid, Type=IMAGE_REL, Target=posixpath.relpath(name, folder)
+        )
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _with_png_type(content_types: bytes) -> bytes:
+    root = etree.fromstring(content_types)
+    if any(d.get("Extension", "").lower() == "png" for d in root.iter(f"{{{CT_NS}}}Default")):
+        return content_types
+    root.insert(0, etree.Element(f"{{{CT_NS}}}Default", Extension="png", ContentType="image/png"))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def render_package(compiled: CompiledTemplate, context: dict[str, Any], shown: str) -> bytes:
+    """Render ``compiled`` with ``context`` into the bytes of a .docx (渲染 Word 文档)."""
+    entries = dict(compiled.entries)
+    taken = set(entries)
+    media: list[tuple[str, list[tuple[str, str, bytes]]]] = []
+    images = _chart_images(context)
+    for part in compiled.parts:
+        collector = _Media(part.name, taken)
+        for image in images:
+            image.media = collector
+        is_document = part.name == compiled.document
+        xml = _render_part(part, context, shown, is_document)
+        entries[part.name] = (
+            _finish_document(xml, compiled.fix_tables) if is_document else xml.encode("utf-8")
+        )
+        if collector.images:
+            media.append((part.name, collector.images))
+    for image in images:
+        image.media = None
+    for part_name, added in media:
+        rels = _rels_name(part_name)
+        entries[rels] = _with_images(entries.get(rels), added, part_name)
+        for _rid, name, png in added:
+            entries[name] = png
+    if media and "[Content_Types].xml" in entries:
+        entries["[Content_Types].xml"] = _with_png_type(entries["[Content_Types].xml"])
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in entries.items():
+            info = zipfile.ZipInfo(name, _FIXED_TIME)
+            stored = name.lower().endswith((".png", ".jpg", ".jpeg", ".gif"))
+            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+    return out.getvalue()
+
+
+def _chart_images(context: dict[str, Any]) -> list[ChartImage]:
+    found = [s.get("chart") for s in context.get("analysis", [])]
+    found.append(context.get("overview", {}).get("chart"))
+    return [c for c in found if isinstance(c, ChartImage)]
 
 
 def render_docx(
@@ -139,31 +371,36 @@ def render_docx(
     font_path: str | None = None,
 ) -> Path:
     """Render the Word report (Word 报告) to ``path`` atomically; charts are drawn as PNG."""
-    tpl, shown = _load(user_dir)
+    source, shown = template_file(TEMPLATE_FILES["docx"], user_dir)
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        raise ReportError(
+            f"报告模板「{Path(shown).name}」无法读取：{exc.strerror or exc}",
+            path=shown if Path(shown).is_absolute() else None,
+        ) from None
+    compiled = compile_template(data, shown)
     context = dict(ctx)
     width = min(TEXT_WIDTH_CM * 10, 150.0)
     sections = []
     for section in ctx["analysis"]:  # type: ignore[attr-defined]
         bars = section_bars(ev, section["code"])
-        chart = _image(tpl, chart_png(bars, font_path=font_path), width) if bars else None
+        title = f"图{section['figure']} {section['title']}得分"
+        chart = ChartImage(chart_png(bars, font_path=font_path), width, title) if bars else None
         sections.append({**section, "chart": chart})
     context["analysis"] = sections
     bars = overview_bars(ev)
+    overview = ctx["overview"]
+    assert isinstance(overview, dict)
     context["overview"] = {
-        **ctx["overview"],  # type: ignore[dict-item]
-        "chart": _image(tpl, chart_png(bars, font_path=font_path), width) if bars else None,
+        **overview,
+        "chart": ChartImage(
+            chart_png(bars, font_path=font_path), width, f"图{overview['figure']} 一级指标得分"
+        )
+        if bars
+        else None,
     }
-    try:
-        tpl.render(context, _environment(), autoescape=True)
-    except Exception as exc:
-        lines = None
-        try:
-            xml = tpl.patch_xml(tpl.get_xml())
-            lines = re.sub(r"<w:p([ >])", r"\n<w:p\1", xml).splitlines()
-        except Exception:
-            lines = None
-        raise template_error(exc, shown, lines) from None
-    merge_score_table(tpl.docx)
+    package = render_package(compiled, context, shown)
     with atomic_output(path) as tmp:
-        tpl.save(tmp)
+        tmp.write_bytes(package)
     return path
