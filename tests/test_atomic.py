@@ -157,3 +157,18 @@ def test_failed_backup_copy_releases_the_name(tmp_path: Path, monkeypatch) -> No
     with pytest.raises(KeyboardInterrupt):
         backup_file(source)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.xlsx"]
+
+
+def test_without_fsync_still_replaces_whole_files_but_skips_fsync(tmp_path: Path, monkeypatch) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    target = tmp_path / "报告.docx"
+    with atomic.without_fsync():
+        atomic_write_bytes(target, b"staged")
+        with pytest.raises(RuntimeError), atomic_output(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("boom")
+    assert target.read_bytes() == b"staged" and leftovers(tmp_path) == [] and synced == []
+    atomic_write_bytes(target, b"durable")  # outside the block every write is synced again
+    assert target.read_bytes() == b"durable" and len(synced) >= 1

@@ -303,7 +303,8 @@ def test_typed_markup_and_jinja_stay_literal(example, tmp_path):
 
 def test_control_characters_do_not_break_the_file(example, tmp_path):
     data = dataclasses.replace(
-        example.data, fields={**example.data.fields, "problems": "一是\x07问题\x01。\n二是\x1f问题\x08。"}
+        example.data,
+        fields={**example.data.fields, "problems": "一是\x07问题\x01。\n二是\x1f问题\x08\ud800。"},
     )
     ev = evaluate(data)
     doc = Document(str(render_reports(ev, ev.findings, tmp_path, formats=["docx"])["docx"]))

@@ -157,3 +157,14 @@ def test_typed_script_and_jinja_are_escaped(example, tmp_path):
     page.feed(raw)
     assert "<script>alert(1)</script>{{ 7*7 }}" in page.text
     assert "script" not in {t for t, _ in page.tags}
+
+
+def test_characters_xml_cannot_hold_are_dropped(example, tmp_path):
+    data = dataclasses.replace(
+        example.data,
+        fields={**example.data.fields, "unit_name": "甲\x01镇\x0b", "problems": "一是\x07问题\ud800。"},
+    )
+    ev = evaluate(data)
+    raw = render_reports(ev, ev.findings, tmp_path, formats=["html"])["html"].read_text(encoding="utf-8")
+    assert "<title>甲镇 2024年度部门整体支出绩效自评报告</title>" in raw and "一是问题。" in raw
+    assert not any(ch in raw for ch in "\x01\x0b\x07\ud800")

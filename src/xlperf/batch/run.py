@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import time
@@ -198,7 +199,8 @@ class Manifest:
         return self.incoming / _record_id(key)
 
     def current(self, source: Source, recipe: str) -> UnitRecord | None:
-        """The unit's record if it is up to date (无需重做): same content, same recipe, files present."""
+        """The unit's record if it is up to date (无需重做): same content, same recipe, files present
+        with the sizes they were written with."""
         record = self.records.get(source.key)
         if record is None or record.digest != source.digest or record.recipe != recipe or record.retry:
             return None
@@ -206,7 +208,9 @@ class Manifest:
             return record if not record.ok and record.reason == source.problem else None
         if record.ok:
             folder = self.out / (record.folder or "")
-            if not record.folder or not all((folder / name).is_file() for name in record.files.values()):
+            if not record.folder or not all(
+                _size(folder / name) == record.sizes.get(kind) for kind, name in record.files.items()
+            ):
                 return None
         return record
 
@@ -297,6 +301,15 @@ class Manifest:
 # --------------------------------------------------------------------------------------------
 # Running the units
 # --------------------------------------------------------------------------------------------
+
+
+def _size(path: Path) -> int | None:
+    """The size of the regular file ``path`` in bytes, or None when it is missing or not a file."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 def _ignore_interrupt() -> None:

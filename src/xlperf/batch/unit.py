@@ -21,13 +21,13 @@ from ..core.findings import SEVERITY_LABELS, Finding, count_by_severity
 from ..core.metrics import METRICS
 from ..core.numbers import parse_number, parse_text
 from ..errors import OutputError, XlperfError
-from ..io.atomic import atomic_write_bytes
+from ..io.atomic import atomic_write_bytes, without_fsync
 from ..io.safety import safe_output_name
 from ..workbook.build import BuildResult, build_workbook
 
 OK, FAILED = "ok", "failed"
 FINDINGS_FILE = "校验结果.json"
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2
 
 
 @dataclass
@@ -85,7 +85,9 @@ class UnitRecord:
     ``status`` is ``"ok"`` or ``"failed"`` (with ``reason``); ``retry`` marks a failure that is not the
     workbook's fault (disk full, an xlperf bug), redone on the next run.  ``folder`` is the unit's
     output folder inside the batch output; ``files`` maps ``workbook``, ``findings`` and each report
-    format to a file name in it.
+    format to a file name in it, and ``sizes`` gives each file's size in bytes: a unit is only
+    skipped on the next run while its files still have these sizes (the batch writes them without
+    ``fsync``, so a power cut may leave them short).
     """
 
     key: str
@@ -109,6 +111,7 @@ class UnitRecord:
     overclaims: list[Overclaim] = field(default_factory=list)
     findings: list[FindingRow] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -268,15 +271,17 @@ def build_unit(task: UnitTask) -> UnitRecord:
     staging = Path(task.staging)
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        result = build_workbook(Path(task.path), staging)
-        assert result.output is not None
-        reports = render_reports(
-            result.evaluation, result.findings, staging, formats=task.formats, where=result.where
-        )
-        atomic_write_bytes(staging / FINDINGS_FILE, _findings_json(result, task.source))
+        with without_fsync():  # the staging folder is moved into place whole, its sizes recorded
+            result = build_workbook(Path(task.path), staging)
+            assert result.output is not None
+            reports = render_reports(
+                result.evaluation, result.findings, staging, formats=task.formats, where=result.where
+            )
+            atomic_write_bytes(staging / FINDINGS_FILE, _findings_json(result, task.source))
         files = {"workbook": result.output.name, "findings": FINDINGS_FILE}
         files.update({fmt: path.name for fmt, path in reports.items()})
         record = record_from_build(task, result, files)
+        record.sizes = {kind: (staging / name).stat().st_size for kind, name in files.items()}
     except XlperfError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         return failed_record(

@@ -11,6 +11,7 @@ left exactly as it was.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import shutil
 import stat
@@ -20,9 +21,25 @@ from pathlib import Path
 
 from xlperf.errors import OutputError
 
-__all__ = ["atomic_output", "atomic_write_bytes", "backup_file"]
+__all__ = ["atomic_output", "atomic_write_bytes", "backup_file", "without_fsync"]
 
 TEMP_MARKER = ".xlperf-tmp-"
+_FSYNC: contextvars.ContextVar[bool] = contextvars.ContextVar("xlperf_fsync", default=True)
+
+
+@contextlib.contextmanager
+def without_fsync() -> Iterator[None]:
+    """Inside the block, atomic writes still replace whole files but skip ``fsync`` (不强制落盘).
+
+    For files written into a staging folder that is itself moved into place afterwards and whose
+    sizes are checked before they are trusted again (the batch): there each ``fsync`` cost about as
+    much as rendering a report, and a power cut can only leave outputs that are rebuilt.
+    """
+    token = _FSYNC.set(False)
+    try:
+        yield
+    finally:
+        _FSYNC.reset(token)
 
 
 def _current_umask() -> int:
@@ -78,8 +95,10 @@ def atomic_output(path: Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
+        durable = _FSYNC.get()
+        if durable:
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
         try:
             mode = stat.S_IMODE(os.stat(path).st_mode)
         except FileNotFoundError:
@@ -92,7 +111,8 @@ def atomic_output(path: Path) -> Iterator[Path]:
                 f"无法替换输出文件，文件可能正被 Excel/WPS 打开或没有写权限（{exc.strerror or exc}）",
                 path=str(path),
             ) from exc
-        _fsync_directory(directory)
+        if durable:
+            _fsync_directory(directory)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

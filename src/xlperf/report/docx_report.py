@@ -32,7 +32,7 @@ from markupsafe import Markup
 from ..core.evaluate import Evaluation
 from ..io.atomic import atomic_output
 from .charts import chart_png, overview_bars, section_bars
-from .render import TEMPLATE_FILES, ReportError, template_error, template_file
+from .render import TEMPLATE_FILES, ReportError, clean_text, template_error, template_file
 from .template_builder import SCORE_TABLE_CAPTION, TEXT_WIDTH_CM
 
 MERGED_COLUMNS = 2  # 一级指标, 二级指标
@@ -70,7 +70,7 @@ class _Part:
 
 @dataclass(frozen=True)
 class CompiledTemplate:
-    """A Word template prepared for rendering (已编译的 Word 模板): parts, rendered parts, rels."""
+    """A Word template prepared for rendering (已编译的 Word 模板): its parts and the compiled ones."""
 
     entries: tuple[tuple[str, bytes], ...]
     document: str
@@ -152,22 +152,26 @@ def compile_template(data: bytes, shown: str) -> CompiledTemplate:
 
 
 class _Media:
-    """The images added while one part renders (插图): PNG bytes with their relationship ids."""
+    """The images one part gets while it renders (插图): relationship id, part name and PNG bytes."""
 
-    def __init__(self, part: str, taken: set[str]) -> None:
-        self.part = part
-        self.taken = taken
-        self.images: list[tuple[str, str, bytes]] = []  # (rId, part name, png)
+    def __init__(self, part: str, taken: set[str], rel_ids: set[str]) -> None:
+        self.part, self.taken, self.rel_ids = part, taken, rel_ids
+        self.images: dict[int, tuple[str, str, bytes]] = {}  # by id() of the PNG: one part per image
 
     def add(self, png: bytes) -> str:
+        """The relationship id of ``png`` in this part, adding it the first time."""
+        known = self.images.get(id(png))
+        if known is not None:
+            return known[0]
+        stem = posixpath.splitext(posixpath.basename(self.part))[0]
         number = len(self.images) + 1
-        rid = f"rIdXlperfImage{number}"
-        name = f"word/media/xlperf-{posixpath.basename(self.part).split('.')[0]}-{number}.png"
-        while name in self.taken:
-            number += 1000
-            name = f"word/media/xlperf-{number}.png"
+        while (rid := f"rIdXlperf{number}") in self.rel_ids or (
+            name := f"word/media/xlperf-{stem}-{number}.png"
+        ) in self.taken:
+            number += 1
+        self.rel_ids.add(rid)
         self.taken.add(name)
-        self.images.append((rid, name, png))
+        self.images[id(png)] = (rid, name, png)
         return rid
 
 
@@ -294,7 +298,7 @@ def _render_part(part: _Part, context: dict[str, Any], shown: str, is_document: 
         raise
     except Exception as exc:
         raise template_error(exc, shown, part.lines if is_document else None) from None
-    xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
+    xml = clean_text(xml).replace("\n<w:p", "<w:p")  # values are escaped: every "\n<w:p" is _prepare's
     xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
     # tabs, line and page breaks typed in a value become Word runs (docxtpl's listing), paragraph by paragraph
     return _PARAGRAPH.sub(lambda m: _DOCXTPL.resolve_listing(m[0]) if _LISTING.search(m[0]) else m[0], xml)
@@ -327,7 +331,8 @@ def render_package(compiled: CompiledTemplate, context: dict[str, Any], shown: s
     media: list[tuple[str, list[tuple[str, str, bytes]]]] = []
     images = _chart_images(context)
     for part in compiled.parts:
-        collector = _Media(part.name, taken)
+        rel_ids = {r.get("Id", "") for r in _relationships(entries, part.name)}
+        collector = _Media(part.name, taken, rel_ids)
         for image in images:
             image.media = collector
         is_document = part.name == compiled.document
@@ -336,7 +341,7 @@ def render_package(compiled: CompiledTemplate, context: dict[str, Any], shown: s
             _finish_document(xml, compiled.fix_tables) if is_document else xml.encode("utf-8")
         )
         if collector.images:
-            media.append((part.name, collector.images))
+            media.append((part.name, list(collector.images.values())))
     for image in images:
         image.media = None
     for part_name, added in media:
@@ -350,9 +355,9 @@ def render_package(compiled: CompiledTemplate, context: dict[str, Any], shown: s
     with zipfile.ZipFile(out, "w") as zf:
         for name, data in entries.items():
             info = zipfile.ZipInfo(name, _FIXED_TIME)
-            stored = name.lower().endswith((".png", ".jpg", ".jpeg", ".gif"))
+            stored = name.lower().endswith((".png", ".jpg", ".jpeg", ".gif"))  # compressed already
             info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
-            zf.writestr(info, data)
+            zf.writestr(info, data, compresslevel=1)  # level 1: twice as fast as 6, 10 % larger
     return out.getvalue()
 
 

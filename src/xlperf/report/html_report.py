@@ -13,7 +13,7 @@ import jinja2
 from ..core.evaluate import Evaluation
 from ..io.atomic import atomic_output
 from .charts import chart_svg, overview_bars, section_bars
-from .render import TEMPLATE_FILES, ReportError, jinja_environment, template_error, template_file
+from .render import TEMPLATE_FILES, ReportError, clean_text, jinja_environment, template_error, template_file
 
 
 def html_context(ev: Evaluation, ctx: dict[str, object]) -> dict[str, object]:
@@ -33,7 +33,7 @@ def render_html_text(ev: Evaluation, ctx: dict[str, object], user_dir: Path | No
     name = TEMPLATE_FILES["html"]
     try:
         template = env.get_template(name)
-        return template.render(html_context(ev, ctx))
+        return clean_text(template.render(html_context(ev, ctx)))
     except jinja2.TemplateNotFound as exc:
         raise ReportError(f"找不到报告模板「{exc.name}」") from None
     except (jinja2.TemplateError, TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, is_dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -62,18 +61,6 @@ class ReportError(XlperfError):
 def clean_text(value: str) -> str:
     """Drop characters XML cannot hold (控制字符) so any typed text fits in .docx and .xlsx."""
     return _XML_INVALID.sub("", value)
-
-
-def _clean(value: object) -> object:
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if is_dataclass(value) and not isinstance(value, type):
-        return _clean(asdict(value))
-    return value
 
 
 def is_subheading(text: str) -> bool:
@@ -238,7 +225,8 @@ def presentation_context(
 ) -> dict[str, object]:
     """The template context (报告上下文): ``report_context`` plus what the templates lay out.
 
-    Every string is cleaned of characters XML cannot hold; numbers are the core's formatted text.
+    Numbers are the core's formatted text.  Strings are as typed: each format drops the characters
+    XML cannot hold from what it writes (:func:`clean_text`), once over the rendered text.
     """
     findings = list(ev.findings if findings is None else findings)
     base = report_context(ev, findings, where)
@@ -280,10 +268,7 @@ def presentation_context(
     )
     ctx["n_errors"], ctx["n_warnings"], ctx["n_info"] = (len(by_severity[k]) for k in (ERROR, WARNING, INFO))
     ctx["indicators"] = tree
-    cleaned = _clean({k: v for k, v in ctx.items() if k != "indicators"})
-    assert isinstance(cleaned, dict)
-    cleaned["indicators"] = _clean(tree)
-    return cleaned
+    return ctx
 
 
 # --------------------------------------------------------------------------------------------
