@@ -195,6 +195,16 @@ def test_summary_workbook_is_formatted_for_reading(baseline) -> None:
     assert ws.column_dimensions[headers["单位"]].width > 12 and ws["A1"].font.b
     folder = ws[f"{headers['输出文件夹']}2"]
     assert folder.hyperlink is not None and (out / folder.hyperlink.target).is_dir()
+    assert folder.style == "Hyperlink" and folder.font.u == "single"
+    assert ws["A1"].fill.fgColor.rgb == "FFDDEBF7" and ws["A1"].alignment.wrap_text
+    assert ws.row_dimensions[1].height == 32
+    failed = ws.max_row  # failed files come last, every cell shaded
+    assert (
+        ws[f"{headers['状态']}{failed}"].value == "无法处理"
+        and ws[f"{headers['输出文件夹']}{failed}"].hyperlink is None
+    )
+    assert {cell.fill.fgColor.rgb for cell in ws[failed]} == {"FFFCE4D6"}
+    assert ws[f"{headers['状态']}2"].fill.fill_type is None
     details = wb["问题明细"]
     assert details.freeze_panes == "C2" and details.max_row - 1 == sum(
         len(r.findings) + (not r.ok) for r in baseline[0].records

@@ -386,3 +386,38 @@ def test_user_template_tags_in_footer_and_document_title(example, tmp_path):
     assert rendered.paragraphs[0].text == "正文：高邑县高邑镇人民政府"
     assert rendered.sections[0].footer.paragraphs[0].text == "页脚 2024 年"
     assert rendered.core_properties.title == "高邑县高邑镇人民政府自评报告"
+
+
+def test_user_score_table_with_a_nested_table_is_merged(example, tmp_path):
+    """The 自评表 is found by its caption after other tables, and a table inside it does not end it."""
+    from docx.oxml import OxmlElement
+
+    user = tmp_path / "mine"
+    user.mkdir()
+    doc = Document()
+    doc.add_table(rows=1, cols=1).cell(0, 0).text = "前一个表格"
+    table = doc.add_table(rows=4, cols=3)
+    caption = OxmlElement("w:tblCaption")
+    caption.set(qn("w:val"), SCORE_TABLE_CAPTION)
+    table._tbl.tblPr.append(caption)
+    table.cell(0, 0).text = "一级"
+    table.cell(0, 2).add_table(rows=1, cols=1).cell(0, 0).text = "表中表"
+    table.cell(1, 0).text = "{%tr for r in score_rows %}"
+    for column, key in enumerate(("level1", "level2", "level3")):
+        table.cell(2, column).text = f"{{{{ r.{key} }}}}"
+    table.cell(3, 0).text = "{%tr endfor %}"
+    doc.save(str(user / "report.docx"))
+    out = render_reports(example, [], tmp_path / "out", formats=["docx"], templates=user)["docx"]
+    rendered = Document(str(out))
+    rows = rendered.tables[1]._tbl.tr_lst[1:]
+    assert len(rows) == len(scoring_rows(example)) == 31
+
+    def merge(tr, column):
+        found = tr.tc_lst[column].find(f"{qn('w:tcPr')}/{qn('w:vMerge')}")
+        return None if found is None else found.get(qn("w:val"), "continue")
+
+    assert [merge(tr, 0) for tr in rows[:6]] == ["restart"] + ["continue"] * 4 + ["restart"]
+    assert [merge(tr, 1) for tr in rows[:5]] == ["restart", "continue", "restart", "continue", "continue"]
+    assert rows[1].tc_lst[0].xpath("string(.)") == "" and rows[0].tc_lst[0].xpath("string(.)") == "投入"
+    assert rendered.tables[1].cell(0, 2).tables[0].cell(0, 0).text == "表中表"
+    assert rendered.tables[0].cell(0, 0).text == "前一个表格"

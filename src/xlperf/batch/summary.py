@@ -1,28 +1,25 @@
 """The summary workbook (汇总表): one row per unit, and every finding, from the recorded results.
 
 :func:`unit_frame` and :func:`finding_frame` turn the records into pandas tables; :func:`write_summary`
-writes them with openpyxl and formats them for reading — column widths, number formats, a frozen
-header and first columns, an autofilter, failed units shaded, and each unit's folder linked.  The
-sheets are streamed (openpyxl's write-only mode): 1,000 units with 30,000 findings take seconds.
+writes them through :mod:`xlperf.io.xlsxwrite`, formatted for reading — column widths, number
+formats, a frozen header and first columns, an autofilter, failed units shaded, and each unit's
+folder linked.  The rows are streamed from the tables as the sheet is written.
 """
 
 from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Sequence
-from copy import copy
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from ..core.metrics import METRICS
 from ..core.numbers import fmt_score, round_half_up
-from ..io.atomic import atomic_output
+from ..io.xlsxpatch import column_letters
+from ..io.xlsxwrite import CellStyle, Link, Sheet, write_workbook
 from .unit import UnitRecord
 
 UNITS_SHEET, FINDINGS_SHEET = "汇总", "问题明细"
@@ -57,7 +54,7 @@ def ranks(records: Sequence[UnitRecord]) -> dict[str, int]:
     totals = sorted(
         (round_half_up(r.total, 2) for r in records if r.ok and r.total is not None), reverse=True
     )
-    first = {}
+    first: dict[float, int] = {}
     for index, total in enumerate(totals, 1):
         first.setdefault(total, index)
     return {r.key: first[round_half_up(r.total, 2)] for r in records if r.ok and r.total is not None}
@@ -129,75 +126,68 @@ def finding_frame(records: Sequence[UnitRecord]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(FINDING_COLUMNS), dtype=object)
 
 
+HEADER_STYLE = CellStyle(bold=True, fill="DDEBF7", horizontal="center", vertical="center", wrap=True)
+FAILED_FILL = "FCE4D6"
+Look = CellStyle | None
+
+
 def _display_width(value: object) -> int:
+    """The width of ``value`` as shown, in Latin characters (a CJK character counts two) (显示宽度)."""
     text = value if isinstance(value, str) else fmt_score(value) if isinstance(value, int | float) else ""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _cell_value(value: object) -> object:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+def _rows(
+    frame: pd.DataFrame,
+    plain: list[Look],
+    failed: list[Look],
+    shaded: Collection[int],
+    links: Mapping[int, str],
+) -> Iterator[Iterable[tuple[object, Look]]]:
+    """The sheet's rows as ``(value, style)`` pairs: the header, then one row per line of ``frame``."""
+    yield [(column, HEADER_STYLE) for column in frame.columns]
+    link_column = list(frame.columns).index(FOLDER) if links else -1
+    for number, row in enumerate(frame.itertuples(index=False, name=None)):
+        if number in links:
+            values = list(row)
+            values[link_column] = Link(values[link_column], links[number])
+            row = tuple(values)
+        yield zip(row, failed if number in shaded else plain, strict=True)
 
 
-def _write_sheet(
-    wb: Workbook,
+def _sheet(
     title: str,
     frame: pd.DataFrame,
     formats: dict[str, str],
     wide: dict[str, int],
-    shaded: set[int] = frozenset(),  # type: ignore[assignment]
-    links: dict[int, str] | None = None,
-) -> None:
-    """One sheet in openpyxl's streaming mode: header, widths, number formats, frozen panes, autofilter.
-
-    Each column's style is built once on a prototype cell and copied to its cells, so styling costs
-    the same per cell as writing a value.
-    """
-    ws = wb.create_sheet(title)
-    columns = list(frame.columns)
-    header_style = (Font(bold=True), PatternFill("solid", fgColor="DDEBF7"))
-    fill = PatternFill("solid", fgColor="FCE4D6")
-    plain, failed = [], []
-    for index, column in enumerate(columns, 1):
-        width = max([_display_width(column)] + [_display_width(v) for v in frame[column].tolist()[:2000]])
+    shaded: Collection[int] = (),
+    links: Mapping[int, str] | None = None,
+) -> Sheet:
+    """One summary sheet: header, widths by the values' display width, number formats, frozen panes,
+    autofilter; a column wider than its limit in ``wide`` (else 40) wraps its text."""
+    widths: list[int] = []
+    plain: list[Look] = []
+    failed: list[Look] = []
+    for column in frame.columns:
+        width = max(map(_display_width, {column, *frame[column].tolist()[:2000]}))
         limit = wide.get(column, 40)
-        ws.column_dimensions[get_column_letter(index)].width = max(6, min(width + 2, limit))
-        for shade, styles in ((False, plain), (True, failed)):
-            proto = WriteOnlyCell(ws)
-            if column in formats:
-                proto.number_format = formats[column]
-            if width > limit:
-                proto.alignment = Alignment(wrap_text=True, vertical="top")
-            if shade:
-                proto.fill = fill
-            styles.append(proto._style if proto.has_style else None)
-    ws.freeze_panes = "C2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(frame) + 1}"
-    header = []
-    for column in columns:
-        cell = WriteOnlyCell(ws, column)
-        cell.font, cell.fill = header_style
-        cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
-        header.append(cell)
-    ws.row_dimensions[1].height = 32
-    ws.append(header)
-    link_column = columns.index(FOLDER) if links is not None else -1
-    for number, row in enumerate(frame.itertuples(index=False, name=None)):
-        styles = failed if number in shaded else plain
-        cells: list[object] = []
-        for index, value in enumerate(row):
-            value = _cell_value(value)
-            if index == link_column and number in links:  # type: ignore[operator]
-                cell = WriteOnlyCell(ws, value)
-                cell.hyperlink = links[number]  # type: ignore[index]
-                cell.style = "Hyperlink"
-                cells.append(cell)
-            elif styles[index] is None:
-                cells.append(value)
-            else:
-                cell = WriteOnlyCell(ws, value)
-                cell._style = copy(styles[index])
-                cells.append(cell)
-        ws.append(cells)
+        widths.append(max(6, min(width + 2, limit)))
+        wrap = width > limit
+        look = CellStyle(
+            number_format=formats.get(column, "General"), vertical="top" if wrap else None, wrap=wrap
+        )
+        plain.append(look if look != CellStyle() else None)
+        failed.append(replace(look, fill=FAILED_FILL))
+    return Sheet(
+        title,
+        _rows(frame, plain, failed, shaded, links or {}),
+        widths=widths,
+        heights={1: 32},
+        freeze="C2",
+        autofilter=f"A1:{column_letters(len(frame.columns))}{len(frame) + 1}",
+    )
 
 
 def write_summary(records: Sequence[UnitRecord], path: Path) -> Path:
@@ -207,11 +197,10 @@ def write_summary(records: Sequence[UnitRecord], path: Path) -> Path:
     formats.update({name + ROOT_SUFFIX: "0.00" for name in root_names(records)})
     formats.update({m.label: "0.00%" if m.percent else "0" for m in METRICS})
     formats.update({ERRORS: "0", WARNINGS: "0", INFOS: "0"})
-    wb = Workbook(write_only=True)
     shaded = {i for i, r in enumerate(records) if not r.ok}
     links = {i: r.folder + "/" for i, r in enumerate(records) if r.ok and r.folder}
-    _write_sheet(wb, UNITS_SHEET, units, formats, {OVERCLAIMS: 60, NOTE: 60, SOURCE: 40}, shaded, links)
-    _write_sheet(wb, FINDINGS_SHEET, findings, {}, {"说明": 80, "位置": 30, SOURCE: 40})
-    with atomic_output(path) as tmp:
-        wb.save(tmp)
-    return path
+    sheets = [
+        _sheet(UNITS_SHEET, units, formats, {OVERCLAIMS: 60, NOTE: 60, SOURCE: 40}, shaded, links),
+        _sheet(FINDINGS_SHEET, findings, {}, {"说明": 80, "位置": 30, SOURCE: 40}),
+    ]
+    return write_workbook(path, sheets, title="汇总表")

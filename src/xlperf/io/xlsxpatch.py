@@ -187,7 +187,7 @@ def _column_index(letters: str) -> int:
     return index
 
 
-def _column_letters(index: int) -> str:
+def column_letters(index: int) -> str:
     letters = ""
     while index:
         index, rem = divmod(index - 1, 26)
@@ -195,7 +195,7 @@ def _column_letters(index: int) -> str:
     return letters
 
 
-def _parse_address(address: str) -> tuple[int, int] | None:
+def parse_address(address: str) -> tuple[int, int] | None:
     """``"C7"`` -> ``(7, 3)`` (row, column), or None when it is not a valid single-cell address."""
     match = _ADDRESS.fullmatch(address.strip())
     if not match:
@@ -206,11 +206,11 @@ def _parse_address(address: str) -> tuple[int, int] | None:
     return row, col
 
 
-def _parse_range(ref: str) -> tuple[int, int, int, int] | None:
+def parse_range(ref: str) -> tuple[int, int, int, int] | None:
     """``"A1:C5"`` or ``"B2"`` -> ``(row1, col1, row2, col2)``."""
     first, _, last = ref.strip().partition(":")
-    start = _parse_address(first)
-    end = _parse_address(last) if last else start
+    start = parse_address(first)
+    end = parse_address(last) if last else start
     if start is None or end is None:
         return None
     return min(start[0], end[0]), min(start[1], end[1]), max(start[0], end[0]), max(start[1], end[1])
@@ -655,7 +655,7 @@ class _SheetPatcher:
             ref = cell.get("r")
             if ref is None:
                 column = previous + 1
-                cell.set("r", f"{_column_letters(column)}{row_number}")
+                cell.set("r", f"{column_letters(column)}{row_number}")
             else:
                 letters = ref.rstrip("0123456789")
                 column = _column_index(letters) if letters.isalpha() and letters.isascii() else 0
@@ -673,7 +673,7 @@ class _SheetPatcher:
             self._array_ranges = []
             for formula in self.sheet_data.iter(self.tag_f):
                 if formula.get("t") in ("array", "dataTable") and formula.get("ref"):
-                    parsed = _parse_range(formula.get("ref", ""))
+                    parsed = parse_range(formula.get("ref", ""))
                     if parsed is not None:
                         self._array_ranges.append(parsed)
         return any(r1 <= row <= r2 and c1 <= column <= c2 for r1, c1, r2, c2 in self._array_ranges)
@@ -717,7 +717,7 @@ class _SheetPatcher:
                      cells: list[etree._Element]) -> etree._Element:  # fmt: skip
         pos = bisect.bisect_left(columns, column)
         cell = etree.SubElement(row, self.tag_c)
-        cell.set("r", f"{_column_letters(column)}{number}")
+        cell.set("r", f"{column_letters(column)}{number}")
         style = self._default_style(row, column)
         if style is not None:
             cell.set("s", style)
@@ -828,11 +828,11 @@ class _SheetPatcher:
         rows = [row for row, _ in self.new_cells]
         cols = [col for _, col in self.new_cells]
         r1, c1, r2, c2 = min(rows), min(cols), max(rows), max(cols)
-        current = _parse_range(dimension.get("ref", ""))
+        current = parse_range(dimension.get("ref", ""))
         if current is not None and self.had_cells:
             r1, c1 = min(r1, current[0]), min(c1, current[1])
             r2, c2 = max(r2, current[2]), max(c2, current[3])
-        start, end = f"{_column_letters(c1)}{r1}", f"{_column_letters(c2)}{r2}"
+        start, end = f"{column_letters(c1)}{r1}", f"{column_letters(c2)}{r2}"
         dimension.set("ref", start if start == end else f"{start}:{end}")
 
 
@@ -849,7 +849,7 @@ def _group_values(values: Mapping[tuple[str, str], object]) -> dict[str, dict[tu
                 f"键必须是 (工作表名, 单元格地址) 元组（key must be (sheet, address)），得到 {key!r}"
             )
         sheet, address = key
-        position = _parse_address(address)
+        position = parse_address(address)
         if position is None:
             raise ValueError(
                 f"{_where(sheet, address)}：不是有效的单元格地址（expected an A1 address like 'C7'）"
