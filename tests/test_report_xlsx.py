@@ -94,7 +94,7 @@ def test_print_setup_fonts_and_sizes(sheet, example):
     assert (sheet.oddFooter.center.text, sheet.oddFooter.center.font) == ("第 &P 页，共 &N 页", "宋体")
     widths = [sheet.column_dimensions[letter].width for letter in "ABCDEFG"]
     assert widths == [10, 18, 34, 8, 10, 10, 60]
-    assert sheet.row_dimensions[1].height == 30 and sheet.row_dimensions[note_row].height == 30
+    assert sheet.row_dimensions[1].height == 30 and sheet.row_dimensions[note_row].height >= 2 * 13  # 2 lines
     merged = {str(r) for r in sheet.merged_cells.ranges}
     assert {
         "A1:G1",
@@ -140,3 +140,15 @@ def test_markup_and_control_characters_are_text(example, tmp_path):
 def test_formats_may_be_a_comma_separated_string(example, tmp_path):
     paths = render_reports(example, [], tmp_path, formats="xlsx，.html")
     assert sorted(paths) == ["html", "xlsx"] and all(p.is_file() for p in paths.values())
+
+
+def test_rows_are_tall_enough_for_their_wrapped_text(sheet):
+    """Excel and LibreOffice keep stored row heights on opening: long reasons get room for their lines."""
+    heights = {}
+    for row in range(4, sheet.max_row):
+        reason = sheet.cell(row=row, column=7).value
+        heights[row] = (sheet.row_dimensions[row].height, reason)
+    short = [h for h, reason in heights.values() if not reason]
+    long_ = [h for h, reason in heights.values() if reason and len(reason) > 40]
+    assert short and all(h == 15 for h in short)
+    assert long_ and all(h >= 2 * 14 for h in long_)

@@ -9,7 +9,6 @@ folder linked.  The rows are streamed from the tables as the sheet is written.
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +18,7 @@ import pandas as pd
 from ..core.metrics import METRICS
 from ..core.numbers import fmt_score, round_half_up
 from ..io.xlsxpatch import column_letters
-from ..io.xlsxwrite import CellStyle, Link, Sheet, write_workbook
+from ..io.xlsxwrite import CellStyle, Link, Sheet, text_width, write_workbook
 from .unit import UnitRecord
 
 UNITS_SHEET, FINDINGS_SHEET = "汇总", "问题明细"
@@ -133,10 +132,9 @@ Look = CellStyle | None
 
 def _display_width(value: object) -> int:
     """The width of ``value`` as shown, in Latin characters (a CJK character counts two) (显示宽度)."""
-    text = value if isinstance(value, str) else fmt_score(value) if isinstance(value, int | float) else ""
-    if text.isascii():
-        return len(text)
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text_width(
+        value if isinstance(value, str) else fmt_score(value) if isinstance(value, int | float) else ""
+    )
 
 
 def _rows(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import numbers
+import unicodedata
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,7 +30,7 @@ from pathlib import Path
 from .atomic import atomic_output
 from .xlsxpatch import column_letters, excel_string, parse_address, parse_range
 
-__all__ = ["CellStyle", "Link", "PageSetup", "Sheet", "write_workbook"]
+__all__ = ["CellStyle", "Link", "PageSetup", "Sheet", "text_width", "wrapped_height", "write_workbook"]
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -113,6 +114,30 @@ class Sheet:
     page: PageSetup | None = None
     print_title_rows: tuple[int, int] | None = None
     print_area: str | None = None
+
+
+def text_width(text: str) -> int:
+    """How wide ``text`` shows, in Excel's column-width units (显示宽度): a CJK character counts two."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrapped_height(cells: Iterable[tuple[str, float]], font_size: float = 11) -> float:
+    """The row height in points that shows every ``(text, column width)`` wrapped in full (自动行高).
+
+    Excel and LibreOffice keep a row's stored height when they open a file, so a row of long wrapped
+    text written without one prints cut off; this estimates the lines each text takes at its width.
+    """
+    lines = max(
+        (
+            sum(max(1, math.ceil(text_width(part) / max(width - 1, 1))) for part in text.split("\n"))
+            for text, width in cells
+            if text
+        ),
+        default=1,
+    )
+    return round(lines * font_size * 1.3 + 0.7, 2)  # 宋体 11: 15 points a line, as Excel shows it
 
 
 def _escape(text: str) -> str:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import string
 from pathlib import Path
 
-from ..io.xlsxwrite import CellStyle, PageSetup, Sheet, write_workbook
+from ..io.xlsxwrite import CellStyle, PageSetup, Sheet, wrapped_height, write_workbook
 from .render import clean_text, number_or_text
 
 FONT_NAME = "宋体"
 HEADERS = ("一级指标", "二级指标", "三级指标", "分值", "自评得分", "核定得分", "扣分原因")
 WIDTHS = (10, 18, 34, 8, 10, 10, 60)
 HEADER_ROW = 3
+MIN_ROW_HEIGHT = 15.0  # points: a one-line body row, as Excel draws 宋体 11
 SHEET_TITLE = "自评表"
 FOOTER = "第 &P 页，共 &N 页"
 COLUMNS = string.ascii_uppercase[: len(HEADERS)]
@@ -89,6 +90,7 @@ def _sheet(ctx: dict[str, object]) -> Sheet:
         [(title, BOLD) for title in HEADERS],
     ]
     merges = [f"A1:{last}1", "A2:C2", f"D2:{last}2"]
+    heights: dict[int, float] = {1: 30}
     score_rows = ctx["score_rows"]
     assert isinstance(score_rows, list)
     for row_no, row in enumerate(score_rows, HEADER_ROW + 1):
@@ -106,6 +108,10 @@ def _sheet(ctx: dict[str, object]) -> Sheet:
             _cell(row["deduction"], BODY_LEFT),
         ]
         rows.append(cells)
+        # stored heights that show every wrapped text; a merged 一级/二级 cell spreads over its rows
+        own = [c for c, depth in ((0, 1), (1, 2)) if int(row.get(f"span{depth}", 1)) == 1] + [2, 6]
+        wrapped = [(text, WIDTHS[c]) for c in own if isinstance(text := cells[c][0], str)]
+        heights[row_no] = max(MIN_ROW_HEIGHT, wrapped_height(wrapped))
     total_row = HEADER_ROW + len(score_rows) + 1
     score_total = ctx["score_total"]
     assert isinstance(score_total, dict)
@@ -121,7 +127,7 @@ def _sheet(ctx: dict[str, object]) -> Sheet:
         SHEET_TITLE,
         rows,
         widths=WIDTHS,
-        heights={1: 30, note_row: 30 if len(notes) > 1 else 18},
+        heights={**heights, note_row: max(18, wrapped_height([("".join(notes), sum(WIDTHS))], 10))},
         merges=merges,
         freeze=f"A{HEADER_ROW + 1}",
         page=PAGE,
