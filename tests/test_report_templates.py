@@ -257,3 +257,18 @@ def test_edited_user_template_is_picked_up_in_the_same_process(example, tmp_path
     (tmp_path / "report.html.j2").write_text("<p>第二版 {{ grade }}</p>", encoding="utf-8")
     second = render_reports(example, [], tmp_path / "b", formats=["html"], templates=tmp_path)["html"]
     assert second.read_text(encoding="utf-8") == "<p>第二版 良</p>"
+
+
+def test_word_template_part_in_another_encoding_is_a_chinese_error(example, tmp_path):
+    doc = Document()
+    doc.add_paragraph("{{ unit }}")
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(tmp_path / "report.docx", "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "word/document.xml":
+                data = data.decode("utf-8").replace("UTF-8", "UTF-16").encode("utf-16")
+            dst.writestr(item, data)
+    with pytest.raises(ReportError, match="不是 UTF-8 编码"):
+        render_reports(example, [], tmp_path / "out", formats=["docx"], templates=tmp_path)

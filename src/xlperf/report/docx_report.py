@@ -143,13 +143,19 @@ def compile_template(data: bytes, shown: str) -> CompiledTemplate:
     ]
     parts = []
     for name in dict.fromkeys(n for n in names if n in entries):
-        source = _prepare(entries[name].decode("utf-8"))
+        try:
+            source = _prepare(entries[name].decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            raise ReportError(
+                f"报告模板「{Path(shown).name}」的「{name}」不是 UTF-8 编码的 XML，请用 Word 重新保存模板",
+                path=shown if Path(shown).is_absolute() else None,
+            ) from None
         lines = tuple(source.splitlines())
         try:
             parts.append(_Part(name, _ENVIRONMENT.from_string(source), lines))
         except jinja2.TemplateError as exc:
             raise template_error(exc, shown, lines if name == document else None) from None
-    text = re.sub(r"<[^>]+>", "", entries[document].decode("utf-8"))
+    text = re.sub(r"<[^>]+>", "", entries[document].decode("utf-8-sig"))
     fix = bool(_COLUMN_TAGS.search(text))
     compiled = CompiledTemplate(tuple(entries.items()), document, tuple(parts), fix)
     _COMPILED[key] = compiled
