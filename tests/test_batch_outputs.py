@@ -1,14 +1,17 @@
 """The batch's own outputs (批量输出): written without fsync, trusted on the next run only while whole.
 
-A unit is skipped when its workbook is unchanged and every output file still has the size recorded
-when it was written; a file cut short (as a power cut can leave it) or deleted makes the unit be
-rebuilt, and the rebuilt file opens again.
+A unit is skipped when its workbook is unchanged and every output file is either as the batch wrote
+it — the recorded size, a real end — or was changed by someone after the run (a reviewer's edits are
+kept).  A file left short or zero-filled by a power cut, or deleted, makes the unit be rebuilt into
+the same folder, and the rebuilt file opens again.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
 from pathlib import Path
 
 import docx
@@ -22,7 +25,7 @@ FORMATS = ("docx", "html", "xlsx")
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def original(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("outputs")
     generate_workbooks(root / "收件箱", 3)
     out = root / "输出"
@@ -31,30 +34,84 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return root / "收件箱", out
 
 
+@pytest.fixture
+def batch(original: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the finished batch, file times kept, for one test to damage."""
+    out = tmp_path / "输出"
+    shutil.copytree(original[1], out)
+    return original[0], out
+
+
 def records(out: Path) -> list[dict]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / BATCH_DIR).rglob("*.json"))]
 
 
-def test_every_output_size_is_recorded(batch: tuple[Path, Path]) -> None:
-    _, out = batch
+def folders(out: Path) -> list[str]:
+    return sorted(p.name for p in out.iterdir() if p.is_dir() and p.name != BATCH_DIR)
+
+
+def damage(path: Path, data: bytes) -> None:
+    """Replace the file's bytes but keep its time, as a power cut leaves a file written earlier."""
+    times = path.stat()
+    path.write_bytes(data)
+    os.utime(path, ns=(times.st_atime_ns, times.st_mtime_ns))
+
+
+def rerun(box: Path, out: Path) -> tuple[int, int]:
+    again = run_batch(box, out, jobs=1, formats=FORMATS, stream=io.StringIO())
+    return again.built, again.skipped
+
+
+def test_every_output_size_is_recorded(original: tuple[Path, Path]) -> None:
+    _, out = original
     for record in records(out):
         assert set(record["sizes"]) == set(record["files"]) == {"workbook", "findings", *FORMATS}
         for kind, name in record["files"].items():
             assert (out / record["folder"] / name).stat().st_size == record["sizes"][kind] > 0
 
 
-@pytest.mark.parametrize("damage", ["truncate", "delete"])
-def test_a_damaged_output_makes_its_unit_rebuilt(batch: tuple[Path, Path], damage: str) -> None:
+@pytest.mark.parametrize("kind", ["docx", "html", "findings"])
+@pytest.mark.parametrize("how", ["short", "zero-filled", "deleted"])
+def test_a_damaged_output_makes_its_unit_rebuilt(batch: tuple[Path, Path], kind: str, how: str) -> None:
+    box, out = batch
+    before = folders(out)
+    record = records(out)[0]
+    path = out / record["folder"] / record["files"][kind]
+    size = path.stat().st_size
+    if how == "deleted":
+        path.unlink()
+    else:
+        kept = path.read_bytes()[: size // 2]
+        damage(path, kept if how == "short" else kept + bytes(size - len(kept)))
+    assert rerun(box, out) == (1, 2)
+    assert folders(out) == before  # rebuilt into its own folder
+    rebuilt = next(r for r in records(out) if r["key"] == record["key"])
+    path = out / rebuilt["folder"] / rebuilt["files"][kind]
+    assert path.stat().st_size == rebuilt["sizes"][kind]
+    if kind == "docx":
+        assert any(p.text for p in docx.Document(str(path)).paragraphs)
+
+
+def test_outputs_edited_after_the_run_are_kept(batch: tuple[Path, Path]) -> None:
     box, out = batch
     record = records(out)[0]
     report = out / record["folder"] / record["files"]["docx"]
-    if damage == "truncate":
-        report.write_bytes(report.read_bytes()[:1000])
-    else:
-        report.unlink()
-    again = run_batch(box, out, jobs=1, formats=FORMATS, stream=io.StringIO())
-    assert (again.built, again.skipped) == (1, 2)
-    rebuilt = next(r for r in records(out) if r["key"] == record["key"])
-    path = out / rebuilt["folder"] / rebuilt["files"]["docx"]
-    assert path.stat().st_size == rebuilt["sizes"]["docx"]
-    assert any(p.text for p in docx.Document(str(path)).paragraphs)
+    edited = docx.Document(str(report))
+    edited.add_paragraph("审核意见：已复核。")
+    edited.save(str(report))
+    note = out / record["folder"] / "我的备注.txt"
+    note.write_text("复核人：张三", encoding="utf-8")
+    assert rerun(box, out) == (0, 3)
+    assert docx.Document(str(report)).paragraphs[-1].text == "审核意见：已复核。"
+    assert note.read_text(encoding="utf-8") == "复核人：张三"
+
+
+def test_records_from_before_sizes_were_kept_rebuild_into_the_same_folders(batch: tuple[Path, Path]) -> None:
+    box, out = batch
+    before = folders(out)
+    for path in sorted((out / BATCH_DIR).rglob("*.json")):
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        del payload["sizes"]
+        path.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+    assert rerun(box, out) == (3, 0)
+    assert folders(out) == before and all(r["sizes"] for r in records(out))

@@ -259,16 +259,35 @@ def test_edited_user_template_is_picked_up_in_the_same_process(example, tmp_path
     assert second.read_text(encoding="utf-8") == "<p>第二版 良</p>"
 
 
-def test_word_template_part_in_another_encoding_is_a_chinese_error(example, tmp_path):
+def test_word_template_saved_by_other_programs_renders(example, tmp_path):
+    """Parts in UTF-16, quotes as ``&apos;`` and characters as references (LibreOffice, WPS) inside
+    template tags render as they do from Word."""
     doc = Document()
-    doc.add_paragraph("{{ unit }}")
+    doc.add_paragraph("单位：{{ unit ~ '（' ~ year ~ '）' }}")
     buffer = io.BytesIO()
     doc.save(buffer)
     with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(tmp_path / "report.docx", "w") as dst:
         for item in src.infolist():
             data = src.read(item)
             if item.filename == "word/document.xml":
-                data = data.decode("utf-8").replace("UTF-8", "UTF-16").encode("utf-16")
+                text = (
+                    data.decode("utf-8")
+                    .replace("'（'", "&apos;&#xFF08;&apos;")
+                    .replace("'）'", "&apos;）&apos;")
+                )
+                text = text.replace("单位", "&#x5355;&#x4F4D;").replace("UTF-8", "UTF-16")
+                assert text.count("&apos;") == 4 and "&#xFF08;" in text
+                data = text.encode("utf-16")
             dst.writestr(item, data)
-    with pytest.raises(ReportError, match="不是 UTF-8 编码"):
+    out = render_reports(example, [], tmp_path / "out", formats=["docx"], templates=tmp_path)["docx"]
+    assert Document(str(out)).paragraphs[0].text == "单位：高邑县高邑镇人民政府（2024）"
+
+
+def test_broken_footer_template_names_its_part(example, tmp_path):
+    doc = Document()
+    doc.add_paragraph("正文")
+    doc.sections[0].footer.paragraphs[0].text = "{{ no_such_value }}"
+    doc.save(str(tmp_path / "report.docx"))
+    with pytest.raises(ReportError) as info:
         render_reports(example, [], tmp_path / "out", formats=["docx"], templates=tmp_path)
+    assert "「word/footer" in str(info.value) and "引用了不存在的数据项" in str(info.value)

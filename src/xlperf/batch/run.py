@@ -50,6 +50,7 @@ REPORT_FORMATS = ("docx", "html", "xlsx")
 
 EXIT_OK, EXIT_ERRORS, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
 LOCK_WAIT = 30.0  # seconds a run waits for another one (or its last workers) to leave the output folder
+TAIL_CHECKED = 1024  # bytes read from the end of an output to see that it was written to the end
 WORKER_GC_THRESHOLDS = (20_000, 20, 20)  # gc.set_threshold in pool workers (Python: 700, 10, 10)
 
 
@@ -201,8 +202,8 @@ class Manifest:
         return self.incoming / _record_id(key)
 
     def current(self, source: Source, recipe: str) -> UnitRecord | None:
-        """The unit's record if it is up to date (无需重做): same content, same recipe, files present
-        with the sizes they were written with."""
+        """The unit's record if it is up to date (无需重做): same content, same recipe, and every
+        output file still as written (:func:`_output_intact`)."""
         record = self.records.get(source.key)
         if record is None or record.digest != source.digest or record.recipe != recipe or record.retry:
             return None
@@ -210,8 +211,13 @@ class Manifest:
             return record if not record.ok and record.reason == source.problem else None
         if record.ok:
             folder = self.out / (record.folder or "")
+            try:
+                recorded = (self.units / f"{_record_id(record.key)}.json").stat().st_mtime_ns
+            except OSError:
+                return None
             if not record.folder or not all(
-                _size(folder / name) == record.sizes.get(kind) for kind, name in record.files.items()
+                _output_intact(folder / name, record.sizes.get(kind), recorded)
+                for kind, name in record.files.items()
             ):
                 return None
         return record
@@ -305,13 +311,33 @@ class Manifest:
 # --------------------------------------------------------------------------------------------
 
 
-def _size(path: Path) -> int | None:
-    """The size of the regular file ``path`` in bytes, or None when it is missing or not a file."""
+def _output_intact(path: Path, size: int | None, recorded: int) -> bool:
+    """Whether a unit's output file can be kept (输出完好): present, and either changed by someone
+    after its record was written (a reviewer's edits are theirs, kept), or as the batch wrote it.
+
+    The batch writes outputs without ``fsync``; after a power cut a file can be short, or of full
+    length but zero-filled at its end (NTFS, some Linux modes).  So a file the batch wrote must have
+    its recorded size and a real end: a .docx/.xlsx its zip directory, any other file a non-zero tail.
+    """
     try:
         info = path.stat()
     except OSError:
-        return None
-    return info.st_size if stat.S_ISREG(info.st_mode) else None
+        return False
+    if not stat.S_ISREG(info.st_mode):
+        return False
+    if info.st_mtime_ns > recorded:
+        return True
+    if info.st_size != size:
+        return False
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, info.st_size - TAIL_CHECKED))
+            tail = handle.read()
+    except OSError:
+        return False
+    if path.suffix.lower() in (".docx", ".xlsx", ".xlsm"):
+        return b"PK\x05\x06" in tail
+    return tail.strip(b"\x00") != b"" or info.st_size == 0
 
 
 def _init_worker() -> None:

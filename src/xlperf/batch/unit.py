@@ -27,7 +27,7 @@ from ..workbook.build import BuildResult, build_workbook
 
 OK, FAILED = "ok", "failed"
 FINDINGS_FILE = "校验结果.json"
-RECORD_FORMAT = 2
+RECORD_FORMAT = 1
 
 
 @dataclass
@@ -85,9 +85,9 @@ class UnitRecord:
     ``status`` is ``"ok"`` or ``"failed"`` (with ``reason``); ``retry`` marks a failure that is not the
     workbook's fault (disk full, an xlperf bug), redone on the next run.  ``folder`` is the unit's
     output folder inside the batch output; ``files`` maps ``workbook``, ``findings`` and each report
-    format to a file name in it, and ``sizes`` gives each file's size in bytes: a unit is only
-    skipped on the next run while its files still have these sizes (the batch writes them without
-    ``fsync``, so a power cut may leave them short).
+    format to a file name in it, and ``sizes`` gives each file's size in bytes as written: the batch
+    writes them without ``fsync``, so the next run checks them before skipping the unit (a record
+    from before sizes were kept has none, and its unit is rebuilt into the same folder).
     """
 
     key: str

@@ -22,6 +22,7 @@ import posixpath
 import re
 import struct
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,9 @@ from lxml import etree
 from markupsafe import Markup
 
 from ..core.evaluate import Evaluation
+from ..errors import XlperfError
 from ..io.atomic import atomic_output
+from ..io.safety import parse_xml
 from .charts import chart_png, overview_bars, section_bars
 from .render import TEMPLATE_FILES, ReportError, clean_text, template_error, template_file
 from .template_builder import SCORE_TABLE_CAPTION, TEXT_WIDTH_CM
@@ -56,12 +59,13 @@ _W = f"{{{W}}}"
 
 # docxtpl's template preparation (patch_xml, resolve_listing, fix_tables) use no template state.
 _DOCXTPL = DocxTemplate(io.BytesIO())
+_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 _COLUMN_TAGS = re.compile(r"\{[%{]-?\s*(?:tc\s|colspan\b|hm\b)")
 _PARAGRAPH = re.compile(r"<w:p(?: [^>]*)?>.*?</w:p>", re.DOTALL)
 _LISTING = re.compile("[\t\a\n\f]")
 _DOC_PR_ID = re.compile(r'(<wp:docPr\b[^>]*?\sid=")\d*(?=")')
 _ROOT_TAG = re.compile(r"<(w:document)\b[^>]*>")
-_SCORE_CAPTION = re.compile(rf'<w:tblCaption\s+w:val="{SCORE_TABLE_CAPTION}"\s*/>')
+_SCORE_CAPTION = re.compile(rf'<w:tblCaption\s+w:val="{re.escape(SCORE_TABLE_CAPTION)}"\s*/>')
 _TABLE_OPEN = re.compile(r"<w:tbl(?:\s[^>]*)?>")
 _TABLE_TAGS = re.compile(r"<w:tbl(?:\s[^>]*)?>|</w:tbl>")
 
@@ -73,6 +77,7 @@ class _Part:
     name: str
     template: jinja2.Template
     lines: tuple[str, ...]  # the Jinja source split at paragraphs, for error messages
+    properties: bool = False  # docProps/core.xml: text only, no pictures
 
 
 @dataclass(frozen=True)
@@ -98,16 +103,29 @@ def _rels_name(part: str) -> str:
 
 def _relationships(entries: dict[str, bytes], part: str) -> list[etree._Element]:
     data = entries.get(_rels_name(part))
-    return [] if data is None else list(etree.fromstring(data).iter(f"{{{REL_NS}}}Relationship"))
+    return (
+        [] if data is None else list(parse_xml(data, part=_rels_name(part)).iter(f"{{{REL_NS}}}Relationship"))
+    )
 
 
 def _target(part: str, rel: etree._Element) -> str:
     return posixpath.normpath(posixpath.join(posixpath.dirname(part), rel.get("Target", ""))).lstrip("/")
 
 
-def _prepare(xml: str) -> str:
-    """docxtpl's preparation of Word XML as Jinja source, one paragraph per line (line 1: the rest)."""
-    xml = re.sub(r"^(<\?xml[^>]*\?>)\s+", r"\1", xml)
+def _prepare(data: bytes, name: str) -> str:
+    """docxtpl's preparation of a Word XML part as Jinja source, one paragraph per line (line 1: the rest).
+
+    The part is parsed and written out again first, as python-docx did for docxtpl: other programs
+    (LibreOffice, WPS) write ``'`` as ``&apos;`` or ``“`` as ``&#x201C;``, which Jinja would not read
+    inside a tag; blank text between elements is dropped as python-docx's parser does.
+    """
+    root = parse_xml(data, part=name)
+    for element in root.iter():
+        if len(element) and element.text is not None and not element.text.strip():
+            element.text = None
+        if element.tail is not None and not element.tail.strip():
+            element.tail = None
+    xml = _DECLARATION + etree.tostring(root, encoding="unicode")
     return re.sub(r"<w:p([ >])", r"\n<w:p\1", _DOCXTPL.patch_xml(xml))
 
 
@@ -124,38 +142,34 @@ def compile_template(data: bytes, shown: str) -> CompiledTemplate:
         document = _target("", office[0]) if office else "word/document.xml"
         if document not in entries:
             raise KeyError(f"缺少 {document}")
-        etree.fromstring(entries[document])
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, etree.XMLSyntaxError) as exc:
+        names = [document] + [
+            _target(document, r) for r in _relationships(entries, document) if r.get("Type") in RENDERED_RELS
+        ]
+        # document properties (标题、主题…) holding template tags are rendered too, as docxtpl does
+        core = [
+            name
+            for r in _relationships(entries, "")
+            if r.get("Type") == CORE_PROPERTIES
+            and (name := _target("", r)) in entries
+            and re.search(rb"\{[{%]", entries[name])
+        ]
+        sources = {
+            name: _prepare(entries[name], name) for name in dict.fromkeys(names + core) if name in entries
+        }
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, XlperfError) as exc:
+        detail = exc.message if isinstance(exc, XlperfError) else exc
         raise ReportError(
-            f"报告模板「{Path(shown).name}」无法打开，不是有效的 Word 文档（.docx）：{exc}",
+            f"报告模板「{Path(shown).name}」无法打开，不是有效的 Word 文档（.docx）：{detail}",
             path=shown if Path(shown).is_absolute() else None,
         ) from None
-    names = [document] + [
-        _target(document, r) for r in _relationships(entries, document) if r.get("Type") in RENDERED_RELS
-    ]
-    # document properties (标题、主题…) holding template tags are rendered too, as docxtpl does
-    names += [
-        name
-        for r in _relationships(entries, "")
-        if r.get("Type") == CORE_PROPERTIES
-        and (name := _target("", r)) in entries
-        and re.search(rb"\{[{%]", entries[name])
-    ]
     parts = []
-    for name in dict.fromkeys(n for n in names if n in entries):
-        try:
-            source = _prepare(entries[name].decode("utf-8-sig"))
-        except UnicodeDecodeError:
-            raise ReportError(
-                f"报告模板「{Path(shown).name}」的「{name}」不是 UTF-8 编码的 XML，请用 Word 重新保存模板",
-                path=shown if Path(shown).is_absolute() else None,
-            ) from None
+    for name, source in sources.items():
         lines = tuple(source.splitlines())
         try:
-            parts.append(_Part(name, _ENVIRONMENT.from_string(source), lines))
+            parts.append(_Part(name, _ENVIRONMENT.from_string(source), lines, name in core))
         except jinja2.TemplateError as exc:
-            raise template_error(exc, shown, lines if name == document else None) from None
-    text = re.sub(r"<[^>]+>", "", entries[document].decode("utf-8-sig"))
+            raise template_error(exc, shown, lines, None if name == document else name) from None
+    text = re.sub(r"<[^>]+>", "", sources[document])
     fix = bool(_COLUMN_TAGS.search(text))
     compiled = CompiledTemplate(tuple(entries.items()), document, tuple(parts), fix)
     _COMPILED[key] = compiled
@@ -197,7 +211,9 @@ class ChartImage:
 
     def __html__(self) -> str:
         if self.media is None:
-            raise ReportError("图片只能放在报告模板的正文中")
+            raise ReportError(
+                "报告模板把图片放在了文档属性（标题、主题等）中，图片只能放在正文、页眉或页脚里"
+            )
         rid = self.media.add(self.png)
         pixels_w, pixels_h = struct.unpack(">II", self.png[16:24])
         cx = round(self.width_mm * EMU_PER_MM)
@@ -294,7 +310,7 @@ def merge_score_table(root: etree._Element) -> int:
     return merged
 
 
-def _finish_document(xml: str, fix_tables: bool) -> bytes:
+def _finish_document(xml: str, fix_tables: bool, ids: Iterator[int]) -> bytes:
     """The rendered body as docxtpl leaves it: table grids fixed, drawing ids renumbered, merged.
 
     Without column tags only the 自评表 needs a tree: that table alone is parsed and put back, and
@@ -302,13 +318,16 @@ def _finish_document(xml: str, fix_tables: bool) -> bytes:
     """
     if fix_tables:
         tree = _DOCXTPL.fix_tables(xml.encode("utf-8"))
-        for number, doc_pr in enumerate(tree.iter(f"{{{WP}}}docPr"), 1001):
-            doc_pr.set("id", str(number))
+        for doc_pr in tree.iter(f"{{{WP}}}docPr"):
+            doc_pr.set("id", str(next(ids)))
         merge_score_table(tree)
         return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", standalone=True)
-    numbers = itertools.count(1001)
-    xml = _DOC_PR_ID.sub(lambda m: f"{m[1]}{next(numbers)}", xml)
-    return _merge_score_tables_in_text(xml).encode("utf-8")
+    return _merge_score_tables_in_text(_renumber_drawings(xml, ids)).encode("utf-8")
+
+
+def _renumber_drawings(xml: str, ids: Iterator[int]) -> str:
+    """Give every drawing (``wp:docPr``) of the text the next id: ids are unique across the document."""
+    return _DOC_PR_ID.sub(lambda m: f"{m[1]}{next(ids)}", xml)
 
 
 def _merge_score_tables_in_text(xml: str) -> str:
@@ -350,7 +369,7 @@ def _render_part(part: _Part, context: dict[str, Any], shown: str, is_document: 
     except ReportError:
         raise
     except Exception as exc:
-        raise template_error(exc, shown, part.lines if is_document else None) from None
+        raise template_error(exc, shown, part.lines, None if is_document else part.name) from None
     xml = clean_text(xml).replace("\n<w:p", "<w:p")  # values are escaped: every "\n<w:p" is _prepare's
     xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
     # tabs, line and page breaks typed in a value become Word runs (docxtpl's listing), paragraph by paragraph
@@ -383,17 +402,19 @@ def render_package(compiled: CompiledTemplate, context: dict[str, Any], shown: s
     taken = set(entries)
     media: list[tuple[str, list[tuple[str, str, bytes]]]] = []
     images = _chart_images(context)
+    ids = itertools.count(1001)
     for part in compiled.parts:
         rel_ids = {r.get("Id", "") for r in _relationships(entries, part.name)}
-        collector = _Media(part.name, taken, rel_ids)
+        collector = None if part.properties else _Media(part.name, taken, rel_ids)
         for image in images:
             image.media = collector
         is_document = part.name == compiled.document
         xml = _render_part(part, context, shown, is_document)
-        entries[part.name] = (
-            _finish_document(xml, compiled.fix_tables) if is_document else xml.encode("utf-8")
-        )
-        if collector.images:
+        if is_document:
+            entries[part.name] = _finish_document(xml, compiled.fix_tables, ids)
+        else:
+            entries[part.name] = (xml if part.properties else _renumber_drawings(xml, ids)).encode("utf-8")
+        if collector is not None and collector.images:
             media.append((part.name, list(collector.images.values())))
     for image in images:
         image.media = None

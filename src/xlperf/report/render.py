@@ -354,8 +354,13 @@ def jinja_environment(user_dir: Path | None = None) -> jinja2.Environment:
     return env
 
 
-def template_error(exc: Exception, shown: str, source_lines: Sequence[str] | None = None) -> ReportError:
-    """A Chinese :class:`ReportError` naming the template, the line and Jinja's own message."""
+def template_error(
+    exc: Exception, shown: str, source_lines: Sequence[str] | None = None, part: str | None = None
+) -> ReportError:
+    """A Chinese :class:`ReportError` naming the template, the line and Jinja's own message.
+
+    ``part`` names the part of a Word template that is not its body (``word/footer1.xml``).
+    """
     line = getattr(exc, "lineno", None)
     name = getattr(exc, "filename", None) or getattr(exc, "name", None) or shown
     if line is None:
@@ -380,7 +385,7 @@ def template_error(exc: Exception, shown: str, source_lines: Sequence[str] | Non
         where = f"第 {max(line - 1, 1)} 段"  # line 1 is the XML before the first paragraph
         snippet = f"（该处文字：「{text[:60]}」）" if text else ""
     message = (
-        f"报告模板「{Path(shown).name}」{where}{kind}：{detail}{snippet}。"
+        f"报告模板「{Path(shown).name}」{f'的「{part}」' if part else ''}{where}{kind}：{detail}{snippet}。"
         "请检查 {{ }} 与 {% %} 是否成对、名称是否拼写正确，或删除自定义模板以使用内置模板"
     )
     return ReportError(message, path=shown if Path(shown).is_absolute() else None)
