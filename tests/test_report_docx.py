@@ -421,3 +421,19 @@ def test_user_score_table_with_a_nested_table_is_merged(example, tmp_path):
     assert rows[1].tc_lst[0].xpath("string(.)") == "" and rows[0].tc_lst[0].xpath("string(.)") == "投入"
     assert rendered.tables[1].cell(0, 2).tables[0].cell(0, 0).text == "表中表"
     assert rendered.tables[0].cell(0, 0).text == "前一个表格"
+
+
+def test_column_loop_in_a_user_table_gets_a_grid_column_per_cell(example, tmp_path):
+    """``{%tc for %}`` makes a row as wide as the data: the table grid is widened to match (docxtpl)."""
+    user = tmp_path / "mine"
+    user.mkdir()
+    doc = Document()
+    table = doc.add_table(rows=1, cols=3)
+    for column, text in enumerate(("{%tc for d in departments %}", "{{ d }}", "{%tc endfor %}")):
+        table.cell(0, column).text = text
+    doc.save(str(user / "report.docx"))
+    out = render_reports(example, [], tmp_path / "out", formats=["docx"], templates=user)["docx"]
+    tbl = Document(str(out)).tables[0]._tbl
+    names = [tc.xpath("string(.)") for tc in tbl.tr_lst[0].tc_lst]
+    assert len(names) == 8 and names[0] == "党政综合办公室"
+    assert len(tbl.tblGrid.findall(qn("w:gridCol"))) == len(names)

@@ -238,3 +238,12 @@ def test_a_failed_write_leaves_the_old_file(tmp_path: Path) -> None:
         write_workbook(path, [Sheet("表", rows())], title="新")
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["old.xlsx"]
     assert load_workbook(path)["表"]["A1"].value == "旧"
+
+
+def test_numbers_excel_cannot_hold_leave_the_cell_empty(tmp_path: Path) -> None:
+    path = tmp_path / "数.xlsx"
+    values = [10**400, -math.inf, 2**60, -0.0, 1e-300, 123456789012]
+    write_workbook(path, [Sheet("数", [[(v, None) for v in values]])], title="数")
+    row = [c.value for c in load_workbook(path)["数"][1]]
+    assert row[:2] == [None, None]
+    assert row[2] == pytest.approx(2**60) and row[3] == 0 and row[4] == 1e-300 and row[5] == 123456789012

@@ -152,12 +152,17 @@ def _text(text: str) -> str:
 
 
 def _number(value: float) -> str | None:
-    """A number as Excel stores it (``80`` rather than ``80.0``), or None for NaN and infinities."""
-    if isinstance(value, int):
+    """A number as Excel stores it (``80`` rather than ``80.0``), or None for NaN, infinities and
+    integers beyond a double's range (Excel holds doubles only)."""
+    if isinstance(value, int) and abs(value) < 2**53:
         return str(value)
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:
         return None
-    text = repr(float(value))
+    if not math.isfinite(number):
+        return None
+    text = repr(number)
     return text[:-2] if text.endswith(".0") else text
 
 

@@ -169,8 +169,7 @@ def compile_template(data: bytes, shown: str) -> CompiledTemplate:
             parts.append(_Part(name, _ENVIRONMENT.from_string(source), lines, name in core))
         except jinja2.TemplateError as exc:
             raise template_error(exc, shown, lines, None if name == document else name) from None
-    text = re.sub(r"<[^>]+>", "", sources[document])
-    fix = bool(_COLUMN_TAGS.search(text))
+    fix = bool(_COLUMN_TAGS.search("".join(parse_xml(entries[document]).itertext())))
     compiled = CompiledTemplate(tuple(entries.items()), document, tuple(parts), fix)
     _COMPILED[key] = compiled
     if len(_COMPILED) > 16:
