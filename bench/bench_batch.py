@@ -25,17 +25,16 @@ import io
 import os
 import resource
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from openpyxl import load_workbook
 
+from timing import median_ms, paired_ms
 from xlperf.batch import run_batch
 from xlperf.batch.generate import generate_workbooks, make_template
 from xlperf.batch.run import BATCH_DIR, REPORT_FORMATS
@@ -48,27 +47,6 @@ from xlperf.report import render_reports
 from xlperf.workbook.build import BuildResult, structure_findings
 from xlperf.workbook.cells import computed_cells, finding_cells
 from xlperf.workbook.read import read_workbook
-
-
-def median_ms(func: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
-
-
-def paired_ms(first: Callable[[], object], second: Callable[[], object], repeat: int) -> tuple[float, ...]:
-    """Median and minimum ms of ``first`` and of ``second``, run alternately so both meet the same
-    machine: this VM's speed drifts by tens of per cent from minute to minute."""
-    times: tuple[list[float], list[float]] = ([], [])
-    for _ in range(repeat):
-        for func, sink in zip((first, second), times, strict=True):
-            start = time.perf_counter()
-            func()
-            sink.append((time.perf_counter() - start) * 1000)
-    return (statistics.median(times[0]), min(times[0]), statistics.median(times[1]), min(times[1]))
 
 
 def openpyxl_roundtrip(job: tuple[Path, Path]) -> None:

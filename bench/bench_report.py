@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,20 +24,11 @@ from docx import Document
 from docxtpl import DocxTemplate
 from openpyxl import Workbook
 
+from timing import median_ms
 from xlperf.core.evaluate import evaluate
 from xlperf.examples import example_data
 from xlperf.report import presentation_context, render_reports
 from xlperf.report.charts import chart_png, find_cjk_font, overview_bars, section_bars
-
-
-def median_ms(func: Callable[[], object], repeat: int) -> float:
-    func()  # warm-up: imports, template compilation caches
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,19 +59,19 @@ def main(argv: list[str] | None = None) -> int:
             return lambda: render_reports(ev, ev.findings, out, formats=[name])
 
         results = {
-            "context": median_ms(lambda: presentation_context(ev, ev.findings), args.repeat),
+            "context": median_ms(lambda: presentation_context(ev, ev.findings), args.repeat, warm_up=True),
             f"charts ({len(charts)} PNG)": median_ms(
-                lambda: [chart_png(bars, font_path=font) for bars in charts], args.repeat
+                lambda: [chart_png(bars, font_path=font) for bars in charts], args.repeat, warm_up=True
             ),
-            "docx": median_ms(fmt("docx"), args.repeat),
-            "html": median_ms(fmt("html"), args.repeat),
-            "xlsx": median_ms(fmt("xlsx"), args.repeat),
-            "all three": median_ms(lambda: render_reports(ev, ev.findings, out), args.repeat),
+            "docx": median_ms(fmt("docx"), args.repeat, warm_up=True),
+            "html": median_ms(fmt("html"), args.repeat, warm_up=True),
+            "xlsx": median_ms(fmt("xlsx"), args.repeat, warm_up=True),
+            "all three": median_ms(lambda: render_reports(ev, ev.findings, out), args.repeat, warm_up=True),
         }
     baselines = {
-        "docxtpl empty .docx": median_ms(docxtpl_empty, args.repeat),
-        "jinja2 empty template": median_ms(jinja_empty, args.repeat),
-        "openpyxl empty workbook": median_ms(openpyxl_empty, args.repeat),
+        "docxtpl empty .docx": median_ms(docxtpl_empty, args.repeat, warm_up=True),
+        "jinja2 empty template": median_ms(jinja_empty, args.repeat, warm_up=True),
+        "openpyxl empty workbook": median_ms(openpyxl_empty, args.repeat, warm_up=True),
     }
     pairs = {
         "docx": "docxtpl empty .docx",

@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import io
-import statistics
 import tempfile
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from copy import copy
 from pathlib import Path
 
@@ -27,21 +25,13 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from timing import median_ms
 from xlperf.batch import run_batch
 from xlperf.batch import summary as s
 from xlperf.batch.generate import generate_workbooks
 from xlperf.batch.unit import UnitRecord
 from xlperf.core.metrics import METRICS
 from xlperf.io.atomic import atomic_output
-
-
-def median_s(func: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def records(work: Path, sample: int, units: int) -> list[UnitRecord]:
@@ -134,9 +124,9 @@ def main() -> None:
         print(f"{len(recs)} units ({sum(not r.ok for r in recs)} failed), {rows} rows in 问题明细")
         new, old = work / "汇总.xlsx", work / "汇总-openpyxl.xlsx"
         s.write_summary(recs, new)  # warm-up
-        ours = median_s(lambda: s.write_summary(recs, new), args.repeat)
-        baseline = median_s(lambda: openpyxl_summary(recs, old), args.repeat)
-        frames = median_s(lambda: (s.unit_frame(recs), s.finding_frame(recs)), args.repeat)
+        ours = median_ms(lambda: s.write_summary(recs, new), args.repeat) / 1000
+        baseline = median_ms(lambda: openpyxl_summary(recs, old), args.repeat) / 1000
+        frames = median_ms(lambda: (s.unit_frame(recs), s.finding_frame(recs)), args.repeat) / 1000
         print(f"  pandas tables alone          {frames:7.3f} s")
         print(f"  write_summary (xlsxwrite)    {ours:7.3f} s  {new.stat().st_size / 1e6:5.2f} MB")
         print(f"  baseline (openpyxl)          {baseline:7.3f} s  {old.stat().st_size / 1e6:5.2f} MB")
