@@ -143,13 +143,14 @@ def test_one_svg_chart_per_first_level_indicator_plus_overview(rendered, example
     assert "收入预算完成率" in raw and "0 / 2" in raw
 
 
+def html_with(example, tmp_path, **typed: str) -> str:
+    """The HTML report of the example with ``typed`` fields replaced, as text."""
+    ev = evaluate(dataclasses.replace(example.data, fields={**example.data.fields, **typed}))
+    return render_reports(ev, ev.findings, tmp_path, formats=["html"])["html"].read_text(encoding="utf-8")
+
+
 def test_typed_script_and_jinja_are_escaped(example, tmp_path):
-    data = dataclasses.replace(
-        example.data,
-        fields={**example.data.fields, "duties": "<script>alert(1)</script>{{ 7*7 }}", "unit_name": "A&B"},
-    )
-    ev = evaluate(data)
-    raw = render_reports(ev, ev.findings, tmp_path, formats=["html"])["html"].read_text(encoding="utf-8")
+    raw = html_with(example, tmp_path, duties="<script>alert(1)</script>{{ 7*7 }}", unit_name="A&B")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}" in raw
     assert "<script" not in raw
     assert "<title>A&amp;B 2024年度部门整体支出绩效自评报告</title>" in raw
@@ -160,11 +161,6 @@ def test_typed_script_and_jinja_are_escaped(example, tmp_path):
 
 
 def test_characters_xml_cannot_hold_are_dropped(example, tmp_path):
-    data = dataclasses.replace(
-        example.data,
-        fields={**example.data.fields, "unit_name": "甲\x01镇\x0b", "problems": "一是\x07问题\ud800。"},
-    )
-    ev = evaluate(data)
-    raw = render_reports(ev, ev.findings, tmp_path, formats=["html"])["html"].read_text(encoding="utf-8")
+    raw = html_with(example, tmp_path, unit_name="甲\x01镇\x0b", problems="一是\x07问题\ud800。")
     assert "<title>甲镇 2024年度部门整体支出绩效自评报告</title>" in raw and "一是问题。" in raw
     assert not any(ch in raw for ch in "\x01\x0b\x07\ud800")
