@@ -6,6 +6,7 @@ import dataclasses
 import posixpath
 import re
 import zipfile
+from pathlib import Path
 
 import pytest
 from docx import Document
@@ -19,6 +20,8 @@ from xlperf.core.report_context import scoring_rows
 from xlperf.examples import example_data
 from xlperf.report import ReportError, render_reports
 from xlperf.report.template_builder import SCORE_TABLE_CAPTION
+
+REPO_TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "report.docx"
 
 
 def where(finding) -> str:
@@ -437,3 +440,24 @@ def test_column_loop_in_a_user_table_gets_a_grid_column_per_cell(example, tmp_pa
     names = [tc.xpath("string(.)") for tc in tbl.tr_lst[0].tc_lst]
     assert len(names) == 8 and names[0] == "党政综合办公室"
     assert len(tbl.tblGrid.findall(qn("w:gridCol"))) == len(names)
+
+
+def test_score_table_without_its_caption_is_still_merged(example, tmp_path):
+    """LibreOffice drops table captions when it re-saves a template: the 自评表 is known by its header."""
+    user = tmp_path / "resaved"
+    user.mkdir()
+    with zipfile.ZipFile(REPO_TEMPLATE) as src, zipfile.ZipFile(user / "report.docx", "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "word/document.xml":
+                data, removed = re.subn(rb"<w:tblCaption [^>]*/>", b"", data)
+                assert removed >= 1
+            dst.writestr(item, data)
+    out = render_reports(example, [], tmp_path / "out", formats=["docx"], templates=user)["docx"]
+    xml = zipfile.ZipFile(out).read("word/document.xml").decode("utf-8")
+    assert "tblCaption" not in xml
+    assert xml.count('<w:vMerge w:val="restart"/>') >= 4 + 8  # 4 一级 and at least 8 二级 runs
+    doc = Document(str(out))
+    table = next(t for t in doc.tables if t.rows[0].cells[0].text == "一级指标")
+    first = table._tbl.tr_lst[1].tc_lst[0]
+    assert first.find(f"{qn('w:tcPr')}/{qn('w:vMerge')}").get(qn("w:val")) == "restart"

@@ -65,7 +65,10 @@ _PARAGRAPH = re.compile(r"<w:p(?: [^>]*)?>.*?</w:p>", re.DOTALL)
 _LISTING = re.compile("[\t\a\n\f]")
 _DOC_PR_ID = re.compile(r'(<wp:docPr\b[^>]*?\sid=")\d*(?=")')
 _ROOT_TAG = re.compile(r"<(w:document)\b[^>]*>")
-_SCORE_CAPTION = re.compile(rf'<w:tblCaption\s+w:val="{re.escape(SCORE_TABLE_CAPTION)}"\s*/>')
+SCORE_TABLE_HEADERS = ("一级指标", "二级指标")  # the first cells of the 自评表, if its caption was lost
+_SCORE_MARK = re.compile(
+    rf'<w:tblCaption\s+w:val="{re.escape(SCORE_TABLE_CAPTION)}"\s*/>|>{re.escape(SCORE_TABLE_HEADERS[0])}</w:t>'
+)
 _TABLE_OPEN = re.compile(r"<w:tbl(?:\s[^>]*)?>")
 _TABLE_TAGS = re.compile(r"<w:tbl(?:\s[^>]*)?>|</w:tbl>")
 
@@ -272,12 +275,23 @@ def _set_vmerge(tc: etree._Element, value: str) -> None:
         tc_pr.append(merge)
 
 
+def is_score_table(tbl: etree._Element) -> bool:
+    """The 自评表 of a report: its 可选文字标题 is ``自评表`` or, in a template re-saved by a program
+    that drops table captions (LibreOffice), its first row starts with 一级指标, 二级指标."""
+    caption = tbl.find(f"{_W}tblPr/{_W}tblCaption")
+    if caption is not None:
+        return caption.get(f"{_W}val") == SCORE_TABLE_CAPTION
+    first = tbl.find(f"{_W}tr")
+    return first is not None and [_cell_text(tc) for tc in _grid_cells(first, MERGED_COLUMNS)] == list(
+        SCORE_TABLE_HEADERS
+    )
+
+
 def merge_score_table(root: etree._Element) -> int:
     """Merge repeated 一级/二级 cells of the 自评表 vertically (纵向合并); returns merged cell count."""
     merged = 0
     for tbl in root.iter(f"{_W}tbl"):
-        caption = tbl.find(f"{_W}tblPr/{_W}tblCaption")
-        if caption is None or caption.get(f"{_W}val") != SCORE_TABLE_CAPTION:
+        if not is_score_table(tbl):
             continue
         body = [
             cells
@@ -330,14 +344,17 @@ def _renumber_drawings(xml: str, ids: Iterator[int]) -> str:
 
 
 def _merge_score_tables_in_text(xml: str) -> str:
-    """:func:`merge_score_table` on each captioned table of the document text, parsed on its own."""
+    """:func:`merge_score_table` on each 自评表 of the document text (found by its caption or its
+    first header cell), each parsed on its own."""
     root = _ROOT_TAG.search(xml)
     if root is None:
         return xml
     pieces, done = [], 0
-    for caption in _SCORE_CAPTION.finditer(xml):
-        # the table's start tag is the last one before its caption (tblPr is a table's first child)
-        last = collections.deque(_TABLE_OPEN.finditer(xml, done, caption.start()), maxlen=1)
+    for mark in _SCORE_MARK.finditer(xml):
+        if mark.start() < done:
+            continue
+        # the table's start tag is the last one before its caption or first header cell
+        last = collections.deque(_TABLE_OPEN.finditer(xml, done, mark.start()), maxlen=1)
         end = _table_end(xml, last[0].start()) if last else -1
         if end < 0:
             continue
