@@ -184,6 +184,18 @@ def test_summary_workbook_has_one_checked_row_per_unit(baseline, inbox) -> None:
     assert [r["状态"] for r in ordered[-len(BAD) :]] == ["无法处理"] * len(BAD)
 
 
+def test_repeated_submissions_are_noted_and_copies_not_ranked(baseline) -> None:
+    _, out, _ = baseline
+    rows = {row["来源文件"]: row for row in sheet_rows(out / SUMMARY_XLSX, "汇总")}
+    first, copy = rows["副本/高邑镇2024 - 副本.xlsx"], rows["副本/高邑镇2024.xlsx"]
+    assert first["排名"] is not None and copy["排名"] is None
+    assert copy["说明"].startswith("与「副本/高邑镇2024 - 副本.xlsx」内容完全相同，属重复报送")
+    same_unit = [r for r in rows.values() if "同一单位、同一年度还报送了" in (r["说明"] or "")]
+    assert len(same_unit) >= 2 and all(r["单位"] == EXAMPLE_UNIT and r["排名"] for r in same_unit)
+    ranked = sorted(r["排名"] for r in rows.values() if r["排名"] is not None)
+    assert ranked[0] == 1 and len(ranked) == 9
+
+
 def test_summary_workbook_is_formatted_for_reading(baseline) -> None:
     _, out, _ = baseline
     wb = load_workbook(out / SUMMARY_XLSX)
@@ -243,7 +255,9 @@ def test_dashboard_is_self_contained_and_links_every_report(baseline) -> None:
     assert not page.xpath("//*[@src]") and not page.xpath("//link") and page.xpath("//script[not(@src)]")
     grades = {r.grade for r in result.records if r.ok}
     bars = page.xpath("//section[@id='grades']//div[@class='bars']/span[contains(., '个（')]")
-    assert sum(int(b.text_content().split(" ")[0]) for b in bars) == 10 and grades
+    assert sum(int(b.text_content().split(" ")[0]) for b in bars) == 10 - 1 and grades  # one identical copy
+    cards = {c.text_content().strip() for c in page.xpath("//div[contains(@class, 'card')]")}
+    assert {"报送文件16", "已处理的单位9", "重复报送（未计入）1"} <= cards
     assert len(page.xpath("//section[@id='roots']//svg")) == 4
     failed_rows = page.xpath("//section[@id='failed']//tbody/tr")
     assert len(failed_rows) == len(BAD)

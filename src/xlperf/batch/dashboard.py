@@ -21,7 +21,7 @@ from ..core.grades import DEFAULT_BANDS
 from ..core.metrics import METRICS
 from ..core.numbers import fmt_rate, fmt_score, round_half_up
 from ..io.atomic import atomic_write_bytes
-from .summary import overclaim_text, ranks, root_names
+from .summary import counted, notes, overclaim_text, ranks, repeated, root_names
 from .unit import UnitRecord
 
 TEMPLATE = "dashboard.html.j2"
@@ -55,6 +55,7 @@ def _score(value: float | None) -> str:
 
 def _unit_rows(records: Sequence[UnitRecord], roots: list[str]) -> list[dict[str, object]]:
     rank = ranks(records)
+    repeats = repeated(records)
     rows = []
     for index, r in enumerate(records):
         scores = {root.name: root.score for root in r.roots}
@@ -105,7 +106,7 @@ def _unit_rows(records: Sequence[UnitRecord], roots: list[str]) -> list[dict[str
                     }
                     for f in r.findings
                 ],
-                "warnings_text": "；".join(r.warnings),
+                "warnings_text": notes(r, repeats) if r.ok else "",
             }
         )
     return rows
@@ -187,22 +188,23 @@ def _root_plots(records: Sequence[UnitRecord], roots: list[str]) -> list[dict[st
 def dashboard_context(records: Sequence[UnitRecord]) -> dict[str, object]:
     """Everything the dashboard template shows (看板内容), from the records in summary order."""
     roots = root_names(records)
-    done = [r for r in records if r.ok]
+    done = counted(records)  # identical copies of a workbook count once
     totals = [r.total for r in done if r.total is not None]
     years = sorted({r.year for r in done if r.year})
     return {
         "title": f"{'、'.join(years) + ' 年度' if years else ''}部门整体支出绩效自评汇总",
         "count": len(records),
         "done": len(done),
+        "copies": sum(1 for r in records if r.ok) - len(done),
         "failed": [r for r in records if not r.ok],
         "with_errors": sum(1 for r in done if r.counts.get("error", 0)),
         "mean_total": fmt_score(round_half_up(statistics.fmean(totals), 2)) if totals else "—",
         "roots": roots,
         "metrics": [{"label": m.label, "percent": m.percent} for m in METRICS],
         "units": _unit_rows(records, roots),
-        "grades": _grade_bars(records),
-        "histogram": _histogram(records),
-        "plots": _root_plots(records, roots),
+        "grades": _grade_bars(done),
+        "histogram": _histogram(done),
+        "plots": _root_plots(done, roots),
         "plot_width": PLOT_WIDTH,
     }
 

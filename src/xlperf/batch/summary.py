@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -48,15 +48,62 @@ def ordered(records: Sequence[UnitRecord]) -> list[UnitRecord]:
     return done + sorted((r for r in records if not r.ok), key=lambda r: r.key)
 
 
+@dataclass(frozen=True)
+class Repeat:
+    """A repeated submission (重复报送): the note the summary shows, and whether the file still counts."""
+
+    note: str
+    counted: bool
+
+
+def repeated(records: Sequence[UnitRecord]) -> dict[str, Repeat]:
+    """The files that repeat a submission (重复报送), by record key.
+
+    A workbook identical to one met earlier (by path order) is a copy: noted and left out of the
+    ranking and the statistics.  Different workbooks naming the same unit and year are all kept but
+    noted, since only the bureau can tell which one counts.
+    """
+    found: dict[str, Repeat] = {}
+    first: dict[str, UnitRecord] = {}
+    by_unit: dict[tuple[str, str], list[UnitRecord]] = {}
+    for r in sorted((r for r in records if r.ok), key=lambda r: r.key):
+        if r.digest in first:
+            note = f"与「{first[r.digest].source}」内容完全相同，属重复报送，不参与排名和统计"
+            found[r.key] = Repeat(note, counted=False)
+            continue
+        first[r.digest] = r
+        if r.unit:
+            by_unit.setdefault((r.unit, r.year), []).append(r)
+    for group in by_unit.values():
+        for r in group if len(group) > 1 else ():
+            others = "、".join(f"「{o.source}」" for o in group if o is not r)
+            found[r.key] = Repeat(f"同一单位、同一年度还报送了{others}，请确认以哪一份为准", counted=True)
+    return found
+
+
+def counted(records: Sequence[UnitRecord]) -> list[UnitRecord]:
+    """The rebuilt units that count in rankings and statistics (参与统计): identical copies left out."""
+    copies = {key for key, repeat in repeated(records).items() if not repeat.counted}
+    return [r for r in records if r.ok and r.key not in copies]
+
+
+def notes(record: UnitRecord, repeats: dict[str, Repeat]) -> str:
+    """The 说明 of a unit (说明): why it failed, or its repeat note and the build's warnings."""
+    if not record.ok:
+        return record.reason
+    repeat = repeats.get(record.key)
+    return "；".join([repeat.note, *record.warnings] if repeat else record.warnings)
+
+
 def ranks(records: Sequence[UnitRecord]) -> dict[str, int]:
-    """Rank by 核定总分 (排名), ties sharing the higher rank; units without a total are not ranked."""
-    totals = sorted(
-        (round_half_up(r.total, 2) for r in records if r.ok and r.total is not None), reverse=True
-    )
+    """Rank by 核定总分 (排名), ties sharing the higher rank; units without a total and repeated
+    submissions are not ranked."""
+    ranked = [r for r in counted(records) if r.total is not None]
+    totals = sorted((round_half_up(r.total, 2) for r in ranked), reverse=True)  # type: ignore[arg-type]
     first: dict[float, int] = {}
     for index, total in enumerate(totals, 1):
         first.setdefault(total, index)
-    return {r.key: first[round_half_up(r.total, 2)] for r in records if r.ok and r.total is not None}
+    return {r.key: first[round_half_up(r.total, 2)] for r in ranked}  # type: ignore[arg-type]
 
 
 def root_names(records: Sequence[UnitRecord]) -> list[str]:
@@ -80,6 +127,7 @@ def unit_frame(records: Sequence[UnitRecord]) -> pd.DataFrame:
     """One row per unit (单位汇总表), in the order given."""
     roots = root_names(records)
     rank = ranks(records)
+    repeats = repeated(records)
     rows = []
     for r in records:
         row: dict[str, object] = {
@@ -104,7 +152,7 @@ def unit_frame(records: Sequence[UnitRecord]) -> pd.DataFrame:
             row[label] = r.counts.get(key) if r.ok else None
         row[OVERCLAIMS] = overclaim_text(r) or None
         row[STATUS] = OK_TEXT if r.ok else FAILED_TEXT
-        row[NOTE] = (r.reason if not r.ok else "；".join(r.warnings)) or None
+        row[NOTE] = notes(r, repeats) or None
         row[SOURCE] = r.source
         row[FOLDER] = r.folder
         rows.append(row)
