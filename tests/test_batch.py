@@ -202,6 +202,8 @@ def test_summary_workbook_is_formatted_for_reading(baseline) -> None:
     ws = wb["汇总"]
     headers = {cell.value: cell.column_letter for cell in ws[1]}
     assert ws.freeze_panes == "C2" and ws.auto_filter.ref == ws.dimensions
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+    assert ws.print_title_rows == "$1:$1" and ws.sheet_properties.pageSetUpPr.fitToPage
     assert ws[f"{headers['核定总分']}2"].number_format == "0.00"
     assert ws[f"{headers['预算执行率']}2"].number_format == "0.00%"
     assert ws.column_dimensions[headers["单位"]].width > 12 and ws["A1"].font.b

@@ -18,7 +18,7 @@ import pandas as pd
 from ..core.metrics import METRICS
 from ..core.numbers import fmt_score, round_half_up
 from ..io.xlsxpatch import column_letters
-from ..io.xlsxwrite import CellStyle, Link, Sheet, text_width, write_workbook
+from ..io.xlsxwrite import CellStyle, Link, PageSetup, Sheet, text_width, write_workbook
 from .unit import UnitRecord
 
 UNITS_SHEET, FINDINGS_SHEET = "汇总", "问题明细"
@@ -36,6 +36,10 @@ ERRORS, WARNINGS, INFOS = "错误", "警告", "提示"
 OVERCLAIMS, STATUS, NOTE, SOURCE, FOLDER = "自评高于数据支持的指标", "状态", "说明", "来源文件", "输出文件夹"
 OK_TEXT, FAILED_TEXT = "成功", "无法处理"
 ROOT_SUFFIX = "得分"
+# Printing: A4 landscape, one page wide, the header row on every page, page numbers at the foot.
+PRINTED = PageSetup(
+    orientation="landscape", paper_size=9, fit_width=1, fit_height=0, odd_footer="&C第 &P 页，共 &N 页"
+)
 FINDING_COLUMNS = (UNIT, SOURCE, "级别", "检查项", "说明", "位置")
 
 
@@ -233,6 +237,8 @@ def _sheet(
         heights={1: 32},
         freeze="C2",
         autofilter=f"A1:{column_letters(len(frame.columns))}{len(frame) + 1}",
+        page=PRINTED,
+        print_title_rows=(1, 1),
     )
 
 
