@@ -20,6 +20,7 @@ import pytest
 from xlperf.batch import run_batch
 from xlperf.batch.generate import generate_workbooks
 from xlperf.batch.run import BATCH_DIR
+from xlperf.errors import XlperfError
 
 FORMATS = ("docx", "html", "xlsx")
 
@@ -115,3 +116,40 @@ def test_records_from_before_sizes_were_kept_rebuild_into_the_same_folders(batch
         path.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
     assert rerun(box, out) == (3, 0)
     assert folders(out) == before and all(r["sizes"] for r in records(out))
+
+
+def test_a_template_folder_is_used_for_every_unit_and_its_changes_redo_them(tmp_path: Path) -> None:
+    from xlperf.cli import main
+
+    generate_workbooks(tmp_path / "收件箱", 2)
+    mine = tmp_path / "模板"
+    mine.mkdir()
+    (mine / "report.html.j2").write_text("<p>本局模板：{{ unit }}，{{ total }} 分</p>", encoding="utf-8")
+    args = ["batch", str(tmp_path / "收件箱"), "-o", str(tmp_path / "输出"), "--format", "html"]
+    assert main([*args, "--templates", str(mine), "--jobs", "1"]) == 1  # the units have error findings
+    pages = sorted((tmp_path / "输出").glob("*/*.html"))
+    assert len(pages) == 2 and all(p.read_text(encoding="utf-8").startswith("<p>本局模板：") for p in pages)
+    again = run_batch(tmp_path / "收件箱", tmp_path / "输出", formats=("html",), templates=mine, jobs=1)
+    assert (again.built, again.skipped) == (0, 2)
+    (mine / "report.html.j2").write_text("<p>第二版：{{ unit }}</p>", encoding="utf-8")
+    third = run_batch(tmp_path / "收件箱", tmp_path / "输出", formats=("html",), templates=mine, jobs=1)
+    assert (third.built, third.skipped) == (2, 0)
+    assert all(
+        p.read_text(encoding="utf-8").startswith("<p>第二版：") for p in (tmp_path / "输出").glob("*/*.html")
+    )
+
+
+def test_a_broken_template_or_format_stops_the_batch_before_it_starts(tmp_path: Path) -> None:
+    from xlperf.report import ReportError
+
+    generate_workbooks(tmp_path / "收件箱", 1)
+    mine = tmp_path / "模板"
+    mine.mkdir()
+    (mine / "report.html.j2").write_text("<p>{% if total %}未闭合</p>", encoding="utf-8")
+    with pytest.raises(ReportError, match="报告模板「report.html.j2」.*语法错误"):
+        run_batch(tmp_path / "收件箱", tmp_path / "输出", formats=("html",), templates=mine)
+    with pytest.raises(ReportError, match="自定义模板目录不存在"):
+        run_batch(tmp_path / "收件箱", tmp_path / "输出", templates=tmp_path / "没有")
+    with pytest.raises(XlperfError, match="未知的报告格式「pdf」"):
+        run_batch(tmp_path / "收件箱", tmp_path / "输出", formats=("pdf",))
+    assert not (tmp_path / "输出").exists()

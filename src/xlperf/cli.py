@@ -163,7 +163,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_batch(args: argparse.Namespace) -> int:
     from .batch import run_batch
 
-    result = run_batch(Path(args.inbox), Path(args.output), jobs=args.jobs, force=args.force, progress=None)
+    result = run_batch(
+        Path(args.inbox),
+        Path(args.output),
+        jobs=args.jobs,
+        force=args.force,
+        progress=None,
+        formats=tuple(_formats(args.format)),
+        templates=Path(args.templates) if args.templates else None,
+    )
     print("\n".join(result.lines()))
     return result.exit_code
 
@@ -237,6 +245,8 @@ def parser() -> argparse.ArgumentParser:
     )
     batch.add_argument("--jobs", type=int, default=None, help="并行进程数（默认：CPU 核数）")
     batch.add_argument("--force", action="store_true", help="全部重新处理（默认跳过未变化的工作簿）")
+    batch.add_argument("--format", help="报告格式，逗号分隔：docx,html,xlsx（默认全部）")
+    batch.add_argument("--templates", help="自定义模板目录（用于每个单位的报告；模板改动后全部重新生成）")
     batch.set_defaults(func=_cmd_batch)
 
     upgrade = sub.add_parser("upgrade", help="检查并修复工作簿结构，搬入全部填报内容（--in-place 先备份）")

@@ -442,8 +442,18 @@ def _exclusive(out: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _recipe(formats: tuple[str, ...]) -> str:
-    return f"xlperf {__version__}; record {RECORD_FORMAT}; reports {','.join(formats)}"
+def _recipe(formats: tuple[str, ...], templates: Path | None) -> str:
+    """What the outputs are made with (处理方式): a record made otherwise is redone."""
+    recipe = f"xlperf {__version__}; record {RECORD_FORMAT}; reports {','.join(formats)}"
+    if templates is None:
+        return recipe
+    from ..report import USER_TEMPLATE_FILES
+
+    digest = hashlib.sha1()
+    for name in USER_TEMPLATE_FILES:
+        path = Path(templates) / name
+        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"-") + b"\0")
+    return f"{recipe}; templates {digest.hexdigest()[:16]}"
 
 
 def default_jobs() -> int:
@@ -463,6 +473,7 @@ def run_batch(
     progress: bool | None = None,
     stream: TextIO | None = None,
     formats: tuple[str, ...] = REPORT_FORMATS,
+    templates: Path | None = None,
     stop_after: int | None = None,
 ) -> BatchResult:
     """Rebuild every workbook under ``inbox`` into ``out`` and write 汇总.xlsx and 汇总.html (批量处理).
@@ -471,7 +482,9 @@ def run_batch(
     date; ``progress`` True draws a bar, False prints a plain line per unit, None picks by whether
     ``stream`` (default stderr) is a terminal.  ``stop_after`` stops after that many units as an
     interruption would (for tests and trial runs).  Ctrl+C is caught: the result then has
-    ``interrupted`` set.  Raises :class:`XlperfError` only when the inbox or output folder is unusable.
+    ``interrupted`` set.  ``templates`` is a folder of report templates used for every unit, as
+    ``xlperf build --templates``; a changed template makes every unit be redone.  Raises
+    :class:`XlperfError` only when the inbox, the output folder or the templates are unusable.
     """
     started = time.perf_counter()
     inbox, out = Path(inbox), Path(out)
@@ -484,12 +497,19 @@ def run_batch(
         raise OutputError(
             "输出文件夹不能与收件箱相同，请另选一个文件夹（可以在收件箱之外新建）", path=str(out)
         )
+    unknown = [f for f in formats if f not in REPORT_FORMATS]
+    if unknown or not formats:
+        raise XlperfError(f"未知的报告格式「{'、'.join(unknown)}」，可选：{'、'.join(REPORT_FORMATS)}")
+    if templates is not None:
+        from ..report import check_templates
+
+        check_templates(Path(templates), tuple(formats))  # a broken template stops the run before it starts
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"无法创建输出文件夹（{exc.strerror or exc}）", path=str(out)) from None
     with _exclusive(out):
-        result = _run(inbox, out, jobs, force, progress, stream, tuple(formats), stop_after)
+        result = _run(inbox, out, jobs, force, progress, stream, tuple(formats), templates, stop_after)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -502,12 +522,13 @@ def _run(
     progress: bool | None,
     stream: TextIO,
     formats: tuple[str, ...],
+    templates: Path | None,
     stop_after: int | None,
 ) -> BatchResult:
     jobs = default_jobs() if jobs is None else max(1, jobs)
     bar = stream.isatty() if progress is None else progress
     manifest = Manifest(out)
-    recipe = _recipe(tuple(formats))
+    recipe = _recipe(tuple(formats), templates)
     with tempfile.TemporaryDirectory(prefix="xlperf-batch-") as tmp:
         found = collect(inbox, Path(tmp), exclude=out)
         if not found.sources:
@@ -530,6 +551,7 @@ def _run(
                     recipe,
                     tuple(formats),
                     source.stem,
+                    str(templates or ""),
                 )
             )
         problems = {s.key: s.problem for s in found.sources if s.problem}

@@ -164,6 +164,7 @@ class UnitTask:
     recipe: str
     formats: tuple[str, ...]
     name: str
+    templates: str = ""  # a folder of report templates, or "" for the bundled ones
 
 
 def _reason(exc: XlperfError) -> str:
@@ -275,7 +276,12 @@ def build_unit(task: UnitTask) -> UnitRecord:
             result = build_workbook(Path(task.path), staging)
             assert result.output is not None
             reports = render_reports(
-                result.evaluation, result.findings, staging, formats=task.formats, where=result.where
+                result.evaluation,
+                result.findings,
+                staging,
+                formats=task.formats,
+                templates=Path(task.templates) if task.templates else None,
+                where=result.where,
             )
             atomic_write_bytes(staging / FINDINGS_FILE, _findings_json(result, task.source))
         files = {"workbook": result.output.name, "findings": FINDINGS_FILE}

@@ -5,6 +5,20 @@
 
 from __future__ import annotations
 
-from .render import FORMATS, ReportError, presentation_context, render_reports
+from .render import (
+    FORMATS,
+    USER_TEMPLATE_FILES,
+    ReportError,
+    check_templates,
+    presentation_context,
+    render_reports,
+)
 
-__all__ = ["FORMATS", "ReportError", "presentation_context", "render_reports"]
+__all__ = [
+    "FORMATS",
+    "USER_TEMPLATE_FILES",
+    "ReportError",
+    "check_templates",
+    "presentation_context",
+    "render_reports",
+]

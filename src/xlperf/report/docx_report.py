@@ -457,6 +457,20 @@ def _chart_images(context: dict[str, Any]) -> list[ChartImage]:
     return [c for c in found if isinstance(c, ChartImage)]
 
 
+def word_template(user_dir: Path | None = None) -> tuple[CompiledTemplate, str]:
+    """The compiled Word report template (Word 模板) and its display name, the user's if ``user_dir``
+    has one; an unreadable or malformed template raises :class:`ReportError`."""
+    source, shown = template_file(TEMPLATE_FILES["docx"], user_dir)
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        raise ReportError(
+            f"报告模板「{Path(shown).name}」无法读取：{exc.strerror or exc}",
+            path=shown if Path(shown).is_absolute() else None,
+        ) from None
+    return compile_template(data, shown), shown
+
+
 def render_docx(
     ev: Evaluation,
     ctx: dict[str, object],
@@ -466,15 +480,7 @@ def render_docx(
     font_path: str | None = None,
 ) -> Path:
     """Render the Word report (Word 报告) to ``path`` atomically; charts are drawn as PNG."""
-    source, shown = template_file(TEMPLATE_FILES["docx"], user_dir)
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise ReportError(
-            f"报告模板「{Path(shown).name}」无法读取：{exc.strerror or exc}",
-            path=shown if Path(shown).is_absolute() else None,
-        ) from None
-    compiled = compile_template(data, shown)
+    compiled, shown = word_template(user_dir)
     context = dict(ctx)
     width = min(TEXT_WIDTH_CM * 10, 150.0)
     sections = []

@@ -27,18 +27,32 @@ def html_context(ev: Evaluation, ctx: dict[str, object]) -> dict[str, object]:
     return context
 
 
+def _template_problem(exc: Exception, user_dir: Path | None) -> ReportError:
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return ReportError(f"找不到报告模板「{exc.name}」")
+    shown = getattr(exc, "filename", None) or template_file(TEMPLATE_FILES["html"], user_dir)[1]
+    return template_error(exc, shown)
+
+
+_PROBLEMS = (jinja2.TemplateError, TypeError, ValueError, AttributeError, KeyError, IndexError)
+
+
+def html_template(user_dir: Path | None = None) -> jinja2.Template:
+    """The compiled HTML report template (网页模板), the user's if ``user_dir`` has one; a missing or
+    malformed template raises :class:`ReportError`."""
+    try:
+        return jinja_environment(user_dir).get_template(TEMPLATE_FILES["html"])
+    except _PROBLEMS as exc:
+        raise _template_problem(exc, user_dir) from None
+
+
 def render_html_text(ev: Evaluation, ctx: dict[str, object], user_dir: Path | None = None) -> str:
     """The HTML report as text (网页文本); template problems raise :class:`ReportError`."""
-    env = jinja_environment(user_dir)
-    name = TEMPLATE_FILES["html"]
+    template = html_template(user_dir)
     try:
-        template = env.get_template(name)
         return clean_text(template.render(html_context(ev, ctx)))
-    except jinja2.TemplateNotFound as exc:
-        raise ReportError(f"找不到报告模板「{exc.name}」") from None
-    except (jinja2.TemplateError, TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
-        shown = getattr(exc, "filename", None) or template_file(name, user_dir)[1]
-        raise template_error(exc, shown) from None
+    except _PROBLEMS as exc:
+        raise _template_problem(exc, user_dir) from None
 
 
 def render_html(ev: Evaluation, ctx: dict[str, object], path: Path, user_dir: Path | None = None) -> Path:

@@ -29,6 +29,7 @@ from ..io.safety import safe_output_name
 
 FORMATS = ("docx", "html", "xlsx")
 TEMPLATE_FILES = {"docx": "report.docx", "html": "report.html.j2"}
+USER_TEMPLATE_FILES = ("report.docx", "report.html.j2", "report.css")  # what a template folder may replace
 GRADE_WORDS = {"优秀": "优", "良好": "良", "中等": "中", "较差": "差", "不合格": "差"}
 
 # Narrative text cells (报告文字) and the heading the template prints above each.
@@ -394,6 +395,21 @@ def template_error(
 # --------------------------------------------------------------------------------------------
 # entry point
 # --------------------------------------------------------------------------------------------
+
+
+def check_templates(user_dir: Path, formats: Sequence[str] = FORMATS) -> None:
+    """Check a folder of report templates before using it (检查自定义模板): it exists, and the Word and
+    HTML templates ``formats`` need compile.  Problems raise :class:`ReportError`."""
+    if not Path(user_dir).is_dir():
+        raise ReportError("自定义模板目录不存在或不是目录", path=str(user_dir))
+    if "docx" in formats:
+        from .docx_report import word_template
+
+        word_template(Path(user_dir))
+    if "html" in formats:
+        from .html_report import html_template
+
+        html_template(Path(user_dir))
 
 
 def default_stem(ev: Evaluation) -> str:
