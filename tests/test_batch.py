@@ -30,7 +30,7 @@ from xlperf.batch import EXIT_ERRORS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ru
 from xlperf.batch.generate import generate_workbooks
 from xlperf.batch.run import BATCH_DIR, SUMMARY_HTML, SUMMARY_XLSX, final_names
 from xlperf.batch.unit import FINDINGS_FILE, UnitRecord
-from xlperf.core.findings import count_by_severity
+from xlperf.core.findings import CHECK_FAMILIES, count_by_severity
 from xlperf.core.metrics import METRICS
 from xlperf.examples import example_data
 from xlperf.io.xlsxpatch import patch_workbook
@@ -220,6 +220,8 @@ def test_summary_workbook_is_formatted_for_reading(baseline) -> None:
     assert {cell.fill.fgColor.rgb for cell in ws[failed]} == {"FFFCE4D6"}
     assert ws[f"{headers['状态']}2"].fill.fill_type is None
     details = wb["问题明细"]
+    families = {row[3] for row in details.iter_rows(min_row=2, values_only=True) if row[2] != "无法处理"}
+    assert families and families <= set(CHECK_FAMILIES.values())  # 金额勾稽, 指标得分 … not check ids
     assert details.freeze_panes == "C2" and details.max_row - 1 == sum(
         len(r.findings) + (not r.ok) for r in baseline[0].records
     )

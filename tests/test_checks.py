@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
+from xlperf.core import checks
 from xlperf.core.evaluate import Evaluation, evaluate
 from xlperf.core.findings import ERROR, INFO, WARNING, Finding, count_by_severity
 from xlperf.core.model import CLASSES, GOALS, RUBRIC, ClassRow, GoalRow, IndicatorRow, Ref, TeamRow, UnitData
@@ -471,3 +472,19 @@ def test_findings_are_ordered_by_severity() -> None:
     counts = count_by_severity(ev.findings)
     assert counts[ERROR] == len(ev.errors()) >= 2 and counts[INFO] >= 1
     assert ev.counts() == counts
+
+
+def test_every_check_belongs_to_a_family_with_a_chinese_name():
+    """The summary names each finding's family (金额勾稽, 指标得分 …): a new check id needs its family."""
+    import re
+    from pathlib import Path
+
+    from xlperf.core.findings import CHECK_FAMILIES, check_family
+
+    source = "\n".join(
+        p.read_text(encoding="utf-8") for p in Path(checks.__file__).parent.parent.rglob("*.py")
+    )
+    ids = set(re.findall(r'Finding\(\s*"([a-z_]+\.[a-z_.]+)"', source))
+    ids |= set(re.findall(r'"([a-z]+\.[a-z_]+)"', Path(checks.__file__).read_text(encoding="utf-8")))
+    assert {"identity.carryover", "info.metric", "sum.income", "claim.total"} <= ids
+    assert not [i for i in ids if check_family(i) not in CHECK_FAMILIES.values()]

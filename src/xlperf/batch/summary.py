@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..core.findings import check_family
 from ..core.metrics import METRICS
 from ..core.numbers import fmt_score, round_half_up
 from ..io.xlsxpatch import column_letters
@@ -40,7 +41,7 @@ ROOT_SUFFIX = "得分"
 PRINTED = PageSetup(
     orientation="landscape", paper_size=9, fit_width=1, fit_height=0, odd_footer="&C第 &P 页，共 &N 页"
 )
-FINDING_COLUMNS = (UNIT, SOURCE, "级别", "检查项", "说明", "位置")
+FINDING_COLUMNS = (UNIT, SOURCE, "级别", "检查类别", "说明", "位置")
 
 
 def ordered(records: Sequence[UnitRecord]) -> list[UnitRecord]:
@@ -173,7 +174,7 @@ def finding_frame(records: Sequence[UnitRecord]) -> pd.DataFrame:
         if not r.ok:
             rows.append((r.display_name, r.source, FAILED_TEXT, "", r.reason, ""))
         for f in r.findings:
-            rows.append((r.display_name, r.source, f.label, f.check, f.message, f.where))
+            rows.append((r.display_name, r.source, f.label, check_family(f.check), f.message, f.where))
     return pd.DataFrame(rows, columns=list(FINDING_COLUMNS), dtype=object)
 
 
