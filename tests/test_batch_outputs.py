@@ -153,3 +153,43 @@ def test_a_broken_template_or_format_stops_the_batch_before_it_starts(tmp_path: 
     with pytest.raises(XlperfError, match="未知的报告格式「pdf」"):
         run_batch(tmp_path / "收件箱", tmp_path / "输出", formats=("pdf",))
     assert not (tmp_path / "输出").exists()
+
+
+def _change_workbook(box: Path) -> Path:
+    """Change one source workbook (its stated total) so that its unit is rebuilt."""
+    from xlperf.io.xlsxpatch import patch_workbook
+    from xlperf.workbook.read import read_workbook
+
+    source = sorted(box.rglob("*.xlsx"))[0]
+    patch_workbook(source, source, {read_workbook(source).locator.names["claimed_total"]: 77.5})
+    return source
+
+
+def test_a_rebuilt_unit_with_a_reviewers_changes_is_moved_aside_not_deleted(batch: tuple[Path, Path]) -> None:
+    from xlperf.batch.run import KEPT_DIR
+
+    box, out = batch
+    source = _change_workbook(box)
+    record = next(r for r in records(out) if r["source"].endswith(source.name))
+    folder = out / record["folder"]
+    (folder / "审核意见.txt").write_text("第 3 页数字待核实", encoding="utf-8")
+    again = run_batch(box, out, jobs=1, formats=FORMATS, stream=io.StringIO())
+    assert (again.built, again.skipped) == (1, 2) and len(again.kept) == 1
+    assert again.kept[0].parent == out / KEPT_DIR and again.kept[0].name.startswith(record["folder"] + "（")
+    assert (again.kept[0] / "审核意见.txt").read_text(encoding="utf-8") == "第 3 页数字待核实"
+    assert not (folder / "审核意见.txt").exists() and (folder / record["files"]["docx"]).is_file()
+    assert any(KEPT_DIR in line for line in again.lines())
+    assert KEPT_DIR not in folders(out) or (out / KEPT_DIR).is_dir()
+    names = {r["folder"] for r in records(out)}
+    assert KEPT_DIR not in names and len(names) == 3
+
+
+def test_a_rebuilt_unit_without_changes_replaces_its_folder(batch: tuple[Path, Path]) -> None:
+    from xlperf.batch.run import KEPT_DIR
+
+    box, out = batch
+    before = folders(out)
+    _change_workbook(box)
+    again = run_batch(box, out, jobs=1, formats=FORMATS, stream=io.StringIO())
+    assert (again.built, again.skipped, again.kept) == (1, 2, [])
+    assert not (out / KEPT_DIR).exists() and folders(out) == before

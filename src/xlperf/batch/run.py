@@ -45,7 +45,8 @@ from .unit import RECORD_FORMAT, UnitRecord, UnitTask, build_unit, failed_record
 
 BATCH_DIR = ".xlperf-batch"
 SUMMARY_XLSX, SUMMARY_HTML = "汇总.xlsx", "汇总.html"
-RESERVED = frozenset(name.casefold() for name in (BATCH_DIR, SUMMARY_XLSX, SUMMARY_HTML))
+KEPT_DIR = "已替换的旧输出"  # unit folders with a reviewer's changes, moved here instead of being deleted
+RESERVED = frozenset(name.casefold() for name in (BATCH_DIR, SUMMARY_XLSX, SUMMARY_HTML, KEPT_DIR))
 REPORT_FORMATS = ("docx", "html", "xlsx")
 
 EXIT_OK, EXIT_ERRORS, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -72,6 +73,7 @@ class BatchResult:
     summary: Path | None = None
     dashboard: Path | None = None
     notes: list[str] = field(default_factory=list)
+    kept: list[Path] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -107,7 +109,12 @@ class BatchResult:
             f"（本次处理 {self.built} 个，未变化跳过 {self.skipped} 个），用时 {self.seconds:.1f} 秒。"
         )
         if self.removed:
-            lines.append(f"已删除 {self.removed} 个不再在收件箱中的单位的旧输出。")
+            lines.append(f"已移除 {self.removed} 个不再在收件箱中的单位的旧输出。")
+        if self.kept:
+            lines.append(
+                f"{len(self.kept)} 个单位的旧输出文件夹中有人工修改或添加的文件，已整体移到「{KEPT_DIR}」："
+                + "、".join(p.name for p in self.kept)
+            )
         if self.with_errors:
             lines.append(f"{len(self.with_errors)} 个单位有“错误”级别的校验发现，详见汇总。")
         for record in self.failed:
@@ -177,6 +184,7 @@ class Manifest:
             raise OutputError(f"无法使用输出文件夹（{exc.strerror or exc}）", path=str(out)) from None
         self.records: dict[str, UnitRecord] = {}
         self.claims: dict[str, str] = {}
+        self.kept: list[Path] = []  # folders moved into KEPT_DIR by this run
         loaded = []
         for path in sorted(self.units.glob("*.json")):
             try:
@@ -234,14 +242,41 @@ class Manifest:
         self.taken.discard(name.casefold())
 
     def _release(self, record: UnitRecord) -> None:
-        """Delete the folder ``record`` holds, if it holds one (删除旧输出)."""
+        """Remove the folder ``record`` holds, if it holds one (移除旧输出): deleted when it holds only
+        what the batch wrote, else moved whole into ``KEPT_DIR`` — a reviewer's work is never deleted."""
         name = record.folder
         if not name or self.claims.get(name.casefold()) != record.key:
             return
         path = self.out / name
         if path.parent == self.out and path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
+            if self._changed_by_someone(record, path):
+                kept = self.out / KEPT_DIR / f"{name}（{time.strftime('%Y%m%d-%H%M%S')}）"
+                number = 2
+                while kept.exists():
+                    kept, number = (
+                        kept.with_name(f"{name}（{time.strftime('%Y%m%d-%H%M%S')}-{number}）"),
+                        number + 1,
+                    )
+                kept.parent.mkdir(exist_ok=True)
+                os.replace(path, kept)
+                self.kept.append(kept)
+            else:
+                shutil.rmtree(path)
         self._unclaim(name)
+
+    def _changed_by_someone(self, record: UnitRecord, folder: Path) -> bool:
+        """Whether ``folder`` holds a file the batch did not write, or one changed after the record."""
+        try:
+            recorded = (self.units / f"{_record_id(record.key)}.json").stat().st_mtime_ns
+        except OSError:
+            recorded = 0
+        ours = set(record.files.values())
+        for path in folder.rglob("*"):
+            if path.is_dir() and not path.is_symlink():
+                continue
+            if path.parent != folder or path.name not in ours or path.lstat().st_mtime_ns > recorded:
+                return True
+        return False
 
     def _free_name(self, base: str) -> str:
         name, number = base, 2
@@ -582,4 +617,5 @@ def _run(
         result.dashboard = write_dashboard(result.records, out / SUMMARY_HTML)
     else:
         result.records = [manifest.records[key] for key in keys if key in manifest.records]
+    result.kept = manifest.kept
     return result
