@@ -21,6 +21,9 @@ SEVERITY_ORDER = ("error", "warning", "info")
 REPORT_LABELS = {"docx": "Word 报告", "html": "HTML 报告", "xlsx": "自评表"}
 
 
+FORMAT_HELP = "报告格式，逗号分隔：docx,html,xlsx（默认全部）"
+
+
 def _print_summary(result: object, *, limit: int = 50) -> None:
     from .core.findings import SEVERITY_LABELS
     from .core.numbers import fmt_score
@@ -217,7 +220,7 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("book", help="填报工作簿")
     build.add_argument("-o", "--output", help="输出目录（默认：工作簿旁的 xlperf-output）")
     build.add_argument("--in-place", action="store_true", help="直接更新原工作簿（先备份）")
-    build.add_argument("--format", help="报告格式，逗号分隔：docx,html,xlsx（默认全部）")
+    build.add_argument("--format", help=FORMAT_HELP)
     build.add_argument("--no-report", action="store_true", help="只写回工作簿，不生成报告")
     build.add_argument(
         "--templates", help="自定义模板目录（其中的 report.docx / report.html.j2 覆盖内置模板）"
@@ -228,7 +231,7 @@ def parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="只生成报告（Word / HTML / 自评表）")
     report.add_argument("book", help="填报工作簿")
     report.add_argument("-o", "--output", help="输出目录（默认：工作簿旁的 xlperf-output）")
-    report.add_argument("--format", help="报告格式，逗号分隔：docx,html,xlsx（默认全部）")
+    report.add_argument("--format", help=FORMAT_HELP)
     report.add_argument("--templates", help="自定义模板目录")
     report.add_argument("--strict", action="store_true", help="存在错误级校验结果时不生成报告")
     report.set_defaults(func=_cmd_report)
@@ -245,7 +248,7 @@ def parser() -> argparse.ArgumentParser:
     )
     batch.add_argument("--jobs", type=int, default=None, help="并行进程数（默认：CPU 核数）")
     batch.add_argument("--force", action="store_true", help="全部重新处理（默认跳过未变化的工作簿）")
-    batch.add_argument("--format", help="报告格式，逗号分隔：docx,html,xlsx（默认全部）")
+    batch.add_argument("--format", help=FORMAT_HELP)
     batch.add_argument("--templates", help="自定义模板目录（用于每个单位的报告；模板改动后全部重新生成）")
     batch.set_defaults(func=_cmd_batch)
 

@@ -198,7 +198,7 @@ class Manifest:
         for record in sorted(loaded, key=lambda r: r.key):
             folded = record.folder.casefold() if record.folder else None
             if folded is not None and folded in self.claims:  # two records, one folder: rebuild the later
-                (self.units / f"{_record_id(record.key)}.json").unlink(missing_ok=True)
+                self._record_path(record.key).unlink(missing_ok=True)
                 continue
             self.records[record.key] = record
             if folded is not None:
@@ -219,19 +219,30 @@ class Manifest:
             return record if not record.ok and record.reason == source.problem else None
         if record.ok:
             folder = self.out / (record.folder or "")
-            try:
-                recorded = (self.units / f"{_record_id(record.key)}.json").stat().st_mtime_ns
-            except OSError:
-                return None
-            if not record.folder or not all(
-                _output_intact(folder / name, record.sizes.get(kind), recorded)
-                for kind, name in record.files.items()
+            recorded = self._recorded_at(record.key)
+            if (
+                recorded is None
+                or not record.folder
+                or not all(
+                    _output_intact(folder / name, record.sizes.get(kind), recorded)
+                    for kind, name in record.files.items()
+                )
             ):
                 return None
         return record
 
+    def _record_path(self, key: str) -> Path:
+        return self.units / f"{_record_id(key)}.json"
+
+    def _recorded_at(self, key: str) -> int | None:
+        """When the unit's record was written (登记时间, ns), or None if it is gone."""
+        try:
+            return self._record_path(key).stat().st_mtime_ns
+        except OSError:
+            return None
+
     def _save(self, record: UnitRecord) -> None:
-        atomic_write_bytes(self.units / f"{_record_id(record.key)}.json", record.to_json())
+        atomic_write_bytes(self._record_path(record.key), record.to_json())
 
     def _claim(self, key: str, name: str) -> None:
         self.claims[name.casefold()] = key
@@ -266,10 +277,7 @@ class Manifest:
 
     def _changed_by_someone(self, record: UnitRecord, folder: Path) -> bool:
         """Whether ``folder`` holds a file the batch did not write, or one changed after the record."""
-        try:
-            recorded = (self.units / f"{_record_id(record.key)}.json").stat().st_mtime_ns
-        except OSError:
-            recorded = 0
+        recorded = self._recorded_at(record.key) or 0  # no record time: every file counts as changed
         ours = set(record.files.values())
         for path in folder.rglob("*"):
             if path.is_dir() and not path.is_symlink():
@@ -322,7 +330,7 @@ class Manifest:
         gone = [key for key in self.records if key not in keys]
         for key in gone:
             self._release(self.records.pop(key))
-            (self.units / f"{_record_id(key)}.json").unlink(missing_ok=True)
+            self._record_path(key).unlink(missing_ok=True)
         return len(gone)
 
     def settle_names(self, keys: list[str]) -> None:

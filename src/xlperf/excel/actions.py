@@ -29,7 +29,7 @@ from ..core.findings import SEVERITY_LABELS, SEVERITY_ORDER, Finding, count_by_s
 from ..core.functions import FUNCTIONS
 from ..core.numbers import fmt_score
 from ..errors import XlperfError
-from ..io.xlsxpatch import Formula, Literal
+from ..io.xlsxpatch import Formula, Literal, column_letters, parse_range
 from ..workbook import contract as c
 from ..workbook.build import structure_findings
 from ..workbook.cells import computed_cells, finding_cells
@@ -111,7 +111,7 @@ def findings_with_links(loc: Locator, findings: list[Finding]) -> dict[tuple[str
     cells = finding_cells(loc, findings, loc.finding_rows)
     sheet, anchor = loc.names[c.FINDINGS_NAME]
     col, header_row = _first_cell(anchor)
-    where_col = _letter(col + len(c.FINDING_HEADERS) - 1)
+    where_col = column_letters(col + len(c.FINDING_HEADERS) - 1)
     for offset, finding in enumerate(findings):
         located = [found for found in (loc.locate(ref) for ref in finding.refs) if found is not None]
         key = (sheet, f"{where_col}{header_row + 1 + offset}")
@@ -121,21 +121,11 @@ def findings_with_links(loc: Locator, findings: list[Finding]) -> dict[tuple[str
 
 
 def _first_cell(address: str) -> tuple[int, int]:
-    match = re.match(r"\$?([A-Z]{1,3})\$?(\d+)", address.upper())
-    if match is None:  # pragma: no cover - addresses come from parse_reference
+    """(column, row) of the first cell of ``address`` (``"A3:D3"`` or ``"B7"``)."""
+    parsed = parse_range(address)
+    if parsed is None:  # pragma: no cover - addresses come from parse_reference
         raise ValueError(address)
-    col = 0
-    for char in match[1]:
-        col = col * 26 + ord(char) - 64
-    return col, int(match[2])
-
-
-def _letter(col: int) -> str:
-    text = ""
-    while col:
-        col, rest = divmod(col - 1, 26)
-        text = chr(65 + rest) + text
-    return text
+    return parsed[1], parsed[0]
 
 
 _FUNCTION_CALL = re.compile(r"(?<![\w.])(" + "|".join(sorted(FUNCTIONS, key=len, reverse=True)) + r")\(")
@@ -273,7 +263,7 @@ def _ensure_findings_sheet(book: Any, loc: Locator) -> dict[tuple[str, str], obj
     if c.S_FINDINGS not in loc.sheets:
         book.sheets.add(c.S_FINDINGS, after=book.sheets[len(book.sheets) - 1])
         loc.sheets.append(c.S_FINDINGS)
-    return {(c.S_FINDINGS, f"{_letter(i)}3"): h for i, h in enumerate(c.FINDING_HEADERS, 1)}
+    return {(c.S_FINDINGS, f"{column_letters(i)}3"): h for i, h in enumerate(c.FINDING_HEADERS, 1)}
 
 
 def _counts_text(findings: list[Finding]) -> str:

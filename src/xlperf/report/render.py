@@ -397,11 +397,15 @@ def template_error(
 # --------------------------------------------------------------------------------------------
 
 
+def _require_folder(user_dir: Path) -> None:
+    if not Path(user_dir).is_dir():
+        raise ReportError("自定义模板目录不存在或不是目录", path=str(user_dir))
+
+
 def check_templates(user_dir: Path, formats: Sequence[str] = FORMATS) -> None:
     """Check a folder of report templates before using it (检查自定义模板): it exists, and the Word and
     HTML templates ``formats`` need compile.  Problems raise :class:`ReportError`."""
-    if not Path(user_dir).is_dir():
-        raise ReportError("自定义模板目录不存在或不是目录", path=str(user_dir))
+    _require_folder(user_dir)
     if "docx" in formats:
         from .docx_report import word_template
 
@@ -448,8 +452,8 @@ def render_reports(
         raise ReportError(f"未知的报告格式「{'、'.join(unknown)}」，可选：{'、'.join(FORMATS)}")
     if not wanted:
         raise ReportError(f"未指定报告格式，可选：{'、'.join(FORMATS)}")
-    if templates is not None and not Path(templates).is_dir():
-        raise ReportError("自定义模板目录不存在或不是目录", path=str(templates))
+    if templates is not None:
+        _require_folder(templates)
     errors = [f for f in findings if f.severity == ERROR]
     if strict and errors:
         shown = "；".join(f.message for f in errors[:3]) + ("……" if len(errors) > 3 else "")
