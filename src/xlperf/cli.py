@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .cli_zh import ChineseArgumentParser
 from .errors import XlperfError
 
 SEVERITY_ORDER = ("error", "warning", "info")
@@ -22,6 +23,7 @@ REPORT_LABELS = {"docx": "Word 报告", "html": "HTML 报告", "xlsx": "自评�
 
 
 FORMAT_HELP = "报告格式，逗号分隔：docx,html,xlsx（默认全部）"
+FORCE_HELP = "输出位置已有不是本工作簿生成的文件（或生成后被修改过）时，先备份为 .bak 文件再覆盖（默认：不覆盖，退出码 2）"
 
 
 def _print_summary(result: object, *, limit: int = 50) -> None:
@@ -55,19 +57,29 @@ def _print_summary(result: object, *, limit: int = 50) -> None:
         print(f"原文件已备份为：{result.backup}")
 
 
+def _backed_up(backups: list[Path]) -> None:
+    for backup in backups:
+        print(f"原有文件已备份为：{backup}")
+
+
 def _cmd_new(args: argparse.Namespace) -> int:
+    from .io.overwrite import guard_outputs
+    from .rubrics import PACKAGED
     from .workbook.create import blank_data, create_workbook
 
+    output = Path(args.output)
+    backups = guard_outputs([output], None, force=args.force)
     if args.example:
         from .examples import example_data
 
         data = example_data(args.example)
     else:
         data = blank_data(args.unit, args.year, args.rubric)
-    create_workbook(data, Path(args.output))
+    create_workbook(data, output)
     print(
-        f"已新建工作簿：{args.output}（{'示例 ' + args.example if args.example else '评分体系 ' + args.rubric}）"
+        f"已新建工作簿：{output}（{'示例 ' + args.example if args.example else '评分体系：' + PACKAGED[args.rubric]}）"
     )
+    _backed_up(backups)
     return 0
 
 
@@ -78,6 +90,7 @@ def _formats(text: str | None) -> list[str]:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
+    from .io.overwrite import publish, staging
     from .report import ReportError, render_reports
     from .workbook.build import build_workbook, evaluate_workbook, output_path
 
@@ -90,40 +103,54 @@ def _cmd_build(args: argparse.Namespace) -> int:
             raise ReportError(
                 f"存在 {len(errors)} 条错误级校验结果，按 --strict 不生成输出；请先运行 xlperf check 查看并修正"
             )
-    result = build_workbook(book, out_dir, in_place=args.in_place)
-    formats = [] if args.no_report else _formats(args.format)
-    if formats:
-        target = output_path(book, out_dir, args.in_place).parent
-        written = render_reports(
-            result.evaluation,
-            result.findings,
-            target,
-            formats=formats,
-            templates=Path(args.templates) if args.templates else None,
-            where=result.where,
+    folder = output_path(book, out_dir, args.in_place).parent
+    with staging(folder) as tmp:
+        result = build_workbook(book, None if args.in_place else tmp, in_place=args.in_place)
+        staged = [] if args.in_place or result.output is None else [result.output]
+        formats = [] if args.no_report else _formats(args.format)
+        written = (
+            render_reports(
+                result.evaluation,
+                result.findings,
+                tmp,
+                formats=formats,
+                templates=Path(args.templates) if args.templates else None,
+                where=result.where,
+            )
+            if formats
+            else {}
         )
-        result.reports = written
+        backups = publish([*staged, *written.values()], folder, book, force=args.force)
+    if staged:
+        result.output = folder / staged[0].name
+    result.reports = {kind: folder / path.name for kind, path in written.items()}
     _print_summary(result)
+    _backed_up(backups)
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from .io.overwrite import publish, staging
     from .report import render_reports
     from .workbook.build import BuildResult, evaluate_workbook
 
     inputs, ev, findings, report = evaluate_workbook(Path(args.book))
     result = BuildResult(ev, findings, inputs.locator, None, report, warnings=list(report.warnings))
     out_dir = Path(args.output) if args.output else Path(args.book).parent / "xlperf-output"
-    result.reports = render_reports(
-        ev,
-        findings,
-        out_dir,
-        formats=_formats(args.format),
-        templates=Path(args.templates) if args.templates else None,
-        where=result.where,
-        strict=args.strict,
-    )
+    with staging(out_dir) as tmp:
+        written = render_reports(
+            ev,
+            findings,
+            tmp,
+            formats=_formats(args.format),
+            templates=Path(args.templates) if args.templates else None,
+            where=result.where,
+            strict=args.strict,
+        )
+        backups = publish(written.values(), out_dir, Path(args.book), force=args.force)
+    result.reports = {kind: out_dir / path.name for kind, path in written.items()}
     _print_summary(result)
+    _backed_up(backups)
     return 0
 
 
@@ -180,17 +207,23 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _cmd_upgrade(args: argparse.Namespace) -> int:
-    from .workbook.upgrade import upgrade_command
+    from .io.overwrite import guard_outputs, record_outputs
+    from .workbook.upgrade import default_output, upgrade_command
 
-    return upgrade_command(
-        Path(args.book), Path(args.output) if args.output else None, in_place=args.in_place
-    )
+    book, output = Path(args.book), Path(args.output) if args.output else None
+    target = None if args.in_place else output or default_output(book)
+    backups = guard_outputs([target], book, force=args.force) if target is not None else []
+    code = upgrade_command(book, output, in_place=args.in_place)
+    if target is not None and target.is_file():
+        record_outputs([target], book)
+    _backed_up(backups)
+    return code
 
 
 def _excel_addin(rest: list[str]) -> int:
     from .excel.addin import main as addin_main
 
-    return addin_main(["build", *rest])
+    return addin_main(["build", *rest], build_prog="xlperf excel-addin")
 
 
 def _serve(rest: list[str]) -> int:
@@ -204,19 +237,36 @@ PASS_THROUGH = {"excel-addin": _excel_addin, "serve": _serve}  # commands with t
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser (命令行参数)."""
-    p = argparse.ArgumentParser(prog="xlperf", description="部门整体支出绩效自评：计算、校验、生成报告")
-    p.add_argument("--version", action="version", version=f"xlperf {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    from .rubrics import PACKAGED
 
-    new = sub.add_parser("new", help="新建填报工作簿")
-    new.add_argument("-o", "--output", required=True, help="新工作簿路径（.xlsx）")
+    p = ChineseArgumentParser(
+        prog="xlperf",
+        description="部门整体支出绩效自评：计算、校验、生成报告",
+        epilog="各子命令的参数：xlperf 子命令 -h，例如 xlperf build -h",
+    )
+    p.add_argument("--version", action="version", version=f"xlperf {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="子命令")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        """A sub-command whose one-line description is both its list entry and its help (子命令)."""
+        parser: argparse.ArgumentParser = sub.add_parser(name, help=text, description=text)
+        return parser
+
+    new = command("new", "新建填报工作簿")
+    new.add_argument("-o", "--output", required=True, help="新工作簿路径（.xlsx）；该文件已存在时不覆盖")
+    new.add_argument("--force", action="store_true", help="新工作簿路径已有文件时，先备份为 .bak 文件再覆盖")
     new.add_argument("--unit", default="", help="单位名称")
     new.add_argument("--year", type=int, default=2024, help="评价年度")
-    new.add_argument("--rubric", default="reference", choices=("reference", "caiyu2020"), help="内置评分体系")
+    new.add_argument(
+        "--rubric",
+        default="reference",
+        choices=tuple(PACKAGED),
+        help="内置评分体系：" + "；".join(f"{key} = {title}" for key, title in PACKAGED.items()),
+    )
     new.add_argument("--example", help="生成内置示例（gaoyi2024）")
     new.set_defaults(func=_cmd_new)
 
-    build = sub.add_parser("build", help="计算、校验并写出结果工作簿")
+    build = command("build", "计算、校验并写出结果工作簿")
     build.add_argument("book", help="填报工作簿")
     build.add_argument("-o", "--output", help="输出目录（默认：工作簿旁的 xlperf-output）")
     build.add_argument("--in-place", action="store_true", help="直接更新原工作簿（先备份）")
@@ -226,22 +276,24 @@ def parser() -> argparse.ArgumentParser:
         "--templates", help="自定义模板目录（其中的 report.docx / report.html.j2 覆盖内置模板）"
     )
     build.add_argument("--strict", action="store_true", help="存在错误级校验结果时不生成任何输出")
+    build.add_argument("--force", action="store_true", help=FORCE_HELP)
     build.set_defaults(func=_cmd_build)
 
-    report = sub.add_parser("report", help="只生成报告（Word / HTML / 自评表）")
+    report = command("report", "只生成报告（Word / HTML / 自评表）")
     report.add_argument("book", help="填报工作簿")
     report.add_argument("-o", "--output", help="输出目录（默认：工作簿旁的 xlperf-output）")
     report.add_argument("--format", help=FORMAT_HELP)
     report.add_argument("--templates", help="自定义模板目录")
     report.add_argument("--strict", action="store_true", help="存在错误级校验结果时不生成报告")
+    report.add_argument("--force", action="store_true", help=FORCE_HELP)
     report.set_defaults(func=_cmd_report)
 
-    check = sub.add_parser("check", help="只校验，不写文件；退出码 0 无错误、1 有错误、2 无法读取")
+    check = command("check", "只校验，不写文件；退出码 0 无错误、1 有错误、2 无法读取")
     check.add_argument("book", help="填报工作簿")
     check.add_argument("--json", action="store_true", help="以 JSON 输出校验结果")
     check.set_defaults(func=_cmd_check)
 
-    batch = sub.add_parser("batch", help="批量处理收件箱中的全部工作簿（含 .zip），生成汇总表和汇总看板")
+    batch = command("batch", "批量处理收件箱中的全部工作簿（含 .zip），生成汇总表和汇总看板")
     batch.add_argument("inbox", help="收件箱文件夹（含子文件夹和 .zip）")
     batch.add_argument(
         "-o", "--output", required=True, help="输出文件夹（与收件箱保持一致：已移出收件箱的单位会被删除）"
@@ -252,19 +304,17 @@ def parser() -> argparse.ArgumentParser:
     batch.add_argument("--templates", help="自定义模板目录（用于每个单位的报告；模板改动后全部重新生成）")
     batch.set_defaults(func=_cmd_batch)
 
-    upgrade = sub.add_parser("upgrade", help="检查并修复工作簿结构，搬入全部填报内容（--in-place 先备份）")
+    upgrade = command("upgrade", "检查并修复工作簿结构，搬入全部填报内容（--in-place 先备份）")
     upgrade.add_argument("book", help="填报工作簿")
     upgrade.add_argument("-o", "--output", help="修复后的工作簿路径（.xlsx）")
     upgrade.add_argument("--in-place", action="store_true", help="直接修复原工作簿（先备份）")
+    upgrade.add_argument("--force", action="store_true", help=FORCE_HELP)
     upgrade.set_defaults(func=_cmd_upgrade)
 
-    sub.add_parser(
-        "excel-addin",
-        help="生成桌面版 Excel 启用宏的工作簿（功能区「绩效自评」）；xlperf excel-addin -h 查看参数",
+    command(
+        "excel-addin", "生成桌面版 Excel 启用宏的工作簿（功能区「绩效自评」）；xlperf excel-addin -h 查看参数"
     )
-    sub.add_parser(
-        "serve", help="启动 Excel 加载项服务（Office.js，需安装 xlperf[server]）；xlperf serve -h 查看参数"
-    )
+    command("serve", "启动 Excel 加载项服务（Office.js，需安装 xlperf[server]）；xlperf serve -h 查看参数")
     return p
 
 

@@ -20,7 +20,6 @@ oletools and checks it against the sources.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib
 import importlib.resources
@@ -35,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..cli_zh import ChineseArgumentParser
 from ..core.functions import FUNCTIONS
 from .udfs import CATEGORY, help_text, make_udfs
 from .vbaproject import VbaModule
@@ -338,13 +338,19 @@ def verify_macro_workbook(path: Path) -> list[str]:
     return problems
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m xlperf.excel.addin build|verify`` (命令行)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m xlperf.excel.addin", description="生成桌面版 Excel 启用宏的工作簿"
+def main(argv: Sequence[str] | None = None, *, build_prog: str | None = None) -> int:
+    """``python -m xlperf.excel.addin build|verify`` (命令行); ``build_prog`` names ``build`` in its help
+    when it is reached as ``xlperf excel-addin``."""
+    parser = ChineseArgumentParser(
+        prog="python -m xlperf.excel.addin", description="生成或复查桌面版 Excel 启用宏的工作簿"
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("build", help="生成 .xlsm")
+    build = sub.add_parser(
+        "build",
+        help="生成 .xlsm",
+        description="生成桌面版 Excel 启用宏的工作簿（.xlsm，功能区「绩效自评」）",
+        **({"prog": build_prog} if build_prog else {}),
+    )
     build.add_argument("-o", "--output", required=True, help="输出目录或 .xlsm 路径")
     build.add_argument("--from", dest="base", help="以此填报工作簿（.xlsx）为底稿")
     build.add_argument("--example", help="以内置示例为底稿（gaoyi2024）")
@@ -353,8 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     build.add_argument("--pythonpath", default="", help="附加的 PYTHONPATH")
     build.add_argument("--no-verify", action="store_true", help="不用 oletools 复查")
-    verify = sub.add_parser("verify", help="复查已生成的 .xlsm")
-    verify.add_argument("book")
+    verify = sub.add_parser("verify", help="复查已生成的 .xlsm", description="复查已生成的 .xlsm")
+    verify.add_argument("book", help="要复查的 .xlsm 文件")
     args = parser.parse_args(argv)
     if args.command == "verify":
         problems = verify_macro_workbook(Path(args.book))

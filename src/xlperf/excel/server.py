@@ -17,7 +17,6 @@ the environment xlwings reads at import, so it must run before ``xlwings`` is im
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import secrets
@@ -26,6 +25,8 @@ import uuid
 from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from ..cli_zh import ChineseArgumentParser
 
 PROJECT_DIR = Path(__file__).resolve().parent / "officejs"
 # A fixed id of version 4 (as Office and xlwings Server require), derived from our name.
@@ -188,7 +189,7 @@ def create_app() -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``xlperf serve`` (启动加载项服务): configure, then run xlwings Server with uvicorn."""
-    parser = argparse.ArgumentParser(prog="xlperf serve", description="启动 Excel 加载项服务（Office.js）")
+    parser = ChineseArgumentParser(prog="xlperf serve", description="启动 Excel 加载项服务（Office.js）")
     parser.add_argument("--host", default="127.0.0.1", help="监听地址（默认仅本机）")
     parser.add_argument("--port", type=int, default=8000, help="端口（默认 8000）")
     parser.add_argument("--cert", help="HTTPS 证书文件（PEM）；Office 加载项必须通过 HTTPS 访问")

@@ -110,6 +110,7 @@ class _Value:
 
 
 _NONE = _Value("none")
+_EMPTY_RESULT = _Value("s", "")
 _RESULT_TYPES = {"s": "str", "b": "b", "e": "e"}  # t= of a formula's cached value
 _ILLEGAL_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _ESCAPE_LOOKALIKE = re.compile("_(x[0-9A-Fa-f]{4}_)")
@@ -575,14 +576,29 @@ _BEFORE_CALCPR = frozenset(
 )  # fmt: skip
 
 
+#: ``calcPr/@calcId`` of the current Excel engine (Microsoft 365).  ECMA-376 Part 1 §18.2.2: a
+#: workbook whose calcId is older than the application's engine is recalculated in full on open,
+#: which in an Excel without the xlperf add-in turns every xlperf formula into #NAME?; with the
+#: current id and no fullCalcOnLoad, Excel shows the stored results (docs/excel.md).
+CURRENT_CALC_ID = "191029"
+
+
 def _apply_calc_pr(workbook: etree._Element, full_calc_on_load: bool) -> bool:
-    """Set or remove ``calcPr/@fullCalcOnLoad``; True when the XML changed."""
+    """Set or remove ``calcPr/@fullCalcOnLoad``; True when the XML changed.
+
+    Removing it also raises an older ``calcId`` to :data:`CURRENT_CALC_ID`, so that Excel keeps
+    the stored results on open instead of recalculating everything (缓存值优先).
+    """
     calc_pr = _find_child(workbook, "calcPr")
     if not full_calc_on_load:
-        if calc_pr is None or "fullCalcOnLoad" not in calc_pr.attrib:
+        if calc_pr is None:
             return False
-        del calc_pr.attrib["fullCalcOnLoad"]
-        return True
+        changed = calc_pr.attrib.pop("fullCalcOnLoad", None) is not None
+        calc_id = calc_pr.get("calcId", "")
+        if not calc_id.isdigit() or int(calc_id) < int(CURRENT_CALC_ID):
+            calc_pr.set("calcId", CURRENT_CALC_ID)
+            changed = True
+        return changed
     if calc_pr is None:
         calc_pr = etree.SubElement(workbook, f"{{{_namespace(workbook)}}}calcPr")
         position = 0
@@ -765,6 +781,8 @@ class _SheetPatcher:
             formula = None
         elif value.formula is not None:
             formula = self._set_formula(cell, formula, value.formula)
+        if value.kind == "none" and (formula is not None or self._in_array_formula(row, column)):
+            value = _EMPTY_RESULT  # an empty result is stored as Excel stores it: t="str", <v></v>
         if value.kind == "none":
             if old_v is not None:
                 cell.remove(old_v)
@@ -875,7 +893,8 @@ def patch_workbook(
     ``values`` maps ``(sheet title, "C7")`` to an int/float, str, bool, None or :class:`ExcelError`.
     Formula cells (including shared-formula children and array formulas) keep their formula and
     get the value as their cached value (缓存值); other cells get a plain value (strings as inline
-    strings, so a text starting with ``=`` stays text); None clears the value but keeps the cell and
+    strings, so a text starting with ``=`` stays text); None clears the value (a formula cell stores an empty
+    result, ``t="str"`` with ``<v></v>``, as Excel does) but keeps the cell and
     its style.  Missing rows and cells are created in order.
 
     ``full_calc_on_load``: None leaves ``<calcPr>`` alone, False removes ``fullCalcOnLoad`` (Excel

@@ -11,7 +11,7 @@ from __future__ import annotations
 from openpyxl.utils import get_column_letter, range_boundaries
 
 from ..core.evaluate import Evaluation, actual_kind
-from ..core.findings import Finding
+from ..core.findings import Finding, check_family
 from ..core.metrics import METRIC_BY_LABEL, METRICS, Column, Group
 from ..core.numbers import parse_text
 from ..core.rates import on_schedule
@@ -182,8 +182,27 @@ def _summary_table(cells: Cells, pos: TablePos, ev: Evaluation, stale: set[tuple
         )
 
 
+EMPTY_GUARD = 'IFERROR({},"")'
+
+
+def guard_empty(formula: Formula) -> Formula:
+    """Wrap a formula whose result is empty in ``IFERROR(…,"")`` (空结果保护).
+
+    An empty result is stored as Excel stores it (``t="str"``, ``<v></v>``), but LibreOffice
+    recalculates every formula cell whose stored value is empty and, without the xlperf
+    functions, would show #NAME?; the guard makes that recalculation show the same empty cell.
+    Where the functions exist the guard changes nothing (they return values, not errors).
+    """
+    if formula.value not in (None, "") or formula.text.startswith("IFERROR("):
+        return formula
+    return Formula(EMPTY_GUARD.format(formula.text), formula.value)
+
+
 def computed_cells(loc: Locator, ev: Evaluation) -> Cells:
-    """Formula and value of every computed cell (全部计算单元格), keyed by (sheet, cell)."""
+    """Formula and value of every computed cell (全部计算单元格), keyed by (sheet, cell).
+
+    A formula with an empty result is guarded (:func:`guard_empty`).
+    """
     cells: Cells = {}
     _rates(cells, loc, ev)
     _summary(cells, loc, ev)
@@ -196,11 +215,12 @@ def computed_cells(loc: Locator, ev: Evaluation) -> Cells:
         pos = loc.tables.get(spec.name)
         if pos is not None:
             fill(cells, pos, ev, loc.own_formula_cells)
-    return cells
+    return {key: guard_empty(v) if isinstance(v, Formula) else v for key, v in cells.items()}
 
 
 def finding_cells(loc: Locator, findings: list[Finding], previous_rows: int) -> Cells:
-    """The 校验结果 rows under the header named ``findings_header``: 级别, 检查项, 说明, 位置; stale rows cleared."""
+    """The 校验结果 rows under the header named ``findings_header``: 级别, 检查项 (the check's Chinese
+    family, :func:`~xlperf.core.findings.check_family`), 说明, 位置; stale rows cleared."""
     cells: Cells = {}
     anchor = loc.names.get(c.FINDINGS_NAME)
     if anchor is None:
@@ -214,7 +234,7 @@ def finding_cells(loc: Locator, findings: list[Finding], previous_rows: int) -> 
         values = (
             (
                 finding.severity_label,
-                finding.check,
+                check_family(finding.check),
                 finding.message,
                 "、".join(filter(None, (loc.describe(r) for r in finding.refs))),
             )

@@ -20,10 +20,12 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..core.evaluate import actual_kind
 from ..core.fields import CHOICE, COUNT, DEFAULT_SETTINGS, LONGTEXT, MONEY, RATE, SCORE, TEXT, Field
-from ..core.metrics import GOAL_SOURCE, METRICS
-from ..core.model import QuarterRow, UnitData
-from ..core.rules import RULES
+from ..core.metrics import GOAL_SOURCE, METRIC_BY_LABEL, METRICS
+from ..core.model import IndicatorRow, QuarterRow, UnitData
+from ..core.numbers import parse_text
+from ..core.rules import RULES, Proportional
 from . import contract as c
 from .build import BuildResult
 from .styles import (
@@ -54,6 +56,12 @@ README_LINES = (
     "规则：" + "、".join(RULES) + "。参数写作 键=值; 键=值，例如 档次=0%:100%,10%:75%,其他:0%; 比较=不高于。",
     "数据来源：" + "、".join(m.label for m in METRICS) + f"、{GOAL_SOURCE}；留空表示在「实际值」中手工填写。",
     "「校验结果」列出合计不符、平衡关系不成立、自评得分缺少数据支撑等问题，每条注明位置。",
+)
+
+
+RATES_NOTE = (
+    "注：“53号”指财政部《预算绩效评价共性指标体系框架》（财预〔2013〕53号），"
+    "“10号”指财政部《项目支出绩效评价管理办法》（财预〔2020〕10号）。"
 )
 
 
@@ -195,6 +203,28 @@ def _table(
     return last + 2
 
 
+def actual_format(row: IndicatorRow) -> str:
+    """Number format of an indicator's 实际值 and 单位自述值 (实际值格式): a rate as a percentage with two
+    decimals (so typing 100 in 单位自述值 means 100%), a count as a whole number, anything else 0.00."""
+    kind = actual_kind(row)
+    if kind == "metric":
+        return c.RATE_FMT if METRIC_BY_LABEL[parse_text(row.source)].percent else c.COUNT_FMT
+    if kind == "goals" or parse_text(row.rule) == Proportional.label:
+        return c.RATE_FMT
+    return c.SCORE_FMT
+
+
+def _print_setup(ws: Worksheet, *, landscape: bool, title_rows: str | None = None) -> None:
+    """A4, one page wide and as many pages tall as needed (打印设置), header rows repeated."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.print_options.horizontalCentered = True
+    if title_rows:
+        ws.print_title_rows = title_rows
+
+
 def _protect(ws: Worksheet) -> None:
     ws.protection.sheet = True
     ws.protection.formatColumns = False
@@ -213,7 +243,7 @@ def new_workbook(data: UnitData) -> Workbook:
         wb.create_sheet(title)
     wb.defined_names[c.VERSION_NAME] = DefinedName(c.VERSION_NAME, attr_text=str(c.LAYOUT_VERSION))
     readme = wb[c.S_README]
-    _title(readme, "部门整体支出绩效自评工作簿", (120,))
+    _title(readme, "部门整体支出绩效自评工作簿", (90,))
     for index, line in enumerate(README_LINES, 3):
         readme.cell(index, 1, line).alignment = WRAP
     legend = len(README_LINES) + 4
@@ -253,7 +283,7 @@ def new_workbook(data: UnitData) -> Workbook:
     )
 
     rates = wb[c.S_RATES]
-    _title(rates, "比率（由填报数据计算）", (22, 14, 56))
+    _title(rates, "比率（由填报数据计算）", (22, 14, 70))
     for col, header in enumerate(("比率", "计算值", "计算公式"), 1):
         cell = rates.cell(3, col, header)
         cell.font, cell.fill, cell.border = HEADER_FONT, HEADER_FILL, BORDER
@@ -262,6 +292,9 @@ def new_workbook(data: UnitData) -> Workbook:
         _style(rates.cell(index, 2), c.COMPUTED, c.RATE_FMT if metric.percent else c.COUNT_FMT)
         rates.cell(index, 3, (metric.func.__doc__ or "").splitlines()[0]).alignment = WRAP
         _name(wb, c.rate_name(metric.key), c.S_RATES, _abs(2, index))
+    rates.cell(len(METRICS) + 5, 1, RATES_NOTE).alignment = WRAP
+    rates.merge_cells(start_row=len(METRICS) + 5, start_column=1, end_row=len(METRICS) + 5, end_column=3)
+    rates.row_dimensions[len(METRICS) + 5].height = 32
 
     rubric = wb[c.S_RUBRIC]
     _title(rubric, "部门整体支出绩效评价指标评分表", ())
@@ -288,13 +321,14 @@ def new_workbook(data: UnitData) -> Workbook:
         if "." not in str(row.code or "").strip("."):
             for col in range(1, len(c.RUBRIC.columns) + 1):
                 rubric.cell(5 + index, col).font = BOLD_FONT
-    for ws in (rubric, wb[c.S_GOALS], wb[c.S_FINDINGS], wb[c.S_SUMMARY]):
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-        ws.page_setup.orientation = "landscape"
+        for header in ("实际值", "单位自述值"):
+            rubric[f"{letter[header]}{5 + index}"].number_format = actual_format(row)
     rubric.freeze_panes = "C5"
-    rubric.page_setup.orientation = "landscape"
-    rubric.print_title_rows = "4:4"
+    _print_setup(rubric, landscape=True, title_rows="4:4")
+    _print_setup(wb[c.S_GOALS], landscape=True, title_rows="4:4")
+    _print_setup(wb[c.S_SUMMARY], landscape=False)
+    for title in (c.S_README, c.S_UNIT, c.S_BUDGET, c.S_PROGRESS, c.S_RATES):
+        _print_setup(wb[title], landscape=False)
 
     summary = wb[c.S_SUMMARY]
     _title(summary, "评价结论汇总", (22, 24, 10, 36, 12))
@@ -310,10 +344,13 @@ def new_workbook(data: UnitData) -> Workbook:
     _field_rows(summary, c.fields_on(c.S_SUMMARY), data, row, _Validations(summary))
 
     findings = wb[c.S_FINDINGS]
-    _title(findings, "校验结果（由 xlperf 生成，每次计算后更新）", (8, 22, 100, 30))
+    _title(findings, "校验结果（由 xlperf 生成，每次计算后更新）", (8, 14, 80, 30))
     for col, header in enumerate(c.FINDING_HEADERS, 1):
         cell = findings.cell(3, col, header)
         cell.font, cell.fill, cell.border = HEADER_FONT, HEADER_FILL, BORDER
+        column = findings.column_dimensions[get_column_letter(col)]
+        column.font, column.alignment = BODY_FONT, WRAP  # rows the build adds wrap their long 说明
+    _print_setup(findings, landscape=True, title_rows="3:3")
     _name(wb, c.FINDINGS_NAME, c.S_FINDINGS, f"{_abs(1, 3)}:{_abs(len(c.FINDING_HEADERS), 3)}")
     for ws in wb.worksheets:
         if ws.title not in (c.S_README, c.S_FINDINGS):

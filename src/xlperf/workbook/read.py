@@ -722,5 +722,5 @@ def is_own_formula(text: str) -> bool:
     """True for a formula xlperf writes into a computed cell (本工具公式)."""
     from ..core.functions import FUNCTIONS
 
-    head = text.lstrip("=").strip()
+    head = text.lstrip("=").strip().removeprefix("IFERROR(")  # an empty result's guard (cells.py)
     return head.startswith(c.RATE_PREFIX) or head.split("(", 1)[0].upper() in FUNCTIONS
