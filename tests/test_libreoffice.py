@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "workbook").rglob("*.xls[xm]"))
 ERROR_VALUE = re.compile(r"#NAME\?|#VALUE!|#REF!|#DIV/0!|#N/A|#NUM!|#NULL!|Err:\d{3}")
 # CSV filter: comma, double quote, UTF-8, first line 1, cells as shown (formatted), every sheet (-1).
-CSV_FILTER = 'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1'
+CSV_FILTER = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
 
 
 def _soffice() -> str:
@@ -84,7 +84,9 @@ def _written_books(folder: Path) -> list[Path]:
     example = example_copy(folder / "example")
     rebuilt = build_workbook(example, folder / "rebuilt").output
     assert rebuilt is not None
-    upgraded = upgrade_workbook(damaged(example, folder / "损坏.xlsx", "rename_sheet_only"), folder / "升级.xlsx")
+    upgraded = upgrade_workbook(
+        damaged(example, folder / "损坏.xlsx", "rename_sheet_only"), folder / "升级.xlsx"
+    )
     assert upgraded.output is not None
     batch = generate_workbooks(folder / "batch", 2)
     reports = render_reports(evaluate(example_data()), [], folder / "reports", formats=["xlsx"])
@@ -104,7 +106,9 @@ def test_every_shipped_and_written_workbook_opens_in_libreoffice_without_an_erro
     problems = []
     for book, sheets in exported.items():
         expected = len(load_workbook(book, read_only=True, keep_vba=True).sheetnames)
-        assert len(sheets) == expected, f"{book.name}: LibreOffice exported {len(sheets)} of {expected} sheets"
+        assert len(sheets) == expected, (
+            f"{book.name}: LibreOffice exported {len(sheets)} of {expected} sheets"
+        )
         for sheet in sheets:
             with open(sheet, encoding="utf-8", newline="") as handle:
                 for row_number, row in enumerate(csv.reader(handle), 1):

@@ -814,6 +814,20 @@ class _SheetPatcher:
         formula.text = text
         return formula
 
+    def set_heights(self, heights: Mapping[int, float | None]) -> None:
+        """Give rows a fixed height in points, or (None) the default height again (行高)."""
+        for number, height in heights.items():
+            pos = bisect.bisect_left(self.row_numbers, number)
+            exists = pos < len(self.row_numbers) and self.row_numbers[pos] == number
+            if height is None:
+                if exists:
+                    for attribute in ("ht", "customHeight"):
+                        self.row_elements[pos].attrib.pop(attribute, None)
+                continue
+            row = self._row(number)
+            row.set("ht", _format_number(float(height)))
+            row.set("customHeight", "1")
+
     def apply(self, values: Mapping[tuple[int, int], _Value]) -> None:
         by_row: dict[int, list[tuple[int, _Value]]] = {}
         for (row, column), value in values.items():
@@ -887,6 +901,7 @@ def patch_workbook(
     values: Mapping[tuple[str, str], object],
     *,
     full_calc_on_load: bool | None = None,
+    row_heights: Mapping[tuple[str, int], float | None] | None = None,
 ) -> None:
     """Write ``values`` into a copy of workbook ``src`` saved as ``dst`` (写回结果到工作簿).
 
@@ -896,6 +911,9 @@ def patch_workbook(
     strings, so a text starting with ``=`` stays text); None clears the value (a formula cell stores an empty
     result, ``t="str"`` with ``<v></v>``, as Excel does) but keeps the cell and
     its style.  Missing rows and cells are created in order.
+
+    ``row_heights`` maps ``(sheet title, row number)`` to a height in points, or None for the
+    default height (so that wrapped text shows in full where applications do not fit rows).
 
     ``full_calc_on_load``: None leaves ``<calcPr>`` alone, False removes ``fullCalcOnLoad`` (Excel
     then shows the cached values), True sets it to ``"1"``.
@@ -908,6 +926,10 @@ def patch_workbook(
     """
     src, dst = Path(src), Path(dst)
     grouped = _group_values(values)
+    heights: dict[str, dict[int, float | None]] = {}
+    for (sheet, number), height in (row_heights or {}).items():
+        heights.setdefault(sheet, {})[number] = height
+        grouped.setdefault(sheet, {})
     package = _Package(src)
 
     workbook_part = _workbook_part(package)
@@ -933,6 +955,7 @@ def patch_workbook(
             root = _parse_xml(original, info.filename, src)
             patcher = _SheetPatcher(root, info.filename, src, title)
             patcher.apply(cells)
+            patcher.set_heights(heights.get(title, {}))
             replacements[info.filename] = _serialize_xml(root, original)
 
     if full_calc_on_load is not None and _apply_calc_pr(workbook, full_calc_on_load):

@@ -16,7 +16,7 @@ from ..errors import OutputError
 from ..io.atomic import backup_file
 from ..io.safety import FileReport, inspect_workbook_file
 from ..io.xlsxpatch import patch_workbook
-from .cells import computed_cells, finding_cells
+from .cells import computed_cells, finding_cells, finding_row_heights
 from .read import Locator, WorkbookInputs, read_workbook
 
 
@@ -78,11 +78,13 @@ def build_workbook(path: Path, out_dir: Path | None = None, *, in_place: bool = 
     inputs, ev, findings, report = evaluate_workbook(path)
     target = output_path(path, out_dir, in_place)
     cells = computed_cells(inputs.locator, ev)
-    cells.update(finding_cells(inputs.locator, findings, inputs.locator.finding_rows))
+    rows = finding_cells(inputs.locator, findings, inputs.locator.finding_rows)
+    heights = finding_row_heights(inputs.locator, rows, inputs.locator.finding_rows)
+    cells.update(rows)
     backup = backup_file(path) if in_place else None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        patch_workbook(path, target, cells, full_calc_on_load=False)
+        patch_workbook(path, target, cells, full_calc_on_load=False, row_heights=heights)
     except OSError as exc:
         raise OutputError(f"无法写入输出文件：{exc.strerror or exc}", path=str(target)) from None
     return BuildResult(ev, findings, inputs.locator, target, report, backup, list(report.warnings))

@@ -17,10 +17,13 @@ from ..core.numbers import parse_text
 from ..core.rates import on_schedule
 from ..core.rubric import subtotal, table_shape
 from ..io.xlsxpatch import Formula, Literal
+from ..io.xlsxwrite import wrapped_height
 from . import contract as c
 from .read import Locator, TablePos
 
 Cells = dict[tuple[str, str], object]
+#: Column widths of the 校验结果 sheet (级别, 检查项, 说明, 位置), set by ``xlperf new``.
+FINDING_WIDTHS = (8, 14, 80, 30)
 
 
 def _call(name: str, *args: str) -> str:
@@ -244,3 +247,28 @@ def finding_cells(loc: Locator, findings: list[Finding], previous_rows: int) -> 
         for col, value in zip(letters, values, strict=True):
             cells[(sheet, f"{col}{first + offset}")] = value
     return cells
+
+
+def finding_row_heights(
+    loc: Locator, cells: Cells, previous_rows: int
+) -> dict[tuple[str, int], float | None]:
+    """Heights of the 校验结果 rows in ``cells`` (校验结果行高): tall enough for the wrapped 说明 and
+    位置, since applications keep a stored row height; cleared rows get the default height back."""
+    anchor = loc.names.get(c.FINDINGS_NAME)
+    if anchor is None:
+        return {}
+    sheet, address = anchor
+    min_col, header_row = range_boundaries(address)[:2]
+    letters = [get_column_letter(min_col + i) for i in range(len(c.FINDING_HEADERS))]
+    heights: dict[tuple[str, int], float | None] = {}
+    for row in range(header_row + 1, header_row + 1 + previous_rows + len(cells)):
+        texts = [
+            (cells.get((sheet, f"{col}{row}")), width)
+            for col, width in zip(letters, FINDING_WIDTHS, strict=True)
+        ]
+        shown = [(str(text), width) for text, width in texts if text not in (None, "")]
+        if shown:
+            heights[(sheet, row)] = wrapped_height(shown)
+        elif any((sheet, f"{col}{row}") in cells for col in letters):
+            heights[(sheet, row)] = None
+    return heights

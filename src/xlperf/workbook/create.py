@@ -26,8 +26,10 @@ from ..core.metrics import GOAL_SOURCE, METRIC_BY_LABEL, METRICS
 from ..core.model import IndicatorRow, QuarterRow, UnitData
 from ..core.numbers import parse_text
 from ..core.rules import RULES, Proportional
+from ..io.xlsxwrite import wrapped_height
 from . import contract as c
 from .build import BuildResult
+from .cells import FINDING_WIDTHS
 from .styles import (
     BODY_FONT,
     BOLD_FONT,
@@ -59,6 +61,7 @@ README_LINES = (
 )
 
 
+README_WIDTH = 64  # the 说明 notes wrap within an A4 portrait page
 RATES_NOTE = (
     "注：“53号”指财政部《预算绩效评价共性指标体系框架》（财预〔2013〕53号），"
     "“10号”指财政部《项目支出绩效评价管理办法》（财预〔2020〕10号）。"
@@ -220,7 +223,6 @@ def _print_setup(ws: Worksheet, *, landscape: bool, title_rows: str | None = Non
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.print_options.horizontalCentered = True
     if title_rows:
         ws.print_title_rows = title_rows
 
@@ -243,9 +245,10 @@ def new_workbook(data: UnitData) -> Workbook:
         wb.create_sheet(title)
     wb.defined_names[c.VERSION_NAME] = DefinedName(c.VERSION_NAME, attr_text=str(c.LAYOUT_VERSION))
     readme = wb[c.S_README]
-    _title(readme, "部门整体支出绩效自评工作簿", (90,))
+    _title(readme, "部门整体支出绩效自评工作簿", (README_WIDTH,))
     for index, line in enumerate(README_LINES, 3):
         readme.cell(index, 1, line).alignment = WRAP
+        readme.row_dimensions[index].height = wrapped_height([(line, README_WIDTH)])
     legend = len(README_LINES) + 4
     readme.cell(legend, 1, "填报单元格（黄色）").fill = INPUT_FILL
     readme.cell(legend + 1, 1, "计算单元格（绿色，公式）").fill = COMPUTED_FILL
@@ -290,11 +293,13 @@ def new_workbook(data: UnitData) -> Workbook:
     for index, metric in enumerate(METRICS, 4):
         rates.cell(index, 1, metric.label).border = BORDER
         _style(rates.cell(index, 2), c.COMPUTED, c.RATE_FMT if metric.percent else c.COUNT_FMT)
-        rates.cell(index, 3, (metric.func.__doc__ or "").splitlines()[0]).alignment = WRAP
+        formula = (metric.func.__doc__ or "").splitlines()[0]
+        rates.cell(index, 3, formula).alignment = WRAP
+        rates.row_dimensions[index].height = wrapped_height([(formula, 70)])
         _name(wb, c.rate_name(metric.key), c.S_RATES, _abs(2, index))
     rates.cell(len(METRICS) + 5, 1, RATES_NOTE).alignment = WRAP
     rates.merge_cells(start_row=len(METRICS) + 5, start_column=1, end_row=len(METRICS) + 5, end_column=3)
-    rates.row_dimensions[len(METRICS) + 5].height = 32
+    rates.row_dimensions[len(METRICS) + 5].height = wrapped_height([(RATES_NOTE, 22 + 14 + 70)])
 
     rubric = wb[c.S_RUBRIC]
     _title(rubric, "部门整体支出绩效评价指标评分表", ())
@@ -344,7 +349,7 @@ def new_workbook(data: UnitData) -> Workbook:
     _field_rows(summary, c.fields_on(c.S_SUMMARY), data, row, _Validations(summary))
 
     findings = wb[c.S_FINDINGS]
-    _title(findings, "校验结果（由 xlperf 生成，每次计算后更新）", (8, 14, 80, 30))
+    _title(findings, "校验结果（由 xlperf 生成，每次计算后更新）", FINDING_WIDTHS)
     for col, header in enumerate(c.FINDING_HEADERS, 1):
         cell = findings.cell(3, col, header)
         cell.font, cell.fill, cell.border = HEADER_FONT, HEADER_FILL, BORDER
