@@ -95,13 +95,20 @@ def record_outputs(paths: Iterable[Path], source: Path | None) -> None:
 
 @contextlib.contextmanager
 def staging(folder: Path) -> Iterator[Path]:
-    """A temporary folder inside ``folder`` for outputs not yet published (暂存输出), removed afterwards."""
+    """A temporary folder inside ``folder`` for outputs not yet published (暂存输出), removed afterwards;
+    ``folder`` itself is removed again when this created it and nothing was published."""
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"无法创建输出目录：{exc.strerror or exc}", path=str(folder)) from None
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".xlperf-staging-") as tmp:
-        yield Path(tmp)
+    try:
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".xlperf-staging-") as tmp:
+            yield Path(tmp)
+    finally:
+        if created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
 
 
 def publish(staged: Iterable[Path], folder: Path, source: Path | None, *, force: bool) -> list[Path]:
