@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 
 from xlperf.cli import main
 from xlperf.core.findings import CHECK_FAMILIES
+from xlperf.io.overwrite import LEDGER
 from xlperf.io.xlsxpatch import CURRENT_CALC_ID
 from xlperf.workbook import contract as c
 
@@ -69,7 +70,7 @@ def test_build_of_a_second_workbook_of_the_same_unit_does_not_replace_the_first_
     assert code == 0 and "已备份" in text
     assert next(out.glob("*.bak.html")).read_bytes() == before + b"<!-- edited -->"
     assert (out / "b.xlsx").is_file()
-    assert not list(out.glob(".xlperf-staging-*"))
+    assert not [p for p in out.iterdir() if p.name.startswith(".") and p.name != LEDGER]
 
 
 def test_upgrade_output_over_a_users_file_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -38,6 +38,30 @@ PHRASES = {
 }
 
 
+#: Placeholders shown for an argument's value (参数值占位符), by the argument's ``dest``.
+METAVARS = {
+    "book": "工作簿",
+    "base": "工作簿",
+    "inbox": "收件箱",
+    "output": "路径",
+    "unit": "单位名称",
+    "year": "年度",
+    "example": "示例",
+    "format": "格式",
+    "templates": "目录",
+    "report_dir": "目录",
+    "jobs": "个数",
+    "interpreter": "路径",
+    "pythonpath": "路径",
+    "host": "地址",
+    "port": "端口",
+    "cert": "文件",
+    "key": "文件",
+    "hostname": "主机名",
+    "namespace": "前缀",
+}
+
+
 def translate(message: str) -> str:
     """The Chinese for an argparse phrase (中文短语), or the phrase itself."""
     return PHRASES.get(message, message)
@@ -73,6 +97,11 @@ class ChineseArgumentParser(argparse.ArgumentParser):
     def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
         if kwargs.get("action") == "version":
             kwargs.setdefault("help", translate("show program's version number and exit"))
+        takes_value = kwargs.get("action") in (None, "store") and "choices" not in kwargs
+        if takes_value and "metavar" not in kwargs and args:
+            long = [a for a in args if a.startswith("--")]
+            dest = kwargs.get("dest") or (long[0][2:] if long else args[0].lstrip("-")).replace("-", "_")
+            kwargs["metavar"] = METAVARS.get(dest, "值")
         return super().add_argument(*args, **kwargs)
 
     def format_help(self) -> str:

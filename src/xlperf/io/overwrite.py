@@ -2,7 +2,8 @@
 
 Before a command writes its outputs, :func:`guard_outputs` looks at every target that already
 exists.  A file xlperf itself wrote there earlier, from the same input and unchanged since, is
-replaced (running ``xlperf build`` again after an edit is the normal workflow).  Anything else —
+replaced (running ``xlperf build`` again after an edit is the normal workflow; a workbook is
+known by its file name, like its built copy in the output folder).  Anything else —
 a file the user made, an output the user edited afterwards, or an output of a *different*
 workbook of the same unit and year — stops the command with a Chinese message and exit code 2
 before anything is written; with ``--force`` each such file is first copied to a backup
@@ -23,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import OutputError
-from .atomic import atomic_write_bytes, backup_file
+from .atomic import TEMP_MARKER, atomic_write_bytes, backup_file
 
 LEDGER = ".xlperf-outputs.json"
 
@@ -41,7 +42,8 @@ def _ledger(folder: Path) -> dict[str, dict[str, str]]:
 
 
 def _source_key(source: Path | None) -> str:
-    return str(source.resolve()) if source is not None else ""
+    """A source workbook is known by its file name, as its built copy in the output folder is."""
+    return source.name if source is not None else ""
 
 
 def _objection(target: Path, source: Path | None) -> str | None:
@@ -58,7 +60,7 @@ def _objection(target: Path, source: Path | None) -> str | None:
     if not unchanged:
         return "由 xlperf 生成后又被修改过"
     if entry.get("source", "") != _source_key(source):
-        return f"是由另一个工作簿「{Path(entry.get('source', '')).name}」生成的（同一单位、同一年度）"
+        return f"是由另一个工作簿「{entry.get('source', '')}」生成的（同一单位、同一年度）"
     return None
 
 
@@ -103,7 +105,7 @@ def staging(folder: Path) -> Iterator[Path]:
     except OSError as exc:
         raise OutputError(f"无法创建输出目录：{exc.strerror or exc}", path=str(folder)) from None
     try:
-        with tempfile.TemporaryDirectory(dir=folder, prefix=".xlperf-staging-") as tmp:
+        with tempfile.TemporaryDirectory(dir=folder, prefix=f"{TEMP_MARKER}staging-") as tmp:
             yield Path(tmp)
     finally:
         if created:
