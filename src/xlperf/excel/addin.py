@@ -36,6 +36,7 @@ from typing import Any
 
 from ..cli_zh import ChineseArgumentParser
 from ..core.functions import FUNCTIONS
+from ..io.overwrite import guard_outputs
 from .udfs import CATEGORY, help_text, make_udfs
 from .vbaproject import VbaModule
 from .xlsm import build_xlsm, verify_xlsm
@@ -359,6 +360,9 @@ def main(argv: Sequence[str] | None = None, *, build_prog: str | None = None) ->
     )
     build.add_argument("--pythonpath", default="", help="附加的 PYTHONPATH")
     build.add_argument("--no-verify", action="store_true", help="不用 oletools 复查")
+    build.add_argument(
+        "--force", action="store_true", help="输出的 .xlsm 已存在时，先备份为 .bak 文件再覆盖（默认：不覆盖）"
+    )
     verify = sub.add_parser("verify", help="复查已生成的 .xlsm", description="复查已生成的 .xlsm")
     verify.add_argument("book", help="要复查的 .xlsm 文件")
     args = parser.parse_args(argv)
@@ -377,6 +381,8 @@ def main(argv: Sequence[str] | None = None, *, build_prog: str | None = None) ->
         else:
             name = "绩效自评模板"
         target = target / f"{name}.xlsm"
+    for backup in guard_outputs([target], None, force=args.force):
+        print(f"原有文件已备份为：{backup}")
     build_macro_workbook(
         target,
         base=Path(args.base) if args.base else None,
