@@ -128,8 +128,8 @@ def _field_rows(ws: Worksheet, fields: Sequence[Field], data: UnitData, start: i
             row += 1 if row > start else 0
             ws.cell(row, 1, section).font = SECTION_FONT
             row += 1
-        ws.cell(row, 1, f.label).font = BODY_FONT
-        ws.cell(row, 1).border = BORDER
+        label = ws.cell(row, 1, f.label)
+        label.font, label.border, label.alignment = BODY_FONT, BORDER, WRAP  # beside the top of its value
         value = data.get(f.key)
         cell = ws.cell(row, 2, value)
         _style(cell, c.INPUT, FORMATS.get(f.kind, "General"), wrap=f.kind == LONGTEXT)
@@ -137,8 +137,10 @@ def _field_rows(ws: Worksheet, fields: Sequence[Field], data: UnitData, start: i
             cell.data_type = "s"
         ws.cell(row, 3, f.unit).font = BODY_FONT
         ws.cell(row, 4, f.note).font = BODY_FONT
-        if f.kind == LONGTEXT:
-            ws.row_dimensions[row].height = 120
+        if f.kind == LONGTEXT:  # tall enough for the text, within Excel's 409-point row limit
+            ws.row_dimensions[row].height = min(
+                409, max(120, wrapped_height([(str(value or ""), ws.column_dimensions["B"].width)]))
+            )
         if f.kind == CHOICE:
             dvs.add("list:" + ",".join(f.choices), cell.coordinate)
         elif f.kind in FORMATS and f.kind != TEXT:
@@ -328,7 +330,7 @@ def new_workbook(data: UnitData) -> Workbook:
                 rubric.cell(5 + index, col).font = BOLD_FONT
         for header in ("实际值", "单位自述值"):
             rubric[f"{letter[header]}{5 + index}"].number_format = actual_format(row)
-    rubric.freeze_panes = "C5"
+    rubric.freeze_panes = "A5"  # rows only: LibreOffice misprints the first row under frozen columns
     _print_setup(rubric, landscape=True, title_rows="4:4")
     _print_setup(wb[c.S_GOALS], landscape=True, title_rows="4:4")
     _print_setup(wb[c.S_SUMMARY], landscape=False)
