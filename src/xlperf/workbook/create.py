@@ -330,7 +330,9 @@ def new_workbook(data: UnitData) -> Workbook:
                 rubric.cell(5 + index, col).font = BOLD_FONT
         for header in ("实际值", "单位自述值"):
             rubric[f"{letter[header]}{5 + index}"].number_format = actual_format(row)
-    rubric.freeze_panes = "A5"  # rows only: LibreOffice misprints the first row under frozen columns
+    rubric.freeze_panes = "C5"
+    # the cursor inside the frozen panes' body: with it on A1 LibreOffice prints row 5's scores above the title
+    rubric.sheet_view.selection[-1].activeCell = rubric.sheet_view.selection[-1].sqref = "C5"
     _print_setup(rubric, landscape=True, title_rows="4:4")
     _print_setup(wb[c.S_GOALS], landscape=True, title_rows="4:4")
     _print_setup(wb[c.S_SUMMARY], landscape=False)
