@@ -20,7 +20,7 @@ from lxml import etree
 
 from xlperf.errors import OutputError, UnreadableFileError, WorkbookStructureError
 from xlperf.io import xlsxpatch
-from xlperf.io.xlsxpatch import ExcelError, patch_workbook
+from xlperf.io.xlsxpatch import CURRENT_CALC_ID, ExcelError, patch_workbook
 
 xlsxwriter = pytest.importorskip("xlsxwriter")
 openpyxl = pytest.importorskip("openpyxl")
@@ -411,9 +411,10 @@ def test_xml_of_patched_cells(feature_xlsx: Path, patched: Path) -> None:
     assert parts("B4")[0]["t"] == "str" and parts("B4")[1] == "负数结果"
     assert parts("B5")[0]["t"] == "b" and parts("B5")[1] == "0"
     assert parts("B6")[0]["t"] == "e" and parts("B6")[1] == "#DIV/0!"
-    assert "t" not in parts("B7")[0] and parts("B7")[1] is None
+    for ref in ("B7", "B8"):  # an empty result is stored as Excel stores one: t="str", <v></v>
+        assert parts(ref)[0]["t"] == "str" and parts(ref)[1] in (None, "")
+        assert cell_element(root, ref).find(f"{{{MAIN}}}v") is not None, f"{ref} keeps no stored result"
     assert cell_element(src, "B8").get("t") == "str"
-    assert "t" not in parts("B8")[0] and parts("B8")[1] is None
     d3_formula = cell_element(root, "D3").find(f"{{{MAIN}}}f")
     assert dict(d3_formula.attrib) == {"t": "shared", "si": "0"} and d3_formula.text is None
     assert parts("D3")[1] == "42"
@@ -524,14 +525,26 @@ def _calc_pr(path: Path) -> dict[str, str] | None:
     return None if element is None else dict(element.attrib)
 
 
+def test_row_heights_are_set_and_cleared(feature_xlsx: Path, tmp_path: Path) -> None:
+    tall = tmp_path / "tall.xlsx"
+    patch_workbook(feature_xlsx, tall, {}, row_heights={(RESULT_SHEET, 3): 45.5, (RESULT_SHEET, 200): 30})
+    sheet = openpyxl.load_workbook(tall)[RESULT_SHEET]
+    assert (sheet.row_dimensions[3].height, sheet.row_dimensions[200].height) == (45.5, 30)
+    assert read_part(tall, RESULT_PART).count(b'customHeight="1"') >= 2
+    back = tmp_path / "back.xlsx"
+    patch_workbook(tall, back, {}, row_heights={(RESULT_SHEET, 3): None})
+    sheet = openpyxl.load_workbook(back)[RESULT_SHEET]
+    assert sheet.row_dimensions[3].height is None and sheet.row_dimensions[200].height == 30
+
+
 def test_full_calc_on_load_switch(feature_xlsx: Path, tmp_path: Path) -> None:
     assert _calc_pr(feature_xlsx) == {"calcId": "124519", "fullCalcOnLoad": "1"}
     off = tmp_path / "off.xlsx"
     patch_workbook(feature_xlsx, off, {(RESULT_SHEET, "B2"): 1}, full_calc_on_load=False)
-    assert _calc_pr(off) == {"calcId": "124519"}
+    assert _calc_pr(off) == {"calcId": CURRENT_CALC_ID}  # Excel 2007's id would make Excel recalculate all
     on = tmp_path / "on.xlsx"
     patch_workbook(off, on, {}, full_calc_on_load=True)
-    assert _calc_pr(on) == {"calcId": "124519", "fullCalcOnLoad": "1"}
+    assert _calc_pr(on) == {"calcId": CURRENT_CALC_ID, "fullCalcOnLoad": "1"}
     assert read_part(on, RESULT_PART) == read_part(off, RESULT_PART)
     # calcPr missing entirely: True creates it after <definedNames>, before anything that follows
     no_calc = tmp_path / "nocalc.xlsx"
