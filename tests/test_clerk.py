@@ -13,6 +13,7 @@ from xlperf.cli import main
 from xlperf.core.findings import CHECK_FAMILIES
 from xlperf.io.overwrite import LEDGER
 from xlperf.io.xlsxpatch import CURRENT_CALC_ID
+from xlperf.io.xlsxwrite import text_width
 from xlperf.workbook import contract as c
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,6 +158,13 @@ def test_printing_and_calculation_settings() -> None:
     assert (rubric.page_setup.fitToWidth, rubric.page_setup.fitToHeight) == (1, 0)
     assert rubric.print_title_rows == "$4:$4"
     assert wb[c.S_UNIT].page_setup.fitToWidth == 1
+    params = c.RUBRIC.column("参数")
+    letter = next(cell.column_letter for cell in rubric[4] if cell.value == params.header)
+    long_rows = [
+        cell.row for cell in rubric[letter][4:] if text_width(str(cell.value or "")) > 2 * params.width
+    ]
+    assert long_rows, "the example has parameters longer than two lines of their column"
+    assert all((rubric.row_dimensions[row].height or 0) > 30 for row in long_rows)  # wrapped, not clipped
     rates = [cell.value for row in wb[c.S_RATES].iter_rows() for cell in row if isinstance(cell.value, str)]
     assert (
         sum("财预〔2013〕53号" in t for t in rates) == 1 and sum("财预〔2020〕10号" in t for t in rates) == 1

@@ -16,7 +16,7 @@ from ..errors import OutputError
 from ..io.atomic import backup_file
 from ..io.safety import FileReport, inspect_workbook_file
 from ..io.xlsxpatch import patch_workbook
-from .cells import computed_cells, finding_cells, finding_row_heights
+from .cells import computed_cells, finding_cells, finding_row_heights, rubric_row_heights
 from .read import Locator, WorkbookInputs, read_workbook
 
 
@@ -80,6 +80,7 @@ def build_workbook(path: Path, out_dir: Path | None = None, *, in_place: bool = 
     cells = computed_cells(inputs.locator, ev)
     rows = finding_cells(inputs.locator, findings, inputs.locator.finding_rows)
     heights = finding_row_heights(inputs.locator, rows, inputs.locator.finding_rows)
+    heights.update(rubric_row_heights(inputs.locator, ev, cells))
     cells.update(rows)
     backup = backup_file(path) if in_place else None
     try:

@@ -272,3 +272,31 @@ def finding_row_heights(
         elif any((sheet, f"{col}{row}") in cells for col in letters):
             heights[(sheet, row)] = None
     return heights
+
+
+#: The wrapped text columns of 指标评分 (指标评分自动换行列) whose text sets a row's height.
+RUBRIC_WRAPPED = ("指标名称", "参数", "数据来源", "扣分原因", "佐证材料")
+
+
+def rubric_row_heights(loc: Locator, ev: Evaluation, cells: Cells) -> dict[tuple[str, int], float | None]:
+    """Heights of the 指标评分 rows (指标评分行高): tall enough for their wrapped names, parameters and
+    扣分原因 (from ``cells``), since applications keep a stored row height; one-line rows get the default."""
+    pos = loc.tables.get(c.RUBRIC.name)
+    if pos is None:
+        return {}
+    heights: dict[tuple[str, int], float | None] = {}
+    for index in range(pos.rows):
+        row = ev.data.indicators[index] if index < len(ev.data.indicators) else None
+        texts = []
+        for header in RUBRIC_WRAPPED:
+            column = c.RUBRIC.column(header)
+            if column.attr:
+                value = getattr(row, column.attr) if row is not None else None
+            else:
+                value = cells.get((pos.sheet, pos.cell(header, index) or ""))
+                value = value.value if isinstance(value, Formula) else value
+            if value not in (None, ""):
+                texts.append((str(value), column.width))
+        height = wrapped_height(texts)
+        heights[(pos.sheet, pos.first_row + index)] = height if height > wrapped_height([]) else None
+    return heights

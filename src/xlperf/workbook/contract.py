@@ -129,17 +129,17 @@ RUBRIC = TableSpec(
     S_RUBRIC,
     (
         TableColumn("编号", width=8, number_format=TEXT_FMT, attr="code"),
-        TableColumn("指标名称", width=28, attr="name"),
+        TableColumn("指标名称", width=18, attr="name"),  # narrow, wrapped: prints legibly on landscape A4
         TableColumn("分值", width=7, number_format="0.##", attr="maximum"),
         TableColumn("规则", width=10, attr="rule"),
-        TableColumn("参数", width=34, attr="params"),
-        TableColumn("数据来源", width=16, attr="source"),
-        TableColumn("实际值", MIXED, 12, attr="actual"),
-        TableColumn("单位自述值", width=12, attr="stated"),
-        TableColumn("计算得分", COMPUTED, 10, SCORE_FMT),
-        TableColumn("自评得分", MIXED, 10, SCORE_FMT, attr="self_score"),
-        TableColumn("扣分原因", COMPUTED, 48),
-        TableColumn("佐证材料", width=24, attr="evidence"),
+        TableColumn("参数", width=22, attr="params"),
+        TableColumn("数据来源", width=12, attr="source"),
+        TableColumn("实际值", MIXED, 11, attr="actual"),
+        TableColumn("单位自述值", width=11, attr="stated"),
+        TableColumn("计算得分", COMPUTED, 9, SCORE_FMT),
+        TableColumn("自评得分", MIXED, 9, SCORE_FMT, attr="self_score"),
+        TableColumn("扣分原因", COMPUTED, 30),
+        TableColumn("佐证材料", width=14, attr="evidence"),
     ),
 )
 SUMMARY = TableSpec(

@@ -194,7 +194,7 @@ def _table(
                 cell,
                 c.INPUT if column.role != c.COMPUTED else c.COMPUTED,
                 column.number_format,
-                wrap=column.width >= 24,
+                wrap=column.number_format in ("General", c.TEXT_FMT) and column.width >= 12,
             )
     last = header + count
     ref = f"A{header}:{get_column_letter(len(spec.columns))}{last}"
