@@ -21,6 +21,7 @@ SEVERITY_ORDER = ("error", "warning", "info")
 REPORT_LABELS = {"docx": "Word 报告", "html": "HTML 报告", "xlsx": "自评表"}
 
 
+PREVIOUS_HELP = "上年工作簿：与上年核对（默认使用工作簿中填写的上年自评工作簿）"
 FORMAT_HELP = "报告格式，逗号分隔：docx,html,xlsx（默认全部）"
 
 
@@ -58,6 +59,13 @@ def _print_summary(result: object, *, limit: int = 50) -> None:
 def _cmd_new(args: argparse.Namespace) -> int:
     from .workbook.create import blank_data, create_workbook
 
+    if args.source:
+        from .workbook.carryover import carry_over
+
+        _, lines = carry_over(Path(args.source), Path(args.output))
+        print(f"已由上年工作簿 {args.source} 新建：{args.output}")
+        print("\n".join(f"  {line}" for line in lines))
+        return 0
     if args.example:
         from .examples import example_data
 
@@ -69,6 +77,10 @@ def _cmd_new(args: argparse.Namespace) -> int:
         f"已新建工作簿：{args.output}（{'示例 ' + args.example if args.example else '评分体系 ' + args.rubric}）"
     )
     return 0
+
+
+def _previous(args: argparse.Namespace) -> Path | None:
+    return Path(args.previous) if args.previous else None
 
 
 def _formats(text: str | None) -> list[str]:
@@ -84,13 +96,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
     book = Path(args.book)
     out_dir = Path(args.output) if args.output else None
     if args.strict:
-        _, ev, findings, _ = evaluate_workbook(book)
+        _, ev, findings, _ = evaluate_workbook(book, _previous(args))
         errors = [f for f in findings if f.severity == "error"]
         if errors:
             raise ReportError(
                 f"存在 {len(errors)} 条错误级校验结果，按 --strict 不生成输出；请先运行 xlperf check 查看并修正"
             )
-    result = build_workbook(book, out_dir, in_place=args.in_place)
+    result = build_workbook(book, out_dir, in_place=args.in_place, previous=_previous(args))
     formats = [] if args.no_report else _formats(args.format)
     if formats:
         target = output_path(book, out_dir, args.in_place).parent
@@ -111,7 +123,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .report import render_reports
     from .workbook.build import BuildResult, evaluate_workbook
 
-    inputs, ev, findings, report = evaluate_workbook(Path(args.book))
+    inputs, ev, findings, report = evaluate_workbook(Path(args.book), _previous(args))
     result = BuildResult(ev, findings, inputs.locator, None, report, warnings=list(report.warnings))
     out_dir = Path(args.output) if args.output else Path(args.book).parent / "xlperf-output"
     result.reports = render_reports(
@@ -131,7 +143,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .core.numbers import parse_text
     from .workbook.build import BuildResult, evaluate_workbook
 
-    inputs, ev, findings, report = evaluate_workbook(Path(args.book))
+    inputs, ev, findings, report = evaluate_workbook(Path(args.book), _previous(args))
     result = BuildResult(ev, findings, inputs.locator, None, report, warnings=list(report.warnings))
     if args.json:
         payload = {
@@ -214,10 +226,14 @@ def parser() -> argparse.ArgumentParser:
     new.add_argument("--year", type=int, default=2024, help="评价年度")
     new.add_argument("--rubric", default="reference", choices=("reference", "caiyu2020"), help="内置评分体系")
     new.add_argument("--example", help="生成内置示例（gaoyi2024）")
+    new.add_argument(
+        "--from", dest="source", help="上年工作簿：沿用单位信息、工作组、评分体系和目标，填好上年数"
+    )
     new.set_defaults(func=_cmd_new)
 
     build = sub.add_parser("build", help="计算、校验并写出结果工作簿")
     build.add_argument("book", help="填报工作簿")
+    build.add_argument("--previous", help=PREVIOUS_HELP)
     build.add_argument("-o", "--output", help="输出目录（默认：工作簿旁的 xlperf-output）")
     build.add_argument("--in-place", action="store_true", help="直接更新原工作簿（先备份）")
     build.add_argument("--format", help=FORMAT_HELP)
@@ -230,6 +246,7 @@ def parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="只生成报告（Word / HTML / 自评表）")
     report.add_argument("book", help="填报工作簿")
+    report.add_argument("--previous", help=PREVIOUS_HELP)
     report.add_argument("-o", "--output", help="输出目录（默认：工作簿旁的 xlperf-output）")
     report.add_argument("--format", help=FORMAT_HELP)
     report.add_argument("--templates", help="自定义模板目录")
@@ -238,6 +255,7 @@ def parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="只校验，不写文件；退出码 0 无错误、1 有错误、2 无法读取")
     check.add_argument("book", help="填报工作簿")
+    check.add_argument("--previous", help=PREVIOUS_HELP)
     check.add_argument("--json", action="store_true", help="以 JSON 输出校验结果")
     check.set_defaults(func=_cmd_check)
 

@@ -1,0 +1,57 @@
+"""Last year's workbook beside this year's (上年工作簿): find it, read it, attach it to the evaluation.
+
+The previous workbook is given on the command line (``xlperf build 2025.xlsx --previous 2024.xlsx``)
+or named in the field 上年自评工作簿 (``previous_file``, a path relative to the workbook's folder).
+The comparison itself is pure: :mod:`xlperf.core.previous`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.evaluate import Evaluation, evaluate
+from ..core.numbers import parse_text
+from ..core.previous import attach_previous, missing_previous
+from ..errors import UnreadableFileError, XlperfError
+from ..io.safety import inspect_workbook_file
+from .read import read_workbook
+
+
+def previous_path(book: Path, named: object) -> Path | None:
+    """Where 上年自评工作簿 points (上年工作簿路径), relative to ``book``'s folder; ``None`` when blank."""
+    text = parse_text(named)
+    if not text:
+        return None
+    path = Path(text)
+    return path if path.is_absolute() else book.parent / path
+
+
+def read_previous(path: Path) -> Evaluation:
+    """Read and evaluate last year's workbook (读取上年工作簿); raises :class:`XlperfError` if unreadable."""
+    if not path.is_file():
+        raise UnreadableFileError("上年自评工作簿不存在", path=str(path))
+    inspect_workbook_file(path)
+    return evaluate(read_workbook(path).data)
+
+
+def link_previous(ev: Evaluation, book: Path, previous: Path | None = None) -> None:
+    """Attach last year's evaluation and the previous-year findings to ``ev`` (与上年核对).
+
+    An explicit ``previous`` that cannot be read raises (the user typed it); a path named in the
+    workbook that cannot be read gives a warning finding instead.
+    """
+    if previous is not None:
+        if previous.resolve() == book.resolve():
+            raise XlperfError("--previous 指定的上年工作簿与本年工作簿是同一个文件", path=str(book))
+        attach_previous(ev, read_previous(previous))
+        return
+    named = previous_path(book, ev.data.get("previous_file"))
+    if named is None:
+        return
+    if named.resolve() == book.resolve():
+        attach_previous(ev, None, [missing_previous(str(ev.data.get("previous_file")), "指向本工作簿自身")])
+        return
+    try:
+        attach_previous(ev, read_previous(named))
+    except XlperfError as exc:
+        attach_previous(ev, None, [missing_previous(parse_text(ev.data.get("previous_file")), str(exc))])
