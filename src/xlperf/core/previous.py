@@ -183,12 +183,15 @@ def trend_points(ev: Evaluation) -> list[TrendPoint]:
     return points
 
 
-def _change(now: float, before: float, unit: str, digits_text: str) -> str:
+SAME = "与上年持平"
+
+
+def _change(now: float, before: float, shown: str) -> str:
+    """``较上年提高3.2个百分点`` / ``较上年下降3分`` / ``与上年持平``; ``shown`` formats the difference."""
     diff = round_half_up(now - before, 2)
     if diff == 0:
-        return "与上年持平"
-    word = "提高" if diff > 0 else "下降"
-    return f"较上年{word}{digits_text.format(abs(diff))}{unit}"
+        return SAME
+    return ("较上年提高" if diff > 0 else "较上年下降") + shown.format(fmt_score(abs(diff)))
 
 
 def year_over_year(ev: Evaluation) -> list[str]:
@@ -206,7 +209,7 @@ def year_over_year(ev: Evaluation) -> list[str]:
     head = f"{year}年度" if year else "本年度"
     score = (
         f"{head}部门整体支出绩效评价得分{fmt_score(ev.total)}分，{last}为{fmt_score(before)}分，"
-        + _change(ev.total, before, "分", "{:.2f}").replace("较上年", "")
+        + _change(ev.total, before, "{}分").replace("较上年", "")
     )
     if before_grade and before_grade != ev.grade:
         score += f"，评价等级由“{before_grade}”变为“{ev.grade}”"
@@ -219,7 +222,7 @@ def year_over_year(ev: Evaluation) -> list[str]:
             now_rate, then_rate = ev.metrics.get(key), prev.metrics.get(key)
             if now_rate is None or then_rate is None or now_rate.value is None or then_rate.value is None:
                 continue
-            change = _change(percent_points(now_rate.value), percent_points(then_rate.value), "个百分点", "{:.2f}")
+            change = _change(percent_points(now_rate.value), percent_points(then_rate.value), "{}个百分点")
             parts.append(f"{now_rate.name}{fmt_rate(now_rate.value)}，{change}")
         if parts:
             sentences.append("主要指标方面，" + "；".join(parts) + "。")
