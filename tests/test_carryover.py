@@ -97,9 +97,13 @@ def test_the_new_workbook_finds_last_year_by_itself(years: tuple[Path, Path, str
     assert not [f for f in findings if f.check.startswith("previous.")]
 
 
-def test_a_mismatching_carryover_is_flagged_with_both_figures(years: tuple[Path, Path, str], tmp_path: Path) -> None:
+def test_a_mismatching_carryover_is_flagged_with_both_figures(
+    years: tuple[Path, Path, str], tmp_path: Path
+) -> None:
     last, nxt, _ = years
-    typed = _set(nxt, tmp_path / "2025.xlsx", carryover_begin=120.5, tp_reception_last=2.0, previous_file=None)
+    typed = _set(
+        nxt, tmp_path / "2025.xlsx", carryover_begin=120.5, tp_reception_last=2.0, previous_file=None
+    )
     result = build_workbook(typed, tmp_path / "out", previous=last)
     found = {f.check: f for f in result.findings if f.check.startswith("previous.")}
     carry = found["previous.carryover"]
@@ -111,7 +115,9 @@ def test_a_mismatching_carryover_is_flagged_with_both_figures(years: tuple[Path,
     assert "1.26 万元" in found["previous.three_public"].message
 
 
-def test_cli_check_with_previous_exits_one_and_names_the_cell(years: tuple[Path, Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_check_with_previous_exits_one_and_names_the_cell(
+    years: tuple[Path, Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     last, nxt, _ = years
     typed = _set(nxt, tmp_path / "2025.xlsx", carryover_begin=0, previous_file=None)
     assert main(["check", str(typed)]) == 0  # no previous year named: nothing to compare
@@ -121,7 +127,9 @@ def test_cli_check_with_previous_exits_one_and_names_the_cell(years: tuple[Path,
     assert main(["check", str(typed), "--previous", str(tmp_path / "nope.xlsx")]) == 2
 
 
-def test_a_named_previous_file_that_is_missing_is_a_warning(years: tuple[Path, Path, str], tmp_path: Path) -> None:
+def test_a_named_previous_file_that_is_missing_is_a_warning(
+    years: tuple[Path, Path, str], tmp_path: Path
+) -> None:
     _, nxt, _ = years
     typed = _set(nxt, tmp_path / "2025.xlsx", previous_file="旧/2024.xlsx")
     _, ev, findings, _ = evaluate_workbook(typed)
@@ -157,10 +165,37 @@ def test_year_over_year_sentences_compare_score_and_rates() -> None:
     assert year_over_year(now) == []  # no previous year known
     attach_previous(now, last)
     sentences = year_over_year(now)
-    assert sentences[0].startswith(f"2025年度部门整体支出绩效评价得分{now.total:g}分，上年（2024年度）为{last.total:g}分")
+    assert sentences[0].startswith(
+        f"2025年度部门整体支出绩效评价得分{now.total:g}分，上年（2024年度）为{last.total:g}分"
+    )
     assert "预算执行率" in sentences[1] and "个百分点" in sentences[1]
     assert [p.year for p in trend_points(now)] == ["2024", "2025"]
     typed_only = evaluate(replace(last.data, fields=dict(fields, prev_total_score=85, prev_grade="优")))
     assert year_over_year(typed_only) == [
         f"2025年度部门整体支出绩效评价得分{typed_only.total:g}分，上年为85分，下降{85 - typed_only.total:g}分，评价等级由“优”变为“良”。"
     ]
+
+
+def test_reports_gain_the_year_over_year_paragraph_and_the_html_a_trend_chart(
+    years: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    import docx
+
+    from xlperf.report import render_reports
+
+    last, nxt, _ = years
+    fields = {**corrected_2024().fields, "year": 2025, "carryover_begin": 113.07, "final_exp_total": 9100.0}
+    filled = tmp_path / "2025.xlsx"
+    create_workbook(replace(corrected_2024(), fields=fields), filled)
+    result = build_workbook(filled, tmp_path / "out", previous=last)
+    written = render_reports(result.evaluation, result.findings, tmp_path / "out", formats=("docx", "html"))
+    expected = year_over_year(result.evaluation)
+    assert expected and "上年（2024年度）" in expected[0]
+    texts = [p.text for p in docx.Document(str(written["docx"])).paragraphs]
+    assert "".join(expected) in texts
+    html = written["html"].read_text(encoding="utf-8")
+    assert "".join(expected) in html
+    assert 'aria-label="历年评价得分"' in html and "2024年度（" in html and "2025年度（" in html
+    alone = build_workbook(filled, tmp_path / "alone")  # names no previous workbook, none given
+    html_alone = render_reports(alone.evaluation, alone.findings, tmp_path / "alone", formats=("html",))
+    assert "历年评价得分" not in html_alone["html"].read_text(encoding="utf-8")

@@ -207,7 +207,12 @@ def _setting_fields() -> list[Field]:
 
 
 FIELDS: tuple[Field, ...] = tuple(
-    _unit_fields() + _budget_fields() + _claim_fields() + _narrative_fields() + _previous_fields() + _setting_fields()
+    _unit_fields()
+    + _budget_fields()
+    + _claim_fields()
+    + _narrative_fields()
+    + _previous_fields()
+    + _setting_fields()
 )
 FIELD_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
 DEFAULT_SETTINGS: dict[str, object] = {

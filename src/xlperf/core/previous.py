@@ -202,8 +202,12 @@ def year_over_year(ev: Evaluation) -> list[str]:
     prev = ev.previous
     before = prev.total if prev is not None else _num(ev, "prev_total_score")
     before_grade = prev.grade if prev is not None else parse_text(ev.data.get("prev_grade"))
-    if ev.total is None or before is None:
-        return []
+    if (
+        ev.total is None
+        or before is None
+        or not any(ev.metrics[k].ok for k in TREND_METRICS if k in ev.metrics)
+    ):
+        return []  # this year's figures are not filled in yet
     last = f"上年（{_year(prev)}年度）" if prev is not None and _year(prev) else "上年"
     year = _year(ev)
     head = f"{year}年度" if year else "本年度"

@@ -70,9 +70,7 @@ def next_year_data(last: UnitData, source: str, total: float | None, grade: str)
     """
     year = parse_number(last.get("year")).value
     fields: dict[str, object] = {key: last.get(key) for key in CARRIED_FIELDS if last.get(key) is not None}
-    fields.update(
-        {f.key: last.get(f.key) for f in FIELD_BY_KEY.values() if f.section == SETTINGS_SECTION}
-    )
+    fields.update({f.key: last.get(f.key) for f in FIELD_BY_KEY.values() if f.section == SETTINGS_SECTION})
     fields["year"] = int(year) + 1 if year is not None else None
     lines = [f"评价年度：{fields['year'] or '（上年未填年度，请填写）'}"]
     lines += [
@@ -82,7 +80,9 @@ def next_year_data(last: UnitData, source: str, total: float | None, grade: str)
         value = parse_number(last.get(source_key)).value
         if value is not None:
             fields[key] = value
-            lines.append(f"上年数：{FIELD_BY_KEY[key].label} ← 上年{FIELD_BY_KEY[source_key].label} {value:.2f}")
+            lines.append(
+                f"上年数：{FIELD_BY_KEY[key].label} ← 上年{FIELD_BY_KEY[source_key].label} {value:.2f}"
+            )
     fields["previous_file"] = source
     lines.append(f"上年数：上年自评工作簿 = {source}")
     if total is not None:
