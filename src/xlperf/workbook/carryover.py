@@ -9,7 +9,7 @@ create path, in the current layout.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.evaluate import evaluate
