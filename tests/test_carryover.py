@@ -199,3 +199,21 @@ def test_reports_gain_the_year_over_year_paragraph_and_the_html_a_trend_chart(
     alone = build_workbook(filled, tmp_path / "alone")  # names no previous workbook, none given
     html_alone = render_reports(alone.evaluation, alone.findings, tmp_path / "alone", formats=("html",))
     assert "历年评价得分" not in html_alone["html"].read_text(encoding="utf-8")
+
+
+def test_a_workbook_from_before_the_previous_year_fields_carries_over(
+    years: tuple[Path, Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    last, _, _ = years
+    wb = load_workbook(last)
+    for key in ("previous_file", "prev_total_score", "prev_grade", "change_note"):
+        del wb.defined_names[key]
+    old = tmp_path / "2024旧版.xlsx"
+    wb.save(old)
+    assert any("缺少名称 previous_file" in p for p, _ in read_workbook(old).locator.problems)
+    assert main(["new", "--from", str(old), "-o", str(tmp_path / "2025.xlsx")]) == 0
+    printed = capsys.readouterr().out
+    assert "年初结转结余 ← 上年年末结转结余 113.07" in printed and "注意" not in printed
+    new = read_workbook(tmp_path / "2025.xlsx")
+    assert new.locator.problems == [] and new.data.get("previous_file") == "2024旧版.xlsx"
+    assert main(["new", "--from", str(old), "-o", str(old)]) == 2  # never over last year's file

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.evaluate import evaluate
-from ..core.fields import FIELD_BY_KEY, SETTINGS_SECTION
+from ..core.fields import FIELD_BY_KEY, PREVIOUS_SECTION, SETTINGS_SECTION
 from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, UnitData
 from ..core.numbers import fmt_score, parse_number, parse_text
 from ..core.previous import FROM_LAST_YEAR
@@ -120,9 +120,11 @@ def carry_over(last: Path, target: Path) -> tuple[BuildResult, list[str]]:
         raise XlperfError("新工作簿不能覆盖上年工作簿，请用 -o 指定另一个文件", path=str(target))
     inspect_workbook_file(last)
     inputs = read_workbook(last)
-    if inputs.locator.problems:
-        problem = inputs.locator.problems[0][0]
-        raise XlperfError(f"上年工作簿结构有问题（{problem}），请先运行 xlperf upgrade", path=str(last))
     ev = evaluate(inputs.data)
     carried = next_year_data(inputs.data, _source_name(last, target), ev.total, ev.grade)
-    return create_workbook(carried.data, target, previous=last), carried.lines
+    notes = [
+        f"注意：上年工作簿：{problem}（新工作簿已按当前版式生成，请核对结转内容）"
+        for problem, ref in inputs.locator.problems
+        if ref is None or ref.table is not None or FIELD_BY_KEY[ref.key].section != PREVIOUS_SECTION
+    ]  # a workbook from before 上年情况 existed simply has none of its names
+    return create_workbook(carried.data, target, previous=last), carried.lines + notes
