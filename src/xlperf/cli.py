@@ -62,7 +62,7 @@ def _cmd_new(args: argparse.Namespace) -> int:
     if args.source:
         from .workbook.carryover import carry_over
 
-        _, lines = carry_over(Path(args.source), Path(args.output))
+        lines = carry_over(Path(args.source), Path(args.output))
         print(f"已由上年工作簿 {args.source} 新建：{args.output}")
         print("\n".join(f"  {line}" for line in lines))
         return 0

@@ -9,17 +9,17 @@ create path, in the current layout.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.evaluate import evaluate
+from ..core.evaluate import Evaluation, evaluate
 from ..core.fields import FIELD_BY_KEY, PREVIOUS_SECTION, SETTINGS_SECTION
 from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, UnitData
 from ..core.numbers import fmt_score, parse_number, parse_text
 from ..core.previous import FROM_LAST_YEAR
 from ..errors import XlperfError
 from ..io.safety import inspect_workbook_file
-from .build import BuildResult
 from .create import create_workbook
 from .read import read_workbook
 
@@ -114,17 +114,66 @@ def _source_name(last: Path, target: Path) -> str:
         return str(last.resolve())
 
 
-def carry_over(last: Path, target: Path) -> tuple[BuildResult, list[str]]:
-    """Create next year's workbook ``target`` from ``last`` (结转下年); returns the build and what was carried."""
+def next_year_path(last: Path, year: object) -> Path:
+    """Where next year's workbook goes by default (下年文件名): the year in the name moved on by one.
+
+    ``高邑镇2024.xlsm`` → ``高邑镇2025.xlsm``; a name without the year gets ``_2025``.
+    """
+    parsed = parse_number(year).value
+    if parsed is None:
+        return last.with_name(f"{last.stem}_下年{last.suffix}")
+    this, following = str(int(parsed)), str(int(parsed) + 1)
+    head, found, tail = last.stem.rpartition(this)
+    stem = f"{head}{following}{tail}" if found else f"{last.stem}_{following}"
+    return last.with_name(stem + last.suffix)
+
+
+def write_next_year(
+    last_data: UnitData,
+    last_ev: Evaluation,
+    last: Path,
+    target: Path,
+    config: list[tuple[str, str]] | None = None,
+) -> list[str]:
+    """Write next year's workbook ``target`` from last year's inputs (写出下年工作簿); returns what was carried.
+
+    ``last`` is last year's file, compared in the new workbook's first build.  A ``.xlsm`` target is
+    made macro-enabled with the ``xlwings.conf`` rows ``config``.  An existing file is never replaced.
+    """
+    if target.exists():
+        raise XlperfError("文件已存在，未覆盖；请先改名或移走", path=str(target))
+    carried = next_year_data(last_data, _source_name(last, target), last_ev.total, last_ev.grade)
+    if target.suffix.lower() != ".xlsm":
+        create_workbook(carried.data, target, previous=last)
+        return carried.lines
+    from ..excel.addin import build_macro_workbook
+
+    rows = dict(config or [])
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".xlperf-next-") as tmp:
+        base = Path(tmp) / f"{target.stem}.xlsx"
+        create_workbook(carried.data, base, previous=last)
+        build_macro_workbook(
+            target,
+            base=base,
+            interpreter=rows.get("INTERPRETER_WIN", ""),
+            pythonpath=rows.get("PYTHONPATH", ""),
+            previous=last,
+        )
+    return carried.lines
+
+
+def carry_over(last: Path, target: Path) -> list[str]:
+    """Create next year's workbook ``target`` from the file ``last`` (结转下年); returns what was carried.
+
+    ``target`` ending in ``.xlsm`` gives the macro-enabled workbook with the 绩效自评 ribbon.
+    """
     if last.resolve() == target.resolve():
         raise XlperfError("新工作簿不能覆盖上年工作簿，请用 -o 指定另一个文件", path=str(target))
     inspect_workbook_file(last)
     inputs = read_workbook(last)
-    ev = evaluate(inputs.data)
-    carried = next_year_data(inputs.data, _source_name(last, target), ev.total, ev.grade)
     notes = [
         f"注意：上年工作簿：{problem}（新工作簿已按当前版式生成，请核对结转内容）"
         for problem, ref in inputs.locator.problems
         if ref is None or ref.table is not None or FIELD_BY_KEY[ref.key].section != PREVIOUS_SECTION
     ]  # a workbook from before 上年情况 existed simply has none of its names
-    return create_workbook(carried.data, target, previous=last), carried.lines + notes
+    return write_next_year(inputs.data, evaluate(inputs.data), last, target) + notes
