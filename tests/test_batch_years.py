@@ -43,9 +43,11 @@ def test_two_years_per_unit_show_each_units_change_in_score_and_grade(tmp_path: 
     assert same.grade_text == f"{same.current.grade}（未变）"
     assert dropped.previous.total and dropped.change == -dropped.previous.total
     assert dropped.grade_text == f"{dropped.previous.grade} → 差"
-    # The carried-over workbook found its previous year in the inbox: the previous-year checks ran.
-    carried = dropped.current
-    assert not [f for f in carried.findings if f.check == "previous.file"]
+    # A path named inside a submitted workbook is never opened by the batch, not even the inbox's own.
+    _set(box / "乙" / "2025.xlsx", box / "乙" / "2025.xlsx", previous_file="../甲/2024.xlsx")
+    again = run_batch(box, tmp_path / "输出", jobs=1, formats=("html",), stream=io.StringIO())
+    carried = next(r for r in again.records if r.source.endswith("乙/2025.xlsx"))
+    assert carried.ok and not [f for f in carried.findings if f.check.startswith("previous.")]
 
     page = lxml.html.fromstring((tmp_path / "输出" / SUMMARY_HTML).read_text(encoding="utf-8"))
     rows = [

@@ -90,7 +90,13 @@ def evaluate_book(book: Any) -> tuple[WorkbookInputs, Evaluation, list[Finding]]
 
 
 def _saved_path(book: Any) -> Path | None:
-    """The workbook's file on disk (已保存的文件), ``None`` for a book that has none (Office.js, unsaved)."""
+    """The workbook's file on disk (已保存的文件), ``None`` for a book that has none (Office.js, unsaved).
+
+    A book of xlwings Server (``remote``) never has one: its name comes from the client, and the
+    server's files are not the client's to open.
+    """
+    if _engine(book) == "remote":
+        return None
     full = Path(str(getattr(book, "fullname", "") or ""))
     return full if full.is_absolute() and full.is_file() else None
 

@@ -52,16 +52,17 @@ def structure_findings(loc: Locator) -> list[Finding]:
 
 
 def evaluate_workbook(
-    path: Path, previous: Path | None = None
+    path: Path, previous: Path | None = None, *, named_previous: bool = True
 ) -> tuple[WorkbookInputs, Evaluation, list[Finding], FileReport]:
     """Check the file, read its inputs and evaluate them (读取并计算); raises XlperfError if unreadable.
 
-    Last year's workbook (``previous``, or the one named in 上年自评工作簿) is compared too.
+    Last year's workbook (``previous``, or with ``named_previous`` the one named in 上年自评工作簿)
+    is compared too.
     """
     report = inspect_workbook_file(path)
     inputs = read_workbook(path)
     ev = evaluate(inputs.data)
-    link_previous(ev, path, previous)
+    link_previous(ev, path, previous, named=named_previous)
     findings = sorted(
         structure_findings(inputs.locator) + ev.findings, key=lambda f: SEVERITY_ORDER[f.severity]
     )
@@ -81,10 +82,15 @@ def output_path(path: Path, out_dir: Path | None, in_place: bool) -> Path:
 
 
 def build_workbook(
-    path: Path, out_dir: Path | None = None, *, in_place: bool = False, previous: Path | None = None
+    path: Path,
+    out_dir: Path | None = None,
+    *,
+    in_place: bool = False,
+    previous: Path | None = None,
+    named_previous: bool = True,
 ) -> BuildResult:
     """Evaluate ``path`` and write the computed workbook (计算并写回); returns the :class:`BuildResult`."""
-    inputs, ev, findings, report = evaluate_workbook(path, previous)
+    inputs, ev, findings, report = evaluate_workbook(path, previous, named_previous=named_previous)
     target = output_path(path, out_dir, in_place)
     cells = computed_cells(inputs.locator, ev)
     cells.update(finding_cells(inputs.locator, findings, inputs.locator.finding_rows))

@@ -34,24 +34,25 @@ def read_previous(path: Path) -> Evaluation:
     return evaluate(read_workbook(path).data)
 
 
-def link_previous(ev: Evaluation, book: Path, previous: Path | None = None) -> None:
+def link_previous(ev: Evaluation, book: Path, previous: Path | None = None, *, named: bool = True) -> None:
     """Attach last year's evaluation and the previous-year findings to ``ev`` (与上年核对).
 
     An explicit ``previous`` that cannot be read raises (the user typed it); a path named in the
-    workbook that cannot be read gives a warning finding instead.
+    workbook that cannot be read gives a warning finding instead.  ``named=False`` ignores the
+    path named in the workbook (the batch: a workbook from another unit must not open our files).
     """
     if previous is not None:
         if previous.resolve() == book.resolve():
             raise XlperfError("--previous 指定的上年工作簿与本年工作簿是同一个文件", path=str(book))
         attach_previous(ev, read_previous(previous))
         return
-    named = previous_path(book, ev.data.get("previous_file"))
-    if named is None:
+    named_path = previous_path(book, ev.data.get("previous_file")) if named else None
+    if named_path is None:
         return
-    if named.resolve() == book.resolve():
+    if named_path.resolve() == book.resolve():
         attach_previous(ev, None, [missing_previous(str(ev.data.get("previous_file")), "指向本工作簿自身")])
         return
     try:
-        attach_previous(ev, read_previous(named))
+        attach_previous(ev, read_previous(named_path))
     except XlperfError as exc:
         attach_previous(ev, None, [missing_previous(parse_text(ev.data.get("previous_file")), str(exc))])
