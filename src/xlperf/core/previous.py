@@ -164,23 +164,16 @@ def attach_previous(ev: Evaluation, prev: Evaluation | None, extra: list[Finding
 
 @dataclass(frozen=True, slots=True)
 class TrendPoint:
-    """One year of the trend (年度得分): year, score and grade, and the main rates as fractions."""
+    """One year of the trend (年度得分): year, score and grade."""
 
     year: str
     total: float | None
     grade: str
-    rates: dict[str, float | None]
 
 
 def trend_points(ev: Evaluation) -> list[TrendPoint]:
     """Last year and this year as trend points (年度趋势), oldest first; one point without a previous year."""
-    points = []
-    for e in (ev.previous, ev):
-        if e is None:
-            continue
-        rates = {key: e.metrics[key].value if key in e.metrics else None for key in TREND_METRICS}
-        points.append(TrendPoint(_year(e), e.total, e.grade, rates))
-    return points
+    return [TrendPoint(_year(e), e.total, e.grade) for e in (ev.previous, ev) if e is not None]
 
 
 SAME = "与上年持平"
