@@ -217,3 +217,21 @@ def test_a_workbook_from_before_the_previous_year_fields_carries_over(
     new = read_workbook(tmp_path / "2025.xlsx")
     assert new.locator.problems == [] and new.data.get("previous_file") == "2024旧版.xlsx"
     assert main(["new", "--from", str(old), "-o", str(old)]) == 2  # never over last year's file
+
+
+def test_cli_report_with_previous_writes_the_comparison(
+    years: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    last, _, _ = years
+    filled = tmp_path / "2025.xlsx"
+    create_workbook(replace(corrected_2024(), fields={**corrected_2024().fields, "year": 2025}), filled)
+    assert main(["report", str(filled), "-o", str(tmp_path / "out"), "--format", "html"]) == 0
+    assert (
+        main(
+            ["report", str(filled), "-o", str(tmp_path / "out2"), "--format", "html", "--previous", str(last)]
+        )
+        == 0
+    )
+    (alone,), (compared,) = (list((tmp_path / d).glob("*.html")) for d in ("out", "out2"))
+    assert "上年（2024年度）" not in alone.read_text(encoding="utf-8")
+    assert "上年（2024年度）" in compared.read_text(encoding="utf-8")
