@@ -235,3 +235,16 @@ def test_cli_report_with_previous_writes_the_comparison(
     (alone,), (compared,) = (list((tmp_path / d).glob("*.html")) for d in ("out", "out2"))
     assert "上年（2024年度）" not in alone.read_text(encoding="utf-8")
     assert "上年（2024年度）" in compared.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "named", [r"\\fileserver\财政\2024.xlsx", "//fileserver/2024.xlsx", "http://x/2024.xlsx"]
+)
+def test_a_network_path_named_in_the_workbook_is_not_opened(
+    years: tuple[Path, Path, str], tmp_path: Path, named: str
+) -> None:
+    _, nxt, _ = years
+    typed = _set(nxt, tmp_path / "2025.xlsx", previous_file=named)
+    _, ev, findings, _ = evaluate_workbook(typed)
+    missing = next(f for f in findings if f.check == "previous.file")
+    assert ev.previous is None and "网络路径不会自动打开" in missing.message

@@ -17,12 +17,9 @@ from ..io.safety import inspect_workbook_file
 from .read import read_workbook
 
 
-def previous_path(book: Path, named: object) -> Path | None:
-    """Where 上年自评工作簿 points (上年工作簿路径), relative to ``book``'s folder; ``None`` when blank."""
-    text = parse_text(named)
-    if not text:
-        return None
-    path = Path(text)
+def previous_path(book: Path, named: str) -> Path:
+    """Where 上年自评工作簿 ``named`` points (上年工作簿路径), relative to ``book``'s folder."""
+    path = Path(named)
     return path if path.is_absolute() else book.parent / path
 
 
@@ -46,13 +43,18 @@ def link_previous(ev: Evaluation, book: Path, previous: Path | None = None, *, n
             raise XlperfError("--previous 指定的上年工作簿与本年工作簿是同一个文件", path=str(book))
         attach_previous(ev, read_previous(previous))
         return
-    named_path = previous_path(book, ev.data.get("previous_file")) if named else None
-    if named_path is None:
+    text = parse_text(ev.data.get("previous_file"))
+    if not named or not text:
         return
+    if text.replace("\\", "/").startswith("//") or "://" in text:  # never reach out to a share or a URL
+        reason = "网络路径不会自动打开，请复制到本机后填写，或用 --previous 指定"
+        attach_previous(ev, None, [missing_previous(text, reason)])
+        return
+    named_path = previous_path(book, text)
     if named_path.resolve() == book.resolve():
-        attach_previous(ev, None, [missing_previous(str(ev.data.get("previous_file")), "指向本工作簿自身")])
+        attach_previous(ev, None, [missing_previous(text, "指向本工作簿自身")])
         return
     try:
         attach_previous(ev, read_previous(named_path))
     except XlperfError as exc:
-        attach_previous(ev, None, [missing_previous(parse_text(ev.data.get("previous_file")), str(exc))])
+        attach_previous(ev, None, [missing_previous(text, str(exc))])
