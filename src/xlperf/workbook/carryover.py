@@ -102,7 +102,7 @@ def next_year_data(last: UnitData, source: str, total: float | None, grade: str)
         team=last.team,
     )
     lines += [f"表格：{line}" for line in CARRIED_TABLES]
-    lines.append("本年金额、完成值、自评得分、报告文字均为空白，请按本年情况填写。")
+    lines.append("本年金额、实有人数、车辆数、完成值、自评得分、报告文字均为空白，请按本年情况填写。")
     return CarryOver(data, lines)
 
 

@@ -114,7 +114,7 @@ def _next_year_lines() -> list[str]:
         "- 由上年实际数填入（本年名称 ← 上年名称）："
         + "；".join(f"`{here}` ← `{there}`" for here, there in FROM_LAST_YEAR)
         + "；`prev_total_score`、`prev_grade` ← 上年核定总分、等级；`previous_file` ← 上年工作簿相对本工作簿的路径。",
-        "- 其余金额、完成值、自评得分、佐证材料和报告文字留空。命令列出结转的每一项。",
+        "- 其余金额、实有在职人数、车辆数、完成值、自评得分、佐证材料和报告文字留空。命令列出结转的每一项。",
         "",
         f"「{PREVIOUS_SECTION}」各项（{'、'.join(f'`{k}`' for k in previous)}）在工作表「{c.SECTION_SHEETS[PREVIOUS_SECTION]}」。",
         "给出上年工作簿时（`xlperf build|check|report 本年.xlsx --previous 上年.xlsx`，或填写 `previous_file`，",
