@@ -329,3 +329,86 @@ def test_the_ribbon_entry_point_runs_on_the_calling_book(
     result = actions.run_caller("validate")
     after = Sheets.from_payload(payload).apply(book.json()["actions"])
     assert result.ok and after.alerts == [[result.message, "绩效自评 · 数据校验", "ok", "info", ""]]
+
+
+class DesktopApp:
+    """The app of a desktop stand-in: not xlwings Server's ``remote`` engine, the rest delegated."""
+
+    engine = type("Engine", (), {"name": "desktop-stand-in"})()
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def __getattr__(self, attr: str) -> object:
+        return getattr(self._inner, attr)
+
+
+class DesktopBook:
+    """An ``xw.Book`` as desktop Excel gives it: the cells plus the file it was opened from."""
+
+    def __init__(self, inner: object, fullname: Path) -> None:
+        self._inner, self.fullname, self.name = inner, str(fullname), fullname.name
+        self.app = DesktopApp(inner.app)  # type: ignore[attr-defined]
+
+    def __getattr__(self, attr: str) -> object:
+        return getattr(self._inner, attr)
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".xlsm"])
+def test_the_ribbon_makes_next_years_workbook_beside_this_one(
+    tmp_path: Path, example: tuple[Path, Path], suffix: str
+) -> None:
+    from xlperf.excel.addin import build_macro_workbook
+
+    new, _ = example
+    saved = tmp_path / f"高邑镇2024{suffix}"
+    if suffix == ".xlsm":
+        build_macro_workbook(saved, base=new, interpreter=r"C:\Python312\pythonw.exe")
+    else:
+        saved.write_bytes(new.read_bytes())
+    book = DesktopBook(xw.Book(json=book_payload(saved)), saved)
+    result = actions.run(book, "next_year")
+    assert result.ok, result.message
+    target = tmp_path / f"高邑镇2025{suffix}"
+    assert result.outputs == {"workbook": target} and str(target) in result.message
+    assert "年初结转结余 ← 上年年末结转结余 113.07" in result.message
+    read = read_workbook(target)
+    assert read.locator.problems == []
+    assert read.data.get("year") == 2025 and read.data.get("carryover_begin") == 113.07
+    assert read.data.get("previous_file") == saved.name and read.data.get("final_exp_total") is None
+    if suffix == ".xlsm":
+        wb = load_workbook(target, keep_vba=True)
+        assert wb["xlwings.conf"]["B1"].value == r"C:\Python312\pythonw.exe"
+    again = actions.run(book, "next_year")
+    assert not again.ok and "已存在" in again.message and again.title == "绩效自评 · 新建下年工作簿"
+    unsaved = actions.run(xw.Book(json=book_payload(saved)), "next_year")
+    assert not unsaved.ok and "请先将本工作簿保存" in unsaved.message
+
+
+def test_desktop_validation_compares_with_the_previous_year_named_in_the_workbook(
+    tmp_path: Path, example: tuple[Path, Path]
+) -> None:
+    new, _ = example
+    last = tmp_path / "高邑镇2024.xlsx"
+    last.write_bytes(new.read_bytes())
+    assert actions.run(DesktopBook(xw.Book(json=book_payload(last)), last), "next_year").ok
+    wb = load_workbook(tmp_path / "高邑镇2025.xlsx")
+    sheet, cell = read_workbook(tmp_path / "高邑镇2025.xlsx").locator.names["carryover_begin"]
+    wb[sheet][cell] = 100
+    wb.save(tmp_path / "高邑镇2025.xlsx")
+    this_year = tmp_path / "高邑镇2025.xlsx"
+    result = actions.run(DesktopBook(xw.Book(json=book_payload(this_year)), this_year), "validate")
+    carry = next(f for f in result.findings if f.check == "previous.carryover")
+    assert "100.00 万元" in carry.message and "113.07 万元" in carry.message
+    # xlwings Server: the file name comes from the client, so no file is opened, even when it exists.
+    remote = xw.Book(json=book_payload(this_year))
+    served = actions.run(RemoteBook(remote, this_year), "validate")
+    assert served.ok and not [f for f in served.findings if f.check.startswith("previous.")]
+
+
+class RemoteBook(DesktopBook):
+    """A remote (Office.js) book whose client claims a full path that exists on the server."""
+
+    def __init__(self, inner: object, fullname: Path) -> None:
+        super().__init__(inner, fullname)
+        self.app = inner.app  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ SEVERITY_ORDER = ("error", "warning", "info")
 REPORT_LABELS = {"docx": "Word 报告", "html": "HTML 报告", "xlsx": "自评表"}
 
 
+PREVIOUS_HELP = "上年工作簿：与上年核对（默认使用工作簿中填写的上年自评工作簿）"
 FORMAT_HELP = "报告格式，逗号分隔：docx,html,xlsx（默认全部）"
 FORCE_HELP = "输出位置已有不是本工作簿生成的文件（或生成后被修改过）时，先备份为 .bak 文件再覆盖（默认：不覆盖，退出码 2）"
 
@@ -69,6 +70,14 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
     output = Path(args.output)
     backups = guard_outputs([output], None, force=args.force)
+    if args.source:
+        from .workbook.carryover import carry_over
+
+        lines = carry_over(Path(args.source), output, replace=bool(backups))
+        print(f"已由上年工作簿 {args.source} 新建：{args.output}")
+        print("\n".join(f"  {line}" for line in lines))
+        _backed_up(backups)
+        return 0
     if args.example:
         from .examples import example_data
 
@@ -81,6 +90,10 @@ def _cmd_new(args: argparse.Namespace) -> int:
     )
     _backed_up(backups)
     return 0
+
+
+def _previous(args: argparse.Namespace) -> Path | None:
+    return Path(args.previous) if args.previous else None
 
 
 def _formats(text: str | None) -> list[str]:
@@ -97,7 +110,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     book = Path(args.book)
     out_dir = Path(args.output) if args.output else None
     if args.strict:
-        _, ev, findings, _ = evaluate_workbook(book)
+        _, ev, findings, _ = evaluate_workbook(book, _previous(args))
         errors = [f for f in findings if f.severity == "error"]
         if errors:
             raise ReportError(
@@ -105,7 +118,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
             )
     folder = output_path(book, out_dir, args.in_place).parent
     with staging(folder) as tmp:
-        result = build_workbook(book, None if args.in_place else tmp, in_place=args.in_place)
+        result = build_workbook(
+            book, None if args.in_place else tmp, in_place=args.in_place, previous=_previous(args)
+        )
         staged = [] if args.in_place or result.output is None else [result.output]
         formats = [] if args.no_report else _formats(args.format)
         written = (
@@ -134,7 +149,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .report import render_reports
     from .workbook.build import BuildResult, evaluate_workbook
 
-    inputs, ev, findings, report = evaluate_workbook(Path(args.book))
+    inputs, ev, findings, report = evaluate_workbook(Path(args.book), _previous(args))
     result = BuildResult(ev, findings, inputs.locator, None, report, warnings=list(report.warnings))
     out_dir = Path(args.output) if args.output else Path(args.book).parent / "xlperf-output"
     with staging(out_dir) as tmp:
@@ -158,7 +173,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .core.numbers import parse_text
     from .workbook.build import BuildResult, evaluate_workbook
 
-    inputs, ev, findings, report = evaluate_workbook(Path(args.book))
+    inputs, ev, findings, report = evaluate_workbook(Path(args.book), _previous(args))
     result = BuildResult(ev, findings, inputs.locator, None, report, warnings=list(report.warnings))
     if args.json:
         payload = {
@@ -264,10 +279,14 @@ def parser() -> argparse.ArgumentParser:
         help="内置评分体系：" + "；".join(f"{key} = {title}" for key, title in PACKAGED.items()),
     )
     new.add_argument("--example", help="生成内置示例（gaoyi2024）")
+    new.add_argument(
+        "--from", dest="source", help="上年工作簿：沿用单位信息、工作组、评分体系和目标，填好上年数"
+    )
     new.set_defaults(func=_cmd_new)
 
     build = command("build", "计算、校验并写出结果工作簿")
     build.add_argument("book", help="填报工作簿")
+    build.add_argument("--previous", help=PREVIOUS_HELP)
     build.add_argument("-o", "--output", help="输出目录（默认：工作簿旁的 xlperf-output）")
     build.add_argument("--in-place", action="store_true", help="直接更新原工作簿（先备份）")
     build.add_argument("--format", help=FORMAT_HELP)
@@ -281,6 +300,7 @@ def parser() -> argparse.ArgumentParser:
 
     report = command("report", "只生成报告（Word / HTML / 自评表）")
     report.add_argument("book", help="填报工作簿")
+    report.add_argument("--previous", help=PREVIOUS_HELP)
     report.add_argument("-o", "--output", help="输出目录（默认：工作簿旁的 xlperf-output）")
     report.add_argument("--format", help=FORMAT_HELP)
     report.add_argument("--templates", help="自定义模板目录")
@@ -290,6 +310,7 @@ def parser() -> argparse.ArgumentParser:
 
     check = command("check", "只校验，不写文件；退出码 0 无错误、1 有错误、2 无法读取")
     check.add_argument("book", help="填报工作簿")
+    check.add_argument("--previous", help=PREVIOUS_HELP)
     check.add_argument("--json", action="store_true", help="以 JSON 输出校验结果")
     check.set_defaults(func=_cmd_check)
 

@@ -23,6 +23,7 @@ from ..core.numbers import fmt_rate, fmt_score, round_half_up
 from ..io.atomic import atomic_write_bytes
 from .summary import counted, notes, overclaim_text, ranks, repeated, root_names
 from .unit import UnitRecord
+from .years import year_changes
 
 TEMPLATE = "dashboard.html.j2"
 PLOT_WIDTH = 360  # px of the score axis in the 一级指标 charts
@@ -206,6 +207,18 @@ def dashboard_context(records: Sequence[UnitRecord]) -> dict[str, object]:
         "histogram": _histogram(done),
         "plots": _root_plots(done, roots),
         "plot_width": PLOT_WIDTH,
+        "changes": [
+            {
+                "unit": c.unit,
+                "years": f"{c.year - 1} → {c.year}",
+                "before": _score(c.previous.total),
+                "after": _score(c.current.total),
+                "change": c.change,
+                "change_text": c.change_text,
+                "grade": c.grade_text,
+            }
+            for c in year_changes(records)
+        ],
     }
 
 

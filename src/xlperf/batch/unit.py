@@ -273,7 +273,8 @@ def build_unit(task: UnitTask) -> UnitRecord:
     shutil.rmtree(staging, ignore_errors=True)
     try:
         with without_fsync():  # the staging folder is moved into place whole, its sizes recorded
-            result = build_workbook(Path(task.path), staging)
+            # never a path named inside a submitted workbook: it is another unit's file, not ours to open
+            result = build_workbook(Path(task.path), staging, named_previous=False)
             assert result.output is not None
             reports = render_reports(
                 result.evaluation,

@@ -98,6 +98,7 @@ class Evaluation:
     self_total: float | None
     grade: str
     findings: list[Finding] = field(default_factory=list)
+    previous: Evaluation | None = None  # last year's evaluation, see :mod:`.previous` (上年评价)
 
     @property
     def self_grade(self) -> str:

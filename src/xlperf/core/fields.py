@@ -158,6 +158,32 @@ def _claim_fields() -> list[Field]:
     ]
 
 
+PREVIOUS_SECTION = "上年情况"
+
+
+def _previous_fields() -> list[Field]:
+    """Last year's figures (上年情况): filled by ``xlperf new --from``, compared by the previous-year checks."""
+    s = PREVIOUS_SECTION
+    return [
+        Field(
+            "previous_file",
+            "上年自评工作簿",
+            TEXT,
+            s,
+            note="上年工作簿的文件路径（相对本工作簿所在文件夹）；填写后计算时与上年核对",
+        ),
+        Field("prev_total_score", "上年核定总分", SCORE, s, "分"),
+        Field("prev_grade", "上年核定等级", TEXT, s),
+        Field(
+            "change_note",
+            "与上年相比的变化说明",
+            LONGTEXT,
+            s,
+            note="单位名称、编制数与上年不同时说明原因",
+        ),
+    ]
+
+
 SETTINGS_SECTION = "校验参数"
 
 
@@ -181,7 +207,12 @@ def _setting_fields() -> list[Field]:
 
 
 FIELDS: tuple[Field, ...] = tuple(
-    _unit_fields() + _budget_fields() + _claim_fields() + _narrative_fields() + _setting_fields()
+    _unit_fields()
+    + _budget_fields()
+    + _claim_fields()
+    + _narrative_fields()
+    + _previous_fields()
+    + _setting_fields()
 )
 FIELD_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
 DEFAULT_SETTINGS: dict[str, object] = {

@@ -21,6 +21,7 @@ CHECK_FAMILIES = {
     "text": "报告文字",
     "rubric": "评分规则",
     "workbook": "工作簿结构",
+    "previous": "与上年核对",
 }
 
 

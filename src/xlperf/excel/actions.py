@@ -33,6 +33,7 @@ from ..io.xlsxpatch import Formula, Literal, column_letters, parse_range
 from ..workbook import contract as c
 from ..workbook.build import structure_findings
 from ..workbook.cells import computed_cells, finding_cells
+from ..workbook.previous import link_previous
 from ..workbook.read import Locator, WorkbookInputs
 from .book_source import read_book
 
@@ -46,6 +47,9 @@ LABELS = {
     "html_report": "生成HTML报告",
 }
 """Action name (ribbon button ``tag``, script name) → its Chinese label (按钮名称)."""
+DESKTOP_LABELS = {"next_year": "新建下年工作簿"}
+"""Ribbon actions of desktop Excel only (仅桌面版): they write files next to the workbook."""
+ALL_LABELS = {**LABELS, **DESKTOP_LABELS}
 
 MAX_LINK_TEXT = 255
 
@@ -69,17 +73,32 @@ class ActionResult:
     @property
     def title(self) -> str:
         """The dialog title (对话框标题), e.g. ``绩效自评 · 重新计算``."""
-        return f"{TITLE} · {LABELS.get(self.action, self.action)}"
+        return f"{TITLE} · {ALL_LABELS.get(self.action, self.action)}"
 
 
 def evaluate_book(book: Any) -> tuple[WorkbookInputs, Evaluation, list[Finding]]:
     """Read *book* through the contract and evaluate it (读取并计算), findings sorted by severity."""
     inputs = read_book(book)
     ev = evaluate(inputs.data)
+    saved = _saved_path(book)
+    if saved is not None:  # desktop: last year's workbook named in 上年自评工作簿 is compared too
+        link_previous(ev, saved)
     findings = sorted(
         structure_findings(inputs.locator) + ev.findings, key=lambda f: SEVERITY_ORDER[f.severity]
     )
     return inputs, ev, findings
+
+
+def _saved_path(book: Any) -> Path | None:
+    """The workbook's file on disk (已保存的文件), ``None`` for a book that has none (Office.js, unsaved).
+
+    A book of xlwings Server (``remote``) never has one: its name comes from the client, and the
+    server's files are not the client's to open.
+    """
+    if _engine(book) == "remote":
+        return None
+    full = Path(str(getattr(book, "fullname", "") or ""))
+    return full if full.is_absolute() and full.is_file() else None
 
 
 def _where(loc: Locator) -> Callable[[Finding], str]:
@@ -360,28 +379,54 @@ def html_report(book: Any, out_dir: Path | None = None, *, stem: str | None = No
     return _report(book, "html_report", "html", out_dir, stem)
 
 
+def next_year(book: Any, out: Path | None = None) -> ActionResult:
+    """新建下年工作簿: next year's workbook from *book* (结转下年), beside it, as ``xlperf new --from``.
+
+    Reads what the open workbook holds; a macro-enabled book gives a macro-enabled one with the same
+    ``xlwings.conf``.  An existing file is never overwritten.
+    """
+    from ..workbook.carryover import next_year_path, write_next_year
+
+    saved = _saved_path(book)
+    if saved is None:
+        raise XlperfError("请先将本工作簿保存到电脑上，再新建下年工作簿")
+    inputs, ev, _ = evaluate_book(book)
+    target = out or next_year_path(saved, inputs.data.get("year"))
+    config: list[tuple[str, str]] | None = None
+    if target.suffix.lower() == ".xlsm":
+        from .addin import CONFIG_SHEET
+
+        sheets = [s.name for s in book.sheets]
+        rows = book.sheets[CONFIG_SHEET].range("A1:B20").value if CONFIG_SHEET in sheets else []
+        config = [(str(k), "" if v is None else str(v)) for k, v in rows if k]
+    lines = write_next_year(inputs.data, ev, saved, target, config)
+    message = f"已新建下年工作簿：{target}。" + "；".join(line for line in lines if line.startswith("上年数"))
+    return ActionResult("next_year", message, outputs={"workbook": target}, evaluation=ev)
+
+
 ACTIONS: dict[str, Callable[..., ActionResult]] = {
     "recalculate": recalculate,
     "validate": validate,
     "word_report": word_report,
     "html_report": html_report,
+    "next_year": next_year,
 }
 
 
 def run(book: Any, action: str, **options: Any) -> ActionResult:
     """Run *action* on *book* and never raise (执行操作): failures become a Chinese message."""
     if action not in ACTIONS:
-        known = "、".join(f"{name}（{label}）" for name, label in LABELS.items())
+        known = "、".join(f"{name}（{label}）" for name, label in ALL_LABELS.items())
         return ActionResult(action, f"未知的操作「{action}」；可用：{known}", ok=False)
     try:
         return ACTIONS[action](book, **options)
     except XlperfError as exc:
-        return ActionResult(action, f"{LABELS[action]}未完成：{exc}", ok=False)
+        return ActionResult(action, f"{ALL_LABELS[action]}未完成：{exc}", ok=False)
     except Exception as exc:  # a finance officer sees a sentence, the log keeps the traceback
         logger.exception("action %s failed", action)
         return ActionResult(
             action,
-            f"{LABELS[action]}未完成：xlperf 内部错误（{type(exc).__name__}: {exc}）。"
+            f"{ALL_LABELS[action]}未完成：xlperf 内部错误（{type(exc).__name__}: {exc}）。"
             "工作簿未保存的修改不受影响；请将此信息和工作簿反馈给维护人员。",
             ok=False,
         )
@@ -395,4 +440,6 @@ def run_caller(action: str) -> ActionResult:
     book = xw.Book.caller()
     result = run(book, action)
     book.app.alert(result.message, title=result.title, mode="info" if result.ok else "critical")
+    if result.ok and action == "next_year":
+        book.app.books.open(str(result.outputs["workbook"]))
     return result

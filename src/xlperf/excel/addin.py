@@ -291,12 +291,14 @@ def build_macro_workbook(
     example: str | None = None,
     interpreter: str = "",
     pythonpath: str = "",
+    previous: Path | None = None,
 ) -> Path:
     """Build the macro-enabled workbook *out* (.xlsm) (生成启用宏的工作簿) and return its path.
 
     The sheets come from *base* (a contract workbook), else the example unit *example*, else a
     blank template with the reference rubric.  *interpreter* is the ``pythonw.exe`` the PCs use
     (``INTERPRETER_WIN``; blank: ``python`` on PATH).  Computed cells keep their cached values.
+    *previous* is last year's workbook, compared in the build (新建下年工作簿).
     """
     from ..workbook.build import build_workbook
     from ..workbook.create import blank_data, create_workbook
@@ -316,7 +318,7 @@ def build_macro_workbook(
             create_workbook(data, source)
         configured = folder / "configured.xlsx"
         _with_config(source, configured, config_rows(interpreter, pythonpath))
-        built = build_workbook(configured, folder / "built").output
+        built = build_workbook(configured, folder / "built", previous=previous).output
         assert built is not None
         out.parent.mkdir(parents=True, exist_ok=True)
         build_xlsm(built, out, vba_modules(out.name), customui_xml())

@@ -97,6 +97,18 @@ def section_bars(ev: Evaluation, root_code: str) -> list[Bar]:
     return [_bar(node) for node in ev.leaves if node.code.startswith(prefix) or node.code == root_code]
 
 
+def trend_bars(ev: Evaluation) -> list[Bar]:
+    """One bar per year, last year first (历年得分): the total against the rubric's full marks."""
+    from ..core.previous import trend_points
+
+    full = sum(node.maximum for node in ev.roots) or 100.0
+    return [
+        Bar(p.year, f"{p.year}年度（{p.grade}）", full, min(max(p.total, 0.0), full))
+        for p in trend_points(ev)
+        if p.total is not None
+    ]
+
+
 def find_cjk_font() -> str | None:
     """A font file that can draw Chinese labels (中文字体), or None; ``XLPERF_CHART_FONT`` overrides."""
     chosen = os.environ.get("XLPERF_CHART_FONT", "").strip()

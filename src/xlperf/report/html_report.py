@@ -12,7 +12,7 @@ import jinja2
 
 from ..core.evaluate import Evaluation
 from ..io.atomic import atomic_output
-from .charts import chart_svg, overview_bars, section_bars
+from .charts import chart_svg, overview_bars, section_bars, trend_bars
 from .render import TEMPLATE_FILES, ReportError, clean_text, jinja_environment, template_error, template_file
 
 
@@ -24,6 +24,8 @@ def html_context(ev: Evaluation, ctx: dict[str, object]) -> dict[str, object]:
         for s in ctx["analysis"]  # type: ignore[attr-defined]
     ]
     context["overview"] = {**ctx["overview"], "chart": chart_svg(overview_bars(ev), title="一级指标得分")}  # type: ignore[dict-item]
+    trend = trend_bars(ev) if ctx.get("year_over_year") and ev.previous is not None else []
+    context["trend"] = chart_svg(trend, title="历年评价得分") if len(trend) > 1 else None
     return context
 
 

@@ -23,6 +23,7 @@ import jinja2
 from ..core.evaluate import Evaluation
 from ..core.findings import ERROR, INFO, WARNING, Finding
 from ..core.numbers import fmt_score, parse_number, parse_text
+from ..core.previous import year_over_year
 from ..core.report_context import chinese_ordinal, report_context
 from ..errors import XlperfError
 from ..io.safety import safe_output_name
@@ -245,6 +246,7 @@ def presentation_context(
     ctx["classes_budget"] = _listed(base["classes"], "budget")  # type: ignore[arg-type]
     ctx["classes_final"] = _listed(base["classes"], "final")  # type: ignore[arg-type]
     ctx["money_rows"] = _money_rows(ctx)
+    ctx["year_over_year"] = year_over_year(ev)  # 与上年对比, empty without last year's figures
     ctx["metric"] = {m["label"]: {**m, "ok": m["value"] != "无法计算"} for m in base["metrics"]}  # type: ignore[attr-defined]
     name_note = "（深色为得分，浅色为分值，红色为有扣分的指标）"
     ctx["analysis"] = _analysis(ev, tree, name_note)

@@ -744,6 +744,9 @@ def _content(b: _Builder) -> None:
         "差异逐项见第五部分和附件1，校验发现的问题见附件2。"
     )
     b.tag("{%p endif %}")
+    b.tag("{%p if year_over_year %}")
+    b.p("{{ year_over_year|join('') }}")  # 与上年对比
+    b.tag("{%p endif %}")
     b.tag("{%p if overview.chart %}")
     b.p("{{ overview.chart }}", "图片")
     b.p("图{{ overview.figure }}  一级指标得分{{ overview.caption_note }}", "图题")

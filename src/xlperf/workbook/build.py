@@ -17,6 +17,7 @@ from ..io.atomic import backup_file
 from ..io.safety import FileReport, inspect_workbook_file
 from ..io.xlsxpatch import patch_workbook
 from .cells import computed_cells, finding_cells, finding_row_heights, rubric_row_heights
+from .previous import link_previous
 from .read import Locator, WorkbookInputs, read_workbook
 
 
@@ -50,11 +51,18 @@ def structure_findings(loc: Locator) -> list[Finding]:
     ]
 
 
-def evaluate_workbook(path: Path) -> tuple[WorkbookInputs, Evaluation, list[Finding], FileReport]:
-    """Check the file, read its inputs and evaluate them (读取并计算); raises XlperfError if unreadable."""
+def evaluate_workbook(
+    path: Path, previous: Path | None = None, *, named_previous: bool = True
+) -> tuple[WorkbookInputs, Evaluation, list[Finding], FileReport]:
+    """Check the file, read its inputs and evaluate them (读取并计算); raises XlperfError if unreadable.
+
+    Last year's workbook (``previous``, or with ``named_previous`` the one named in 上年自评工作簿)
+    is compared too.
+    """
     report = inspect_workbook_file(path)
     inputs = read_workbook(path)
     ev = evaluate(inputs.data)
+    link_previous(ev, path, previous, named=named_previous)
     findings = sorted(
         structure_findings(inputs.locator) + ev.findings, key=lambda f: SEVERITY_ORDER[f.severity]
     )
@@ -73,9 +81,16 @@ def output_path(path: Path, out_dir: Path | None, in_place: bool) -> Path:
     return target
 
 
-def build_workbook(path: Path, out_dir: Path | None = None, *, in_place: bool = False) -> BuildResult:
+def build_workbook(
+    path: Path,
+    out_dir: Path | None = None,
+    *,
+    in_place: bool = False,
+    previous: Path | None = None,
+    named_previous: bool = True,
+) -> BuildResult:
     """Evaluate ``path`` and write the computed workbook (计算并写回); returns the :class:`BuildResult`."""
-    inputs, ev, findings, report = evaluate_workbook(path)
+    inputs, ev, findings, report = evaluate_workbook(path, previous, named_previous=named_previous)
     target = output_path(path, out_dir, in_place)
     cells = computed_cells(inputs.locator, ev)
     rows = finding_cells(inputs.locator, findings, inputs.locator.finding_rows)

@@ -33,6 +33,7 @@ SHEETS = (S_README, S_UNIT, S_BUDGET, S_PROGRESS, S_GOALS, S_RATES, S_RUBRIC, S_
 SECTION_SHEETS = {
     "单位概况": S_UNIT,
     "报告文字": S_UNIT,
+    "上年情况": S_UNIT,
     "预算（年初）": S_BUDGET,
     "决算": S_BUDGET,
     "预算调整与结转结余": S_BUDGET,

@@ -383,15 +383,18 @@ def blank_data(unit: str, year: int, rubric: str = "reference") -> UnitData:
     )
 
 
-def create_workbook(data: UnitData, path: Path) -> BuildResult:
-    """Create a workbook at ``path`` with its computed cells filled (新建工作簿): layout, then the build."""
+def create_workbook(data: UnitData, path: Path, previous: Path | None = None) -> BuildResult:
+    """Create a workbook at ``path`` with its computed cells filled (新建工作簿): layout, then the build.
+
+    ``previous`` is last year's workbook, compared in that first build (``xlperf new --from``).
+    """
     from .build import build_workbook
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".xlperf-new-") as tmp:
         skeleton = Path(tmp) / path.name
         new_workbook(data).save(skeleton)
-        result = build_workbook(skeleton, Path(tmp) / "out")
+        result = build_workbook(skeleton, Path(tmp) / "out", previous=previous)
         assert result.output is not None
         os.replace(result.output, path)
     result.output = path

@@ -82,6 +82,7 @@ def contract_markdown() -> str:
             for f in FUNCTIONS.values()
         ],
         "",
+        *_next_year_lines(),
         "## 没有加载项时",
         "",
         "计算单元格保存了最近一次计算的结果（公式的缓存值），并去掉了“打开时全部重算”标志，因此在 WPS、未安装 xlperf",
@@ -90,6 +91,54 @@ def contract_markdown() -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _next_year_lines() -> list[str]:
+    """结转下年与上年核对: what ``xlperf new --from`` carries and which names the previous-year checks read."""
+    from ..core.fields import FIELD_BY_KEY, PREVIOUS_SECTION
+    from ..core.previous import FROM_LAST_YEAR, STABLE_FIELDS
+    from .carryover import CARRIED_FIELDS, CARRIED_TABLES
+
+    def name(key: str) -> str:
+        return f"`{key}`（{FIELD_BY_KEY[key].label}）"
+
+    previous = [f.key for f in FIELDS if f.section == PREVIOUS_SECTION]
+    return [
+        "## 结转下年与上年核对",
+        "",
+        "`xlperf new --from 上年.xlsx -o 本年.xlsx` 读取上年工作簿（按本约定），生成当前版式的本年工作簿：",
+        "",
+        "- 评价年度：上年 `year` + 1。",
+        "- 沿用上年（原样复制）：" + "、".join(name(k) for k in CARRIED_FIELDS) + "，以及「校验参数」各项。",
+        *[f"- 表格 {line}" for line in CARRIED_TABLES],
+        "- 由上年实际数填入（本年名称 ← 上年名称）："
+        + "；".join(f"`{here}` ← `{there}`" for here, there in FROM_LAST_YEAR)
+        + "；`prev_total_score`、`prev_grade` ← 上年核定总分、等级；`previous_file` ← 上年工作簿相对本工作簿的路径。",
+        "- 其余金额、实有在职人数、车辆数、完成值、自评得分、佐证材料和报告文字留空。命令列出结转的每一项。",
+        "",
+        f"「{PREVIOUS_SECTION}」各项（{'、'.join(f'`{k}`' for k in previous)}）在工作表「{c.SECTION_SHEETS[PREVIOUS_SECTION]}」。",
+        "给出上年工作簿时（`xlperf build|check|report 本年.xlsx --previous 上年.xlsx`，或填写 `previous_file`，",
+        "相对路径以本工作簿所在文件夹为准），校验增加「与上年核对」（检查项 `previous.*`），读取以下名称：",
+        "",
+        "| 检查项 | 本年名称 | 上年工作簿名称 | 级别 |",
+        "|---|---|---|---|",
+        "| `previous.carryover` | `carryover_begin` | `carryover_end` | 两者都填且不等为错误（列出两个数）；一方空白为提示 |",
+        "| `previous.three_public` | "
+        + "、".join(f"`{h}`" for h, _ in FROM_LAST_YEAR[1:])
+        + " | "
+        + "、".join(f"`{t}`" for _, t in FROM_LAST_YEAR[1:])
+        + " | 同上 |",
+        "| `previous.changed` | "
+        + "、".join(f"`{k}`" for k in STABLE_FIELDS)
+        + " | 同名 | 与上年不同且 `change_note` 为空时为警告 |",
+        "| `previous.year` | `year` | `year` | 不是上一年度时为警告 |",
+        "| `previous.score` | `prev_total_score`、`prev_grade` | 上年核定总分、等级（由上年工作簿计算） | 不一致为警告 |",
+        "| `previous.file` | `previous_file` | — | 填写的上年工作簿无法读取时为警告 |",
+        "",
+        "自评报告在「评价结论和评价等级」中加一段与上年的对比（得分、等级及预算执行率等主要比率），",
+        "HTML 报告另附历年得分图；没有上年数据时不出现。",
+        "",
+    ]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,6 +26,10 @@ Public Sub PerfHtmlReport()
     RunAction "html_report"
 End Sub
 
+Public Sub PerfNextYear()
+    RunAction "next_year"
+End Sub
+
 Private Sub RunAction(ByVal action As String)
     RunPython "import xlperf.excel.actions as xlperf_actions; xlperf_actions.run_caller('" & action & "')"
 End Sub
