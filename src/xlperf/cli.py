@@ -18,10 +18,18 @@ from . import __version__
 from .errors import XlperfError
 
 SEVERITY_ORDER = ("error", "warning", "info")
-REPORT_LABELS = {"docx": "Word 报告", "html": "HTML 报告", "xlsx": "自评表"}
+REPORT_LABELS = {
+    "docx": "Word 报告",
+    "html": "HTML 报告",
+    "xlsx": "自评表",
+    "review": "复核意见（Word）",
+    "review-html": "复核意见（网页）",
+}
 
 
-FORMAT_HELP = "报告格式，逗号分隔：docx,html,xlsx（默认全部）"
+FORMAT_HELP = (
+    "输出格式，逗号分隔：docx,html,xlsx 为单位自评报告（默认这三种），review 为复核意见（Word 和网页）"
+)
 
 
 def _print_summary(result: object, *, limit: int = 50) -> None:
@@ -71,10 +79,12 @@ def _cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
-def _formats(text: str | None) -> list[str]:
-    from .report import FORMATS
+def _formats(text: str | None, *, batch: bool = False) -> list[str]:
+    """The formats typed after --format; by default the unit's report, and for a batch the 复核意见 too."""
+    from .report import DEFAULT_FORMATS, FORMATS
 
-    return [f.strip() for f in (text or ",".join(FORMATS)).split(",") if f.strip()]
+    default = FORMATS if batch else DEFAULT_FORMATS
+    return [f.strip() for f in (text or ",".join(default)).split(",") if f.strip()]
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -100,7 +110,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             target,
             formats=formats,
             templates=Path(args.templates) if args.templates else None,
-            where=result.where,
+            locate=result.locator.locate,
         )
         result.reports = written
     _print_summary(result)
@@ -120,7 +130,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         out_dir,
         formats=_formats(args.format),
         templates=Path(args.templates) if args.templates else None,
-        where=result.where,
+        locate=result.locator.locate,
         strict=args.strict,
     )
     _print_summary(result)
@@ -172,7 +182,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         force=args.force,
         progress=None,
-        formats=tuple(_formats(args.format)),
+        formats=tuple(_formats(args.format, batch=True)),
         templates=Path(args.templates) if args.templates else None,
     )
     print("\n".join(result.lines()))
