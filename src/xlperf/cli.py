@@ -63,6 +63,21 @@ def _print_summary(result: object, *, limit: int = 50) -> None:
         print(f"原文件已备份为：{result.backup}")
 
 
+def _report_notes(result: object) -> None:
+    """Tell the clerk what the 自评报告 leaves out (报告提示): each blank text cell, and the 征求意见稿 mark."""
+    from .core.report_context import blank_narratives
+    from .workbook.build import BuildResult
+
+    assert isinstance(result, BuildResult)
+    if not {"docx", "html"} & set(result.reports):
+        return
+    for label in blank_narratives(result.evaluation):
+        result.warnings.append(f"报告文字「{label}」未填写，报告中省略该部分或写明“本部分内容待补充”")
+    errors = sum(1 for f in result.findings if f.severity == "error")
+    if errors:
+        result.warnings.append(f"存在 {errors} 条错误，报告已标为“征求意见稿”；更正后重新生成即为正式稿")
+
+
 def _cmd_new(args: argparse.Namespace) -> int:
     from .workbook.create import blank_data, create_workbook
 
@@ -113,6 +128,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             locate=result.locator.locate,
         )
         result.reports = written
+        _report_notes(result)
     _print_summary(result)
     return 0
 
@@ -133,6 +149,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         locate=result.locator.locate,
         strict=args.strict,
     )
+    _report_notes(result)
     _print_summary(result)
     return 0
 

@@ -60,36 +60,51 @@ def outline_mark(level: int, index: int) -> str:
     return f"（{index}）"
 
 
-def _numbering(text: str) -> tuple[str, str]:
-    """The numbering style a pasted paragraph starts with and its text without it ("" when unnumbered)."""
+def _number_value(mark: str) -> int:
+    """The value of a numbering mark (序号值): ``（3）`` → 3, ``十二、`` → 12."""
+    digits = "".join(ch for ch in mark if ch.isdigit())
+    if digits:
+        return int(digits)
+    chinese = "".join(ch for ch in mark if ch in ORDINALS)
+    tens, _, ones = chinese.rpartition("十")
+    if "十" not in chinese:
+        return ORDINALS.index(chinese) + 1 if chinese else 0
+    return (ORDINALS.index(tens) + 1 if tens else 1) * 10 + (ORDINALS.index(ones) + 1 if ones else 0)
+
+
+def _numbering(text: str) -> tuple[str, int, str]:
+    """The numbering style a pasted paragraph starts with, its number and its text without it
+    (``""`` style when unnumbered)."""
     for style, pattern in _MARKS:
         match = pattern.match(text)
         if match and match.end() < len(text):
-            return style, text[match.end() :].lstrip("、.．,，:： ")
-    return "", text
+            return style, _number_value(match[0]), text[match.end() :].lstrip("、.．,，:： ")
+    return "", 0, text
 
 
 def outline(paragraphs: list[str], level: int) -> list[dict[str, object]]:
     """The unit's paragraphs renumbered under a heading of outline ``level`` (段落编号规范化).
 
     Text pasted from an older report keeps its own numbering ("(一)、", "1、", "（1）"); the styles
-    nest in the order they first appear, and are renumbered one level below the heading, so the
+    nest in the order they first appear (a style first met at a number past 1 continues the level
+    it interrupts), and are renumbered one level below the heading, so the
     report's levels follow 一、（一）1.（1） without clashes.  A numbered paragraph becomes
     ``{lead, text, heading}``: the number and a short title (up to the first 。 or ：) in ``lead``,
     printed bold; a short numbered line with no sentence after it is a sub-heading on its own.
     Levels deeper than 4 keep their text without a number.
     """
-    order: list[str] = []
+    depth_of: dict[str, int] = {}
     counters: list[int] = []
     items: list[dict[str, object]] = []
     for text in paragraphs:
-        style, bare = _numbering(text)
+        style, number, bare = _numbering(text)
         if not style:
             items.append({"lead": "", "text": text, "heading": False})
             continue
-        if style not in order:
-            order.append(style)
-        depth = order.index(style)
+        if style not in depth_of:
+            # a style first met at a number past 1 continues the current level in another dress ("（3）" among "（一）")
+            depth_of[style] = len(counters) - 1 if number > 1 and counters else len(counters)
+        depth = depth_of[style]
         del counters[depth + 1 :]
         counters += [0] * (depth + 1 - len(counters))
         counters[depth] += 1
