@@ -82,7 +82,7 @@ def _numbering(text: str) -> tuple[str, int, str]:
     return "", 0, text
 
 
-def outline(paragraphs: list[str], level: int) -> list[dict[str, object]]:
+def outline(paragraphs: list[str], level: int, heading: str = "") -> list[dict[str, object]]:
     """The unit's paragraphs renumbered under a heading of outline ``level`` (段落编号规范化).
 
     Text pasted from an older report keeps its own numbering ("(一)、", "1、", "（1）"); the styles
@@ -91,8 +91,13 @@ def outline(paragraphs: list[str], level: int) -> list[dict[str, object]]:
     report's levels follow 一、（一）1.（1） without clashes.  A numbered paragraph becomes
     ``{lead, text, heading}``: the number and a short title (up to the first 。 or ：) in ``lead``,
     printed bold; a short numbered line with no sentence after it is a sub-heading on its own.
-    Levels deeper than 4 keep their text without a number.
+    Levels deeper than 4 keep their text without a number.  A first line repeating ``heading``
+    (the report's own heading above the text) is dropped.
     """
+    if paragraphs and heading:
+        bare = _numbering(paragraphs[0])[2].rstrip("：:。 ")
+        if bare == heading or bare.removesuffix("情况") == heading.removesuffix("情况"):
+            paragraphs = paragraphs[1:]
     depth_of: dict[str, int] = {}
     counters: list[int] = []
     items: list[dict[str, object]] = []
@@ -273,23 +278,23 @@ def scoring_rows(ev: Evaluation) -> list[dict[str, str]]:
     return rows
 
 
-# Narrative text cells (报告文字) in the report's order, with the outline level of the heading above each.
-NARRATIVE_LEVELS = {
-    "duties": 2,
-    "overall_goal": 1,
-    "budget_issues": 1,
-    "evaluation_org": 2,
-    "evaluation_method": 3,
-    "evaluation_process": 3,
-    "goal_achievement": 2,
-    "problems": 2,
-    "measures": 2,
+# Narrative text cells (报告文字) in the report's order: the outline level and text of the heading above each.
+NARRATIVES = {
+    "duties": (2, "部门职责"),
+    "overall_goal": (1, "部门整体支出绩效目标、指标"),
+    "budget_issues": (1, "当年预算执行及绩效管理中存在问题、原因及改进措施"),
+    "evaluation_org": (2, "自评的组织工作"),
+    "evaluation_method": (3, "评价方法"),
+    "evaluation_process": (3, "评价过程"),
+    "goal_achievement": (2, "总体绩效目标实现情况"),
+    "problems": (2, "存在的问题"),
+    "measures": (2, "改进措施"),
 }
 
 
 def blank_narratives(ev: Evaluation) -> list[str]:
     """The Chinese labels of the report's text cells left blank (未填写的报告文字), for the clerk."""
-    return [FIELD_BY_KEY[key].label for key in NARRATIVE_LEVELS if not paragraphs(ev.data.get(key))]
+    return [FIELD_BY_KEY[key].label for key in NARRATIVES if not paragraphs(ev.data.get(key))]
 
 
 def report_context(ev: Evaluation, findings: list | None = None) -> dict[str, object]:
@@ -328,7 +333,9 @@ def report_context(ev: Evaluation, findings: list | None = None) -> dict[str, ob
         "draft": any(f.severity == ERROR for f in all_findings),
         "nature": parse_text(data.get("unit_nature")),
         "funding_type": parse_text(data.get("funding_type")),
-        "text": {key: outline(paragraphs(data.get(key)), level) for key, level in NARRATIVE_LEVELS.items()},
+        "text": {
+            key: outline(paragraphs(data.get(key)), level, heading) for key, (level, heading) in NARRATIVES.items()
+        },
         "departments": departments,
         "departments_count": str(len(departments)),
         "staff": {
