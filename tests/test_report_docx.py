@@ -206,7 +206,14 @@ def test_header_rows_repeat_on_every_table(rendered):
 def test_team_table_with_rows_tall_enough_to_sign(rendered):
     _, doc = rendered
     team = table_after(doc, "九、评价工作组人员名单及签字")
-    assert [r.cells[1].text for r in team.rows[1:]] == ["刘定业", "暴玉谨", "时泽青", "黄婧", "孔令凯", "赵明明"]
+    assert [r.cells[1].text for r in team.rows[1:]] == [
+        "刘定业",
+        "暴玉谨",
+        "时泽青",
+        "黄婧",
+        "孔令凯",
+        "赵明明",
+    ]
     assert team.rows[4].cells[3].text == "组织委员"
     for row in team.rows[1:]:
         height = row._tr.trPr.find(qn("w:trHeight"))

@@ -184,7 +184,9 @@ def test_short_numbered_lines_are_subheadings(text, expected):
     assert outline([text], 2)[0]["heading"] is expected
 
 
-@pytest.mark.parametrize("text", ["2024 年政府工作的总体要求是", "一是绩效目标设置科学性有待提高", "3.5 万元"])
+@pytest.mark.parametrize(
+    "text", ["2024 年政府工作的总体要求是", "一是绩效目标设置科学性有待提高", "3.5 万元"]
+)
 def test_unnumbered_text_keeps_its_words(text):
     assert outline([text], 2) == [{"lead": "", "text": text, "heading": False}]
 
@@ -197,9 +199,19 @@ def test_outline_drops_a_first_line_repeating_the_heading():
 
 
 def test_pasted_numbering_is_renumbered_one_level_below_the_heading():
-    pasted = ["(一)、促进经济发展", "1、助力经济：为招商提供服务", "2、编制预算：做好收支计划", "(二)、村镇建设"]
+    pasted = [
+        "(一)、促进经济发展",
+        "1、助力经济：为招商提供服务",
+        "2、编制预算：做好收支计划",
+        "(二)、村镇建设",
+    ]
     items = outline(pasted, 2)
-    assert [i["lead"] for i in items] == ["1.促进经济发展", "（1）助力经济：", "（2）编制预算：", "2.村镇建设"]
+    assert [i["lead"] for i in items] == [
+        "1.促进经济发展",
+        "（1）助力经济：",
+        "（2）编制预算：",
+        "2.村镇建设",
+    ]
     assert [i["heading"] for i in items] == [True, False, False, True]
     assert items[1]["text"] == "为招商提供服务"
     # under a 一级 heading the same text starts at （一）; "（3）" among "（一）" continues that level

@@ -334,7 +334,8 @@ def report_context(ev: Evaluation, findings: list | None = None) -> dict[str, ob
         "nature": parse_text(data.get("unit_nature")),
         "funding_type": parse_text(data.get("funding_type")),
         "text": {
-            key: outline(paragraphs(data.get(key)), level, heading) for key, (level, heading) in NARRATIVES.items()
+            key: outline(paragraphs(data.get(key)), level, heading)
+            for key, (level, heading) in NARRATIVES.items()
         },
         "departments": departments,
         "departments_count": str(len(departments)),
