@@ -13,6 +13,7 @@ from docx import Document
 from PIL import Image, ImageColor
 
 from xlperf.core.evaluate import evaluate
+from xlperf.core.report_context import outline
 from xlperf.examples import example_data
 from xlperf.report import ReportError, render_reports
 from xlperf.report.charts import (
@@ -24,7 +25,6 @@ from xlperf.report.charts import (
     chart_svg,
     find_cjk_font,
 )
-from xlperf.core.report_context import outline
 from xlperf.report.render import bundled_templates
 from xlperf.report.template_builder import template_bytes
 
