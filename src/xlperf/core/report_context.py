@@ -115,10 +115,10 @@ def outline(paragraphs: list[str], level: int, heading: str = "") -> list[dict[s
         counters[depth] += 1
         target = level + 1 + depth
         mark = outline_mark(target, counters[depth]) if target <= 4 else ""
-        heading = (
+        short_line = (
             len(bare) <= 30 and not any(p in bare[:-1] for p in "。；;：:") and bare[-1] not in "：:，,；;"
         )
-        if heading:
+        if short_line:
             items.append({"lead": mark + bare, "text": "", "heading": True})
             continue
         lead = _LEAD.match(bare)
