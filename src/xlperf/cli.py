@@ -65,14 +65,19 @@ def _print_summary(result: object, *, limit: int = 50) -> None:
 
 def _report_notes(result: object) -> None:
     """Tell the clerk what the 自评报告 leaves out (报告提示): each blank text cell, and the 征求意见稿 mark."""
+    from .core.fields import FIELD_BY_KEY
     from .core.report_context import blank_narratives
     from .workbook.build import BuildResult
 
     assert isinstance(result, BuildResult)
     if not {"docx", "html"} & set(result.reports):
         return
-    for label in blank_narratives(result.evaluation):
-        result.warnings.append(f"报告文字「{label}」未填写，报告中省略该部分或写明“本部分内容待补充”")
+    for key in blank_narratives(result.evaluation):
+        found = result.locator.names.get(key)
+        where = f"（{found[0]}!{found[1]}）" if found else ""
+        result.warnings.append(
+            f"报告文字「{FIELD_BY_KEY[key].label}」{where}未填写，报告中省略该部分或写明“本部分内容待补充”"
+        )
     errors = sum(1 for f in result.findings if f.severity == "error")
     if errors:
         result.warnings.append(f"存在 {errors} 条错误，报告已标为“征求意见稿”；更正后重新生成即为正式稿")

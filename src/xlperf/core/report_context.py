@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from .evaluate import Evaluation, NodeScore
-from .fields import FIELD_BY_KEY, INCOME_SOURCES
+from .fields import INCOME_SOURCES
 from .findings import ERROR
 from .metrics import METRIC_BY_LABEL, METRICS
 from .numbers import fmt_amount, fmt_entered, fmt_rate, fmt_score, parse_number, parse_text
@@ -293,8 +293,8 @@ NARRATIVES = {
 
 
 def blank_narratives(ev: Evaluation) -> list[str]:
-    """The Chinese labels of the report's text cells left blank (未填写的报告文字), for the clerk."""
-    return [FIELD_BY_KEY[key].label for key in NARRATIVES if not paragraphs(ev.data.get(key))]
+    """The keys of the report's text cells left blank (未填写的报告文字), in the report's order."""
+    return [key for key in NARRATIVES if not paragraphs(ev.data.get(key))]
 
 
 def report_context(ev: Evaluation, findings: list | None = None) -> dict[str, object]:
