@@ -18,8 +18,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
-from urllib.parse import quote
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import docx
 import lxml.html
