@@ -206,16 +206,11 @@ class IndicatorLine:
     level: int
     maximum: str
     score: str
-    heading: str
     prose: list[str] = field(default_factory=list)
     level1: str = ""
     level2: str = ""
     lost: bool = False
     children: list[IndicatorLine] = field(default_factory=list)
-
-
-def _heading(level: int, index: int) -> str:
-    return {1: f"{chinese_ordinal(index)}、", 2: f"（{chinese_ordinal(index)}）"}.get(level, f"{index}.")
 
 
 def _evidence(ev: Evaluation, node: NodeScore) -> list[str]:
@@ -226,17 +221,14 @@ def _evidence(ev: Evaluation, node: NodeScore) -> list[str]:
 def _indicator_tree(ev: Evaluation) -> list[IndicatorLine]:
     lines: dict[str, IndicatorLine] = {}
     roots: list[IndicatorLine] = []
-    counters: dict[str, int] = {}
     for s in ev.scores.values():
         parent = s.code.rsplit(".", 1)[0] if "." in s.code else ""
-        counters[parent] = counters.get(parent, 0) + 1
         line = IndicatorLine(
             s.code,
             s.name,
             s.level,
             fmt_score(s.maximum),
             fmt_score(s.score),
-            _heading(s.level, counters[parent]),
             indicator_prose(s, _evidence(ev, s), ev.quarters) if s.leaf else [],
             lost=s.score < s.maximum - 0.005,
         )

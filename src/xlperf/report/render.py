@@ -82,11 +82,6 @@ def _money_rows(ctx: dict[str, object]) -> list[dict[str, str]]:
     return rows
 
 
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text if not text or text[-1] in "。！？；.!?" else text + "。"
-
-
 def _circled(number: int) -> str:
     """①…⑳ for the items under a 二级指标 (fifth outline level), then ``21.``."""
     return chr(0x2460 + number - 1) if 0 < number <= 20 else f"{number}."
