@@ -26,7 +26,7 @@ from xlperf.report.charts import (
     find_cjk_font,
 )
 from xlperf.report.render import bundled_templates
-from xlperf.report.template_builder import template_bytes
+from xlperf.report.template_builder import TEMPLATES, template_bytes
 
 REPO_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
@@ -41,18 +41,18 @@ def xml_parts(data: bytes) -> dict[str, bytes]:
         return {n: zf.read(n) for n in zf.namelist() if n.endswith((".xml", ".rels"))}
 
 
-def test_committed_template_equals_builder_output():
-    committed = xml_parts((REPO_TEMPLATES / "report.docx").read_bytes())
-    built = xml_parts(template_bytes())
+@pytest.mark.parametrize("name", list(TEMPLATES))
+def test_committed_template_equals_builder_output(name):
+    committed = xml_parts((REPO_TEMPLATES / name).read_bytes())
+    built = xml_parts(template_bytes(name))
     assert sorted(committed) == sorted(built)
-    stale = [name for name in built if committed[name] != built[name]]
-    assert not stale, (
-        f"templates/report.docx is stale in {stale}: run python -m xlperf.report.template_builder"
-    )
+    stale = [part for part in built if committed[part] != built[part]]
+    assert not stale, f"templates/{name} is stale in {stale}: run python -m xlperf.report.template_builder"
 
 
 def test_template_builder_is_reproducible():
     assert template_bytes() == template_bytes()
+    assert template_bytes("review.docx") == template_bytes("review.docx")
 
 
 def test_template_opens_in_python_docx_with_its_styles():
