@@ -319,3 +319,20 @@ def test_broken_footer_template_names_its_part(example, tmp_path):
     with pytest.raises(ReportError) as info:
         render_reports(example, [], tmp_path / "out", formats=["docx"], templates=tmp_path)
     assert "「word/footer" in str(info.value) and "引用了不存在的数据项" in str(info.value)
+
+
+def test_a_bureau_restyles_the_review_with_its_own_template(example, tmp_path):
+    user = tmp_path / "财政局模板"
+    user.mkdir()
+    html = (REPO_TEMPLATES / "review.html.j2").read_text(encoding="utf-8")
+    (user / "review.html.j2").write_text(
+        html.replace('<main class="report">', '<main class="report">某县财政局'), encoding="utf-8"
+    )
+    paths = render_reports(example, example.findings, tmp_path / "out", formats=["review"], templates=user)
+    assert "某县财政局" in paths["review-html"].read_text(encoding="utf-8")
+    assert (
+        Document(str(paths["review"])).paragraphs[0].text == "高邑县高邑镇人民政府"
+    )  # bundled Word template
+    (user / "review.docx").write_bytes(b"not a docx")
+    with pytest.raises(ReportError, match="review.docx"):
+        render_reports(example, example.findings, tmp_path / "out", formats=["review"], templates=user)
