@@ -248,3 +248,20 @@ def test_report_format_review_and_the_blank_text_warnings(books, tmp_path):
     assert f"报告文字「{FIELD_BY_KEY[KEPT_TEXT].label}」" not in run.stdout
     assert "报告已标为“征求意见稿”" in run.stdout
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".docx", ".docx", ".html"]
+
+
+def test_a_workbook_older_than_a_report_text_reads_it_as_blank(tmp_path):
+    from openpyxl import load_workbook
+
+    wb = load_workbook(EXAMPLE)
+    del wb.defined_names["budget_issues"]  # as in a workbook made before the field existed
+    old = tmp_path / "旧版.xlsx"
+    wb.save(old)
+    _, ev, findings, _ = evaluate_workbook(old)
+    assert not [f for f in findings if f.check == "workbook.structure"]
+    assert ev.data.get("budget_issues") is None
+    run = run_cli("report", str(old), "--format", "docx", "-o", str(tmp_path / "out"))
+    assert run.returncode == 0, run.stderr
+    assert "（工作簿中没有此项，运行 xlperf upgrade 后即可填写）未填写" in run.stdout
+    doc = docx_text(next((tmp_path / "out").glob("*.docx")))
+    assert "四、当年预算执行及绩效管理中存在问题、原因及改进措施\n本部分内容待补充。" in doc

@@ -74,7 +74,9 @@ def _report_notes(result: object) -> None:
         return
     for key in blank_narratives(result.evaluation):
         found = result.locator.names.get(key)
-        where = f"（{found[0]}!{found[1]}）" if found else ""
+        where = (
+            f"（{found[0]}!{found[1]}）" if found else "（工作簿中没有此项，运行 xlperf upgrade 后即可填写）"
+        )
         result.warnings.append(
             f"报告文字「{FIELD_BY_KEY[key].label}」{where}未填写，报告中省略该部分或写明“本部分内容待补充”"
         )

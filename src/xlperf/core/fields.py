@@ -76,8 +76,11 @@ def _unit_fields() -> list[Field]:
     ]
 
 
+NARRATIVE_SECTION = "报告文字"  # the report's own words; a workbook older than one of them reads it as blank
+
+
 def _narrative_fields() -> list[Field]:
-    s = "报告文字"
+    s = NARRATIVE_SECTION
     return [
         Field("overall_goal", "部门整体支出绩效目标", LONGTEXT, s),
         Field(
