@@ -4,7 +4,7 @@
 
 For the 高邑镇 2024 example it times, as the median of N runs: building the template context,
 drawing the Word report's score charts (得分图, PNG) alone, rendering each format through
-``render_reports`` (context included, file written), and the baselines — docxtpl rendering and
+``render_reports`` (context included, file written) — the 复核意见 too — and the baselines — docxtpl rendering and
 saving an empty .docx template, jinja2 rendering an empty template, openpyxl saving an empty
 workbook.  It prints milliseconds and each format's ratio to its baseline (docx → docxtpl,
 html → jinja2, xlsx → openpyxl).
@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             "docx": median_ms(fmt("docx"), args.repeat, warm_up=True),
             "html": median_ms(fmt("html"), args.repeat, warm_up=True),
             "xlsx": median_ms(fmt("xlsx"), args.repeat, warm_up=True),
+            "review (复核意见 docx + html)": median_ms(fmt("review"), args.repeat, warm_up=True),
             "all three": median_ms(lambda: render_reports(ev, ev.findings, out), args.repeat, warm_up=True),
         }
     baselines = {

@@ -167,7 +167,9 @@ def test_output_names_from_unit_names_stay_in_the_output_folder(unit: str, tmp_p
     from xlperf.report import render_reports
 
     result = build_workbook(source, tmp_path / "out")
-    written = render_reports(result.evaluation, result.findings, tmp_path / "out", where=result.where)
+    written = render_reports(
+        result.evaluation, result.findings, tmp_path / "out", locate=result.locator.locate
+    )
     everything = sorted(p for p in tmp_path.rglob("*") if p.is_file())
     outside = [
         p for p in everything if tmp_path / "out" not in p.parents and tmp_path / "in" not in p.parents

@@ -18,7 +18,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import docx
 import lxml.html
@@ -358,10 +358,18 @@ def test_every_report_format_is_written_for_each_unit(tmp_path: Path) -> None:
     assert result.exit_code == EXIT_ERRORS  # the example's own figures contradict its report
     record = result.records[0]
     folder = tmp_path / "输出" / record.folder
-    assert set(record.files) == {"workbook", "findings", "docx", "html", "xlsx"}
+    assert set(record.files) == {"workbook", "findings", "docx", "html", "xlsx", "review", "review-html"}
     assert EXAMPLE_UNIT in "\n".join(p.text for p in docx.Document(folder / record.files["docx"]).paragraphs)
     assert EXAMPLE_UNIT in (folder / record.files["html"]).read_text(encoding="utf-8")
     assert load_workbook(folder / record.files["xlsx"]).sheetnames
+    # the bureau's 复核意见 for the unit, linked from the dashboard
+    review = "\n".join(
+        c.text for t in docx.Document(folder / record.files["review"]).tables for r in t.rows for c in r.cells
+    )
+    assert "信访事务（2010308）属于一般公共服务支出（201）" in review
+    dashboard = (tmp_path / "输出" / "汇总.html").read_text(encoding="utf-8")
+    href = f"{quote(record.folder)}/{quote(record.files['review-html'])}"
+    assert f'<a href="{href}">复核意见</a>' in dashboard
 
 
 def test_exit_code_zero_when_no_unit_has_errors_and_two_for_an_empty_inbox(tmp_path: Path) -> None:

@@ -24,10 +24,6 @@ from xlperf.report.template_builder import SCORE_TABLE_CAPTION
 REPO_TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "report.docx"
 
 
-def where(finding) -> str:
-    return f"测试表!{finding.check}"
-
-
 @pytest.fixture(scope="module")
 def example():
     return evaluate(example_data())
@@ -38,7 +34,7 @@ def rendered(example, tmp_path_factory):
     out = tmp_path_factory.mktemp("docx")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XLPERF_CHART_FONT", "none")
-        paths = render_reports(example, example.findings, out, formats=["docx"], where=where)
+        paths = render_reports(example, example.findings, out, formats=["docx"])
     return paths["docx"], Document(str(paths["docx"]))
 
 
@@ -81,21 +77,24 @@ def test_title_structure_and_every_section_heading(rendered):
     titles = [p.text for p in doc.paragraphs if p.style.name == "Title"]
     assert titles[:2] == ["高邑县高邑镇人民政府", "2024年度部门整体支出绩效自评报告"]
     h1 = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
-    assert h1 == [
+    assert h1 == [  # the reference's sections in its order
         "一、部门基本情况",
         "二、部门收支预算情况",
-        "三、部门整体支出绩效目标与指标",
-        "四、自评工作开展情况",
-        "五、部门整体支出绩效目标实现情况及指标分析",
-        "六、评价结论和评价等级",
-        "七、存在的问题及改进措施",
-        "八、评价工作组人员名单",
+        "三、部门整体支出绩效目标、指标",
+        "四、当年预算执行及绩效管理中存在问题、原因及改进措施",
+        "五、自评工作开展情况",
+        "六、部门整体支出绩效目标实现情况及指标分析",
+        "七、评价结论和评价等级",
+        "八、存在的问题及改进措施",
+        "九、评价工作组人员名单及签字",
     ]
     h2 = [p.text for p in doc.paragraphs if p.style.name == "Heading 2"]
-    assert "（二）投入指标（分值20分，得分20分）" in h2
-    assert "（三）过程指标（分值40分，得分27分）" in h2
-    assert "（五）效果指标（分值15分，得分8分）" in h2
-    assert [p.text for p in doc.paragraphs if p.style.name == "附件标记"] == ["附件1", "附件2"]
+    assert h2[-4:-2] == ["（一）总体绩效目标实现情况", "（二）分项绩效目标实现情况及指标分析"]
+    h3 = [p.text for p in doc.paragraphs if p.style.name == "Heading 3"]
+    assert "1.投入指标（分值20分，得分20分）" in h3
+    assert "2.过程指标（分值40分，得分27分）" in h3
+    assert "4.效果指标（分值15分，得分8分）" in h3
+    assert [p.text for p in doc.paragraphs if p.style.name == "附件标记"] == ["附件"]
 
 
 def test_no_template_tag_survives(rendered):
@@ -106,24 +105,21 @@ def test_no_template_tag_survives(rendered):
     assert "模板说明" not in text
 
 
-def test_budget_figures_with_thousands_separators(rendered):
+def test_budget_figures_as_the_reference_prints_them(rendered):
     _, doc = rendered
     text = all_text(doc)
     assert (
-        "2024年预算收入4,419.16万元，其中：一般公共预算拨款收入2,178.85万元，政府性基金预算拨款收入2,240.31万元"
-        in text
+        "2024年预算收入4419.16万元，其中：一般公共预算拨款收入2178.85万元，政府性基金预算拨款收入2240.31万元，"
+        "国有资本经营预算拨款收入0万元" in text
     )
-    assert "2024年决算支出8,875.43万元" in text
-    assert "城乡社区支出7,397.75万元" in text
+    assert "2024年决算支出8875.43万元" in text
+    assert "城乡社区支出7397.75万元" in text
     assert "年初结转结余298.15万元，年末结转结余113.07万元" in text
-    assert (
-        "核定行政编制40人，事业编制39人，共计79人；实有在职人员78人，在职人员控制率为98.73%（在职人员数 / 编制数 × 100%）"
-        in text
-    )
+    assert "行政编制40人，事业编制39人，共计79人；实有在职人员78人，在职人员控制率为98.73%。" in text
     money = table_after(doc, "表1  收支预算与决算情况")
     rows = {r.cells[0].text.strip(): (r.cells[1].text, r.cells[2].text) for r in money.rows}
-    assert rows["收入合计"] == ("4,419.16", "8,690.35")
-    assert rows["支出合计"] == ("4,419.16", "8,875.43")
+    assert rows["收入合计"] == ("4419.16", "8690.35")
+    assert rows["支出合计"] == ("4419.16", "8875.43")
     assert rows["2010308 信访事务"] == ("—", "7.00")
 
 
@@ -135,37 +131,40 @@ def test_every_rate_with_its_formula(rendered, example):
     assert got["收入预算完成率"] == ("本年收入决算数 / 年初收入预算数 × 100%", "196.65%")
     assert got["预算调整率"][1] == "无法计算"
     assert len(got) == len(example.metrics)
-    assert "结转结余率为2.56%（年末结转结余总额 / 支出预算数 × 100%）" in all_text(doc)
+    assert "结转结余率为2.56%。" in all_text(doc)
 
 
-def test_goal_table(rendered):
+def test_goal_table_keeps_targets_at_their_entered_precision(rendered):
     _, doc = rendered
     goals = table_after(doc, "表4  绩效目标及指标完成情况")
-    g5 = next(r for r in goals.rows if r.cells[0].text == "G5")
-    assert [c.text for c in g5.cells[3:7]] == ["基层党建示范点", "≥3个", "7个", "233.33%"]
+    rows = {r.cells[1].text: [c.text for c in r.cells[2:5]] for r in goals.rows[1:]}
+    assert rows["基层党建示范点"] == ["≥3个", "7个", "233.33%"]
+    assert rows["粮食种植面积"][0] == "≥4.612万亩"
+    assert rows["粮食总产量"][0] == "≥22731吨"
 
 
-def test_indicator_analysis_gives_score_maximum_and_reason(rendered):
+def test_indicator_analysis_is_prose_with_figures_and_plain_reasons(rendered):
     _, doc = rendered
-    text = all_text(doc)
-    assert (
-        "（1）收入预算完成率（2.1.1）：分值2分，核定得分0分，扣2分（单位自评2分）。"
-        "收入预算完成率196.65%，偏离100.00% 96.65个百分点，扣完2分，本项不得分。"
-    ) in text
-    assert "（2）社会公众满意度（4.1.2）：分值5分，核定得分0分，扣5分（单位自评4分）" in text
-    item = next(p for p in doc.paragraphs if p.text.startswith("（1）收入预算完成率"))
+    paragraphs = [p.text for p in doc.paragraphs]
+    at = paragraphs.index("①收入预算完成率（分值2分）")
+    assert paragraphs[at + 1] == "经自评，收入预算完成率为196.65%，未达到满分标准，扣2分，故此项得0分。"
+    assert "经自评，因缺少预算调整数，无法计算预算调整率，故此项得0分。" in paragraphs
+    assert "经自评，结转结余率为2.56%，故此项得2分。" in paragraphs
+    assert "经自评，此项评定为“达成”，未达到满分标准，扣2分，故此项得8分。" in paragraphs
+    item = next(p for p in doc.paragraphs if p.text.startswith("①收入预算完成率"))
     assert item.runs[0].style.name == "指标名称"
-    assert any(r.style.name == "扣分" and r.text == "，扣2分" for r in item.runs)
+    text = all_text(doc)
+    for notation in ("档得分区间", "个百分点", "偏离", "本项不得分", "[", "核定"):
+        assert notation not in text
 
 
-def test_conclusion_total_grade_and_claim_difference(rendered):
+def test_conclusion_has_one_score_in_the_units_voice(rendered):
     _, doc = rendered
     text = all_text(doc)
-    assert "2024年度部门整体支出绩效自评得分为80分，评价等级为“良”" in text
-    assert (
-        "单位自评报告所写总分为95.75分、等级为“优秀”，各项自评得分合计为94.75分（“优”），与核定结果不一致"
-        in text
-    )
+    assert "经自评，高邑县高邑镇人民政府2024年度部门整体支出绩效自评得分为80分，评价等级为“良”" in text
+    assert re.findall(r"(\d+(?:\.\d+)?)分，评价等级", text) == ["80"]
+    for other in ("94.75", "95.75", "自评得分合计", "所写总分"):
+        assert other not in text
 
 
 def test_score_table_rows_merges_and_totals(rendered, example):
@@ -173,28 +172,16 @@ def test_score_table_rows_merges_and_totals(rendered, example):
     table = score_table(doc)
     expected = scoring_rows(example)
     header, *body = table.rows
-    assert [c.text for c in header.cells] == [
-        "一级指标",
-        "二级指标",
-        "三级指标",
-        "分值",
-        "自评得分",
-        "核定得分",
-        "扣分原因",
-    ]
+    assert [c.text for c in header.cells] == ["一级指标", "二级指标", "三级指标", "分值", "得分", "扣分原因"]
     data, total = body[:-1], body[-1]
     assert len(data) == len(expected) == 31
     for row, want in zip(data, expected, strict=True):
         cells = row.cells
-        assert [c.text for c in cells[2:6]] == [
-            want["level3"],
-            want["maximum"],
-            want["self_score"],
-            want["score"],
-        ]
-        lost = want["score"] != want["maximum"]
-        assert cells[6].text == (want["reason"] if lost else "")
-    assert [c.text for c in total.cells[3:]] == ["100", "94.75", "80", "评价等级：良"]
+        assert [c.text for c in cells[2:5]] == [want["level3"], want["maximum"], want["score"]]
+        assert cells[5].text == want["reason"]
+        assert bool(want["reason"]) == (want["score"] != want["maximum"])
+    assert [c.text for c in total.cells[3:]] == ["100", "80", "评价等级：良"]
+    assert data[5].cells[5].text == "收入预算完成率为196.65%，未达到满分标准，扣2分。"
     # 一级 cells merged vertically: 投入 spans its 5 rows, the first carries the text
     merges = [tc.find(qn("w:tcPr")).find(qn("w:vMerge")) for tc in (r._tr.tc_lst[0] for r in data[:5])]
     assert merges[0].get(qn("w:val")) == "restart"
@@ -210,15 +197,15 @@ def test_score_table_rows_merges_and_totals(rendered, example):
 
 def test_header_rows_repeat_on_every_table(rendered):
     _, doc = rendered
-    assert len(doc.tables) >= 7
+    assert len(doc.tables) >= 6
     for table in doc.tables:
         tr_pr = table.rows[0]._tr.trPr
         assert tr_pr is not None and tr_pr.find(qn("w:tblHeader")) is not None
 
 
-def test_team_table_and_findings_appendix(rendered):
+def test_team_table_with_rows_tall_enough_to_sign(rendered):
     _, doc = rendered
-    team = table_after(doc, "表5  评价工作组人员名单")
+    team = table_after(doc, "九、评价工作组人员名单及签字")
     assert [r.cells[1].text for r in team.rows[1:]] == [
         "刘定业",
         "暴玉谨",
@@ -228,18 +215,34 @@ def test_team_table_and_findings_appendix(rendered):
         "赵明明",
     ]
     assert team.rows[4].cells[3].text == "组织委员"
-    text = all_text(doc)
-    assert "共发现错误10条、警告16条、提示5条" in text
-    errors = table_after(doc, "（一）错误")
-    messages = [r.cells[1].text for r in errors.rows[1:]]
-    assert len(messages) == 10
-    assert any("信访事务（2010308）属于一般公共服务支出（201）" in m and "重复计算" in m for m in messages)
-    assert errors.rows[1].cells[2].text.startswith("测试表!")
-    warnings = table_after(doc, "（二）警告")
-    assert any("「黄靖」" in r.cells[1].text and "「黄婧」" in r.cells[1].text for r in warnings.rows[1:])
+    for row in team.rows[1:]:
+        height = row._tr.trPr.find(qn("w:trHeight"))
+        assert int(height.get(qn("w:val"))) >= Cm(1.2).twips - 1 and height.get(qn("w:hRule")) == "atLeast"
 
 
-def test_charts_are_png_images(rendered, example):
+def test_draft_mark_on_the_cover_and_in_every_header(rendered):
+    _, doc = rendered
+    assert doc.paragraphs[0].text == "征求意见稿"
+    for section in doc.sections:
+        for header in (section.header, section.even_page_header):
+            assert "征求意见稿" in "".join(p.text for p in header.paragraphs)
+
+
+def test_no_draft_mark_without_errors(example, tmp_path):
+    warnings_only = [f for f in example.findings if f.severity != "error"]
+    doc = Document(str(render_reports(example, warnings_only, tmp_path, formats=["docx"])["docx"]))
+    assert "征求意见稿" not in all_text(doc)
+    assert "征求意见稿" not in "".join(p.text for s in doc.sections for p in s.header.paragraphs)
+
+
+def test_core_properties_name_this_units_report(rendered):
+    _, doc = rendered
+    props = doc.core_properties
+    assert props.title == "高邑县高邑镇人民政府2024年度部门整体支出绩效自评报告"
+    assert props.subject == "高邑县高邑镇人民政府2024年度部门整体支出绩效自评报告"
+
+
+def test_charts_are_png_images_captioned_with_indicator_names(rendered, example):
     path, doc = rendered
     assert len(doc.inline_shapes) == len(example.roots) + 1
     with zipfile.ZipFile(path) as zf:
@@ -247,8 +250,9 @@ def test_charts_are_png_images(rendered, example):
         assert len(media) == len(example.roots) + 1
         assert all(zf.read(n)[:8] == b"\x89PNG\r\n\x1a\n" for n in media)
     captions = [p.text for p in doc.paragraphs if p.style.name == "图题"]
-    assert captions[0].startswith("图1  投入指标各项得分")
+    assert captions[0].startswith("图1  投入指标各项得分（1 绩效目标科学性、2 绩效指标科学性")
     assert captions[-1] == "图5  一级指标得分（1 投入、2 过程、3 产出、4 效果）"
+    assert not any(re.search(r"\d\.\d\.\d", c) for c in captions)
 
 
 def test_official_page_setup_and_page_numbers(rendered):
@@ -331,7 +335,7 @@ def test_stem_is_sanitised(example, tmp_path):
     paths = render_reports(example, [], tmp_path, formats=["docx"], stem="../报告:2024")
     assert paths["docx"].parent == tmp_path
     assert paths["docx"].name == "报告_2024.docx"
-    assert "未发现错误。" in all_text(Document(str(paths["docx"])))
+    assert "征求意见稿" not in all_text(Document(str(paths["docx"])))  # no findings: a final report
 
 
 def test_an_empty_unit_still_renders_every_format(tmp_path):

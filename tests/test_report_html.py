@@ -74,9 +74,7 @@ def example():
 @pytest.fixture(scope="module")
 def rendered(example, tmp_path_factory):
     out = tmp_path_factory.mktemp("html")
-    path = render_reports(example, example.findings, out, formats=["html"], where=lambda f: f"表!{f.check}")[
-        "html"
-    ]
+    path = render_reports(example, example.findings, out, formats=["html"])["html"]
     raw = path.read_text(encoding="utf-8")
     page = Page()
     page.feed(raw)
@@ -97,40 +95,48 @@ def test_self_contained_and_printable(rendered):
 def test_numbers_total_and_grade(rendered):
     _, page = rendered
     text = "".join(page.text)
-    assert "2024年预算收入4,419.16万元" in text
-    assert "核定得分 80 分，等级 良" in text
-    assert "自评得分为80分，评价等级为“良”" in text
-    assert "单位自评报告所写总分为95.75分、等级为“优秀”" in text
-    assert "结转结余率为2.56%（年末结转结余总额 / 支出预算数 × 100%）" in text
+    assert "2024年预算收入4419.16万元" in text
+    assert "自评得分 80 分，评价等级 良" in text
+    assert "经自评，高邑县高邑镇人民政府2024年度部门整体支出绩效自评得分为80分，评价等级为“良”" in text
+    assert "结转结余率为2.56%。" in text
+    for other in ("95.75", "94.75", "核定", "校验"):
+        assert other not in text
+
+
+def score_table(page: Page) -> list[tuple[str, list[str]]]:
+    return next(t for t in page.tables.values() if t[0][1][:2] == ["一级指标", "二级指标"])
 
 
 def test_score_table_with_rowspans_and_totals(rendered, example):
     _, page = rendered
-    table = page.tables["表5　部门整体支出绩效自评表"]
-    header, *body = table
+    header, *body = score_table(page)
+    assert header[1] == ["一级指标", "二级指标", "三级指标", "分值", "得分", "扣分原因"]
     expected = scoring_rows(example)
     data, total = body[:-1], body[-1]
     assert len(data) == len(expected)
     for (cls, cells), want in zip(data, expected, strict=True):
-        assert cells[-5:-1] == [want["level3"], want["maximum"], want["self_score"], want["score"]]
+        assert cells[-4:] == [want["level3"], want["maximum"], want["score"], want["reason"]]
         assert ("lost" in cls) == (want["score"] != want["maximum"])
     assert data[0][1][:2] == ["投入", "绩效目标指标管理"]  # first row carries the merged cells
-    assert len(data[1][1]) == 5  # both merged cells are spanned from above
-    assert total[1] == ["合计", "100", "94.75", "80", "评价等级：良"]
+    assert len(data[1][1]) == 4  # both merged cells are spanned from above
+    assert total[1] == ["合计", "100", "80", "评价等级：良"]
 
 
-def test_findings_highlighted_by_severity(rendered, example):
-    _, page = rendered
-    rows = page.tables["表7　校验发现"][1:]
-    classes = [cls for cls, _ in rows]
-    assert classes.count("sev-error") == 10
-    assert classes.count("sev-warning") == 16
-    assert classes.count("sev-info") == 5
-    messages = [cells[2] for _, cells in rows]
-    assert any("「黄靖」" in m and "「黄婧」" in m for m in messages)
-    assert any("信访事务（2010308）" in m and "重复计算" in m for m in messages)
-    assert rows[0][1][3] == f"表!{example.findings[0].check}"
-    assert page.tags.count(("span", {"class": "badge sev-error"})) == 1
+def test_draft_mark_and_no_findings_in_the_report(rendered):
+    raw, page = rendered
+    assert ("div", {"class": "draft-mark"}) in page.tags
+    assert "（征求意见稿）</title>" in raw
+    text = "".join(page.text)
+    assert "信访事务（2010308）属于" not in text and "「黄婧」" not in text
+
+
+def test_tables_and_charts_scroll_at_phone_width_and_print_the_score_table_wide(rendered):
+    raw, page = rendered
+    wrapped = [a for t, a in page.tags if t == "div" and a.get("class") == "table-wrap"]
+    assert len(wrapped) == sum(1 for t, _ in page.tags if t == "table")
+    assert ".table-wrap { overflow-x: auto;" in raw and "figure { overflow-x: auto; }" in raw
+    assert "table.scores { min-width: 820px; }" in raw
+    assert "@page annex { size: A4 landscape;" in raw and ".annex { page: annex; }" in raw
 
 
 def test_one_svg_chart_per_first_level_indicator_plus_overview(rendered, example):
@@ -153,7 +159,7 @@ def test_typed_script_and_jinja_are_escaped(example, tmp_path):
     raw = html_with(example, tmp_path, duties="<script>alert(1)</script>{{ 7*7 }}", unit_name="A&B")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}" in raw
     assert "<script" not in raw
-    assert "<title>A&amp;B 2024年度部门整体支出绩效自评报告</title>" in raw
+    assert "<title>A&amp;B2024年度部门整体支出绩效自评报告（征求意见稿）</title>" in raw
     page = Page()
     page.feed(raw)
     assert "<script>alert(1)</script>{{ 7*7 }}" in page.text
@@ -162,5 +168,5 @@ def test_typed_script_and_jinja_are_escaped(example, tmp_path):
 
 def test_characters_xml_cannot_hold_are_dropped(example, tmp_path):
     raw = html_with(example, tmp_path, unit_name="甲\x01镇\x0b", problems="一是\x07问题\ud800。")
-    assert "<title>甲镇 2024年度部门整体支出绩效自评报告</title>" in raw and "一是问题。" in raw
+    assert "<title>甲镇2024年度部门整体支出绩效自评报告（征求意见稿）</title>" in raw and "一是问题。" in raw
     assert not any(ch in raw for ch in "\x01\x0b\x07\ud800")

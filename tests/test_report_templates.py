@@ -13,6 +13,7 @@ from docx import Document
 from PIL import Image, ImageColor
 
 from xlperf.core.evaluate import evaluate
+from xlperf.core.report_context import outline
 from xlperf.examples import example_data
 from xlperf.report import ReportError, render_reports
 from xlperf.report.charts import (
@@ -24,8 +25,8 @@ from xlperf.report.charts import (
     chart_svg,
     find_cjk_font,
 )
-from xlperf.report.render import bundled_templates, is_subheading, narrative
-from xlperf.report.template_builder import template_bytes
+from xlperf.report.render import bundled_templates
+from xlperf.report.template_builder import TEMPLATES, template_bytes
 
 REPO_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
@@ -40,18 +41,18 @@ def xml_parts(data: bytes) -> dict[str, bytes]:
         return {n: zf.read(n) for n in zf.namelist() if n.endswith((".xml", ".rels"))}
 
 
-def test_committed_template_equals_builder_output():
-    committed = xml_parts((REPO_TEMPLATES / "report.docx").read_bytes())
-    built = xml_parts(template_bytes())
+@pytest.mark.parametrize("name", list(TEMPLATES))
+def test_committed_template_equals_builder_output(name):
+    committed = xml_parts((REPO_TEMPLATES / name).read_bytes())
+    built = xml_parts(template_bytes(name))
     assert sorted(committed) == sorted(built)
-    stale = [name for name in built if committed[name] != built[name]]
-    assert not stale, (
-        f"templates/report.docx is stale in {stale}: run python -m xlperf.report.template_builder"
-    )
+    stale = [part for part in built if committed[part] != built[part]]
+    assert not stale, f"templates/{name} is stale in {stale}: run python -m xlperf.report.template_builder"
 
 
 def test_template_builder_is_reproducible():
     assert template_bytes() == template_bytes()
+    assert template_bytes("review.docx") == template_bytes("review.docx")
 
 
 def test_template_opens_in_python_docx_with_its_styles():
@@ -82,7 +83,8 @@ def test_user_html_template_overrides_only_that_file(example, tmp_path):
     assert "本单位自定义模板" in raw
     assert "svg.chart .max" in raw  # report.css still comes from the bundled templates
     doc = Document(str(paths["docx"]))
-    assert doc.paragraphs[0].text == "高邑县高邑镇人民政府"  # bundled Word template
+    # bundled Word template; the example's errors mark it as a draft
+    assert [p.text for p in doc.paragraphs[:2]] == ["征求意见稿", "高邑县高邑镇人民政府"]
 
 
 def test_user_css_alone_overrides_the_style(example, tmp_path):
@@ -176,20 +178,46 @@ def test_bundled_templates_copied_as_user_dir_render_the_same(example, tmp_path)
         ("1、助力全镇经济发展:为招商引资、项目建设、第三产业提供服务", False),
         ("(1) 因素分析法。在评价过程中，对相关外部因素进行了分析。", False),
         ("1、在工作中根据不断出现的新情况和发现的新问题，", False),
-        ("2024 年政府工作的总体要求是", False),
-        ("一是绩效目标设置科学性有待提高", False),
-        ("3.5 万元", False),
     ],
 )
-def test_subheading_detection(text, expected):
-    assert is_subheading(text) is expected
+def test_short_numbered_lines_are_subheadings(text, expected):
+    assert outline([text], 2)[0]["heading"] is expected
 
 
-def test_narrative_drops_a_first_line_repeating_the_heading():
-    items = narrative(["（一）存在的问题", "一是……。"], "存在的问题")
-    assert items == [{"text": "一是……。", "heading": False}]
-    kept = narrative(["（一）另一个标题", "正文。"], "存在的问题")
-    assert [i["text"] for i in kept] == ["（一）另一个标题", "正文。"]
+@pytest.mark.parametrize(
+    "text", ["2024 年政府工作的总体要求是", "一是绩效目标设置科学性有待提高", "3.5 万元"]
+)
+def test_unnumbered_text_keeps_its_words(text):
+    assert outline([text], 2) == [{"lead": "", "text": text, "heading": False}]
+
+
+def test_outline_drops_a_first_line_repeating_the_heading():
+    items = outline(["（一）存在的问题", "一是……。"], 2, "存在的问题")
+    assert items == [{"lead": "", "text": "一是……。", "heading": False}]
+    kept = outline(["（一）另一个标题", "正文。"], 2, "存在的问题")
+    assert [i["lead"] or i["text"] for i in kept] == ["1.另一个标题", "正文。"]
+
+
+def test_pasted_numbering_is_renumbered_one_level_below_the_heading():
+    pasted = [
+        "(一)、促进经济发展",
+        "1、助力经济：为招商提供服务",
+        "2、编制预算：做好收支计划",
+        "(二)、村镇建设",
+    ]
+    items = outline(pasted, 2)
+    assert [i["lead"] for i in items] == [
+        "1.促进经济发展",
+        "（1）助力经济：",
+        "（2）编制预算：",
+        "2.村镇建设",
+    ]
+    assert [i["heading"] for i in items] == [True, False, False, True]
+    assert items[1]["text"] == "为招商提供服务"
+    # under a 一级 heading the same text starts at （一）; "（3）" among "（一）" continues that level
+    assert [i["lead"] for i in outline(pasted, 1)][0] == "（一）促进经济发展"
+    mixed = outline(["（一）招商引资", "正文。", "（3）乡村振兴", "（四）善治共治"], 1)
+    assert [i["lead"] for i in mixed if i["lead"]] == ["（一）招商引资", "（二）乡村振兴", "（三）善治共治"]
 
 
 def test_chart_png_is_a_png_of_the_requested_width():
@@ -291,3 +319,20 @@ def test_broken_footer_template_names_its_part(example, tmp_path):
     with pytest.raises(ReportError) as info:
         render_reports(example, [], tmp_path / "out", formats=["docx"], templates=tmp_path)
     assert "「word/footer" in str(info.value) and "引用了不存在的数据项" in str(info.value)
+
+
+def test_a_bureau_restyles_the_review_with_its_own_template(example, tmp_path):
+    user = tmp_path / "财政局模板"
+    user.mkdir()
+    html = (REPO_TEMPLATES / "review.html.j2").read_text(encoding="utf-8")
+    (user / "review.html.j2").write_text(
+        html.replace('<main class="report">', '<main class="report">某县财政局'), encoding="utf-8"
+    )
+    paths = render_reports(example, example.findings, tmp_path / "out", formats=["review"], templates=user)
+    assert "某县财政局" in paths["review-html"].read_text(encoding="utf-8")
+    assert (
+        Document(str(paths["review"])).paragraphs[0].text == "高邑县高邑镇人民政府"
+    )  # bundled Word template
+    (user / "review.docx").write_bytes(b"not a docx")
+    with pytest.raises(ReportError, match="review.docx"):
+        render_reports(example, example.findings, tmp_path / "out", formats=["review"], templates=user)

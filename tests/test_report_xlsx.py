@@ -33,15 +33,7 @@ def sheet(example, tmp_path_factory):
 
 def test_title_and_header(sheet):
     assert sheet["A1"].value == "高邑县高邑镇人民政府2024年度部门整体支出绩效自评表"
-    assert [c.value for c in sheet[3]] == [
-        "一级指标",
-        "二级指标",
-        "三级指标",
-        "分值",
-        "自评得分",
-        "核定得分",
-        "扣分原因",
-    ]
+    assert [c.value for c in sheet[3]] == ["一级指标", "二级指标", "三级指标", "分值", "得分", "扣分原因"]
 
 
 def test_every_scoring_row_as_numbers(sheet, example):
@@ -52,18 +44,18 @@ def test_every_scoring_row_as_numbers(sheet, example):
         level1 = row[0] if row[0] is not None else level1  # merged cells keep the value in the first row
         level2 = row[1] if row[1] is not None else level2
         assert (level1, level2, row[2]) == (want["level1"], want["level2"], want["level3"])
-        assert row[3:6] == [parse_number(want[k]).value for k in ("maximum", "self_score", "score")]
-        assert all(isinstance(v, int | float) and not isinstance(v, bool) for v in row[3:6])
-        assert row[6] == (want["reason"] if want["score"] != want["maximum"] else None)
+        assert row[3:5] == [parse_number(want[k]).value for k in ("maximum", "score")]
+        assert all(isinstance(v, int | float) and not isinstance(v, bool) for v in row[3:5])
+        assert row[5] == (want["reason"] or None)
 
 
 def test_totals_row(sheet, example):
     total_row = 4 + len(scoring_rows(example))
     values = [c.value for c in sheet[total_row]]
     assert values[0] == "合计"
-    assert values[3:] == [100.0, 94.75, 80.0, "评价等级：良"]
+    assert values[3:] == [100.0, 80.0, "评价等级：良"]  # one score: the 自评表 is the unit's
     note = sheet.cell(row=total_row + 1, column=1).value
-    assert "95.75" in note and "优秀" in note and "错误10条" in note
+    assert note == "说明：得分按填报数据和评分办法计算；扣分原因只列有扣分的指标。本表为征求意见稿。"
 
 
 def test_merged_first_and_second_level_cells(sheet):
@@ -81,27 +73,27 @@ def test_values_only_and_print_layout(sheet):
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert sheet.print_title_rows == "$3:$3"
     assert sheet["C10"].font.name == "宋体"
-    assert sheet["G10"].border.left.style == "thin" and sheet["G10"].alignment.wrap_text
+    assert sheet["F10"].border.left.style == "thin" and sheet["F10"].alignment.wrap_text
 
 
 def test_print_setup_fonts_and_sizes(sheet, example):
     note_row = 5 + len(scoring_rows(example))
-    assert sheet.print_area == f"'自评表'!$A$1:$G${note_row}"
+    assert sheet.print_area == f"'自评表'!$A$1:$F${note_row}"
     assert sheet.freeze_panes == "A4"
     assert sheet.print_options.horizontalCentered
     margins = sheet.page_margins
     assert (margins.left, margins.right, margins.top, margins.bottom) == (0.6, 0.6, 0.8, 0.8)
     assert (sheet.oddFooter.center.text, sheet.oddFooter.center.font) == ("第 &P 页，共 &N 页", "宋体")
-    widths = [sheet.column_dimensions[letter].width for letter in "ABCDEFG"]
-    assert widths == [10, 18, 34, 8, 10, 10, 60]
-    assert sheet.row_dimensions[1].height == 30 and sheet.row_dimensions[note_row].height >= 2 * 13  # 2 lines
+    widths = [sheet.column_dimensions[letter].width for letter in "ABCDEF"]
+    assert widths == [10, 18, 34, 8, 10, 70]
+    assert sheet.row_dimensions[1].height == 30 and sheet.row_dimensions[note_row].height >= 18
     merged = {str(r) for r in sheet.merged_cells.ranges}
     assert {
-        "A1:G1",
+        "A1:F1",
         "A2:C2",
-        "D2:G2",
+        "D2:F2",
         f"A{note_row - 1}:C{note_row - 1}",
-        f"A{note_row}:G{note_row}",
+        f"A{note_row}:F{note_row}",
     } <= merged
     title, header, note = sheet["A1"].font, sheet["A3"].font, sheet.cell(row=note_row, column=1).font
     assert (title.name, title.sz, title.b) == ("宋体", 16, True)
@@ -109,7 +101,7 @@ def test_print_setup_fonts_and_sizes(sheet, example):
     assert (note.sz, note.b, sheet.cell(row=note_row, column=1).border.left.style) == (10, False, None)
     assert sheet["D2"].value == "评价年度：2024" and sheet["D2"].alignment.horizontal == "right"
     lost = [want["score"] != want["maximum"] for want in scoring_rows(example)]
-    assert [sheet.cell(row=4 + i, column=6).font.b for i in range(len(lost))] == lost
+    assert [sheet.cell(row=4 + i, column=5).font.b for i in range(len(lost))] == lost
 
 
 def test_markup_and_control_characters_are_text(example, tmp_path):
@@ -119,17 +111,17 @@ def test_markup_and_control_characters_are_text(example, tmp_path):
     rows[0]["level3"] = "  ]]>&amp; 指标\x0b"
     rows[1]["level3"] = "文号_x0041_"  # Excel would read _x0041_ as "A" unless its "_" is escaped
     rows[0]["deduction"] = "=SUM(A1:A2)\n第二行"
-    ctx["score_rows"], ctx["n_errors"], ctx["claim"] = rows, 0, {"stated": False, "any": False}
+    ctx["score_rows"], ctx["draft"] = rows, False
     path = write_scoresheet(ctx, tmp_path / "s.xlsx")
     sheet = load_workbook(path)["自评表"]
     assert sheet["A1"].value == 'A&B <镇> "x"2024年度部门整体支出绩效自评表'
     assert sheet["A2"].value == '单位名称：A&B <镇> "x"'
     assert sheet["C4"].value == "  ]]>&amp; 指标"
-    assert sheet["G4"].value == "=SUM(A1:A2)\n第二行" and sheet["G4"].data_type == "s"
+    assert sheet["F4"].value == "=SUM(A1:A2)\n第二行" and sheet["F4"].data_type == "s"
     note_row = 5 + len(rows)
     assert (
         sheet.cell(row=note_row, column=1).value
-        == "说明：核定得分按填报数据和评分规则计算；扣分原因只列有扣分的指标。"
+        == "说明：得分按填报数据和评分办法计算；扣分原因只列有扣分的指标。"
     )
     assert sheet.row_dimensions[note_row].height == 18
     assert sheet["C5"].value == "文号_x0041_"
@@ -146,9 +138,9 @@ def test_rows_are_tall_enough_for_their_wrapped_text(sheet):
     """Excel and LibreOffice keep stored row heights on opening: long reasons get room for their lines."""
     heights = {}
     for row in range(4, sheet.max_row):
-        reason = sheet.cell(row=row, column=7).value
+        reason = sheet.cell(row=row, column=6).value
         heights[row] = (sheet.row_dimensions[row].height, reason)
     short = [h for h, reason in heights.values() if not reason]
-    long_ = [h for h, reason in heights.values() if reason and len(reason) > 40]
+    long_ = [h for h, reason in heights.values() if reason and len(reason) > 36]
     assert short and all(h == 15 for h in short)
     assert long_ and all(h >= 2 * 14 for h in long_)

@@ -19,11 +19,19 @@ from .cli_zh import ChineseArgumentParser
 from .errors import XlperfError
 
 SEVERITY_ORDER = ("error", "warning", "info")
-REPORT_LABELS = {"docx": "Word 报告", "html": "HTML 报告", "xlsx": "自评表"}
+REPORT_LABELS = {
+    "docx": "Word 报告",
+    "html": "HTML 报告",
+    "xlsx": "自评表",
+    "review": "复核意见（Word）",
+    "review-html": "复核意见（网页）",
+}
 
 
 PREVIOUS_HELP = "上年工作簿：与上年核对（默认使用工作簿中填写的上年自评工作簿）"
-FORMAT_HELP = "报告格式，逗号分隔：docx,html,xlsx（默认全部）"
+FORMAT_HELP = (
+    "输出格式，逗号分隔：docx,html,xlsx 为单位自评报告（默认这三种），review 为复核意见（Word 和网页）"
+)
 FORCE_HELP = "输出位置已有不是本工作簿生成的文件（或生成后被修改过）时，先备份为 .bak 文件再覆盖（默认：不覆盖，退出码 2）"
 
 
@@ -63,6 +71,28 @@ def _backed_up(backups: list[Path]) -> None:
         print(f"原有文件已备份为：{backup}")
 
 
+def _report_notes(result: object) -> None:
+    """Tell the clerk what the 自评报告 leaves out (报告提示): each blank text cell, and the 征求意见稿 mark."""
+    from .core.fields import FIELD_BY_KEY
+    from .core.report_context import blank_narratives
+    from .workbook.build import BuildResult
+
+    assert isinstance(result, BuildResult)
+    if not {"docx", "html"} & set(result.reports):
+        return
+    for key in blank_narratives(result.evaluation):
+        found = result.locator.names.get(key)
+        where = (
+            f"（{found[0]}!{found[1]}）" if found else "（工作簿中没有此项，运行 xlperf upgrade 后即可填写）"
+        )
+        result.warnings.append(
+            f"报告文字「{FIELD_BY_KEY[key].label}」{where}未填写，报告中省略该部分或写明“本部分内容待补充”"
+        )
+    errors = sum(1 for f in result.findings if f.severity == "error")
+    if errors:
+        result.warnings.append(f"存在 {errors} 条错误，报告已标为“征求意见稿”；更正后重新生成即为正式稿")
+
+
 def _cmd_new(args: argparse.Namespace) -> int:
     from .io.overwrite import guard_outputs
     from .rubrics import PACKAGED
@@ -96,10 +126,12 @@ def _previous(args: argparse.Namespace) -> Path | None:
     return Path(args.previous) if args.previous else None
 
 
-def _formats(text: str | None) -> list[str]:
-    from .report import FORMATS
+def _formats(text: str | None, *, batch: bool = False) -> list[str]:
+    """The formats typed after --format; by default the unit's report, and for a batch the 复核意见 too."""
+    from .report import DEFAULT_FORMATS, FORMATS
 
-    return [f.strip() for f in (text or ",".join(FORMATS)).split(",") if f.strip()]
+    default = FORMATS if batch else DEFAULT_FORMATS
+    return [f.strip() for f in (text or ",".join(default)).split(",") if f.strip()]
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -130,7 +162,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
                 tmp,
                 formats=formats,
                 templates=Path(args.templates) if args.templates else None,
-                where=result.where,
+                locate=result.locator.locate,
             )
             if formats
             else {}
@@ -139,6 +171,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     if staged:
         result.output = folder / staged[0].name
     result.reports = {kind: folder / path.name for kind, path in written.items()}
+    _report_notes(result)
     _print_summary(result)
     _backed_up(backups)
     return 0
@@ -159,11 +192,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
             tmp,
             formats=_formats(args.format),
             templates=Path(args.templates) if args.templates else None,
-            where=result.where,
+            locate=result.locator.locate,
             strict=args.strict,
         )
         backups = publish(written.values(), out_dir, Path(args.book), force=args.force)
     result.reports = {kind: out_dir / path.name for kind, path in written.items()}
+    _report_notes(result)
     _print_summary(result)
     _backed_up(backups)
     return 0
@@ -214,7 +248,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         force=args.force,
         progress=None,
-        formats=tuple(_formats(args.format)),
+        formats=tuple(_formats(args.format, batch=True)),
         templates=Path(args.templates) if args.templates else None,
     )
     print("\n".join(result.lines()))

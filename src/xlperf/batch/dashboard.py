@@ -31,6 +31,8 @@ FILE_LABELS = {
     "html": "报告（网页）",
     "docx": "报告（Word）",
     "xlsx": "自评表",
+    "review-html": "复核意见",
+    "review": "复核意见（Word）",
     "workbook": "工作簿",
     "findings": "校验结果",
 }

@@ -47,7 +47,7 @@ BATCH_DIR = ".xlperf-batch"
 SUMMARY_XLSX, SUMMARY_HTML = "汇总.xlsx", "汇总.html"
 KEPT_DIR = "已替换的旧输出"  # unit folders with a reviewer's changes, moved here instead of being deleted
 RESERVED = frozenset(name.casefold() for name in (BATCH_DIR, SUMMARY_XLSX, SUMMARY_HTML, KEPT_DIR))
-REPORT_FORMATS = ("docx", "html", "xlsx")
+REPORT_FORMATS = ("docx", "html", "xlsx", "review")
 
 EXIT_OK, EXIT_ERRORS, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
 LOCK_WAIT = 30.0  # seconds a run waits for another one (or its last workers) to leave the output folder

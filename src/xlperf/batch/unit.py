@@ -282,7 +282,7 @@ def build_unit(task: UnitTask) -> UnitRecord:
                 staging,
                 formats=task.formats,
                 templates=Path(task.templates) if task.templates else None,
-                where=result.where,
+                locate=result.locator.locate,
             )
             atomic_write_bytes(staging / FINDINGS_FILE, _findings_json(result, task.source))
         files = {"workbook": result.output.name, "findings": FINDINGS_FILE}

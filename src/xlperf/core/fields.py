@@ -76,10 +76,20 @@ def _unit_fields() -> list[Field]:
     ]
 
 
+NARRATIVE_SECTION = "报告文字"  # the report's own words; a workbook older than one of them reads it as blank
+
+
 def _narrative_fields() -> list[Field]:
-    s = "报告文字"
+    s = NARRATIVE_SECTION
     return [
         Field("overall_goal", "部门整体支出绩效目标", LONGTEXT, s),
+        Field(
+            "budget_issues",
+            "当年预算执行及绩效管理中存在问题、原因及改进措施",
+            LONGTEXT,
+            s,
+            note="报告第四部分；每段一行",
+        ),
         Field("goal_achievement", "总体绩效目标实现情况", LONGTEXT, s),
         Field("evaluation_org", "自评的组织工作", LONGTEXT, s),
         Field("evaluation_method", "自评的方法", LONGTEXT, s),

@@ -161,6 +161,23 @@ def fmt_money(value: float | None) -> str:
     return f"{round_half_up(value, 2):,.2f}"
 
 
+def fmt_amount(value: float | None) -> str:
+    """An amount in 万元 as running text prints it (正文金额): two decimals, no thousands separators,
+    zero as ``0`` — ``4419.16``, ``0``."""
+    if value is None:
+        return "—"
+    rounded = round_half_up(value, 2)
+    return "0" if rounded == 0 else f"{rounded:.2f}"
+
+
+def fmt_entered(value: float | None) -> str:
+    """A number at the precision it was entered (录入精度): ``4.612`` → ``4.612``, ``22731.0`` → ``22731``."""
+    if value is None:
+        return "—"
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
 def fmt_rate(rate: float | None) -> str:
     """Format a fraction as a percentage with two decimals (百分比格式), ``0.31`` → ``31.00%``."""
     if rate is None:

@@ -1,20 +1,26 @@
-"""The report's content (报告内容): everything the Word/HTML templates print, as plain data.
+"""The 自评报告's content (报告内容): everything the Word/HTML templates print, as plain data.
 
-Numbers are formatted here once — amounts in 万元 with two decimals and thousands separators,
-rates as percentages with two decimals, scores without trailing zeros — so every renderer prints
-the same text.  Narrative paragraphs come from the workbook's text cells; no number in a sentence
-is typed by hand.
+The report is the unit's own (单位口吻): one score — the 计算得分 the workbook's 汇总 shows as its
+评价结果 — and no finding, check id or cell address; what the checks find goes to the 复核意见
+(:mod:`.review_context`).  Numbers are formatted here once — amounts in 万元 with two decimals and
+no thousands separators as the reference prints them, rates as percentages with two decimals,
+scores without trailing zeros, goal targets at the precision entered — so every renderer prints
+the same text.  Narrative paragraphs come from the workbook's text cells, their pasted numbering
+renumbered to the report's outline (:func:`outline`); no number in a sentence is typed by hand.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from .evaluate import Evaluation
+from .evaluate import Evaluation, NodeScore
 from .fields import INCOME_SOURCES
-from .findings import SEVERITY_LABELS
-from .metrics import METRICS
-from .numbers import fmt_money, fmt_rate, fmt_score, parse_number, parse_text
+from .findings import ERROR
+from .metrics import METRIC_BY_LABEL, METRICS
+from .numbers import fmt_amount, fmt_entered, fmt_rate, fmt_score, parse_number, parse_text
+from .rates import QuarterProgress
+from .rules import OK
 
 ORDINALS = "一二三四五六七八九十"
 
@@ -32,14 +38,163 @@ def paragraphs(text: object) -> list[str]:
     return [line.strip() for line in parse_text(text).splitlines() if line.strip()]
 
 
+# Outline numbering (标题序号) of a report: 一、 （一） 1. （1）, level 1 to 4.
+_CN = "[一二三四五六七八九十]{1,3}"
+_MARKS = (
+    ("cn", re.compile(rf"^{_CN}\s*[、.．]\s*")),
+    ("paren_cn", re.compile(rf"^[（(]\s*{_CN}\s*[)）]\s*[、.．]?\s*")),
+    ("arabic", re.compile(r"^\d{1,2}\s*[、.．](?!\d)\s*")),
+    ("paren_arabic", re.compile(r"^[（(]\s*\d{1,2}\s*[)）]\s*[、.．]?\s*")),
+)
+_LEAD = re.compile(r"^(.{1,30}?[。：:])(?=.)")
+
+
+def outline_mark(level: int, index: int) -> str:
+    """The number of the ``index``-th item at outline ``level`` (标题序号): 一、 （一） 1. （1）."""
+    if level == 1:
+        return f"{chinese_ordinal(index)}、"
+    if level == 2:
+        return f"（{chinese_ordinal(index)}）"
+    if level == 3:
+        return f"{index}."
+    return f"（{index}）"
+
+
+def _number_value(mark: str) -> int:
+    """The value of a numbering mark (序号值): ``（3）`` → 3, ``十二、`` → 12."""
+    digits = "".join(ch for ch in mark if ch.isdigit())
+    if digits:
+        return int(digits)
+    chinese = "".join(ch for ch in mark if ch in ORDINALS)
+    tens, _, ones = chinese.rpartition("十")
+    if "十" not in chinese:
+        return ORDINALS.index(chinese) + 1 if chinese else 0
+    return (ORDINALS.index(tens) + 1 if tens else 1) * 10 + (ORDINALS.index(ones) + 1 if ones else 0)
+
+
+def _numbering(text: str) -> tuple[str, int, str]:
+    """The numbering style a pasted paragraph starts with, its number and its text without it
+    (``""`` style when unnumbered)."""
+    for style, pattern in _MARKS:
+        match = pattern.match(text)
+        if match and match.end() < len(text):
+            return style, _number_value(match[0]), text[match.end() :].lstrip("、.．,，:： ")
+    return "", 0, text
+
+
+def outline(paragraphs: list[str], level: int, heading: str = "") -> list[dict[str, object]]:
+    """The unit's paragraphs renumbered under a heading of outline ``level`` (段落编号规范化).
+
+    Text pasted from an older report keeps its own numbering ("(一)、", "1、", "（1）"); the styles
+    nest in the order they first appear (a style first met at a number past 1 continues the level
+    it interrupts), and are renumbered one level below the heading, so the
+    report's levels follow 一、（一）1.（1） without clashes.  A numbered paragraph becomes
+    ``{lead, text, heading}``: the number and a short title (up to the first 。 or ：) in ``lead``,
+    printed bold; a short numbered line with no sentence after it is a sub-heading on its own.
+    Levels deeper than 4 keep their text without a number.  A first line repeating ``heading``
+    (the report's own heading above the text) is dropped.
+    """
+    if paragraphs and heading:
+        bare = _numbering(paragraphs[0])[2].rstrip("：:。 ")
+        if bare == heading or bare.removesuffix("情况") == heading.removesuffix("情况"):
+            paragraphs = paragraphs[1:]
+    depth_of: dict[str, int] = {}
+    counters: list[int] = []
+    items: list[dict[str, object]] = []
+    for text in paragraphs:
+        style, number, bare = _numbering(text)
+        if not style:
+            items.append({"lead": "", "text": text, "heading": False})
+            continue
+        if style not in depth_of:
+            # a style first met at a number past 1 continues the current level in another dress ("（3）" among "（一）")
+            depth_of[style] = len(counters) - 1 if number > 1 and counters else len(counters)
+        depth = depth_of[style]
+        del counters[depth + 1 :]
+        counters += [0] * (depth + 1 - len(counters))
+        counters[depth] += 1
+        target = level + 1 + depth
+        mark = outline_mark(target, counters[depth]) if target <= 4 else ""
+        short_line = (
+            len(bare) <= 30 and not any(p in bare[:-1] for p in "。；;：:") and bare[-1] not in "：:，,；;"
+        )
+        if short_line:
+            items.append({"lead": mark + bare, "text": "", "heading": True})
+            continue
+        lead = _LEAD.match(bare)
+        head, rest = (lead[1], bare[lead.end() :]) if lead else ("", bare)
+        items.append({"lead": mark + head, "text": rest, "heading": False})
+    return items
+
+
 def _money(value: object) -> str:
-    parsed = parse_number(value).value
-    return fmt_money(parsed) if parsed is not None else "—"
+    return fmt_amount(parse_number(value).value)
 
 
 def _count(value: object) -> str:
     parsed = parse_number(value).value
     return fmt_score(parsed) if parsed is not None else "—"
+
+
+_QUARTERS = "一二三四"
+
+
+def _quarter_names(numbers: list[int]) -> str:
+    """[2, 3, 4] → 第二、三、四季度 (季度名称)."""
+    return "第" + "、".join(_QUARTERS[n - 1] if 0 < n <= 4 else str(n) for n in numbers) + "季度"
+
+
+def _basis(node: NodeScore, quarters: list[QuarterProgress]) -> str:
+    """What the score of one indicator rests on, in plain words (得分依据), without the rule's notation."""
+    if node.status != OK:
+        reason = node.reason.removesuffix("，本项不得分")
+        head, sep, missing = reason.partition("：")
+        return f"因{missing}，{head}" if sep else f"因{reason}"
+    metric = METRIC_BY_LABEL.get(node.source)
+    value = parse_number(node.actual).value
+    if node.rule == "季度进度":
+        met = [q.quarter for q in quarters if q.met]
+        missed = [q.quarter for q in quarters if q.met is False]
+        parts = []
+        if met:
+            parts.append(f"{_quarter_names(met)}支出进度{'均' if len(met) > 1 else ''}达到序时进度")
+        if missed:
+            parts.append(f"{_quarter_names(missed)}支出进度未达到序时进度")
+        return "，".join(parts)
+    if node.rule == "定性分档":
+        return f"此项评定为“{parse_text(node.actual)}”"
+    if node.rule == "清单":
+        return node.reason.split("，")[0]
+    if node.rule == "目标完成" and value is not None:
+        return f"关联绩效目标的平均完成率为{fmt_rate(value)}"
+    if metric is not None and value is not None:
+        return f"{metric.label}为{fmt_rate(value) if metric.percent else fmt_score(value)}"
+    if value is not None and node.rule in ("比例计分", "分档计分", "扣分"):
+        return f"{node.name}为{fmt_rate(value)}"
+    return ""
+
+
+def indicator_prose(node: NodeScore, evidence: list[str], quarters: list[QuarterProgress]) -> list[str]:
+    """The analysis of one indicator in the unit's voice (指标分析), as the reference writes it.
+
+    "经自评，收入预算完成率为196.65%，未达到满分标准，扣2分，故此项得0分。" — the actual figure, a
+    plain reason where points are lost, the score.  A qualitative indicator with the unit's own
+    说明/佐证 uses that text.
+    """
+    score = f"故此项得{fmt_score(node.score)}分。"
+    lost = node.lost > 0.005
+    if evidence and node.status == OK and node.rule in ("定性分档", "自评", "清单", ""):
+        body = [p.rstrip("。；;，,") for p in evidence]
+        if not body[0].startswith("经自评"):
+            body[0] = "经自评，" + body[0]
+        deduction = f"，扣{fmt_score(node.lost)}分" if lost else ""
+        body[-1] = f"{body[-1]}{deduction}，{score}"
+        return body
+    basis = _basis(node, quarters)
+    if lost and node.status == OK:
+        why = "" if node.rule == "季度进度" else "，未达到满分标准"
+        basis = f"{basis}{why}，扣{fmt_score(node.lost)}分" if basis else f"扣{fmt_score(node.lost)}分"
+    return [f"经自评，{basis}，{score}" if basis else f"经自评，{score}"]
 
 
 @dataclass
@@ -51,35 +206,30 @@ class IndicatorLine:
     level: int
     maximum: str
     score: str
-    self_score: str
-    reason: str
-    heading: str
+    prose: list[str] = field(default_factory=list)
     level1: str = ""
     level2: str = ""
     lost: bool = False
     children: list[IndicatorLine] = field(default_factory=list)
 
 
-def _heading(level: int, index: int) -> str:
-    return {1: f"{chinese_ordinal(index)}、", 2: f"（{chinese_ordinal(index)}）"}.get(level, f"{index}.")
+def _evidence(ev: Evaluation, node: NodeScore) -> list[str]:
+    rows = ev.data.indicators
+    return paragraphs(rows[node.row].evidence) if node.leaf and node.row < len(rows) else []
 
 
 def _indicator_tree(ev: Evaluation) -> list[IndicatorLine]:
     lines: dict[str, IndicatorLine] = {}
     roots: list[IndicatorLine] = []
-    counters: dict[str, int] = {}
     for s in ev.scores.values():
         parent = s.code.rsplit(".", 1)[0] if "." in s.code else ""
-        counters[parent] = counters.get(parent, 0) + 1
         line = IndicatorLine(
             s.code,
             s.name,
             s.level,
             fmt_score(s.maximum),
             fmt_score(s.score),
-            fmt_score(s.self_score) if s.self_score is not None else "—",
-            s.reason,
-            _heading(s.level, counters[parent]),
+            indicator_prose(s, _evidence(ev, s), ev.quarters) if s.leaf else [],
             lost=s.score < s.maximum - 0.005,
         )
         lines[s.code] = line
@@ -95,8 +245,14 @@ def _indicator_tree(ev: Evaluation) -> list[IndicatorLine]:
     return roots
 
 
+def _deduction(prose: list[str]) -> str:
+    """The reason points were lost, for the 自评表's 扣分原因 (扣分说明): the prose without its frame."""
+    text = "".join(prose).removeprefix("经自评，")
+    return re.sub(r"，?故此项得[\d.]+分。$", "", text) + "。" if text else ""
+
+
 def scoring_rows(ev: Evaluation) -> list[dict[str, str]]:
-    """The 自评表 rows (部门整体支出绩效自评表): 一级/二级/三级指标, 分值, 自评得分, 核定得分, 扣分原因."""
+    """The 自评表 rows (部门整体支出绩效自评表): 一级/二级/三级指标, 分值, 得分, 扣分原因 (only where points are lost)."""
     rows = []
     for root in _indicator_tree(ev):
         for child in root.children or [root]:
@@ -107,19 +263,40 @@ def scoring_rows(ev: Evaluation) -> list[dict[str, str]]:
                         "level2": child.name if child is not root else "",
                         "level3": leaf.name if leaf is not child else "",
                         "maximum": leaf.maximum,
-                        "self_score": leaf.self_score,
                         "score": leaf.score,
-                        "reason": leaf.reason,
+                        "reason": _deduction(leaf.prose) if leaf.lost else "",
                     }
                 )
     return rows
 
 
-def report_context(ev: Evaluation, findings: list | None = None, locate: object = None) -> dict[str, object]:
-    """Build the template context (报告上下文) from an evaluation and its findings (with locations)."""
+# Narrative text cells (报告文字) in the report's order: the outline level and text of the heading above each.
+NARRATIVES = {
+    "duties": (2, "部门职责"),
+    "overall_goal": (1, "部门整体支出绩效目标、指标"),
+    "budget_issues": (1, "当年预算执行及绩效管理中存在问题、原因及改进措施"),
+    "evaluation_org": (2, "自评的组织工作"),
+    "evaluation_method": (3, "评价方法"),
+    "evaluation_process": (3, "评价过程"),
+    "goal_achievement": (2, "总体绩效目标实现情况"),
+    "problems": (2, "存在的问题"),
+    "measures": (2, "改进措施"),
+}
+
+
+def blank_narratives(ev: Evaluation) -> list[str]:
+    """The keys of the report's text cells left blank (未填写的报告文字), in the report's order."""
+    return [key for key in NARRATIVES if not paragraphs(ev.data.get(key))]
+
+
+def report_context(ev: Evaluation, findings: list | None = None) -> dict[str, object]:
+    """Build the 自评报告's template context (报告上下文) from an evaluation.
+
+    ``findings`` only decide ``draft`` (征求意见稿): any error-level finding left marks the report
+    as a draft; their text never enters the report.
+    """
     data = ev.data
     all_findings = findings if findings is not None else ev.findings
-    where = locate if callable(locate) else (lambda finding: "")
     unit = parse_text(data.get("unit_name")) or "（未填单位名称）"
     year = parse_text(data.get("year"))
     quota_admin, quota_inst = (
@@ -138,28 +315,22 @@ def report_context(ev: Evaluation, findings: list | None = None, locate: object 
         for m in METRICS
         for r in [ev.metrics[m.key]]
     ]
-    finding_rows = [
-        {
-            "severity": f.severity,
-            "severity_label": SEVERITY_LABELS[f.severity],
-            "check": f.check,
-            "message": f.message,
-            "where": where(f),
-        }
-        for f in all_findings
+    departments = [
+        d for p in paragraphs(data.get("departments")) for d in p.replace("，", "、").split("、") if d
     ]
-    claimed = parse_number(data.get("claimed_total")).value
     return {
         "unit": unit,
         "year": year,
-        "title": f"{unit} {year}年度部门整体支出绩效自评报告".strip(),
+        "title": f"{unit}{year}年度部门整体支出绩效自评报告".strip(),
+        "draft": any(f.severity == ERROR for f in all_findings),
         "nature": parse_text(data.get("unit_nature")),
         "funding_type": parse_text(data.get("funding_type")),
-        "duties": paragraphs(data.get("duties")),
-        "departments": [
-            d for p in paragraphs(data.get("departments")) for d in p.replace("，", "、").split("、") if d
-        ],
-        "departments_stated": _count(data.get("departments_stated")),
+        "text": {
+            key: outline(paragraphs(data.get(key)), level, heading)
+            for key, (level, heading) in NARRATIVES.items()
+        },
+        "departments": departments,
+        "departments_count": str(len(departments)),
         "staff": {
             "quota_admin": _count(quota_admin),
             "quota_inst": _count(quota_inst),
@@ -196,8 +367,6 @@ def report_context(ev: Evaluation, findings: list | None = None, locate: object 
             }
             for i, (q, p) in enumerate(zip(data.quarters, ev.quarters, strict=False))
         ],
-        "overall_goal": paragraphs(data.get("overall_goal")),
-        "goal_achievement": paragraphs(data.get("goal_achievement")),
         "goals": [
             {
                 "id": parse_text(g.goal_id),
@@ -213,19 +382,10 @@ def report_context(ev: Evaluation, findings: list | None = None, locate: object 
             for g, r in zip(data.goals, ev.goal_rates, strict=False)
             if parse_text(g.indicator) or parse_text(g.goal)
         ],
-        "evaluation_org": paragraphs(data.get("evaluation_org")),
-        "evaluation_method": paragraphs(data.get("evaluation_method")),
-        "evaluation_process": paragraphs(data.get("evaluation_process")),
         "indicators": _indicator_tree(ev),
         "scoring_rows": scoring_rows(ev),
         "total": fmt_score(ev.total),
         "grade": ev.grade,
-        "self_total": fmt_score(ev.self_total),
-        "self_grade": ev.self_grade,
-        "claimed_total": fmt_score(claimed) if claimed is not None else "",
-        "claimed_grade": parse_text(data.get("claimed_grade")),
-        "problems": paragraphs(data.get("problems")),
-        "measures": paragraphs(data.get("measures")),
         "team": [
             {
                 "name": parse_text(t.name),
@@ -236,11 +396,6 @@ def report_context(ev: Evaluation, findings: list | None = None, locate: object 
             for t in data.team
             if parse_text(t.name)
         ],
-        "findings": finding_rows,
-        "errors": [f for f in finding_rows if f["severity"] == "error"],
-        "counts": {
-            label: sum(1 for f in all_findings if f.severity == key) for key, label in SEVERITY_LABELS.items()
-        },
         "chart": [{"name": r.name, "maximum": r.maximum, "score": r.score} for r in ev.roots],
     }
 
@@ -251,8 +406,8 @@ def _goal_value(value: object, unit: object) -> str:
         return "—"
     unit_text = parse_text(unit)
     if unit_text == "%":
-        return fmt_rate(parsed)
-    return f"{fmt_score(parsed)}{unit_text}"
+        return fmt_entered(round(parsed * 100, 6)) + "%"
+    return f"{fmt_entered(parsed)}{unit_text}"
 
 
 def _stage(data: object, stage: str) -> dict[str, object]:

@@ -101,13 +101,6 @@ def _saved_path(book: Any) -> Path | None:
     return full if full.is_absolute() and full.is_file() else None
 
 
-def _where(loc: Locator) -> Callable[[Finding], str]:
-    def where(finding: Finding) -> str:
-        return "、".join(filter(None, (loc.describe(ref) for ref in finding.refs)))
-
-    return where
-
-
 def _quote_sheet(sheet: str) -> str:
     return "'" + sheet.replace("'", "''") + "'"
 
@@ -354,7 +347,7 @@ def _report(book: Any, action: str, fmt: str, out_dir: Path | None, stem: str | 
     try:
         target.mkdir(parents=True, exist_ok=True)
         outputs = render_reports(
-            ev, findings, target, formats=(fmt,), where=_where(inputs.locator), stem=name
+            ev, findings, target, formats=(fmt,), locate=inputs.locator.locate, stem=name
         )
     except PermissionError as exc:
         raise XlperfError(
@@ -364,7 +357,11 @@ def _report(book: Any, action: str, fmt: str, out_dir: Path | None, stem: str | 
         raise XlperfError(f"无法写入报告：{exc.strerror or exc}", path=str(target)) from None
     path = outputs[fmt]
     errors = count_by_severity(findings)["error"]
-    note = f"注意：校验发现 {errors} 条错误，已列入报告附录。" if errors else ""
+    note = (
+        f"注意：校验发现 {errors} 条错误，报告已标为“征求意见稿”；请运行「数据校验」查看并修正。"
+        if errors
+        else ""
+    )
     message = f"已生成{LABELS[action][2:]}：{path}。{note}"
     return ActionResult(action, message, outputs=dict(outputs), findings=findings, evaluation=ev)
 

@@ -1,4 +1,4 @@
-"""The 自评报告 (报告): Word and HTML from ``templates/``, and the 自评表 workbook.
+"""The 自评报告 (报告): Word and HTML from ``templates/``, the 自评表 workbook, and the 复核意见.
 
 ``render_reports(ev, findings, out_dir)`` is the entry point; see :mod:`.render`.
 """
@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from .render import (
+    DEFAULT_FORMATS,
     FORMATS,
     USER_TEMPLATE_FILES,
     ReportError,
@@ -15,6 +16,7 @@ from .render import (
 )
 
 __all__ = [
+    "DEFAULT_FORMATS",
     "FORMATS",
     "USER_TEMPLATE_FILES",
     "ReportError",

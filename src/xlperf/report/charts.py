@@ -1,12 +1,12 @@
 """Score charts (得分图): score against maximum for every indicator, as PNG for Word and SVG for HTML.
 
 One horizontal bar per indicator: the pale bar is the 分值 (maximum), the dark bar over it is the
-核定得分, drawn to one scale so a 7-point item is longer than a 2-point one.  Items that lost points
+得分, drawn to one scale so a 7-point item is longer than a 2-point one.  Items that lost points
 are drawn in red.
 
 Word needs raster images.  No CJK font ships with Python and none may be installed (CI has none),
-so the PNG labels each bar with its indicator code (``2.1.1``) — the report text and caption give
-the Chinese names — unless a CJK font is found on the machine (Windows 宋体/黑体/微软雅黑, macOS
+so the PNG labels each bar with its number in the chart (``1``, ``2`` …) — the caption gives the
+Chinese names — unless a CJK font is found on the machine (Windows 宋体/黑体/微软雅黑, macOS
 PingFang/Songti, Noto CJK/文泉驿 on Linux) or named by ``XLPERF_CHART_FONT`` (a font file; ``none``
 turns the search off).  HTML charts are inline SVG with the Chinese names; the browser's fonts draw them.
 """
@@ -62,7 +62,7 @@ _FONT_CANDIDATES = (
 
 @dataclass(frozen=True, slots=True)
 class Bar:
-    """One bar of a chart (柱): an indicator's code, name, 分值 and 核定得分."""
+    """One bar of a chart (柱): an indicator's code, name, 分值 and 得分."""
 
     code: str
     name: str
@@ -123,11 +123,15 @@ def find_cjk_font() -> str | None:
     return next((c for c in candidates if Path(c).is_file()), None)
 
 
-def _label(bar: Bar, with_names: bool, limit: int = 16) -> str:
+def _label(bar: Bar, number: int, with_names: bool, limit: int = 16) -> str:
     if not with_names:
-        return bar.code
-    name = bar.name if len(bar.name) <= limit else bar.name[: limit - 1] + "…"
-    return f"{bar.code} {name}"
+        return str(number)
+    return bar.name if len(bar.name) <= limit else bar.name[: limit - 1] + "…"
+
+
+def chart_key(bars: Sequence[Bar]) -> str:
+    """The caption note naming each bar of a chart drawn without a CJK font (图例): ``1 绩效目标科学性、2 …``."""
+    return "、".join(f"{n} {bar.name}" for n, bar in enumerate(bars, 1))
 
 
 def _ticks(top: float) -> list[float]:
@@ -201,13 +205,13 @@ def _text_tile(
 
 
 def chart_png(bars: Sequence[Bar], *, font_path: str | None = None, width: int = 1100) -> bytes:
-    """Draw ``bars`` as a PNG (得分图) ``width`` pixels wide; labels are codes unless a CJK font is given."""
+    """Draw ``bars`` as a PNG (得分图) ``width`` pixels wide; labels are names, or numbers without a CJK font."""
     from PIL import Image, ImageDraw
 
     scale = width / 800
     size = round(19 * scale)
     with_names = _font(font_path, size)[1]
-    labels = [_label(b, with_names) for b in bars]
+    labels = [_label(b, n, with_names) for n, b in enumerate(bars, 1)]
     values = [b.value_text for b in bars]
 
     def text_width(text: str) -> float:

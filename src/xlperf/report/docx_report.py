@@ -37,7 +37,7 @@ from ..errors import XlperfError
 from ..io.atomic import atomic_output
 from ..io.safety import parse_xml
 from .charts import chart_png, overview_bars, section_bars
-from .render import TEMPLATE_FILES, ReportError, clean_text, template_error, template_file
+from .render import REVIEW_FILES, TEMPLATE_FILES, ReportError, clean_text, template_error, template_file
 from .template_builder import SCORE_TABLE_CAPTION, TEXT_WIDTH_CM
 
 MERGED_COLUMNS = 2  # 一级指标, 二级指标
@@ -457,10 +457,12 @@ def _chart_images(context: dict[str, Any]) -> list[ChartImage]:
     return [c for c in found if isinstance(c, ChartImage)]
 
 
-def word_template(user_dir: Path | None = None) -> tuple[CompiledTemplate, str]:
-    """The compiled Word report template (Word 模板) and its display name, the user's if ``user_dir``
+def word_template(
+    user_dir: Path | None = None, name: str = TEMPLATE_FILES["docx"]
+) -> tuple[CompiledTemplate, str]:
+    """The compiled Word template ``name`` (Word 模板) and its display name, the user's if ``user_dir``
     has one; an unreadable or malformed template raises :class:`ReportError`."""
-    source, shown = template_file(TEMPLATE_FILES["docx"], user_dir)
+    source, shown = template_file(name, user_dir)
     try:
         data = source.read_bytes()
     except OSError as exc:
@@ -502,6 +504,15 @@ def render_docx(
         else None,
     }
     package = render_package(compiled, context, shown)
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(package)
+    return path
+
+
+def render_review_docx(review: dict[str, object], path: Path, user_dir: Path | None = None) -> Path:
+    """Render the 复核意见 as Word (Word 复核意见) to ``path`` atomically."""
+    compiled, shown = word_template(user_dir, REVIEW_FILES["docx"])
+    package = render_package(compiled, dict(review), shown)
     with atomic_output(path) as tmp:
         tmp.write_bytes(package)
     return path

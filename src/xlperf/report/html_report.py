@@ -1,7 +1,8 @@
-"""The HTML report (网页版报告): one self-contained file, printable, with SVG score charts.
+"""The HTML report (网页版报告) and 复核意见: self-contained files, printable, readable on a phone.
 
-jinja2 with autoescape on renders ``templates/report.html.j2`` (which includes ``report.css``);
-nothing is loaded from the network — no external fonts, scripts or images.
+jinja2 with autoescape on renders ``templates/report.html.j2`` (with SVG score charts) and
+``templates/review.html.j2``, both including ``report.css``; nothing is loaded from the network —
+no external fonts, scripts or images.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ import jinja2
 from ..core.evaluate import Evaluation
 from ..io.atomic import atomic_output
 from .charts import chart_svg, overview_bars, section_bars, trend_bars
-from .render import TEMPLATE_FILES, ReportError, clean_text, jinja_environment, template_error, template_file
+from .render import (
+    REVIEW_FILES,
+    TEMPLATE_FILES,
+    ReportError,
+    clean_text,
+    jinja_environment,
+    template_error,
+    template_file,
+)
 
 
 def html_context(ev: Evaluation, ctx: dict[str, object]) -> dict[str, object]:
@@ -29,23 +38,25 @@ def html_context(ev: Evaluation, ctx: dict[str, object]) -> dict[str, object]:
     return context
 
 
-def _template_problem(exc: Exception, user_dir: Path | None) -> ReportError:
+def _template_problem(
+    exc: Exception, user_dir: Path | None, name: str = TEMPLATE_FILES["html"]
+) -> ReportError:
     if isinstance(exc, jinja2.TemplateNotFound):
         return ReportError(f"找不到报告模板「{exc.name}」")
-    shown = getattr(exc, "filename", None) or template_file(TEMPLATE_FILES["html"], user_dir)[1]
+    shown = getattr(exc, "filename", None) or template_file(name, user_dir)[1]
     return template_error(exc, shown)
 
 
 _PROBLEMS = (jinja2.TemplateError, TypeError, ValueError, AttributeError, KeyError, IndexError)
 
 
-def html_template(user_dir: Path | None = None) -> jinja2.Template:
-    """The compiled HTML report template (网页模板), the user's if ``user_dir`` has one; a missing or
+def html_template(user_dir: Path | None = None, name: str = TEMPLATE_FILES["html"]) -> jinja2.Template:
+    """The compiled HTML template ``name`` (网页模板), the user's if ``user_dir`` has one; a missing or
     malformed template raises :class:`ReportError`."""
     try:
-        return jinja_environment(user_dir).get_template(TEMPLATE_FILES["html"])
+        return jinja_environment(user_dir).get_template(name)
     except _PROBLEMS as exc:
-        raise _template_problem(exc, user_dir) from None
+        raise _template_problem(exc, user_dir, name) from None
 
 
 def render_html_text(ev: Evaluation, ctx: dict[str, object], user_dir: Path | None = None) -> str:
@@ -60,6 +71,19 @@ def render_html_text(ev: Evaluation, ctx: dict[str, object], user_dir: Path | No
 def render_html(ev: Evaluation, ctx: dict[str, object], path: Path, user_dir: Path | None = None) -> Path:
     """Write the HTML report (网页版报告) to ``path`` atomically."""
     text = render_html_text(ev, ctx, user_dir)
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def render_review_html(review: dict[str, object], path: Path, user_dir: Path | None = None) -> Path:
+    """Write the 复核意见 as HTML (网页版复核意见) to ``path`` atomically."""
+    name = REVIEW_FILES["html"]
+    template = html_template(user_dir, name)
+    try:
+        text = clean_text(template.render(review))
+    except _PROBLEMS as exc:
+        raise _template_problem(exc, user_dir, name) from None
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path

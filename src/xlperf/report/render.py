@@ -1,9 +1,11 @@
-"""Render the 自评报告 (生成报告): Word, HTML and the 自评表 workbook from one evaluation.
+"""Render the 自评报告 (生成报告) — Word, HTML and the 自评表 workbook — and the 复核意见.
 
 :func:`render_reports` is the one entry point the CLI, the Excel ribbon and the batch call.  It
 builds the template context once — :func:`xlperf.core.report_context.report_context` plus the
-presentation details computed here (Chinese ordinals, table rows, which paragraphs are
-sub-headings, whether the unit's claimed total differs) — and hands it to each format.
+presentation details computed here (outline numbers, table rows and spans, chart captions) — and
+hands it to each format.  The 自评报告 is the unit's: one score, no findings; while error-level
+findings remain it is marked 征求意见稿.  The 复核意见 (``review``) is the bureau's, from
+:func:`xlperf.core.review_context.review_context`, as Word and HTML.
 
 Templates live in the top-level ``templates/`` directory (installed as ``xlperf/templates``); a
 user directory passed as ``templates`` overrides the bundled files one by one.
@@ -21,33 +23,21 @@ from pathlib import Path
 import jinja2
 
 from ..core.evaluate import Evaluation
-from ..core.findings import ERROR, INFO, WARNING, Finding
+from ..core.findings import ERROR, Finding
 from ..core.numbers import fmt_score, parse_number, parse_text
 from ..core.previous import year_over_year
-from ..core.report_context import chinese_ordinal, report_context
+from ..core.report_context import IndicatorLine, report_context
+from ..core.review_context import Locate, review_context
 from ..errors import XlperfError
 from ..io.safety import safe_output_name
+from .charts import chart_key, overview_bars, section_bars
 
-FORMATS = ("docx", "html", "xlsx")
+FORMATS = ("docx", "html", "xlsx", "review")
+DEFAULT_FORMATS = ("docx", "html", "xlsx")  # the unit's own files; ``review`` is the bureau's 复核意见
 TEMPLATE_FILES = {"docx": "report.docx", "html": "report.html.j2"}
-USER_TEMPLATE_FILES = ("report.docx", "report.html.j2", "report.css")  # what a template folder may replace
-GRADE_WORDS = {"优秀": "优", "良好": "良", "中等": "中", "较差": "差", "不合格": "差"}
-
-# Narrative text cells (报告文字) and the heading the template prints above each.
-NARRATIVES = {
-    "duties": "部门职责",
-    "overall_goal": "部门整体支出绩效目标与指标",
-    "goal_achievement": "总体绩效目标实现情况",
-    "evaluation_org": "自评的组织工作",
-    "evaluation_method": "评价方法",
-    "evaluation_process": "评价过程",
-    "problems": "存在的问题",
-    "measures": "改进措施",
-}
-_ORDINAL = re.compile(
-    r"^\s*(?:[（(]\s*[一二三四五六七八九十\d]{1,3}\s*[)）]|[一二三四五六七八九十]{1,3}\s*[、.．]|\d{1,2}\s*[、.．](?!\d))"
-    r"[、.．,，:：\s]*"
-)
+REVIEW_FILES = {"docx": "review.docx", "html": "review.html.j2"}
+# what a template folder may replace
+USER_TEMPLATE_FILES = ("report.docx", "report.html.j2", "report.css", "review.docx", "review.html.j2")
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -63,27 +53,6 @@ class ReportError(XlperfError):
 def clean_text(value: str) -> str:
     """Drop characters XML cannot hold (控制字符) so any typed text fits in .docx and .xlsx."""
     return _XML_INVALID.sub("", value)
-
-
-def is_subheading(text: str) -> bool:
-    """A short numbered line such as ``（一）村镇建设`` or ``1、评价方法`` (小标题) rather than a sentence."""
-    stripped = text.strip()
-    return (
-        bool(_ORDINAL.match(stripped))
-        and len(stripped) <= 40
-        and not any(mark in stripped for mark in "。：:；;")
-        and stripped[-1] not in "，,、"
-    )
-
-
-def narrative(paragraphs: Sequence[str], heading: str = "") -> list[dict[str, object]]:
-    """The unit's paragraphs as ``{text, heading}``; a first line repeating ``heading`` is dropped."""
-    items = [{"text": p, "heading": is_subheading(p)} for p in paragraphs]
-    if items and heading and items[0]["heading"]:
-        bare = _ORDINAL.sub("", str(items[0]["text"])).strip()
-        if bare == heading or bare.rstrip("情况") == heading.rstrip("情况"):
-            items = items[1:]
-    return items
 
 
 def _listed(items: list[dict[str, str]], key: str) -> list[dict[str, str]]:
@@ -114,61 +83,53 @@ def _money_rows(ctx: dict[str, object]) -> list[dict[str, str]]:
     return rows
 
 
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text if not text or text[-1] in "。！？；.!?" else text + "。"
+def _circled(number: int) -> str:
+    """①…⑳ for the items under a 二级指标 (fifth outline level), then ``21.``."""
+    return chr(0x2460 + number - 1) if 0 < number <= 20 else f"{number}."
 
 
-def _analysis(ev: Evaluation, tree: list[object], chart_note: str) -> list[dict[str, object]]:
-    """Sections of the indicator analysis (指标分析): 一级 → 二级 → scored items with reasons."""
+def _analysis(tree: list[IndicatorLine], chart_note: str) -> list[dict[str, object]]:
+    """Sections of the indicator analysis (分项指标分析): 一级 → 二级 → scored items in prose."""
     sections = []
 
-    def item(line: object, number: int) -> dict[str, object]:
-        node = ev.scores[line.code]  # type: ignore[attr-defined]
-        evidence = ev.data.indicators[node.row].evidence if node.row < len(ev.data.indicators) else None
+    def item(line: IndicatorLine, number: int, grouped: bool) -> dict[str, object]:
         return {
-            "ordinal": f"（{number}）",
-            "code": line.code,  # type: ignore[attr-defined]
-            "name": line.name,  # type: ignore[attr-defined]
-            "maximum": line.maximum,  # type: ignore[attr-defined]
-            "score": line.score,  # type: ignore[attr-defined]
-            "self_score": line.self_score,  # type: ignore[attr-defined]
-            "lost": line.lost,  # type: ignore[attr-defined]
-            "lost_points": fmt_score(node.lost),
-            "reason": _sentence(line.reason),  # type: ignore[attr-defined]
-            "evidence": narrative([p.strip() for p in parse_text(evidence).splitlines() if p.strip()]),
+            "ordinal": _circled(number) if grouped else f"（{number}）",
+            "code": line.code,
+            "name": line.name,
+            "maximum": line.maximum,
+            "score": line.score,
+            "lost": line.lost,
+            "prose": line.prose,
         }
 
     for index, root in enumerate(tree):
         groups: list[dict[str, object]] = []
-        loose: list[object] = []
-        children = root.children or [root]  # type: ignore[attr-defined]
-        for child in children:
+        loose: list[IndicatorLine] = []
+        for child in root.children or [root]:
             if child.children and child is not root:
                 groups.append(
                     {
-                        "ordinal": f"{len([g for g in groups if g['name']]) + 1}. ",
+                        "ordinal": f"（{len([g for g in groups if g['name']]) + 1}）",
                         "name": child.name,
                         "maximum": child.maximum,
                         "score": child.score,
-                        "entries": [item(leaf, n) for n, leaf in enumerate(child.children, 1)],
+                        "entries": [item(leaf, n, True) for n, leaf in enumerate(child.children, 1)],
                     }
                 )
             else:
                 loose.append(child)
         if loose:
             groups.insert(0, {"ordinal": "", "name": "", "maximum": "", "score": "", "entries": []})
-            groups[0]["entries"] = [item(leaf, n) for n, leaf in enumerate(loose, 1)]
-        name = root.name  # type: ignore[attr-defined]
+            groups[0]["entries"] = [item(leaf, n, False) for n, leaf in enumerate(loose, 1)]
         sections.append(
             {
-                "ordinal": f"（{chinese_ordinal(index + 2)}）",
-                "code": root.code,  # type: ignore[attr-defined]
-                "title": name if name.endswith("指标") else f"{name}指标",
-                "maximum": root.maximum,  # type: ignore[attr-defined]
-                "score": root.score,  # type: ignore[attr-defined]
-                "self_score": root.self_score,  # type: ignore[attr-defined]
-                "lost": root.lost,  # type: ignore[attr-defined]
+                "ordinal": f"{index + 1}.",
+                "code": root.code,
+                "title": root.name if root.name.endswith("指标") else f"{root.name}指标",
+                "maximum": root.maximum,
+                "score": root.score,
+                "lost": root.lost,
                 "figure": index + 1,
                 "caption_note": chart_note,
                 "groups": groups,
@@ -177,18 +138,13 @@ def _analysis(ev: Evaluation, tree: list[object], chart_note: str) -> list[dict[
     return sections
 
 
-def _score_rows(ctx: dict[str, object], tree: list[object]) -> list[dict[str, object]]:
-    """The 自评表 rows with each row's code and whether it lost points (扣分原因 only then)."""
-    leaves = []
-    for root in tree:
-        for child in root.children or [root]:  # type: ignore[attr-defined]
-            leaves.extend(child.children or [child])
-    rows: list[dict[str, object]] = []
-    for row, leaf in zip(ctx["scoring_rows"], leaves, strict=True):  # type: ignore[call-overload]
-        rows.append(
-            {**row, "code": leaf.code, "lost": leaf.lost, "deduction": row["reason"] if leaf.lost else ""}
-        )
-    # rowspans for HTML (合并单元格): the first row of a run of equal 一级 (and 二级 within it) spans the run
+def _score_rows(ctx: dict[str, object]) -> list[dict[str, object]]:
+    """The 自评表 rows with whether each lost points, and rowspans for HTML (合并单元格)."""
+    rows: list[dict[str, object]] = [
+        {**row, "lost": bool(row["reason"]), "deduction": row["reason"]}
+        for row in ctx["scoring_rows"]  # type: ignore[attr-defined]
+    ]
+    # the first row of a run of equal 一级 (and 二级 within it) spans the run
     for depth, key in ((1, ("level1",)), (2, ("level1", "level2"))):
         start = 0
         while start < len(rows):
@@ -203,42 +159,22 @@ def _score_rows(ctx: dict[str, object], tree: list[object]) -> list[dict[str, ob
     return rows
 
 
-def _claim(ctx: dict[str, object]) -> dict[str, bool]:
-    """Whether the unit's own total/grade (单位自述) differ from the computed ones."""
-    claimed_total, claimed_grade = str(ctx["claimed_total"]), str(ctx["claimed_grade"])
-    total_differs = bool(claimed_total) and claimed_total != ctx["total"]
-    grade_differs = bool(claimed_grade) and GRADE_WORDS.get(claimed_grade, claimed_grade) != ctx["grade"]
-    self_differs = ctx["self_total"] not in ("—", ctx["total"])
-    return {
-        "stated": bool(claimed_total or claimed_grade),
-        "total_differs": total_differs,
-        "grade_differs": grade_differs,
-        "self_differs": self_differs,
-        "any": total_differs or grade_differs or self_differs,
-    }
-
-
 def presentation_context(
     ev: Evaluation,
     findings: list[Finding] | None = None,
-    where: Callable[[Finding], str] | None = None,
     *,
     chart_labels_are_codes: bool = True,
 ) -> dict[str, object]:
-    """The template context (报告上下文): ``report_context`` plus what the templates lay out.
+    """The 自评报告's template context (报告上下文): ``report_context`` plus what the templates lay out.
 
     Numbers are the core's formatted text.  Strings are as typed: each format drops the characters
     XML cannot hold from what it writes (:func:`clean_text`), once over the rendered text.
     """
     findings = list(ev.findings if findings is None else findings)
-    base = report_context(ev, findings, where)
+    base = report_context(ev, findings)
     tree = base["indicators"]
     assert isinstance(tree, list)
     ctx = dict(base)
-    ctx["text"] = {key: narrative(base[key], heading) for key, heading in NARRATIVES.items()}  # type: ignore[arg-type]
-    departments = base["departments"]
-    assert isinstance(departments, list)
-    ctx["departments_count"] = str(len(departments))
     for stage in ("budget", "final"):
         stage_ctx = dict(base[stage])  # type: ignore[call-overload]
         stage_ctx["income_listed"] = _listed(stage_ctx["income"], "amount")
@@ -249,28 +185,21 @@ def presentation_context(
     ctx["year_over_year"] = year_over_year(ev)  # 与上年对比, empty without last year's figures
     ctx["metric"] = {m["label"]: {**m, "ok": m["value"] != "无法计算"} for m in base["metrics"]}  # type: ignore[attr-defined]
     name_note = "（深色为得分，浅色为分值，红色为有扣分的指标）"
-    ctx["analysis"] = _analysis(ev, tree, name_note)
-    ctx["score_rows"] = _score_rows(base, tree)
+    ctx["analysis"] = _analysis(tree, name_note)
+    ctx["score_rows"] = _score_rows(base)
     maxima = sum(node.maximum for node in ev.roots)
     ctx["score_total"] = {"maximum": fmt_score(maxima) if ev.roots else "—"}
-    ctx["claim"] = _claim(base)
-    roots = "、".join(f"{r.code} {r.name}" for r in ev.roots)
     ctx["overview"] = {
         "figure": len(ev.roots) + 1,
-        "caption_note": f"（{roots}）" if chart_labels_are_codes else name_note,
+        "caption_note": f"（{chart_key(overview_bars(ev))}）" if chart_labels_are_codes else name_note,
         "chart": None,
     }
-    by_severity: dict[str, list[dict[str, object]]] = {ERROR: [], WARNING: [], INFO: []}
-    for row in base["findings"]:  # type: ignore[attr-defined]
-        bucket = by_severity.setdefault(row["severity"], [])
-        bucket.append({**row, "no": len(bucket) + 1})
-    ctx["findings_error"], ctx["findings_warning"], ctx["findings_info"] = (
-        by_severity[ERROR],
-        by_severity[WARNING],
-        by_severity[INFO],
-    )
-    ctx["n_errors"], ctx["n_warnings"], ctx["n_info"] = (len(by_severity[k]) for k in (ERROR, WARNING, INFO))
-    ctx["indicators"] = tree
+    if chart_labels_are_codes:
+        for section in ctx["analysis"]:  # type: ignore[attr-defined]
+            section["caption_note"] = f"（{chart_key(section_bars(ev, section['code']))}）"
+    text = base["text"]
+    assert isinstance(text, dict)
+    ctx["has"] = {key: bool(items) for key, items in text.items()}
     return ctx
 
 
@@ -408,14 +337,16 @@ def check_templates(user_dir: Path, formats: Sequence[str] = FORMATS) -> None:
     """Check a folder of report templates before using it (检查自定义模板): it exists, and the Word and
     HTML templates ``formats`` need compile.  Problems raise :class:`ReportError`."""
     _require_folder(user_dir)
-    if "docx" in formats:
-        from .docx_report import word_template
+    from .docx_report import word_template
+    from .html_report import html_template
 
+    if "docx" in formats:
         word_template(Path(user_dir))
     if "html" in formats:
-        from .html_report import html_template
-
         html_template(Path(user_dir))
+    if "review" in formats:
+        word_template(Path(user_dir), REVIEW_FILES["docx"])
+        html_template(Path(user_dir), REVIEW_FILES["html"])
 
 
 def default_stem(ev: Evaluation) -> str:
@@ -432,19 +363,20 @@ def render_reports(
     findings: list[Finding],
     out_dir: Path,
     *,
-    formats: Sequence[str] = FORMATS,
+    formats: Sequence[str] = DEFAULT_FORMATS,
     templates: Path | None = None,
-    where: Callable[[Finding], str] | None = None,
+    locate: Locate | None = None,
     stem: str | None = None,
     strict: bool = False,
 ) -> dict[str, Path]:
-    """Write the 自评报告 (生成报告) as Word, HTML and the 自评表 .xlsx; returns ``{format: path}``.
+    """Write the 自评报告 (生成报告) and, for ``review``, the 复核意见; returns ``{format: path}``.
 
-    ``findings`` are listed in the report (errors and warnings in the Word appendix, all in HTML);
-    ``where(finding)`` gives their ``工作表!单元格``.  ``templates`` is a directory whose
-    ``report.docx`` / ``report.html.j2`` / ``report.css`` replace the bundled files one by one.
-    With ``strict`` any error-level finding raises :class:`ReportError` and nothing is written.
-    Every file is written atomically.
+    ``docx``, ``html`` and ``xlsx`` are the unit's report as Word, HTML and the 自评表; ``review``
+    writes the 复核意见 as Word (key ``review``) and HTML (key ``review-html``), naming each finding's
+    cells through ``locate(ref)`` → ``(工作表, 单元格)``.  ``findings`` decide the report's
+    征求意见稿 mark.  ``templates`` is a directory whose files (:data:`USER_TEMPLATE_FILES`) replace
+    the bundled ones one by one.  With ``strict`` any error-level finding raises
+    :class:`ReportError` and nothing is written.  Every file is written atomically.
     """
     if isinstance(formats, str):  # "docx,html" as typed on the command line
         formats = formats.replace("，", ",").split(",")
@@ -463,7 +395,7 @@ def render_reports(
     from .charts import find_cjk_font
 
     font = find_cjk_font() if "docx" in wanted else None
-    ctx = presentation_context(ev, findings, where, chart_labels_are_codes=font is None)
+    ctx = presentation_context(ev, findings, chart_labels_are_codes=font is None)
     name = safe_output_name(stem) if stem else default_stem(ev)
     out = Path(out_dir)
     try:
@@ -482,10 +414,18 @@ def render_reports(
             from .html_report import render_html
 
             written[fmt] = render_html(ev, ctx, out / f"{name}.html", templates)
-        else:
+        elif fmt == "xlsx":
             from .scoresheet import write_scoresheet
 
             written[fmt] = write_scoresheet(ctx, out / f"{name}-自评表.xlsx")
+        else:
+            from .docx_report import render_review_docx
+            from .html_report import render_review_html
+
+            review = review_context(ev, findings, locate)
+            review_name = f"{name[:-2]}复核意见" if name.endswith("报告") else f"{name}-复核意见"
+            written["review"] = render_review_docx(review, out / f"{review_name}.docx", templates)
+            written["review-html"] = render_review_html(review, out / f"{review_name}.html", templates)
     return written
 
 

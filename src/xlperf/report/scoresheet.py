@@ -1,6 +1,6 @@
 """The 自评表 workbook (部门整体支出绩效自评表 .xlsx): values only, laid out for printing.
 
-One sheet: title, the scoring rows (一级/二级/三级指标, 分值, 自评得分, 核定得分, 扣分原因) with the
+One sheet: title, the scoring rows (一级/二级/三级指标, 分值, 得分, 扣分原因) with the
 一级/二级 cells merged, and a 合计 row.  Scores are numbers, not formulas, so the file shows the
 same figures in any spreadsheet program.  Printing: A4 landscape, fit to one page wide, the
 header row repeated on every page, 宋体, thin borders.  Written by :mod:`xlperf.io.xlsxwrite`
@@ -16,8 +16,8 @@ from ..io.xlsxwrite import CellStyle, PageSetup, Sheet, wrapped_height, write_wo
 from .render import clean_text, number_or_text
 
 FONT_NAME = "宋体"
-HEADERS = ("一级指标", "二级指标", "三级指标", "分值", "自评得分", "核定得分", "扣分原因")
-WIDTHS = (10, 18, 34, 8, 10, 10, 60)
+HEADERS = ("一级指标", "二级指标", "三级指标", "分值", "得分", "扣分原因")
+WIDTHS = (10, 18, 34, 8, 10, 70)
 HEADER_ROW = 3
 MIN_ROW_HEIGHT = 15.0  # points: a one-line body row, as Excel draws 宋体 11
 SHEET_TITLE = "自评表"
@@ -46,7 +46,7 @@ def _style(
 TITLE = _style(16, True, False)
 UNIT = _style(border=False, horizontal="left")
 YEAR = CellStyle(font=FONT_NAME, horizontal="right", vertical="center")
-BOLD = _style(bold=True)  # header, 合计 and a 核定得分 that lost points
+BOLD = _style(bold=True)  # header, 合计 and a 得分 that lost points
 BODY = _style()
 BODY_LEFT = _style(horizontal="left")  # 三级指标, 扣分原因
 GRADE = _style(bold=True, horizontal="left")  # 评价等级
@@ -67,17 +67,9 @@ def _title(ctx: dict[str, object]) -> str:
 
 def _notes(ctx: dict[str, object]) -> list[str]:
     """The sentences of the 说明 row under the table (说明)."""
-    notes = ["说明：核定得分按填报数据和评分规则计算；扣分原因只列有扣分的指标。"]
-    claim = ctx["claim"]
-    assert isinstance(claim, dict)
-    if claim.get("stated") and claim.get("any"):
-        notes.append(
-            f"单位自评报告所写总分{ctx['claimed_total'] or '—'}分、等级“{ctx['claimed_grade'] or '—'}”，"
-            f"与核定结果（{ctx['total']}分，“{ctx['grade']}”）不一致。"
-        )
-    errors = int(str(ctx["n_errors"]))
-    if errors:
-        notes.append(f"校验发现错误{errors}条，详见报告附件。")
+    notes = ["说明：得分按填报数据和评分办法计算；扣分原因只列有扣分的指标。"]
+    if ctx["draft"]:
+        notes.append("本表为征求意见稿。")
     return notes
 
 
@@ -103,20 +95,18 @@ def _sheet(ctx: dict[str, object]) -> Sheet:
         cells += [
             _cell(row["level3"], BODY_LEFT),
             _cell(number_or_text(row["maximum"]), BODY),
-            _cell(number_or_text(row["self_score"]), BODY),
             _cell(number_or_text(row["score"]), BOLD if row["lost"] else BODY),
             _cell(row["deduction"], BODY_LEFT),
         ]
         rows.append(cells)
         # stored heights that show every wrapped text; a merged 一级/二级 cell spreads over its rows
-        own = [c for c, depth in ((0, 1), (1, 2)) if int(row.get(f"span{depth}", 1)) == 1] + [2, 6]
+        own = [c for c, depth in ((0, 1), (1, 2)) if int(row.get(f"span{depth}", 1)) == 1] + [2, 5]
         wrapped = [(text, WIDTHS[c]) for c in own if isinstance(text := cells[c][0], str)]
         heights[row_no] = max(MIN_ROW_HEIGHT, wrapped_height(wrapped))
     total_row = HEADER_ROW + len(score_rows) + 1
     score_total = ctx["score_total"]
     assert isinstance(score_total, dict)
-    totals = ("合计", None, None, number_or_text(score_total["maximum"]), number_or_text(str(ctx["self_total"])),
-              number_or_text(str(ctx["total"])))  # fmt: skip
+    totals = ("合计", None, None, number_or_text(score_total["maximum"]), number_or_text(str(ctx["total"])))
     rows.append([*(_cell(value, BOLD) for value in totals), _cell(f"评价等级：{ctx['grade']}", GRADE)])
     merges.append(f"A{total_row}:C{total_row}")
     note_row = total_row + 1

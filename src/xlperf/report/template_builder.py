@@ -54,6 +54,7 @@ TEXT_WIDTH_CM = 21.0 - 2.8 - 2.6
 LANDSCAPE_MARGINS = {"top": Cm(2.8), "bottom": Cm(2.6), "left": Cm(3.7), "right": Cm(3.5)}
 WIDE_WIDTH_CM = 29.7 - 3.7 - 3.5
 
+SIGNING_ROW_CM = 1.2  # rows of the 工作组 table, tall enough to sign by hand
 SCORE_TABLE_CAPTION = "自评表"  # 可选文字标题: the renderer merges repeated 一级/二级 cells of this table
 
 # Fonts the template names, with the font Word should substitute when one is missing (fontTable altName).
@@ -337,8 +338,9 @@ def _page_number(paragraph: Paragraph) -> None:
             run._r.append(fld)
 
 
-def _section(doc: DocumentObject) -> None:
-    """A4 portrait, GB/T 9704 margins, page numbers right on odd and left on even pages."""
+def _section(doc: DocumentObject, header: str = "") -> None:
+    """A4 portrait, GB/T 9704 margins, page numbers right on odd and left on even pages; ``header``
+    (a template expression such as the 征求意见稿 mark) on every page."""
     section = doc.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = A4
@@ -356,6 +358,12 @@ def _section(doc: DocumentObject) -> None:
     even.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.LEFT
     even.paragraph_format.left_indent = Pt(SIZE_4)
     _page_number(even)
+    if header:
+        for part in (section.header, section.even_page_header):
+            paragraph = part.paragraphs[0]
+            paragraph.style = doc.styles["Header"]
+            paragraph.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            paragraph.add_run(header)
 
 
 def _landscape_section(doc: DocumentObject) -> None:
@@ -417,6 +425,7 @@ class _Builder:
         rows: Sequence[tuple[str, Sequence[str]]],
         *,
         caption: str | None = None,
+        row_height_cm: float | None = None,
     ) -> Table:
         """A bordered table (表格): ``columns`` are (表头, 宽度 cm, 对齐 c/l/r); ``rows`` are (kind, cells).
 
@@ -434,7 +443,7 @@ class _Builder:
             _cell_text(cell, title, "表头")
         aligned = {"c": "表格文字", "l": "表格正文", "r": "表格数字"}
         for row, (kind, cells) in zip(table.rows[1:], rows, strict=True):
-            _row_properties(row, header=False)
+            _row_properties(row, header=False, height_cm=row_height_cm if kind == "data" else None)
             for index, cell in enumerate(row.cells):
                 text = cells[index] if index < len(cells) else ""
                 style = "表格合计" if kind == "total" else aligned[columns[index][2]]
@@ -465,10 +474,15 @@ def _cell_text(cell: object, text: str, style: str) -> None:
     tc_pr.append(v_align)
 
 
-def _row_properties(row: object, *, header: bool) -> None:
+def _row_properties(row: object, *, header: bool, height_cm: float | None = None) -> None:
     tr_pr = row._tr.get_or_add_trPr()  # type: ignore[attr-defined]
     cant_split = OxmlElement("w:cantSplit")
     tr_pr.append(cant_split)
+    if height_cm:
+        height = OxmlElement("w:trHeight")
+        height.set(qn("w:val"), str(round(height_cm * 567)))
+        height.set(qn("w:hRule"), "atLeast")
+        tr_pr.append(height)
     if header:
         repeat = OxmlElement("w:tblHeader")
         tr_pr.append(repeat)
@@ -528,6 +542,22 @@ def _table_properties(table: Table, widths_cm: Sequence[float], caption: str | N
 # --------------------------------------------------------------------------------------------
 
 
+def _narrative_macro(b: _Builder) -> None:
+    """The ``narrative`` macro: the unit's paragraphs, a numbered lead in bold, short numbered lines as sub-headings."""
+    b.tag("{%p macro narrative(items) %}")
+    b.tag("{%p for para in items %}")
+    b.tag("{%p if para.heading %}")
+    b.p("{{ para.lead }}", "报告小标题")
+    b.tag("{%p else %}")
+    b.runs([("{{ para.lead }}", "指标名称"), ("{{ para.text }}", None)])
+    b.tag("{%p endif %}")
+    b.tag("{%p endfor %}")
+    b.tag("{%p endmacro %}")
+
+
+BLANK = "本部分内容待补充。"  # a section the outline requires whose text cells are blank
+
+
 def _content(b: _Builder) -> None:
     b.p(
         "{#p 【模板说明】本文件是 xlperf 的报告模板，可在 Word 中修改文字和样式（报告正文、标题 1、表格文字等）。"
@@ -535,46 +565,40 @@ def _content(b: _Builder) -> None:
         "本段不会出现在生成的报告中。 #}",
         "模板说明",
     )
-    # The narrative macro: the unit's paragraphs; short numbered lines are sub-headings.
-    b.tag("{%p macro narrative(items) %}")
-    b.tag("{%p for para in items %}")
-    b.tag("{%p if para.heading %}")
-    b.p("{{ para.text }}", "报告小标题")
-    b.tag("{%p else %}")
-    b.p("{{ para.text }}")
-    b.tag("{%p endif %}")
-    b.tag("{%p endfor %}")
-    b.tag("{%p endmacro %}")
+    _narrative_macro(b)
 
+    b.tag("{%p if draft %}")
+    b.p("征求意见稿", "报告副标题")
+    b.tag("{%p endif %}")
     b.p("{{ unit }}", "Title")
     b.p("{{ year }}年度部门整体支出绩效自评报告", "Title")
     b.p("", "Normal")
     b.p(
         "按照预算绩效管理的有关规定，遵循“科学性、规范性、客观性和公正性”的原则，{{ unit }}对{{ year }}年度部门整体支出"
-        "实施了绩效自评，形成本报告。报告中的金额、比率和得分均由填报数据按评分规则计算生成，金额单位为万元，比率保留两位小数。"
+        "实施了绩效自评，形成本报告。金额单位为万元。"
     )
 
     # 一、部门基本情况
     b.h1("一、部门基本情况")
+    b.tag("{%p if has.duties %}")
     b.h2("（一）部门职责")
     b.narrative("text.duties")
-    b.h2("（二）机构设置")
+    b.tag("{%p endif %}")
+    b.h2("（{{ '二' if has.duties else '一' }}）机构设置")
     b.p(
-        "{{ unit }}为独立核算单位，单位性质为{{ nature or '—' }}，经费性质为{{ funding_type or '—' }}。"
+        "{{ unit }}是独立核算单位{% if nature %}，单位性质为{{ nature }}{% endif %}"
+        "{% if funding_type %}，经费性质为{{ funding_type }}{% endif %}。"
         "{% if departments %}内设机构{{ departments_count }}个：{{ departments | join('、') }}。{% endif %}"
-        "{% if departments_stated != '—' and departments_stated != departments_count %}"
-        "（单位填报内设机构数为{{ departments_stated }}个，与所列名称数不一致。）{% endif %}"
     )
-    b.h2("（三）编制与在职人员")
+    b.h2("（{{ '三' if has.duties else '二' }}）人员情况")
     b.p(
-        "核定行政编制{{ staff.quota_admin }}人，事业编制{{ staff.quota_inst }}人，共计{{ staff.quota_total }}人；"
-        "实有在职人员{{ staff.actual }}人，在职人员控制率为{{ staff.control_rate }}（{{ metric['在职人员控制率'].formula }}）。"
+        "行政编制{{ staff.quota_admin }}人，事业编制{{ staff.quota_inst }}人，共计{{ staff.quota_total }}人；"
+        "实有在职人员{{ staff.actual }}人，在职人员控制率为{{ staff.control_rate }}。"
     )
-    b.h2("（四）资产情况")
+    b.h2("（{{ '四' if has.duties else '三' }}）资产情况")
     b.p(
         "截至{{ year }}年底，共有车辆{{ vehicles }}辆，固定资产总额{{ fixed_assets }}万元"
-        "{% if metric['固定资产利用率'].ok %}，固定资产利用率{{ metric['固定资产利用率'].value }}"
-        "（{{ metric['固定资产利用率'].formula }}）{% endif %}。"
+        "{% if metric['固定资产利用率'].ok %}，固定资产利用率为{{ metric['固定资产利用率'].value }}{% endif %}。"
     )
 
     # 二、部门收支预算情况
@@ -605,9 +629,8 @@ def _content(b: _Builder) -> None:
     )
     b.h2("（三）结转结余情况")
     b.p(
-        "年初结转结余{{ carryover_begin }}万元，年末结转结余{{ carryover_end }}万元。"
-        "结转结余率为{{ metric['结转结余率'].value }}（{{ metric['结转结余率'].formula }}），"
-        "结转结余变动率为{{ metric['结转结余变动率'].value }}（{{ metric['结转结余变动率'].formula }}）。"
+        "年初结转结余{{ carryover_begin }}万元，年末结转结余{{ carryover_end }}万元"
+        "{% if metric['结转结余率'].ok %}，结转结余率为{{ metric['结转结余率'].value }}{% endif %}。"
     )
     b.p("表1  收支预算与决算情况", "表题")
     b.p("单位：万元", "表注")
@@ -620,13 +643,12 @@ def _content(b: _Builder) -> None:
         ],
     )
     b.h2("（四）预算执行主要指标")
-    b.p("各项比率均由填报数据计算，计算公式中的分母即该比率的计算口径。")
     b.p("表2  预算执行主要指标", "表题")
     b.table(
-        [("指标", 3.4, "l"), ("计算公式", 6.4, "l"), ("计算结果", 2.2, "r"), ("说明", 3.6, "l")],
+        [("指标", 3.6, "l"), ("计算公式", 9.6, "l"), ("计算结果", 2.4, "r")],
         [
             ("tag", ["{%tr for m in metrics %}"]),
-            ("data", ["{{ m.label }}", "{{ m.formula }}", "{{ m.value }}", "{{ m.note }}"]),
+            ("data", ["{{ m.label }}", "{{ m.formula }}", "{{ m.value }}"]),
             ("tag", ["{%tr endfor %}"]),
         ],
     )
@@ -635,10 +657,10 @@ def _content(b: _Builder) -> None:
     b.table(
         [
             ("季度", 3.0, "c"),
-            ("累计支出（万元）", 3.4, "r"),
+            ("累计支出（万元）", 3.6, "r"),
             ("支出进度", 3.0, "r"),
             ("序时进度", 3.0, "r"),
-            ("是否达到", 3.2, "c"),
+            ("是否达到", 3.0, "c"),
         ],
         [
             ("tag", ["{%tr for q in quarters %}"]),
@@ -658,29 +680,25 @@ def _content(b: _Builder) -> None:
     b.tag("{%p endif %}")
 
     # 三、绩效目标
-    b.h1("三、部门整体支出绩效目标与指标")
+    b.h1("三、部门整体支出绩效目标、指标")
     b.narrative("text.overall_goal")
     b.tag("{%p if goals %}")
-    b.p("表4  绩效目标及指标完成情况", "表题")
+    b.p("表{{ 4 if quarters else 3 }}  绩效目标及指标完成情况", "表题")
     b.table(
         [
-            ("编号", 1.0, "c"),
-            ("绩效目标", 3.0, "l"),
-            ("类别", 1.1, "c"),
+            ("绩效目标", 2.8, "l"),  # text columns wrap; the figures' columns fit "≥4.612万亩", "233.33%"
             ("指标", 3.0, "l"),
-            ("目标值", 2.1, "r"),
-            ("完成值", 1.9, "r"),
-            ("完成率", 1.9, "r"),
-            ("偏差原因", 1.6, "l"),
+            ("目标值", 2.9, "r"),
+            ("完成值", 2.5, "r"),
+            ("完成率", 2.1, "r"),
+            ("偏差原因", 2.3, "l"),
         ],
         [
             ("tag", ["{%tr for g in goals %}"]),
             (
                 "data",
                 [
-                    "{{ g.id }}",
                     "{{ g.goal }}",
-                    "{{ g.category }}",
                     "{{ g.indicator }}",
                     "{{ g.direction }}{{ g.target }}",
                     "{{ g.actual }}",
@@ -691,59 +709,70 @@ def _content(b: _Builder) -> None:
             ("tag", ["{%tr endfor %}"]),
         ],
     )
+    b.tag("{%p elif not has.overall_goal %}")
+    b.p(BLANK)
     b.tag("{%p endif %}")
 
-    # 四、自评工作开展情况
-    b.h1("四、自评工作开展情况")
+    # 四、当年预算执行及绩效管理中存在问题、原因及改进措施
+    b.h1("四、当年预算执行及绩效管理中存在问题、原因及改进措施")
+    b.tag("{%p if has.budget_issues %}")
+    b.narrative("text.budget_issues")
+    b.tag("{%p else %}")
+    b.p(BLANK)
+    b.tag("{%p endif %}")
+
+    # 五、自评工作开展情况
+    b.h1("五、自评工作开展情况")
+    b.tag("{%p if has.evaluation_org %}")
     b.h2("（一）自评的组织工作")
     b.narrative("text.evaluation_org")
-    b.h2("（二）自评的方法及过程")
-    b.h3("1. 评价方法")
+    b.tag("{%p endif %}")
+    b.tag("{%p if has.evaluation_method or has.evaluation_process %}")
+    b.h2("（{{ '二' if has.evaluation_org else '一' }}）自评的方法及过程")
+    b.tag("{%p if has.evaluation_method %}")
+    b.h3("1.评价方法")
     b.narrative("text.evaluation_method")
-    b.h3("2. 评价过程")
+    b.tag("{%p endif %}")
+    b.tag("{%p if has.evaluation_process %}")
+    b.h3("{{ '2' if has.evaluation_method else '1' }}.评价过程")
     b.narrative("text.evaluation_process")
+    b.tag("{%p endif %}")
+    b.tag("{%p elif not has.evaluation_org %}")
+    b.p(BLANK)
+    b.tag("{%p endif %}")
 
-    # 五、指标分析
-    b.h1("五、部门整体支出绩效目标实现情况及指标分析")
+    # 六、指标分析
+    b.h1("六、部门整体支出绩效目标实现情况及指标分析")
+    b.tag("{%p if has.goal_achievement %}")
     b.h2("（一）总体绩效目标实现情况")
     b.narrative("text.goal_achievement")
+    b.tag("{%p endif %}")
+    b.h2("（{{ '二' if has.goal_achievement else '一' }}）分项绩效目标实现情况及指标分析")
     b.tag("{%p for s in analysis %}")
-    b.h2("{{ s.ordinal }}{{ s.title }}（分值{{ s.maximum }}分，得分{{ s.score }}分）")
+    b.h3("{{ s.ordinal }}{{ s.title }}（分值{{ s.maximum }}分，得分{{ s.score }}分）")
     b.tag("{%p if s.chart %}")
     b.p("{{ s.chart }}", "图片")
     b.p("图{{ s.figure }}  {{ s.title }}各项得分{{ s.caption_note }}", "图题")
     b.tag("{%p endif %}")
     b.tag("{%p for g in s.groups %}")
     b.tag("{%p if g.name %}")
-    b.h3("{{ g.ordinal }}{{ g.name }}（分值{{ g.maximum }}分，得分{{ g.score }}分）")
+    b.p("{{ g.ordinal }}{{ g.name }}（分值{{ g.maximum }}分，得分{{ g.score }}分）", "报告小标题")
     b.tag("{%p endif %}")
     b.tag("{%p for it in g.entries %}")
-    b.runs(
-        [
-            ("{{ it.ordinal }}{{ it.name }}", "指标名称"),
-            ("（{{ it.code }}）：分值{{ it.maximum }}分，核定得分{{ it.score }}分", None),
-            ("{% if it.lost %}，扣{{ it.lost_points }}分{% endif %}", "扣分"),
-            ("（单位自评{{ it.self_score }}分）。{{ it.reason }}", None),
-        ]
-    )
-    b.narrative("it.evidence")
+    b.runs([("{{ it.ordinal }}{{ it.name }}", "指标名称"), ("（分值{{ it.maximum }}分）", None)])
+    b.tag("{%p for line in it.prose %}")
+    b.p("{{ line }}")
+    b.tag("{%p endfor %}")
     b.tag("{%p endfor %}")
     b.tag("{%p endfor %}")
     b.tag("{%p endfor %}")
 
-    # 六、评价结论
-    b.h1("六、评价结论和评价等级")
+    # 七、评价结论
+    b.h1("七、评价结论和评价等级")
     b.p(
-        "经按填报数据和评分规则核定，{{ unit }}{{ year }}年度部门整体支出绩效自评得分为{{ total }}分，"
-        "评价等级为“{{ grade }}”。各一级指标得分见图{{ overview.figure }}，逐项得分见附件1。"
+        "经自评，{{ unit }}{{ year }}年度部门整体支出绩效自评得分为{{ total }}分，"
+        "评价等级为“{{ grade }}”。各一级指标得分见图{{ overview.figure }}，逐项得分见附件。"
     )
-    b.tag("{%p if claim.any %}")
-    b.p(
-        "{% if claim.stated %}单位自评报告所写总分为{{ claimed_total or '—' }}分、等级为“{{ claimed_grade or '—' }}”，"
-        "{% endif %}各项自评得分合计为{{ self_total }}分（“{{ self_grade }}”），与核定结果不一致。"
-        "差异逐项见第五部分和附件1，校验发现的问题见附件2。"
-    )
-    b.tag("{%p endif %}")
     b.tag("{%p if year_over_year %}")
     b.p("{{ year_over_year|join('') }}")  # 与上年对比
     b.tag("{%p endif %}")
@@ -752,23 +781,29 @@ def _content(b: _Builder) -> None:
     b.p("图{{ overview.figure }}  一级指标得分{{ overview.caption_note }}", "图题")
     b.tag("{%p endif %}")
 
-    # 七、问题与措施
-    b.h1("七、存在的问题及改进措施")
+    # 八、问题与措施
+    b.h1("八、存在的问题及改进措施")
+    b.tag("{%p if has.problems %}")
     b.h2("（一）存在的问题")
     b.narrative("text.problems")
-    b.h2("（二）改进措施")
+    b.tag("{%p endif %}")
+    b.tag("{%p if has.measures %}")
+    b.h2("（{{ '二' if has.problems else '一' }}）改进措施")
     b.narrative("text.measures")
+    b.tag("{%p elif not has.problems %}")
+    b.p(BLANK)
+    b.tag("{%p endif %}")
 
-    # 八、名单
-    b.h1("八、评价工作组人员名单")
-    b.p("表5  评价工作组人员名单", "表题")
+    # 九、名单
+    b.h1("九、评价工作组人员名单及签字")
+    b.tag("{%p if team %}")
     b.table(
         [
             ("序号", 1.2, "c"),
             ("姓名", 2.2, "c"),
-            ("工作单位", 4.4, "c"),
-            ("职务", 2.8, "c"),
-            ("组内分工", 2.0, "c"),
+            ("工作单位", 4.0, "c"),
+            ("职务", 3.0, "c"),
+            ("组内分工", 2.2, "c"),
             ("签字", 3.0, "c"),
         ],
         [
@@ -779,21 +814,24 @@ def _content(b: _Builder) -> None:
             ),
             ("tag", ["{%tr endfor %}"]),
         ],
+        row_height_cm=SIGNING_ROW_CM,
     )
+    b.tag("{%p else %}")
+    b.p(BLANK)
+    b.tag("{%p endif %}")
 
-    # 附件1：自评表（横向）
+    # 附件：自评表（横向）
     _landscape_section(b.doc)
-    b.p("附件1", "附件标记")
+    b.p("附件", "附件标记")
     b.p("{{ unit }}{{ year }}年度部门整体支出绩效自评表", "Title")
     b.table(
         [
             ("一级指标", 1.9, "c"),
-            ("二级指标", 3.1, "c"),
-            ("三级指标", 6.0, "l"),
+            ("二级指标", 3.2, "c"),
+            ("三级指标", 6.4, "l"),
             ("分值", 1.3, "c"),
-            ("自评得分", 1.9, "c"),
-            ("核定得分", 1.9, "c"),
-            ("扣分原因", WIDE_WIDTH_CM - 16.1, "l"),
+            ("得分", 1.3, "c"),
+            ("扣分原因", WIDE_WIDTH_CM - 14.1, "l"),
         ],
         [
             ("tag", ["{%tr for r in score_rows %}"]),
@@ -804,59 +842,116 @@ def _content(b: _Builder) -> None:
                     "{{ r.level2 }}",
                     "{{ r.level3 }}",
                     "{{ r.maximum }}",
-                    "{{ r.self_score }}",
                     "{{ r.score }}",
                     "{{ r.deduction }}",
                 ],
             ),
             ("tag", ["{%tr endfor %}"]),
-            (
-                "total",
-                [
-                    "合计",
-                    "",
-                    "",
-                    "{{ score_total.maximum }}",
-                    "{{ self_total }}",
-                    "{{ total }}",
-                    "评价等级：{{ grade }}",
-                ],
-            ),
+            ("total", ["合计", "", "", "{{ score_total.maximum }}", "{{ total }}", "评价等级：{{ grade }}"]),
         ],
         caption=SCORE_TABLE_CAPTION,
     )
-    b.p(
-        "注：核定得分按填报数据和评分规则计算；扣分原因只列有扣分的指标。", "表注"
-    ).paragraph_format.alignment = WD_ALIGN_PARAGRAPH.LEFT
+    b.p("", "Normal")  # the body ends with a paragraph, never with a table
 
-    # 附件2：校验
-    appendix = b.p("附件2", "附件标记")
-    appendix.paragraph_format.page_break_before = True
-    b.p("数据校验情况", "Title")
+
+def _review_content(b: _Builder) -> None:
     b.p(
-        "报告生成时对填报数据逐项校验，共发现错误{{ n_errors }}条、警告{{ n_warnings }}条、提示{{ n_info }}条。"
-        "错误表示报告中的数字不能相互印证或缺少依据，应更正后再报送；警告提示需要核对的内容。"
+        "{#p 【模板说明】本文件是 xlperf 的复核意见模板（财政部门对单位自评的复核意见），可在 Word 中修改文字和样式。"
+        "双花括号和花括号百分号之间是数据占位符，请勿拆开或删除；以 p、tr 标记开头的段落和表格行在生成时自动删除。 #}",
+        "模板说明",
     )
-    finding_columns = [("序号", 1.2, "c"), ("问题", WIDE_WIDTH_CM - 6.7, "l"), ("位置", 5.5, "l")]
-    for key, label in (("error", "错误"), ("warning", "警告")):
-        b.h2(f"（{'一' if key == 'error' else '二'}）{label}")
-        b.tag(f"{{%p if findings_{key} %}}")
+    b.p("{{ unit }}", "Title")
+    b.p("{{ year }}年度部门整体支出绩效自评复核意见", "Title")
+    b.p("", "Normal")
+    b.p("{{ unit }}：", "Normal")
+    b.p(
+        "你单位报送的{{ year }}年度部门整体支出绩效自评材料已收悉。我们按评分办法，对自评工作簿中的填报数据逐项进行了复核，"
+        "意见如下。"
+    )
+    b.h1("一、复核结论")
+    b.p(
+        "{% if claimed_total %}你单位自评报告所写总分为{{ claimed_total }}分{% if claimed_grade %}、等级为“{{ claimed_grade }}”"
+        "{% endif %}，{% endif %}各项自评得分合计为{{ self_total }}分；按填报数据和评分办法计算，得分为{{ total }}分"
+        "（满分{{ maximum }}分），等级为“{{ grade }}”。{% if passed %}复核未发现需要更正的错误。{% else %}复核发现错误"
+        "{{ n_errors }}条，须更正后重新报送；另有需要核实或说明的事项{{ n_warnings }}条。{% endif %}"
+    )
+    b.tag("{%p if differing %}")
+    b.h1("二、自评得分与数据不符的指标")
+    b.table(
+        [
+            ("指标", 4.2, "l"),
+            ("分值", 1.3, "c"),
+            ("自评得分", 1.6, "c"),
+            ("数据支持得分", 1.9, "c"),
+            ("依据", 6.6, "l"),
+        ],
+        [
+            ("tag", ["{%tr for d in differing %}"]),
+            (
+                "data",
+                [
+                    "{{ d.code }} {{ d.name }}",
+                    "{{ d.maximum }}",
+                    "{{ d.self_score }}",
+                    "{{ d.score }}",
+                    "{{ d.reason }}",
+                ],
+            ),
+            ("tag", ["{%tr endfor %}"]),
+        ],
+    )
+    b.tag("{%p endif %}")
+    columns = [("序号", 1.1, "c"), ("问题及数据", 6.6, "l"), ("位置", 4.3, "l"), ("整改要求", 3.6, "l")]
+    for key, title, none in (
+        ("errors", "须更正的问题", "未发现须更正的问题。"),
+        ("warnings", "须核实或说明的事项", "未发现须核实或说明的事项。"),
+    ):
+        number = (
+            "{{ '三' if differing else '二' }}" if key == "errors" else "{{ '四' if differing else '三' }}"
+        )
+        b.h1(f"{number}、{title}")
+        b.tag(f"{{%p if {key} %}}")
         b.table(
-            finding_columns,
+            columns,
             [
-                ("tag", [f"{{%tr for f in findings_{key} %}}"]),
-                ("data", ["{{ f.no }}", "{{ f.message }}", "{{ f.where }}"]),
+                ("tag", [f"{{%tr for f in {key} %}}"]),
+                (
+                    "data",
+                    [
+                        "{{ f.no }}",
+                        "{{ f.message }}{% if f.figures %}（数据：{{ f.figures }}）{% endif %}",
+                        "{% for p in f.places %}{% if p.sheet %}「{{ p.sheet }}」{% endif %}{{ p.label }}"
+                        "{% if p.cell %}（{{ p.cell }}）{% endif %}{% if not loop.last %}；{% endif %}{% endfor %}",
+                        "{{ f.request }}",
+                    ],
+                ),
                 ("tag", ["{%tr endfor %}"]),
             ],
         )
         b.tag("{%p else %}")
-        b.p(f"未发现{label}。")
+        b.p(none)
         b.tag("{%p endif %}")
-    b.p("", "Normal")  # the body ends with a paragraph, never with a table
+    b.h1("{{ '五' if differing else '四' }}、整改要求")
+    b.p(
+        "请对照上述问题逐项更正自评工作簿中的数据或自评得分；无法更正的，书面说明原因并附佐证材料。更正后重新生成自评报告"
+        "{% if not passed %}（更正前生成的报告标有“征求意见稿”）{% endif %}，连同工作簿一并报送。"
+    )
+    b.p(
+        "位置一栏列出工作表、数据项名称，括号内为单元格地址。", "表注"
+    ).paragraph_format.alignment = WD_ALIGN_PARAGRAPH.LEFT
+    b.p("", "Normal")
 
 
-def build_document() -> DocumentObject:
-    """Build the template as a python-docx document (模板文档), not yet saved."""
+# The Word templates this module builds (模板): file name → (content, header, title, subject).
+TEMPLATES = {
+    "report.docx": (_content, "{% if draft %}征求意见稿{% endif %}", "部门整体支出绩效自评报告"),
+    "review.docx": (_review_content, "", "部门整体支出绩效自评复核意见"),
+}
+
+
+def build_document(name: str = "report.docx") -> DocumentObject:
+    """Build the Word template ``name`` (模板文档: report.docx or review.docx) as a python-docx document."""
+    content, header, kind = TEMPLATES[name]
     doc = Document()
     _drop_parts(doc)
     _styles(doc)
@@ -866,14 +961,14 @@ def build_document() -> DocumentObject:
     for child in list(body):
         if child.tag != qn("w:sectPr"):
             body.remove(child)
-    _section(doc)
-    _content(_Builder(doc))
+    _section(doc, header)
+    content(_Builder(doc))
     props = doc.core_properties
-    props.title = "部门整体支出绩效自评报告模板"
-    props.subject = "xlperf 报告模板"
+    props.title = "{{ title }}"  # rendered: the output names this unit's document, not the template
+    props.subject = f"{{{{ unit }}}}{{{{ year }}}}年度{kind}"
     props.author = "xlperf"
     props.last_modified_by = "xlperf"
-    props.comments = "由 xlperf.report.template_builder 生成；可在 Word 中修改样式和文字。"
+    props.comments = f"{kind}模板，由 xlperf.report.template_builder 生成；可在 Word 中修改样式和文字。"
     props.keywords = "绩效自评"
     props.category = ""
     props.revision = 1
@@ -882,10 +977,10 @@ def build_document() -> DocumentObject:
     return doc
 
 
-def template_bytes() -> bytes:
-    """The template .docx as bytes, with fixed zip timestamps so rebuilding gives the same file."""
+def template_bytes(name: str = "report.docx") -> bytes:
+    """The Word template ``name`` as bytes, with fixed zip timestamps so rebuilding gives the same file."""
     raw = io.BytesIO()
-    build_document().save(raw)
+    build_document(name).save(raw)
     out = io.BytesIO()
     with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in sorted(src.infolist(), key=lambda i: (i.filename != "[Content_Types].xml", i.filename)):
@@ -896,21 +991,24 @@ def template_bytes() -> bytes:
     return out.getvalue()
 
 
-def build_template(path: Path) -> Path:
-    """Write the Word template (生成 Word 模板) to ``path`` atomically; returns ``path``."""
+def build_templates(folder: Path) -> list[Path]:
+    """Write every Word template (生成 Word 模板) into ``folder`` atomically; returns their paths."""
     from ..io.atomic import atomic_write_bytes
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, template_bytes())
-    return path
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in TEMPLATES:
+        atomic_write_bytes(folder / name, template_bytes(name))
+        paths.append(folder / name)
+    return paths
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m xlperf.report.template_builder [PATH]`` (默认 templates/report.docx)."""
+    """``python -m xlperf.report.template_builder [FOLDER]`` (默认 templates/): report.docx and review.docx."""
     args = list(sys.argv[1:] if argv is None else argv)
-    target = Path(args[0]) if args else Path("templates/report.docx")
-    print(f"已生成模板：{build_template(target)}")
+    for path in build_templates(Path(args[0]) if args else Path("templates")):
+        print(f"已生成模板：{path}")
     return 0
 
 

@@ -30,7 +30,7 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel, from_ISO8601
 
-from ..core.fields import FIELDS, Field
+from ..core.fields import FIELDS, NARRATIVE_SECTION, Field
 from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, Ref, TeamRow, UnitData
 from ..errors import UnreadableFileError, XlperfError
 from ..io.safety import parse_xml
@@ -637,7 +637,10 @@ def contract_inputs(
     for f in FIELDS:
         where = loc.names.get(f.key)
         if where is None:
-            loc.problems.append((f"缺少名称 {f.key}（{f.label}），请运行 xlperf upgrade 修复", Ref(f.key)))
+            if f.section != NARRATIVE_SECTION:  # report text an older workbook lacks is blank, not damage
+                loc.problems.append(
+                    (f"缺少名称 {f.key}（{f.label}），请运行 xlperf upgrade 修复", Ref(f.key))
+                )
             continue
         fields[f.key] = value(*where, Ref(f.key))
         if on_field is not None:
