@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from .fields import CHOICE, FIELDS, INCOME_SOURCES, LONGTEXT, MONEY, SETTINGS_SECTION, TEXT
+from .balances import check_balances
+from .fields import CHOICE, FIELDS, LONGTEXT, MONEY, SETTINGS_SECTION, TEXT
 from .findings import ERROR, INFO, WARNING, Finding
 from .grades import grade
 from .metrics import METRIC_BY_LABEL, METRICS, Column, Group, Metric, column_values
@@ -119,60 +120,6 @@ def _text_problems(
         yield Finding("input.invalid", ERROR, f"{label}{expected}，实际为「{text}」", refs)
 
 
-def _sum_check(
-    ev: Evaluation, check: str, total_key: str, part_keys: list[str], title: str
-) -> Iterator[Finding]:
-    total = _num(ev, total_key)
-    parts = [(key, _num(ev, key)) for key in part_keys]
-    if total is None or all(v is None for _, v in parts):
-        return
-    added = round_half_up(sum(v or 0.0 for _, v in parts), 2)
-    diff = round_half_up(total - added, 2)
-    if abs(diff) > ev.settings.tolerance_money + 1e-9:
-        shown = " + ".join(fmt_money(v or 0.0) for _, v in parts)
-        yield Finding(
-            check,
-            ERROR,
-            f"{title}：{_label(total_key)} {fmt_money(total)} 万元，各项之和 {shown} = {fmt_money(added)} 万元，"
-            f"相差 {fmt_money(diff)} 万元",
-            (Ref(total_key), *(Ref(k) for k, _ in parts)),
-            {"合计": fmt_money(total), "各项之和": fmt_money(added), "差额": fmt_money(diff)},
-        )
-
-
-def check_component_sums(ev: Evaluation) -> Iterator[Finding]:
-    """收入 = Σ 来源; 支出 = 基本 + 项目; 基本 = 人员 + 公用; 编制合计 = 行政 + 事业 (分项合计)."""
-    for stage, word in (("budget", "预算"), ("final", "决算")):
-        yield from _sum_check(
-            ev,
-            "sum.income",
-            f"{stage}_income_total",
-            [f"{stage}_income_{k}" for k, _ in INCOME_SOURCES],
-            f"{word}收入与各来源不符",
-        )
-        yield from _sum_check(
-            ev,
-            "sum.expense",
-            f"{stage}_exp_total",
-            [f"{stage}_exp_basic", f"{stage}_exp_project"],
-            f"{word}支出不等于基本支出与项目支出之和",
-        )
-        yield from _sum_check(
-            ev,
-            "sum.basic",
-            f"{stage}_exp_basic",
-            [f"{stage}_exp_personnel", f"{stage}_exp_public"],
-            f"{word}基本支出不等于人员经费与公用经费之和",
-        )
-    yield from _sum_check(
-        ev,
-        "sum.staff",
-        "staff_quota_total",
-        ["staff_quota_admin", "staff_quota_inst"],
-        "编制数合计不等于行政编制与事业编制之和",
-    )
-
-
 def check_functional_classes(ev: Evaluation) -> Iterator[Finding]:
     """项目支出 = Σ 功能分类, aware of codes: a 项 listed beside its own 类 is double-counted (功能分类)."""
     rows = {
@@ -226,26 +173,6 @@ def check_functional_classes(ev: Evaluation) -> Iterator[Finding]:
 def attr_col(attr: str) -> str:
     """Column caption of a 功能分类 attribute (列名)."""
     return {"budget": "预算数", "final": "决算数"}[attr]
-
-
-def check_carryover_identity(ev: Evaluation) -> Iterator[Finding]:
-    """年初结转结余 + 本年收入 − 本年支出 = 年末结转结余 (±容差) (结转结余平衡)."""
-    keys = ("carryover_begin", "final_income_total", "final_exp_total", "carryover_end")
-    begin, income, spent, end = (_num(ev, k) for k in keys)
-    if None in (begin, income, spent, end):
-        return
-    assert begin is not None and income is not None and spent is not None and end is not None
-    expected = round_half_up(begin + income - spent, 2)
-    diff = round_half_up(end - expected, 2)
-    if abs(diff) > ev.settings.tolerance_money + 1e-9:
-        yield Finding(
-            "identity.carryover",
-            ERROR,
-            f"结转结余不平衡：年初 {fmt_money(begin)} + 收入 {fmt_money(income)} − 支出 {fmt_money(spent)} = "
-            f"{fmt_money(expected)} 万元，而年末结转结余填写为 {fmt_money(end)} 万元，相差 {fmt_money(diff)} 万元",
-            tuple(Ref(k) for k in keys),
-            {"应为": fmt_money(expected), "填写": fmt_money(end), "差额": fmt_money(diff)},
-        )
 
 
 def check_scores(ev: Evaluation) -> Iterator[Finding]:
@@ -554,9 +481,8 @@ def check_unscored_metrics(ev: Evaluation) -> Iterator[Finding]:
 CHECKS: tuple[Check, ...] = (
     check_rubric,
     check_inputs,
-    check_component_sums,
+    check_balances,
     check_functional_classes,
-    check_carryover_identity,
     check_scores,
     check_parent_scores,
     check_claims,

@@ -141,6 +141,17 @@ def _budget_fields() -> list[Field]:
             Field(f"tp_{key}_{col}", f"{label}{col_label}", MONEY, s, "万元")
             for key, label in THREE_PUBLIC_ITEMS
         ]
+    fields += [
+        Field(
+            f"tp_total_{col}",
+            f"“三公经费”{col_label}合计",
+            MONEY,
+            s,
+            "万元",
+            note="报告只给合计、未分四项时填写；四项也填写时用于核对",
+        )
+        for col, col_label in THREE_PUBLIC_COLUMNS
+    ]
     s = "政府采购与重点支出"
     fields += [
         Field("procurement_budget", "政府采购预算数", MONEY, s, "万元"),
