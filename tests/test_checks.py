@@ -286,7 +286,7 @@ def test_scored_indicators_whose_inputs_are_missing() -> None:
         f"tp_{i}_{c}"
         for i in ("abroad", "reception", "vehicle_purchase", "vehicle_operation")
         for c in ("actual", "budget")
-    }
+    } | {"tp_total_actual", "tp_total_budget"}
     assert procurement.severity == WARNING  # scored 0: nothing claimed
     assert {r.key for r in procurement.refs if r.table is None} == {
         "procurement_actual",

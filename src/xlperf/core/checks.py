@@ -14,7 +14,7 @@ from .balances import check_balances
 from .fields import CHOICE, FIELDS, LONGTEXT, MONEY, SETTINGS_SECTION, TEXT
 from .findings import ERROR, INFO, WARNING, Finding
 from .grades import grade
-from .metrics import METRIC_BY_LABEL, METRICS, Column, Group, Metric, column_values
+from .metrics import METRIC_BY_KEY, METRIC_BY_LABEL, METRICS, Column, Group, Metric, column_values
 from .model import CLASSES, GOALS, RUBRIC, TEAM, Ref
 from .numbers import (
     EXCEL_ERRORS,
@@ -464,12 +464,78 @@ def check_rubric(ev: Evaluation) -> Iterator[Finding]:
         yield Finding("rubric.structure", ERROR, problem.message, (problem.ref,))
 
 
+OVER_BUDGET = {  # rate key → (what is spent, the budget it exceeds) (超预算的警示比率)
+    "public_control": ("公用经费", "final_exp_public", "budget_exp_public"),
+    "project_exec": ("项目支出", "final_exp_project", "budget_exp_project"),
+}
+EXECUTION_SOURCES = ("预算执行率", "基本支出执行率", "项目支出执行率")
+
+
+def _over(rate: Rate) -> bool:
+    return rate.value is not None and percent_points(rate.value) > 100
+
+
+def _warning_signs(ev: Evaluation) -> dict[str, Finding]:
+    """Rates that are warning signs whatever the rubric scores (警示信号), keyed by rate."""
+    signs: dict[str, Finding] = {}
+    staff = ev.metrics["staff_control"]
+    actual = _num(ev, "staff_actual")
+    if _over(staff) and actual is not None and staff.value:
+        quota = round_half_up(actual / staff.value, 2)
+        signs["staff_control"] = Finding(
+            "sign.overstaffed",
+            WARNING,
+            f"在职人员 {fmt_score(actual)} 人，超过编制数 {fmt_score(quota)} 人（在职人员控制率 "
+            f"{fmt_rate(staff.value)}），超编 {fmt_score(actual - quota)} 人",
+            tuple(_input_refs(ev, METRIC_BY_KEY["staff_control"], blank_only=False)),
+            {"在职人数": fmt_score(actual), "编制数": fmt_score(quota), "超编": fmt_score(actual - quota)},
+        )
+    for key, (what, spent_key, budget_key) in OVER_BUDGET.items():
+        rate, spent, budget = ev.metrics[key], _num(ev, spent_key), _num(ev, budget_key)
+        if _over(rate) and spent is not None and budget is not None:
+            excess = round_half_up(spent - budget, 2)
+            signs[key] = Finding(
+                "sign.over_budget",
+                WARNING,
+                f"{what}决算 {fmt_money(spent)} 万元，比预算 {fmt_money(budget)} 万元多 {fmt_money(excess)} 万元"
+                f"（{rate.name} {fmt_rate(rate.value)}）",
+                (Ref(spent_key), Ref(budget_key)),
+                {"决算": fmt_money(spent), "预算": fmt_money(budget), "超出": fmt_money(excess)},
+            )
+    return signs
+
+
+def check_warning_signs(ev: Evaluation) -> Iterator[Finding]:
+    """超编, 公用经费/项目支出超预算, and an execution rate scored full although spending exceeds the budget (警示信号)."""
+    yield from _warning_signs(ev).values()
+    for s in ev.leaves:
+        metric = METRIC_BY_LABEL.get(s.source)
+        if metric is None or s.source not in EXECUTION_SOURCES or not _over(ev.metrics[metric.key]):
+            continue
+        full = [
+            f"{who} {fmt_score(v)} 分"
+            for who, v in (("自评", s.self_score), ("按规则计算", s.score))
+            if v is not None and v >= s.maximum - 0.005
+        ]
+        if full:
+            yield Finding(
+                "sign.full_score_over_budget",
+                WARNING,
+                f"指标 {s.code} {s.name} {'、'.join(full)}（满分），但{metric.label}为 "
+                f"{fmt_rate(ev.metrics[metric.key].value)}，支出超出预算，满分依据不足",
+                (Ref("自评得分", RUBRIC, s.row), *_input_refs(ev, metric, blank_only=False)),
+            )
+
+
 def check_unscored_metrics(ev: Evaluation) -> Iterator[Finding]:
-    """Rates that can be computed but that no indicator scores, listed for completeness (未评分比率)."""
-    scored = {s.source for s in ev.leaves}
+    """Rates that can be computed but that no indicator scores, listed for completeness (未评分比率).
+
+    A rate already reported as a warning sign is not listed again.
+    """
+    scored = {s.source for s in ev.leaves} | set(_warning_signs(ev))
     for metric in METRICS:
         rate = ev.metrics[metric.key]
-        if metric.label not in scored and rate.value is not None:
+        if metric.label not in scored and metric.key not in scored and rate.value is not None:
             yield Finding(
                 "info.metric",
                 INFO,
@@ -489,6 +555,7 @@ CHECKS: tuple[Check, ...] = (
     check_goals,
     check_team,
     check_departments,
+    check_warning_signs,
     check_unscored_metrics,
 )
 
