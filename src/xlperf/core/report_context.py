@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .evaluate import Evaluation
-from .fields import INCOME_SOURCES
+from .fields import INCOME_SOURCES, THREE_PUBLIC_COLUMNS, THREE_PUBLIC_ITEMS
 from .findings import SEVERITY_LABELS
 from .metrics import METRICS
 from .numbers import fmt_money, fmt_rate, fmt_score, parse_number, parse_text
@@ -165,7 +165,7 @@ def report_context(ev: Evaluation, findings: list | None = None, locate: object 
             "quota_inst": _count(quota_inst),
             "quota_total": fmt_score((quota_admin or 0) + (quota_inst or 0))
             if quota_admin is not None or quota_inst is not None
-            else "—",
+            else _count(data.get("staff_quota_total")),
             "actual": _count(data.get("staff_actual")),
             "control_rate": ev.metrics["staff_control"].text(),
         },
@@ -183,6 +183,7 @@ def report_context(ev: Evaluation, findings: list | None = None, locate: object 
             for c in data.classes
             if parse_text(c.code) or parse_text(c.name)
         ],
+        "three_public": _three_public(data),
         "carryover_begin": _money(data.get("carryover_begin")),
         "carryover_end": _money(data.get("carryover_end")),
         "metrics": metrics,
@@ -268,3 +269,25 @@ def _stage(data: object, stage: str) -> dict[str, object]:
         "public": _money(get(f"{stage}_exp_public")),
         "project": _money(get(f"{stage}_exp_project")),
     }
+
+
+def _three_public(data: object) -> dict[str, object]:
+    """“三公经费” as given (三公经费): the four items only when the unit split them, and the totals.
+
+    A unit that gives only totals gets no item rows, rather than a total shown under one item.
+    """
+    get = data.get  # type: ignore[attr-defined]
+    items = [
+        {"label": label, **{col: _money(get(f"tp_{key}_{col}")) for col, _ in THREE_PUBLIC_COLUMNS}}
+        for key, label in THREE_PUBLIC_ITEMS
+        if any(not parse_number(get(f"tp_{key}_{col}")).blank for col, _ in THREE_PUBLIC_COLUMNS)
+    ]
+    totals = {}
+    for col, _ in THREE_PUBLIC_COLUMNS:
+        typed = parse_number(get(f"tp_total_{col}")).value
+        parts = [parse_number(get(f"tp_{key}_{col}")).value for key, _ in THREE_PUBLIC_ITEMS]
+        given = [v for v in parts if v is not None]
+        totals[col] = (
+            fmt_money(typed if typed is not None else sum(given)) if typed is not None or given else "—"
+        )
+    return {"items": items, "total": totals}
