@@ -311,10 +311,7 @@ def test_missing_input_with_a_stated_figure_that_the_rule_would_not_reward() -> 
     )
     assert Ref("budget_adjustment") in finding.refs
     assert Ref("budget_adjustment_excluded") not in finding.refs  # a blank exclusion is 0, not missing
-    unverifiable = only(ev, "claim.unverifiable")
-    assert (
-        unverifiable.message == "单位自述预算调整率为 31.00%，但无法计算预算调整率：缺少预算调整数，无法核实"
-    )
+    assert found(ev, "claim.unverifiable") == []  # one finding per fact: the stated 31% is in the one above
 
 
 def test_parent_subtotal_typed_wrong() -> None:
@@ -336,7 +333,7 @@ def test_stated_rates_contradicted_by_the_inputs() -> None:
     assert revenue.figures == {"自述": "100.00%", "计算": "196.65%"}
     assert revenue.message == (
         "单位自述收入预算完成率为 100.00%，按填报数据计算为 196.65%（本年收入决算数 / 年初收入预算数 × 100%）"
-    )
+    )  # 100% implies the base 8690.35 itself: nothing informative to add
     assert carryover.figures == {"自述": "0.60%", "计算": "2.56%"}
     assert carryover.refs == (Ref("单位自述值", RUBRIC, 3),)
 
@@ -351,9 +348,19 @@ def test_stated_rate_tolerance(stated: object, flagged: bool) -> None:
 
 def test_stated_rate_depends_on_the_chosen_denominator() -> None:
     # with 决算支出数 as the denominator 113.07 / 8875.43 = 1.27%, so a stated 1.27% is right
-    assert found(unit({"carryover_basis": "决算支出数"}, stated={"1.3": 0.0127}), "claim.rate") == []
-    finding = only(unit(stated={"1.3": 0.0127}), "claim.rate")
-    assert finding.figures == {"自述": "1.27%", "计算": "2.56%"}
+    ev = unit({"carryover_basis": "决算支出数"}, stated={"1.3": 0.0127})
+    assert [f for f in ev.findings if f.check.startswith("claim.")] == []
+    # on the default basis (支出预算数, 2.56%) the stated 1.27% is the other legitimate basis: no error,
+    # a warning naming the basis the unit used
+    ev = unit(stated={"1.3": 0.0127})
+    assert found(ev, "claim.rate") == []
+    finding = only(ev, "claim.basis")
+    assert finding.severity == WARNING
+    assert finding.message == (
+        "单位自述结转结余率为 1.27%，与按决算支出数口径计算的结果一致，按选定的支出预算数口径计算为 2.56%"
+        "（年末结转结余总额 / 支出预算数 × 100%）；请确认采用哪一口径"
+    )
+    assert finding.figures == {"自述": "1.27%", "口径": "决算支出数"}
 
 
 def test_claimed_total_and_grade() -> None:
@@ -361,15 +368,19 @@ def test_claimed_total_and_grade() -> None:
     scores = {"1.1": 20, "1.2": 30, "1.3": 10, "1.4": 15, "1.5": 15, "2.1": 5}
     ev = unit({"claimed_total": 96, "claimed_grade": "优秀"}, scores=scores)
     assert ev.self_total == 95.0
-    total = only(ev, "claim.total")
-    assert total.figures == {"所写总分": "96", "自评合计": "95"}
-    assert total.message == "报告所写总分 96 分，但各项自评得分相加为 95 分"
     # computed from the data: 收入 196.65% → 0; 预算调整数, 三公, 采购 blank → 0; 结转结余 2.56% → 10;
-    # 满意度 (自评) 5 → total 15
-    computed = only(ev, "claim.total_computed")
+    # 满意度 (自评) 5 → total 15 — one finding for the stated total, with both figures
+    total = only(ev, "claim.total")
+    assert total.figures == {"所写总分": "96", "自评合计": "95", "核定总分": "15"}
+    assert (
+        total.message == "报告所写总分 96 分，但各项自评得分相加为 95 分；按数据和评分规则核定为 15 分（差）"
+    )
+    assert found(ev, "claim.total_computed") == []
+    # the stated total equal to the self-scores but not to the computed total: a warning
+    computed = only(unit({"claimed_total": 95}, scores=scores), "claim.total_computed")
     assert computed.severity == WARNING
-    assert computed.figures == {"所写总分": "96", "核定总分": "15"}
-    assert computed.message == "报告所写总分 96 分，按数据和评分规则核定为 15 分（差）"
+    assert computed.figures == {"所写总分": "95", "核定总分": "15"}
+    assert computed.message == "报告所写总分 95 分，按数据和评分规则核定为 15 分（差）"
     assert found(ev, "claim.grade") == []  # 96 → 优, "优秀" starts with 优
     wrong = only(unit({"claimed_total": 95, "claimed_grade": "良好"}, scores=scores), "claim.grade")
     assert wrong.message == "报告所写等级「良好」与总分 95 分对应的等级「优」不符"

@@ -193,7 +193,7 @@ def _disagree(
     fmt, unit = _fmt(identity), identity.unit
     refs = (*(Ref(k) for k, _ in identity.parts), Ref(identity.total))
     if identity.check == "identity.carryover":
-        (_, _, begin), (_, _, income), (_, _, spent) = parts
+        begin, income, spent = (v or 0.0 for _, _, v in parts)  # all present: only called then
         return Finding(
             identity.check,
             ERROR,

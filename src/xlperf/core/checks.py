@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from .balances import check_balances
+from .claims import check_stated_values, read_stated, show
 from .fields import CHOICE, FIELDS, LONGTEXT, MONEY, SETTINGS_SECTION, TEXT
 from .findings import ERROR, INFO, WARNING, Finding
 from .grades import grade
@@ -214,15 +215,17 @@ def _stated_note(ev: Evaluation, s: object) -> str:
     from .evaluate import NodeScore
 
     assert isinstance(s, NodeScore)
-    row = ev.data.indicators[s.row]
-    stated = parse_number(row.stated).value
+    metric = METRIC_BY_LABEL.get(s.source)
+    stated = read_stated(ev.data.indicators[s.row].stated, metric).rate
     if stated is None or s.self_score is None:
         return ""
+    row = ev.data.indicators[s.row]
     outcome = indicator_outcome(row.rule, row.params, s.maximum, stated, None, s.source, s.name)
+    shown = show(stated, metric.percent if metric else True)
     if s.self_score > outcome.score + 0.005:
-        metric = METRIC_BY_LABEL.get(s.source)
-        shown = _show(stated, metric.percent if metric else True)
         return f"；即使按单位自述的 {shown}，依规则也只得 {fmt_score(outcome.score)} 分（{outcome.reason}）"
+    if s.status != "ok":
+        return f"；单位自述为 {shown}"
     return ""
 
 
@@ -296,15 +299,19 @@ def check_parent_scores(ev: Evaluation) -> Iterator[Finding]:
 def check_claims(ev: Evaluation) -> Iterator[Finding]:
     """The unit's stated total, grade and rates agree with what its own data give (自述结论核对)."""
     claimed = parse_number(ev.data.get("claimed_total")).value
+    computed_differs = claimed is not None and ev.total is not None and abs(claimed - ev.total) > 0.005
     if claimed is not None and ev.self_total is not None and abs(claimed - ev.self_total) > 0.005:
-        yield Finding(
+        also = f"；按数据和评分规则核定为 {fmt_score(ev.total)} 分（{ev.grade}）" if computed_differs else ""
+        figures = {"所写总分": fmt_score(claimed), "自评合计": fmt_score(ev.self_total)}
+        yield Finding(  # one finding for the stated total, naming the computed total too
             "claim.total",
             ERROR,
-            f"报告所写总分 {fmt_score(claimed)} 分，但各项自评得分相加为 {fmt_score(ev.self_total)} 分",
+            f"报告所写总分 {fmt_score(claimed)} 分，但各项自评得分相加为 {fmt_score(ev.self_total)} 分{also}",
             (Ref("claimed_total"),),
-            {"所写总分": fmt_score(claimed), "自评合计": fmt_score(ev.self_total)},
+            figures | ({"核定总分": fmt_score(ev.total)} if computed_differs else {}),
         )
-    if claimed is not None and ev.total is not None and abs(claimed - ev.total) > 0.005:
+    elif computed_differs:
+        assert claimed is not None
         yield Finding(
             "claim.total_computed",
             WARNING,
@@ -323,37 +330,7 @@ def check_claims(ev: Evaluation) -> Iterator[Finding]:
                 f"报告所写等级「{claimed_grade}」与总分 {fmt_score(basis)} 分对应的等级「{expected}」不符",
                 (Ref("claimed_grade"),),
             )
-    for s in ev.leaves:
-        row = ev.data.indicators[s.row]
-        stated = parse_number(row.stated)
-        metric = METRIC_BY_LABEL.get(s.source)
-        if metric is None or stated.value is None:
-            continue
-        rate = ev.metrics[metric.key]
-        ref = Ref("单位自述值", RUBRIC, s.row)
-        if rate.value is None:
-            yield Finding(
-                "claim.unverifiable",
-                WARNING,
-                f"单位自述{metric.label}为 {_show(stated.value, metric.percent)}，但{rate.reason}，无法核实",
-                (ref,),
-            )
-        elif (
-            abs(percent_points(rate.value) - percent_points(stated.value))
-            > percent_points(ev.settings.tolerance_rate) + 1e-9
-        ):
-            yield Finding(
-                "claim.rate",
-                ERROR,
-                f"单位自述{metric.label}为 {_show(stated.value, metric.percent)}，按填报数据计算为 "
-                f"{_show(rate.value, metric.percent)}（{rate.formula}）",
-                (ref,),
-                {"自述": _show(stated.value, metric.percent), "计算": _show(rate.value, metric.percent)},
-            )
-
-
-def _show(value: float, percent: bool) -> str:
-    return fmt_rate(value) if percent else fmt_score(value)
+    yield from check_stated_values(ev)
 
 
 def check_goals(ev: Evaluation) -> Iterator[Finding]:
@@ -539,7 +516,7 @@ def check_unscored_metrics(ev: Evaluation) -> Iterator[Finding]:
             yield Finding(
                 "info.metric",
                 INFO,
-                f"{metric.label} {_show(rate.value, metric.percent)}（未纳入评分）",
+                f"{metric.label} {show(rate.value, metric.percent)}（未纳入评分）",
                 tuple(_input_refs(ev, metric, blank_only=False)),
             )
 
