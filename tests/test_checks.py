@@ -193,7 +193,17 @@ def test_a_sub_item_listed_beside_its_class_is_double_counted() -> None:
 
 def test_project_total_against_functional_classes() -> None:
     # 预算 项目支出 typed 2600: 2430.48 + 175.84 = 2606.32 → 2600 − 2606.32 = −6.32
-    finding = only(unit({"budget_exp_project": 2600}, classes=REFERENCE_CLASSES), "sum.project_classes")
+    # the reference leaves 201, 2010308 and 211 without a 预算数: blank is unknown, so not an error
+    ev = unit({"budget_exp_project": 2600}, classes=REFERENCE_CLASSES)
+    assert found(ev, "sum.project_classes") == []
+    assert only(ev, "sum.unverifiable").message == (
+        "无法核对预算项目支出与功能分类：一般公共服务支出、信访事务、节能环保支出未填写预算数；"
+        "已填各行合计 2,606.32 万元，与预算项目支出 2,600.00 万元相差 -6.32 万元"
+    )
+    zeros = tuple(
+        ClassRow(r.code, r.name, 0 if r.budget is None else r.budget, r.final) for r in REFERENCE_CLASSES
+    )
+    finding = only(unit({"budget_exp_project": 2600}, classes=zeros), "sum.project_classes")
     assert finding.figures == {"项目支出": "2,600.00", "功能分类合计": "2,606.32", "差额": "-6.32"}
     assert finding.message.startswith("预算项目支出 2,600.00 万元，按功能分类")
     # 决算 with the duplicate: the message also gives the row-by-row sum 7845.47
@@ -266,9 +276,15 @@ def test_self_score_below_and_missing() -> None:
     assert finding.message.startswith(
         "指标 1.3 资金结余结转率 自评 8 分，低于按数据计算的 10 分（结转结余率2.56%"
     )
-    missing = found(unit(scores={"1.3": 10}), "score.self_missing")
-    assert {f.message for f in missing} >= {"指标 2.1 满意度 未填写自评得分"}
-    assert all(f.severity == WARNING for f in missing)
+    # every other indicator unscored: one finding listing them, not one per indicator
+    missing = only(unit(scores={"1.3": 10}), "score.self_missing")
+    assert missing.severity == WARNING
+    assert missing.message == (
+        "5 个指标未填写自评得分：1.1 收入预算完成率、1.2 预算调整率、1.4 “三公经费”控制率、1.5 政府采购执行率、2.1 满意度"
+    )
+    assert missing.refs == tuple(Ref("自评得分", RUBRIC, i) for i in (1, 2, 4, 5, 7))
+    scores = {"1.1": 0, "1.2": 0, "1.3": 10, "1.4": 0, "1.5": 0}
+    assert only(unit(scores=scores), "score.self_missing").message == "指标 2.1 满意度 未填写自评得分"
 
 
 def test_scored_indicators_whose_inputs_are_missing() -> None:

@@ -7,7 +7,7 @@ raw inputs; what the unit typed (its stated rates, total and grade) is only ever
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .balances import check_balances
@@ -55,7 +55,14 @@ def check_inputs(ev: Evaluation) -> Iterator[Finding]:
         if f.section == SETTINGS_SECTION:
             continue
         parsed = parse_number(raw)
-        if parsed.problem:
+        if f.kind == MONEY and isinstance(raw, str) and raw.strip().endswith(("%", "％")):
+            yield Finding(
+                "input.invalid",
+                ERROR,
+                f"{f.label}：应以万元填写金额，实际为百分数「{raw.strip()}」",
+                (Ref(f.key),),
+            )
+        elif parsed.problem:
             yield Finding("input.invalid", ERROR, f"{f.label}：{parsed.problem}", (Ref(f.key),))
         elif parsed.value is not None and parsed.value < 0 and f.key not in NEGATIVE_ALLOWED:
             yield Finding(
@@ -153,22 +160,59 @@ def check_functional_classes(ev: Evaluation) -> Iterator[Finding]:
                 (Ref(attr_col(attr), CLASSES, i), Ref(attr_col(attr), CLASSES, j)),
                 {"重复金额": fmt_money(values[i])},
             )
-        project = _num(ev, f"{stage}_exp_project")
-        if project is None:
-            continue
-        listed = round_half_up(sum(v or 0.0 for v in values.values()), 2)
-        deduped = round_half_up(sum(v or 0.0 for i, v in values.items() if i not in nested), 2)
-        diff = round_half_up(project - deduped, 2)
-        if abs(diff) > ev.settings.tolerance_money + 1e-9:
-            extra = f"（逐行相加为 {fmt_money(listed)} 万元）" if nested else ""
-            yield Finding(
-                "sum.project_classes",
-                ERROR,
-                f"{word}项目支出 {fmt_money(project)} 万元，按功能分类（剔除重复的下级科目后）合计 {fmt_money(deduped)} 万元"
-                f"{extra}，相差 {fmt_money(diff)} 万元",
-                (Ref(f"{stage}_exp_project"), *(Ref(attr_col(attr), CLASSES, i) for i in rows)),
-                {"项目支出": fmt_money(project), "功能分类合计": fmt_money(deduped), "差额": fmt_money(diff)},
-            )
+        yield from _classes_total(ev, stage, word, attr, rows, values, nested)
+
+
+def _classes_total(
+    ev: Evaluation,
+    stage: str,
+    word: str,
+    attr: str,
+    rows: Mapping[int, tuple[str, str, object]],
+    values: dict[int, float | None],
+    nested: set[int],
+) -> Iterator[Finding]:
+    """Σ 功能分类 (without double counts) = 项目支出, or = 支出合计 when the table lists all spending."""
+    project, spending = _num(ev, f"{stage}_exp_project"), _num(ev, f"{stage}_exp_total")
+    if project is None:
+        return
+    tolerance = ev.settings.tolerance_money + 1e-9
+    listed = round_half_up(sum(v or 0.0 for v in values.values()), 2)
+    deduped = round_half_up(sum(v or 0.0 for i, v in values.items() if i not in nested), 2)
+    diff = round_half_up(project - deduped, 2)
+    refs = (Ref(f"{stage}_exp_project"), *(Ref(attr_col(attr), CLASSES, i) for i in rows))
+    if abs(diff) <= tolerance:
+        return
+    if spending is not None and abs(round_half_up(spending - deduped, 2)) <= tolerance:
+        yield Finding(
+            "sum.classes_all_spending",
+            INFO,
+            f"{word}功能分类合计 {fmt_money(deduped)} 万元等于{word}支出合计（含基本支出），本表按全部支出填列，"
+            f"已按支出合计核对相符",
+            (Ref(f"{stage}_exp_total"), *refs[1:]),
+        )
+        return
+    blank = [i for i, v in values.items() if v is None]
+    if blank:
+        names = "、".join(rows[i][1] or rows[i][0] for i in blank)
+        yield Finding(
+            "sum.unverifiable",
+            INFO,
+            f"无法核对{word}项目支出与功能分类：{names}未填写{attr_col(attr)}；已填各行合计 {fmt_money(deduped)} 万元，"
+            f"与{word}项目支出 {fmt_money(project)} 万元相差 {fmt_money(diff)} 万元",
+            refs,
+            {"项目支出": fmt_money(project), "已填合计": fmt_money(deduped), "差额": fmt_money(diff)},
+        )
+        return
+    extra = f"（逐行相加为 {fmt_money(listed)} 万元）" if nested else ""
+    yield Finding(
+        "sum.project_classes",
+        ERROR,
+        f"{word}项目支出 {fmt_money(project)} 万元，按功能分类（剔除重复的下级科目后）合计 {fmt_money(deduped)} 万元"
+        f"{extra}，相差 {fmt_money(diff)} 万元",
+        refs,
+        {"项目支出": fmt_money(project), "功能分类合计": fmt_money(deduped), "差额": fmt_money(diff)},
+    )
 
 
 def attr_col(attr: str) -> str:
@@ -177,12 +221,31 @@ def attr_col(attr: str) -> str:
 
 
 def check_scores(ev: Evaluation) -> Iterator[Finding]:
-    """Self-scores the data do not support, above the maximum, or with their inputs missing (自评得分核实)."""
+    """Self-scores the data do not support, above the maximum, or with their inputs missing (自评得分核实).
+
+    Indicators without a self-score are listed in one finding.
+    """
+    unscored = [s for s in ev.leaves if s.self_score is None]
+    if len(unscored) == 1:
+        s = unscored[0]
+        yield Finding(
+            "score.self_missing",
+            WARNING,
+            f"指标 {s.code} {s.name} 未填写自评得分",
+            (Ref("自评得分", RUBRIC, s.row),),
+        )
+    elif unscored:
+        yield Finding(
+            "score.self_missing",
+            WARNING,
+            f"{len(unscored)} 个指标未填写自评得分：{'、'.join(f'{s.code} {s.name}' for s in unscored)}",
+            tuple(Ref("自评得分", RUBRIC, s.row) for s in unscored),
+            {"未填写": str(len(unscored))},
+        )
     for s in ev.leaves:
         ref = Ref("自评得分", RUBRIC, s.row)
         title = f"指标 {s.code} {s.name}"
         if s.self_score is None:
-            yield Finding("score.self_missing", WARNING, f"{title} 未填写自评得分", (ref,))
             continue
         if s.self_score > s.maximum + 1e-9:
             yield Finding(

@@ -21,6 +21,7 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,7 +31,7 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel, from_ISO8601
 
-from ..core.fields import FIELDS, Field
+from ..core.fields import FIELD_BY_KEY, FIELDS, MONEY, Field
 from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, Ref, TeamRow, UnitData
 from ..errors import UnreadableFileError, XlperfError
 from ..io.safety import parse_xml
@@ -193,6 +194,7 @@ class _Package:
         self.strings_part = strings_part[1:] if strings_part else None
         self._strings: list[str] | None = None
         self.date_styles, self.timedelta_styles = self._number_styles()
+        self._percent_styles: set[int] | None = None
 
     def xml(self, part: str) -> etree._Element:
         info = self.parts.get(part)
@@ -231,6 +233,24 @@ class _Package:
             if is_timedelta_format(code):
                 durations.add(index)
         return dates, durations
+
+    def percent_styles(self) -> set[int]:
+        """Indices of the cell styles whose number format shows a percent (百分比格式), parsed on first use."""
+        if self._percent_styles is None:
+            self._percent_styles = set()
+            if "xl/styles.xml" in self.parts:
+                root = self.xml("xl/styles.xml")
+                custom = {
+                    int(f.get("numFmtId", "-1")): f.get("formatCode") or ""
+                    for f in root.iter(f"{{{_MAIN}}}numFmt")
+                }
+                xfs = root.find(f"{{{_MAIN}}}cellXfs")
+                for index, xf in enumerate(xfs.iter(f"{{{_MAIN}}}xf") if xfs is not None else ()):
+                    number = int(xf.get("numFmtId", "0"))
+                    code = custom[number] if number in custom else BUILTIN_FORMATS.get(number) or ""
+                    if "%" in code:
+                        self._percent_styles.add(index)
+        return self._percent_styles
 
     def shared_string(self, index: int) -> str:
         if self._strings is None:
@@ -344,6 +364,12 @@ class _Sheet:
                 sheet=self.title,
                 cell=key,
             ) from None
+
+    def percent_at(self, address: str) -> bool:
+        """Whether the number in ``address`` is shown as a percent (以百分比显示), i.e. typed as ``12%``."""
+        cell = self.cells.get(self.merged.get(address, address))
+        style = cell.get("s") if cell is not None else None
+        return bool(style) and int(style) in self.book.package.percent_styles()  # type: ignore[arg-type]
 
     def cached_at(self, address: str) -> object:
         """The saved result of the formula in ``address`` (公式缓存值), None when there is none."""
@@ -616,6 +642,8 @@ def _read(book: _Book, path: Path) -> WorkbookInputs:
                             ref,
                         )
                     )
+        elif ref.table is None and _typed_percent(raw, ref) and book.sheet(sheet).percent_at(address):  # type: ignore[union-attr]
+            raw = f"{format((Decimal(repr(raw)) * 100).normalize(), 'f')}%"  # "12%" typed into a 万元 cell: as shown
         values[(sheet, address)] = raw
         return raw
 
@@ -624,6 +652,12 @@ def _read(book: _Book, path: Path) -> WorkbookInputs:
 
 
 CellReader = Callable[[str, str, Ref], object]
+
+
+def _typed_percent(raw: object, ref: Ref) -> bool:
+    """A number in a 万元 field, which may have been typed as a percent (金额栏中的数字)."""
+    f = FIELD_BY_KEY.get(ref.key)
+    return f is not None and f.kind == MONEY and type(raw) in (int, float)
 
 
 def contract_inputs(
