@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from .fields import FIELD_BY_KEY, INCOME_SOURCES, THREE_PUBLIC_COLUMNS, THREE_PUBLIC_ITEMS
 from .findings import ERROR, INFO, WARNING, Finding
 from .model import Ref
-from .numbers import fmt_money, fmt_score, parse_number, round_half_up
+from .numbers import fmt_money, fmt_score, parse_number, percent_text, round_half_up
 
 if TYPE_CHECKING:
     from .evaluate import Evaluation
@@ -38,6 +38,7 @@ class Identity:
     parts: tuple[tuple[str, int], ...]
     unit: str = "万元"
     derive_total: bool = True
+    subject: str = ""  # what cannot be verified when figures are blank; the total's label by default
 
 
 def _label(key: str) -> str:
@@ -98,6 +99,7 @@ def identities() -> tuple[Identity, ...]:
             "结转结余不平衡",
             "carryover_end",
             (("carryover_begin", 1), ("final_income_total", 1), ("final_exp_total", -1)),
+            subject="结转结余平衡关系（年初 + 收入 − 支出 = 年末）",
         )
     )
     return tuple(found)
@@ -110,7 +112,8 @@ def value(ev: Evaluation, known: Known, key: str) -> float | None:
     """A figure as typed, or as derived earlier (已填或推算的数值)."""
     if key in known:
         return known[key]
-    return parse_number(ev.data.get(key)).value
+    raw = ev.data.get(key)
+    return None if percent_text(raw) else parse_number(raw).value  # "12%" is no amount: reported as invalid
 
 
 def _derived_from(identity: Identity, key: str) -> str:
@@ -141,6 +144,8 @@ def _check_identity(ev: Evaluation, known: Known, identity: Identity) -> Iterato
         if not blank and identity.derive_total:
             known[identity.total] = present
             yield _derived(identity, identity.total, present, refs)
+        elif identity.derive_total:
+            yield _unverifiable(identity, [identity.total, *blank], refs)
         return
     gap = round_half_up(total - present, 2)
     if not blank:
@@ -164,24 +169,35 @@ def _check_identity(ev: Evaluation, known: Known, identity: Identity) -> Iterato
         key = blank[0]
         derived = round_half_up(gap * dict(identity.parts)[key], 2)
         known[key] = derived
-        yield _derived(identity, key, derived, refs)
+        why = "填写的是百分数、不是金额" if percent_text(ev.data.get(key)) else "未填写"
+        yield _derived(identity, key, derived, refs, why)
         return
-    yield Finding(
-        identity.check.split(".")[0] + ".unverifiable",
-        INFO,
-        f"无法核对{_label(identity.total)}：{'、'.join(_label(k) for k in blank)}未填写；"
-        f"已填各项合计 {fmt(present)} {unit}，与{_label(identity.total)} {fmt(total)} {unit}相差 {fmt(gap)} {unit}",
-        refs,
-        {"合计": fmt(total), "已填各项": fmt(present), "差额": fmt(gap)},
-    )
+    yield _unverifiable(identity, blank, refs, (total, present, gap))
 
 
-def _derived(identity: Identity, key: str, amount: float, refs: tuple[Ref, ...]) -> Finding:
+def _unverifiable(
+    identity: Identity, blank: list[str], refs: tuple[Ref, ...], gap: tuple[float, float, float] | None = None
+) -> Finding:
+    """What cannot be verified because several figures are blank (无法核对)."""
+    fmt, unit = _fmt(identity), identity.unit
+    subject = identity.subject or _label(identity.total)
+    message = f"无法核对{subject}：{'、'.join(_label(k) for k in blank)}未填写"
+    figures: dict[str, str] = {}
+    if gap is not None:
+        total, present, diff = gap
+        message += f"；已填各项合计 {fmt(present)} {unit}，与{_label(identity.total)} {fmt(total)} {unit}相差 {fmt(diff)} {unit}"
+        figures = {"合计": fmt(total), "已填各项": fmt(present), "差额": fmt(diff)}
+    return Finding(identity.check.split(".")[0] + ".unverifiable", INFO, message, refs, figures)
+
+
+def _derived(
+    identity: Identity, key: str, amount: float, refs: tuple[Ref, ...], why: str = "未填写"
+) -> Finding:
     fmt, unit = _fmt(identity), identity.unit
     return Finding(
         identity.check.split(".")[0] + ".derived",
         INFO,
-        f"{_label(key)}未填写，按 {_derived_from(identity, key)} 推算为 {fmt(amount)} {unit}，据此继续核对",
+        f"{_label(key)}{why}，按 {_derived_from(identity, key)} 推算为 {fmt(amount)} {unit}，据此继续核对",
         refs,
         {"推算": fmt(amount)},
     )
