@@ -27,7 +27,7 @@ from .numbers import (
     percent_points,
     round_half_up,
 )
-from .rates import Rate
+from .rates import Rate, derived_adjustment
 from .scoring import indicator_outcome
 
 if TYPE_CHECKING:
@@ -552,19 +552,42 @@ def check_warning_signs(ev: Evaluation) -> Iterator[Finding]:
         metric = METRIC_BY_LABEL.get(s.source)
         if metric is None or s.source not in EXECUTION_SOURCES or not _over(ev.metrics[metric.key]):
             continue
-        full = [
-            f"{who} {fmt_score(v)} 分"
-            for who, v in (("自评", s.self_score), ("按规则计算", s.score))
-            if v is not None and v >= s.maximum - 0.005
-        ]
-        if full:
+        if s.self_score is not None and s.self_score >= s.maximum - 0.005:
             yield Finding(
                 "sign.full_score_over_budget",
                 WARNING,
-                f"指标 {s.code} {s.name} {'、'.join(full)}（满分），但{metric.label}为 "
+                f"指标 {s.code} {s.name} 自评满分 {fmt_score(s.self_score)} 分，但{metric.label}为 "
                 f"{fmt_rate(ev.metrics[metric.key].value)}，支出超出预算，满分依据不足",
                 (Ref("自评得分", RUBRIC, s.row), *_input_refs(ev, metric, blank_only=False)),
             )
+
+
+def check_derived_inputs(ev: Evaluation) -> Iterator[Finding]:
+    """Inputs the rates derive rather than read (推算的输入): 预算调整数 and 编制数, each said once."""
+    derived = derived_adjustment(
+        ev.data.get("budget_adjustment"),
+        ev.data.get("budget_adjusted_total"),
+        ev.data.get("budget_exp_total"),
+    )
+    if derived.value is not None:
+        yield Finding(
+            "input.derived",
+            INFO,
+            f"预算调整数未填写，按 |调整后预算数 − 年初预算数| 推算为 {fmt_money(derived.value)} 万元，用于计算预算调整率"
+            "（这是净调整额，追加与追减分别计算时实际调整数可能更大）",
+            (Ref("budget_adjustment"), Ref("budget_adjusted_total"), Ref("budget_exp_total")),
+            {"推算": fmt_money(derived.value)},
+        )
+    split = [parse_number(ev.data.get(k)) for k in ("staff_quota_admin", "staff_quota_inst")]
+    quota = _num(ev, "staff_quota_total")
+    if quota is not None and any(p.blank for p in split) and ev.metrics["staff_control"].ok:
+        yield Finding(
+            "input.derived",
+            INFO,
+            f"行政编制数、事业编制数未分别填写，按编制数合计 {fmt_score(quota)} 人计算在职人员控制率",
+            (Ref("staff_quota_total"), Ref("staff_quota_admin"), Ref("staff_quota_inst")),
+            {"编制数": fmt_score(quota)},
+        )
 
 
 def check_unscored_metrics(ev: Evaluation) -> Iterator[Finding]:
@@ -595,6 +618,7 @@ CHECKS: tuple[Check, ...] = (
     check_goals,
     check_team,
     check_departments,
+    check_derived_inputs,
     check_warning_signs,
     check_unscored_metrics,
 )
