@@ -229,7 +229,7 @@ def test_team_table_and_findings_appendix(rendered):
     ]
     assert team.rows[4].cells[3].text == "组织委员"
     text = all_text(doc)
-    assert "共发现错误10条、警告16条、提示5条" in text
+    assert "共发现错误10条、警告13条、提示6条" in text
     errors = table_after(doc, "（一）错误")
     messages = [r.cells[1].text for r in errors.rows[1:]]
     assert len(messages) == 10

@@ -124,8 +124,8 @@ def test_findings_highlighted_by_severity(rendered, example):
     rows = page.tables["表7　校验发现"][1:]
     classes = [cls for cls, _ in rows]
     assert classes.count("sev-error") == 10
-    assert classes.count("sev-warning") == 16
-    assert classes.count("sev-info") == 5
+    assert classes.count("sev-warning") == 13
+    assert classes.count("sev-info") == 6
     messages = [cells[2] for _, cells in rows]
     assert any("「黄靖」" in m and "「黄婧」" in m for m in messages)
     assert any("信访事务（2010308）" in m and "重复计算" in m for m in messages)
