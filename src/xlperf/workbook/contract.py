@@ -13,7 +13,7 @@ from ..core import model
 from ..core.fields import FIELDS, Field
 from ..core.metrics import METRICS, Column, Group
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: “三公经费” totals (tp_total_*), 基本支出执行率 and 项目支出执行率
 VERSION_NAME = "xlperf_layout_version"
 
 S_README, S_UNIT, S_BUDGET, S_PROGRESS, S_GOALS, S_RATES, S_RUBRIC, S_SUMMARY, S_FINDINGS = (
