@@ -179,7 +179,7 @@ def derived_adjustment(adjustment: object, adjusted_budget: object, budget: obje
 def budget_adj_rate(
     adjustment: object, excluded: object, budget: object, adjusted_budget: object = None
 ) -> Rate:
-    """预算调整率 = (预算调整数 − 政策性等调整) / 年初预算数 × 100%（53号）；未填预算调整数时取 |调整后预算数 − 年初预算数|.
+    """预算调整率 = (预算调整数 − 政策性等调整) / 年初预算数 × 100%（53号）；未填预算调整数时取调整后预算数与年初预算数之差（绝对值）.
 
     预算调整数 is the gross of all additions, cuts and structural changes; a negative entry is
     taken by its absolute value.  When it is blank and 调整后预算数 is given, the net change
