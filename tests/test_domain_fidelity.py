@@ -494,3 +494,24 @@ def test_stated_rates_left_as_they_are_in_the_reference_are_still_found() -> Non
     ev = evaluate(example_data())
     assert [f.figures["计算"] for f in ev.findings if f.check == "claim.rate"] == ["196.65%", "2.56%"]
     assert [r.key for r in only(ev, "claim.total").refs] == ["claimed_total"]
+
+
+def test_a_workbook_of_the_previous_layout_is_told_to_upgrade_once(tmp_path: Path) -> None:
+    # a layout-1 workbook has no 三公 totals: one problem (upgrade), not one error per new name
+    path = tmp_path / "v1.xlsx"
+    create_workbook(example_data(), path)
+    wb = load_workbook(path)
+    for name in ("tp_total_budget", "tp_total_actual", "tp_total_last"):
+        del wb.defined_names[name]
+    wb.defined_names["xlperf_layout_version"].attr_text = "1"
+    wb.save(path)
+    inputs = read_workbook(path)
+    assert [message for message, _ in inputs.locator.problems] == [
+        "工作簿由旧版 xlperf 生成（布局版本 1，当前 2），请运行 xlperf upgrade 升级"
+    ]
+    assert inputs.data.get("tp_total_actual") is None
+    # a current workbook that lost one of those names is still told exactly which
+    wb.defined_names["xlperf_layout_version"].attr_text = "2"
+    wb.save(path)
+    problems = [message for message, _ in read_workbook(path).locator.problems]
+    assert "缺少名称 tp_total_budget（“三公经费”预算数合计），请运行 xlperf upgrade 修复" in problems

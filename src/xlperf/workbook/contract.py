@@ -15,6 +15,8 @@ from ..core.metrics import METRICS, Column, Group
 
 LAYOUT_VERSION = 2  # 2: “三公经费” totals (tp_total_*), 基本支出执行率 and 项目支出执行率
 VERSION_NAME = "xlperf_layout_version"
+ADDED_IN_LAYOUT = {"tp_total_budget": 2, "tp_total_actual": 2, "tp_total_last": 2}
+"""Fields a workbook of an older layout cannot have (新增填报项): blank there, and the upgrade adds them."""
 
 S_README, S_UNIT, S_BUDGET, S_PROGRESS, S_GOALS, S_RATES, S_RUBRIC, S_SUMMARY, S_FINDINGS = (
     "说明",

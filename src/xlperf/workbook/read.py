@@ -73,6 +73,7 @@ class Locator:
     formula_cells: set[tuple[str, str]] = field(default_factory=set)
     own_formula_cells: set[tuple[str, str]] = field(default_factory=set)
     finding_rows: int = 0
+    layout_version: int = c.LAYOUT_VERSION
 
     def locate(self, ref: Ref) -> tuple[str, str] | None:
         """The (sheet, cell) a core :class:`Ref` points at (定位), or None."""
@@ -671,6 +672,8 @@ def contract_inputs(
     for f in FIELDS:
         where = loc.names.get(f.key)
         if where is None:
+            if loc.layout_version < c.ADDED_IN_LAYOUT.get(f.key, 0):
+                continue  # newer than the workbook: blank, and the layout-version problem says to upgrade
             loc.problems.append((f"缺少名称 {f.key}（{f.label}），请运行 xlperf upgrade 修复", Ref(f.key)))
             continue
         fields[f.key] = value(*where, Ref(f.key))
@@ -714,6 +717,7 @@ def _check_version(book: _Book, loc: Locator) -> None:
     """The layout version the workbook was generated with (布局版本) against this xlperf's."""
     text = book.defined_names.get(c.VERSION_NAME, "").strip()
     version = int(text) if text.isdigit() else 0
+    loc.layout_version = version
     if version < c.LAYOUT_VERSION:
         loc.problems.append(
             (
