@@ -169,8 +169,7 @@ def _check_identity(ev: Evaluation, known: Known, identity: Identity) -> Iterato
         key = blank[0]
         derived = round_half_up(gap * dict(identity.parts)[key], 2)
         known[key] = derived
-        why = "填写的是百分数、不是金额" if percent_text(ev.data.get(key)) else "未填写"
-        yield _derived(identity, key, derived, refs, why)
+        yield _derived(identity, key, derived, refs, _why_unknown(ev.data.get(key)))
         return
     yield _unverifiable(identity, blank, refs, (total, present, gap))
 
@@ -188,6 +187,13 @@ def _unverifiable(
         message += f"；已填各项合计 {fmt(present)} {unit}，与{_label(identity.total)} {fmt(total)} {unit}相差 {fmt(diff)} {unit}"
         figures = {"合计": fmt(total), "已填各项": fmt(present), "差额": fmt(diff)}
     return Finding(identity.check.split(".")[0] + ".unverifiable", INFO, message, refs, figures)
+
+
+def _why_unknown(raw: object) -> str:
+    """Why a figure is unknown (未知原因): blank, a percent where an amount belongs, or unreadable."""
+    if percent_text(raw):
+        return "填写的是百分数、不是金额"
+    return "无法识别为数字" if parse_number(raw).problem else "未填写"
 
 
 def _derived(
