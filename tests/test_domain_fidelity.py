@@ -15,13 +15,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from xlperf.core.evaluate import Evaluation, evaluate
+from xlperf.core.fields import FIELD_BY_KEY
 from xlperf.core.findings import ERROR, INFO, WARNING, Finding, count_by_severity
 from xlperf.core.functions import FUNCTIONS
 from xlperf.core.metrics import METRIC_BY_LABEL
 from xlperf.core.model import ClassRow, IndicatorRow, Ref, UnitData
+from xlperf.core.numbers import fmt_money, fmt_score
 from xlperf.core.report_context import report_context
 from xlperf.examples import example_data
 from xlperf.workbook.build import build_workbook
@@ -515,3 +519,53 @@ def test_a_workbook_of_the_previous_layout_is_told_to_upgrade_once(tmp_path: Pat
     wb.save(path)
     problems = [message for message, _ in read_workbook(path).locator.problems]
     assert "缺少名称 tp_total_budget（“三公经费”预算数合计），请运行 xlperf upgrade 修复" in problems
+
+
+CENTS = st.integers(0, 900_000).map(lambda cents: cents / 100)  # 0.00 … 9,000.00 万元
+
+
+@st.composite
+def consistent_unit(draw: st.DrawFn) -> dict[str, object]:
+    """Any unit whose sums and carry-over all hold (一致的填报数据), to the cent."""
+    fields: dict[str, object] = {}
+
+    def total(key: str, parts: Sequence[str]) -> None:
+        fields[key] = round(sum(float(fields[p]) for p in parts), 2)  # type: ignore[arg-type]
+
+    for stage in ("budget", "final"):
+        sources = [f"{stage}_income_{k}" for k in ("general", "fund", "soe", "special", "other")]
+        fields |= {k: draw(CENTS) for k in sources}
+        total(f"{stage}_income_total", sources)
+        fields |= {f"{stage}_exp_{k}": draw(CENTS) for k in ("personnel", "public", "project")}
+        total(f"{stage}_exp_basic", [f"{stage}_exp_personnel", f"{stage}_exp_public"])
+        total(f"{stage}_exp_total", [f"{stage}_exp_basic", f"{stage}_exp_project"])
+    fields["carryover_begin"] = draw(CENTS)
+    fields["carryover_end"] = round(
+        float(fields["carryover_begin"])
+        + float(fields["final_income_total"])
+        - float(fields["final_exp_total"]),  # type: ignore[arg-type]
+        2,
+    )
+    fields |= {"staff_quota_admin": draw(st.integers(0, 200)), "staff_quota_inst": draw(st.integers(0, 200))}
+    total("staff_quota_total", ["staff_quota_admin", "staff_quota_inst"])
+    for column in ("budget", "actual", "last"):
+        items = [f"tp_{i}_{column}" for i in ("abroad", "reception", "vehicle_purchase", "vehicle_operation")]
+        fields |= {k: draw(CENTS) for k in items}
+        total(f"tp_total_{column}", items)
+    return fields
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(unit=consistent_unit(), data=st.data())
+def test_blank_figures_in_consistent_data_never_give_an_error(
+    unit: dict[str, object], data: st.DataObject
+) -> None:
+    blank = data.draw(st.sets(st.sampled_from(sorted(unit))))
+    ev = evaluate(UnitData({k: v for k, v in unit.items() if k not in blank}))
+    assert [f.message for f in ev.errors() if f.check.startswith(("sum.", "identity."))] == []
+    derived = [f for f in ev.findings if f.check in ("sum.derived", "identity.derived")]
+    for finding in derived:  # a derived figure is the one that was blanked, with its value
+        label = {r.key: FIELD_BY_KEY[r.key].label.removeprefix("其中：") for r in finding.refs}
+        key = next(k for k in blank if k in label and finding.message.startswith(f"{label[k]}未填写"))
+        value = float(unit[key])  # type: ignore[arg-type]
+        assert finding.figures["推算"] == (fmt_score(value) if key.startswith("staff") else fmt_money(value))
