@@ -25,6 +25,7 @@ from .numbers import (
     parse_number,
     parse_text,
     percent_points,
+    percent_text,
     round_half_up,
 )
 from .rates import Rate, derived_adjustment
@@ -55,11 +56,11 @@ def check_inputs(ev: Evaluation) -> Iterator[Finding]:
         if f.section == SETTINGS_SECTION:
             continue
         parsed = parse_number(raw)
-        if f.kind == MONEY and isinstance(raw, str) and raw.strip().endswith(("%", "％")):
+        if f.kind == MONEY and percent_text(raw):
             yield Finding(
                 "input.invalid",
                 ERROR,
-                f"{f.label}：应以万元填写金额，实际为百分数「{raw.strip()}」",
+                f"{f.label}：应以万元填写金额，实际为百分数「{parse_text(raw)}」",
                 (Ref(f.key),),
             )
         elif parsed.problem:
