@@ -272,6 +272,7 @@ def test_staff_quota_total_used_when_not_split() -> None:
         "行政编制数、事业编制数未分别填写，按编制数合计 46 人计算在职人员控制率"
     ]
     assert FUNCTIONS["STAFF_CONTROL_RATE"](44, [None, None], 46) == pytest.approx(44 / 46)
+    assert report_context(ev)["staff"]["quota_total"] == "46"  # the report prints the total given
 
 
 def test_three_public_totals_without_the_split() -> None:
