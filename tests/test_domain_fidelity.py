@@ -265,6 +265,17 @@ def test_budget_adjustment_derived_from_the_two_budgets() -> None:
     assert FUNCTIONS["BUDGET_ADJ_RATE"](None, 37.60, 1260.50, 1398.10) == pytest.approx(100 / 1260.50)
 
 
+def test_a_stated_adjustment_rate_above_the_derived_floor_is_not_an_error() -> None:
+    rows = (IndicatorRow("1", "预算调整率", 100, "比例计分", "满分值=100%", "预算调整率"),)
+    data = UnitData(HEALTH, indicators=tuple(dataclasses.replace(r, stated=0.15) for r in rows))
+    ev = evaluate(data)  # stated 15%; the net change gives 10.92%, a floor of the gross 调整数
+    assert ev.errors() == []
+    finding = only(ev, "claim.unverifiable")
+    assert finding.severity == INFO and finding.figures == {"自述": "15.00%", "推算下限": "10.92%"}
+    below = evaluate(dataclasses.replace(data, indicators=(dataclasses.replace(rows[0], stated=0.05),)))
+    assert only(below, "claim.rate").figures == {"自述": "5.00%", "计算": "10.92%"}  # below the floor
+
+
 def test_staff_quota_total_used_when_not_split() -> None:
     ev = health(drop=["staff_quota_admin", "staff_quota_inst"])
     assert ev.metrics["staff_control"].text() == "95.65%"  # 44 / 46

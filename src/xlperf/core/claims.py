@@ -19,7 +19,7 @@ from .findings import ERROR, INFO, WARNING, Finding
 from .metrics import METRIC_BY_LABEL, Metric, arg_value
 from .model import RUBRIC, Ref
 from .numbers import fmt_money, fmt_rate, fmt_score, parse_number, parse_text, percent_points, round_half_up
-from .rates import Rate
+from .rates import Rate, derived_adjustment
 
 if TYPE_CHECKING:
     from .evaluate import Evaluation, NodeScore
@@ -168,6 +168,16 @@ def _check_rate(ev: Evaluation, s: NodeScore, metric: Metric, value: float, ref:
         return
     if computed.value is None:
         return  # only another basis computes, and it disagrees: the missing input is reported elsewhere
+    if metric.key == "budget_adj" and value > computed.value and _adjustment_derived(ev):
+        yield Finding(  # the net change is only a floor of the gross 调整数: a higher rate is possible
+            "claim.unverifiable",
+            INFO,
+            f"单位自述{metric.label}为 {shown}，高于按净调整额推算的 {show(computed.value, metric.percent)}"
+            f"（{computed.formula}）；追加与追减分别计算时调整数会更大，未填写预算调整数无法核实",
+            (ref, Ref("budget_adjustment")),
+            {"自述": shown, "推算下限": show(computed.value, metric.percent)},
+        )
+        return
     others = "；".join(
         f"按{basis}口径为 {show(r.value, metric.percent)}" for basis, r in rated[1:] if r.value is not None
     )
@@ -178,6 +188,17 @@ def _check_rate(ev: Evaluation, s: NodeScore, metric: Metric, value: float, ref:
         f"（{computed.formula}）{f'；{others}' if others else ''}{_implied_base(ev, metric, value)}",
         (ref,),
         {"自述": shown, "计算": show(computed.value, metric.percent)},
+    )
+
+
+def _adjustment_derived(ev: Evaluation) -> bool:
+    """预算调整率 computed from the two budgets because 预算调整数 was not typed (调整数为推算)."""
+    data = ev.data
+    return (
+        derived_adjustment(
+            data.get("budget_adjustment"), data.get("budget_adjusted_total"), data.get("budget_exp_total")
+        ).value
+        is not None
     )
 
 
