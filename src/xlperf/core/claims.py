@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .fields import BUDGET_BASES, CARRYOVER_BASES, FIELD_BY_KEY, FIELDS, MONEY
+from .fields import BUDGET_BASES, CARRYOVER_BASES, FIELD_BY_KEY, MONEY, MONEY_KEYS
 from .findings import ERROR, INFO, WARNING, Finding
 from .metrics import METRIC_BY_LABEL, Metric, arg_value
 from .model import RUBRIC, Ref
@@ -28,7 +28,6 @@ WHOLE_PERCENT = 10.0
 """A stated rate at or above this (1000%) can only be a percent typed as a whole number (100 → 100%)."""
 
 BASES = {"budget_basis": BUDGET_BASES, "carryover_basis": CARRYOVER_BASES}
-MONEY_KEYS = tuple(f.key for f in FIELDS if f.kind == MONEY and not f.key.startswith("tolerance"))
 
 
 @dataclass(frozen=True, slots=True)

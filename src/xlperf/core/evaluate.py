@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from .fields import DEFAULT_SETTINGS, FIELDS, MONEY
+from .fields import DEFAULT_SETTINGS, MONEY_KEYS
 from .findings import SEVERITY_ORDER, Finding, count_by_severity
 from .grades import DEFAULT_BANDS, grade, parse_bands
 from .metrics import GOAL_SOURCE, METRIC_BY_LABEL, compute_metrics, goal_completion_rates
@@ -21,8 +21,6 @@ from .rates import QuarterProgress, Rate, goals_completion, quarterly_progress
 from .rubric import Problem, Rubric, build_rubric, parent_code, sum_present, table_shape
 from .rules import OK
 from .scoring import indicator_outcome
-
-MONEY_KEYS = tuple(f.key for f in FIELDS if f.kind == MONEY)
 
 
 @dataclass(slots=True)

@@ -195,6 +195,7 @@ FIELDS: tuple[Field, ...] = tuple(
     _unit_fields() + _budget_fields() + _claim_fields() + _narrative_fields() + _setting_fields()
 )
 FIELD_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
+MONEY_KEYS = tuple(f.key for f in FIELDS if f.kind == MONEY and f.section != SETTINGS_SECTION)  # 金额输入项
 DEFAULT_SETTINGS: dict[str, object] = {
     "tolerance_money": 0.01,
     "tolerance_rate": 0.001,
