@@ -31,7 +31,7 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel, from_ISO8601
 
-from ..core.fields import FIELD_BY_KEY, FIELDS, MONEY, Field
+from ..core.fields import FIELDS, MONEY_KEYS, Field
 from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, Ref, TeamRow, UnitData
 from ..errors import UnreadableFileError, XlperfError
 from ..io.safety import parse_xml
@@ -657,8 +657,7 @@ CellReader = Callable[[str, str, Ref], object]
 
 def _typed_percent(raw: object, ref: Ref) -> bool:
     """A number in a 万元 field, which may have been typed as a percent (金额栏中的数字)."""
-    f = FIELD_BY_KEY.get(ref.key)
-    return f is not None and f.kind == MONEY and type(raw) in (int, float)
+    return ref.key in MONEY_KEYS and type(raw) in (int, float)
 
 
 def contract_inputs(
