@@ -15,6 +15,7 @@ from .fields import INCOME_SOURCES, THREE_PUBLIC_COLUMNS, THREE_PUBLIC_ITEMS
 from .findings import SEVERITY_LABELS
 from .metrics import METRICS
 from .numbers import fmt_money, fmt_rate, fmt_score, parse_number, parse_text
+from .rates import given_total, total
 
 ORDINALS = "一二三四五六七八九十"
 
@@ -282,12 +283,12 @@ def _three_public(data: object) -> dict[str, object]:
         for key, label in THREE_PUBLIC_ITEMS
         if any(not parse_number(get(f"tp_{key}_{col}")).blank for col, _ in THREE_PUBLIC_COLUMNS)
     ]
-    totals = {}
-    for col, _ in THREE_PUBLIC_COLUMNS:
-        typed = parse_number(get(f"tp_total_{col}")).value
-        parts = [parse_number(get(f"tp_{key}_{col}")).value for key, _ in THREE_PUBLIC_ITEMS]
-        given = [v for v in parts if v is not None]
-        totals[col] = (
-            fmt_money(typed if typed is not None else sum(given)) if typed is not None or given else "—"
+    totals = {
+        col: fmt_money(
+            total(
+                given_total([get(f"tp_{k}_{col}") for k, _ in THREE_PUBLIC_ITEMS], get(f"tp_total_{col}"))
+            ).value
         )
+        for col, _ in THREE_PUBLIC_COLUMNS
+    }
     return {"items": items, "total": totals}
