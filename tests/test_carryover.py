@@ -208,9 +208,11 @@ def test_a_workbook_from_before_the_previous_year_fields_carries_over(
     wb = load_workbook(last)
     for key in ("previous_file", "prev_total_score", "prev_grade", "change_note"):
         del wb.defined_names[key]
+    wb.defined_names["xlperf_layout_version"].attr_text = "1"  # as written before 上年情况 existed
     old = tmp_path / "2024旧版.xlsx"
     wb.save(old)
-    assert any("缺少名称 previous_file" in p for p, _ in read_workbook(old).locator.problems)
+    outdated = read_workbook(old).locator
+    assert outdated.problems == [] and "布局版本 1" in outdated.outdated
     assert main(["new", "--from", str(old), "-o", str(tmp_path / "2025.xlsx")]) == 0
     printed = capsys.readouterr().out
     assert "年初结转结余 ← 上年年末结转结余 113.07" in printed and "注意" not in printed

@@ -21,7 +21,10 @@ def test_build_prints_the_summary_and_writes_the_copy(tmp_path: Path) -> None:
     run = xlperf("build", str(EXAMPLE), "-o", str(tmp_path))
     assert run.returncode == 0, run.stderr
     assert "核定总分：80 分，等级：良（自评合计 94.75 分，优）" in run.stdout
-    assert "报告所写总分 95.75 分，但各项自评得分相加为 94.75 分（汇总!" in run.stdout
+    assert (
+        "报告所写总分 95.75 分，但各项自评得分相加为 94.75 分；按数据和评分规则核定为 80 分（良）（汇总!"
+        in run.stdout
+    )
     assert (tmp_path / EXAMPLE.name).is_file()
 
 

@@ -26,20 +26,35 @@ EXPECTED = [
     ("score.unsupported", ERROR, "指标 2.1.1 收入预算完成率 自评 2 分，按数据计算只得 0 分"),
     # scored indicators whose inputs the report never gives
     ("input.missing", ERROR, "指标 2.1.2 预算调整率 自评 2 分"),  # and 31% would give 0 anyway
-    ("input.missing", ERROR, "指标 2.1.3 支出进度 自评 3 分"),
-    ("input.missing", ERROR, "指标 2.1.5 “三公经费”控制率 自评 2 分"),
+    # … each with what the unit stated, in the same finding (no separate "无法核实" warning)
+    (
+        "input.missing",
+        ERROR,
+        "指标 2.1.3 支出进度 自评 3 分，但无法判断各季度支出进度：缺少累计支出数，无法核实，计0分；单位自述为 3",
+    ),
+    (
+        "input.missing",
+        ERROR,
+        "指标 2.1.5 “三公经费”控制率 自评 2 分，但无法计算“三公经费”控制率：缺少“三公经费”实际支出数、“三公经费”预算数，无法核实，计0分；单位自述为 100.00%",
+    ),
     ("input.missing", ERROR, "指标 2.1.6 政府采购执行率 自评 2 分"),
     ("input.missing", ERROR, "指标 4.1.2 社会公众满意度 自评 4 分"),
-    # the report says 95.75; its own item scores add to 94.75
-    ("claim.total", ERROR, "报告所写总分 95.75 分，但各项自评得分相加为 94.75 分"),
+    # the report says 95.75; its own item scores add to 94.75; by the data and the rules:
+    # 投入 20 + 过程 27 + 产出 25 + 效果 8 = 80 → 良 — one finding for the stated total
+    (
+        "claim.total",
+        ERROR,
+        "报告所写总分 95.75 分，但各项自评得分相加为 94.75 分；按数据和评分规则核定为 80 分（良）",
+    ),
     # stated rates the inputs contradict: 100% vs 196.65%, 0.6% vs 113.07 / 4419.16 = 2.56%
     ("claim.rate", ERROR, "单位自述收入预算完成率为 100.00%，按填报数据计算为 196.65%"),
-    ("claim.rate", ERROR, "单位自述结转结余率为 0.60%，按填报数据计算为 2.56%"),
-    # by the data and the rules: 投入 20 + 过程 27 + 产出 25 + 效果 8 = 80 → 良
-    ("claim.total_computed", WARNING, "报告所写总分 95.75 分，按数据和评分规则核定为 80 分（良）"),
-    ("claim.unverifiable", WARNING, "单位自述预算调整率为 31.00%"),
-    ("claim.unverifiable", WARNING, "单位自述支出进度达标季度数为 3"),
-    ("claim.unverifiable", WARNING, "单位自述“三公经费”控制率为 100.00%"),
+    # 0.6% matches neither basis (决算支出数: 113.07 / 8875.43 = 1.27%); it implies a base of 18845 万元
+    (
+        "claim.rate",
+        ERROR,
+        "单位自述结转结余率为 0.60%，按填报数据计算为 2.56%（年末结转结余总额 / 支出预算数 × 100%）；"
+        "按决算支出数口径为 1.27%；按所写比率，年末结转结余 113.07 万元对应的分母应为 18,845.00 万元",
+    ),
     # goals named in the report without an actual value
     ("goal.incomplete", WARNING, "绩效目标 G1 粮食种植面积"),
     ("goal.incomplete", WARNING, "绩效目标 G2 粮食总产量"),
@@ -64,6 +79,13 @@ EXPECTED = [
     ("info.metric", INFO, "结转结余变动率 -62.08%"),  # (113.07 − 298.15) / 298.15
     ("info.metric", INFO, "公用经费控制率 18.39%"),  # 154.62 / 840.73
     ("info.metric", INFO, "在职人员控制率 98.73%"),  # 78 / 79
+    ("info.metric", INFO, "基本支出执行率 57.20%"),  # 1036.95 / 1812.84
+    # 项目支出 7838.48 against a budget of 2606.32: 300.75%, 5232.16 万元 of in-year additions
+    (
+        "sign.over_budget",
+        WARNING,
+        "项目支出决算 7,838.48 万元，比预算 2,606.32 万元多 5,232.16 万元（项目支出执行率 300.75%）",
+    ),
 ]
 
 
@@ -87,8 +109,7 @@ def test_key_figures(ev: Evaluation) -> None:
         by_check.setdefault(f.check, []).append(f.figures)
     assert by_check["sum.double_count"] == [{"重复金额": "7.00"}]
     assert by_check["score.unsupported"] == [{"自评得分": "2", "计算得分": "0"}]
-    assert by_check["claim.total"] == [{"所写总分": "95.75", "自评合计": "94.75"}]
-    assert by_check["claim.total_computed"] == [{"所写总分": "95.75", "核定总分": "80"}]
+    assert by_check["claim.total"] == [{"所写总分": "95.75", "自评合计": "94.75", "核定总分": "80"}]
     assert sorted(fig["计算"] for fig in by_check["claim.rate"]) == ["196.65%", "2.56%"]
     assert sorted(fig["自述"] for fig in by_check["claim.rate"]) == ["0.60%", "100.00%"]
     assert sorted(fig["自评得分"] for fig in by_check["input.missing"]) == ["2", "2", "2", "3", "4"]

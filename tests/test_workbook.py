@@ -100,7 +100,7 @@ def test_formulas_are_kept_and_not_recalculated_on_open(example_book: Path) -> N
     sheet, ref = next(iter(wb.defined_names["rate_budget_adj"].destinations))
     assert (
         wb[sheet][ref.replace("$", "")].value
-        == "=BUDGET_ADJ_RATE(budget_adjustment,budget_adjustment_excluded,budget_exp_total)"
+        == "=BUDGET_ADJ_RATE(budget_adjustment,budget_adjustment_excluded,budget_exp_total,budget_adjusted_total)"
     )
     with zipfile.ZipFile(example_book) as zf:
         assert b"fullCalcOnLoad" not in zf.read("xl/workbook.xml")

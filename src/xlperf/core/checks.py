@@ -7,13 +7,15 @@ raw inputs; what the unit typed (its stated rates, total and grade) is only ever
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from .fields import CHOICE, FIELDS, INCOME_SOURCES, LONGTEXT, MONEY, SETTINGS_SECTION, TEXT
+from .balances import check_balances
+from .claims import check_stated_values, read_stated, show
+from .fields import CHOICE, FIELDS, LONGTEXT, MONEY, SETTINGS_SECTION, TEXT
 from .findings import ERROR, INFO, WARNING, Finding
 from .grades import grade
-from .metrics import METRIC_BY_LABEL, METRICS, Column, Group, Metric, column_values
+from .metrics import METRIC_BY_KEY, METRIC_BY_LABEL, METRICS, Column, Group, Metric, column_values
 from .model import CLASSES, GOALS, RUBRIC, TEAM, Ref
 from .numbers import (
     EXCEL_ERRORS,
@@ -23,9 +25,10 @@ from .numbers import (
     parse_number,
     parse_text,
     percent_points,
+    percent_text,
     round_half_up,
 )
-from .rates import Rate
+from .rates import Rate, derived_adjustment
 from .scoring import indicator_outcome
 
 if TYPE_CHECKING:
@@ -53,7 +56,14 @@ def check_inputs(ev: Evaluation) -> Iterator[Finding]:
         if f.section == SETTINGS_SECTION:
             continue
         parsed = parse_number(raw)
-        if parsed.problem:
+        if f.kind == MONEY and percent_text(raw):
+            yield Finding(
+                "input.invalid",
+                ERROR,
+                f"{f.label}：应以万元填写金额，实际为百分数「{parse_text(raw)}」",
+                (Ref(f.key),),
+            )
+        elif parsed.problem:
             yield Finding("input.invalid", ERROR, f"{f.label}：{parsed.problem}", (Ref(f.key),))
         elif parsed.value is not None and parsed.value < 0 and f.key not in NEGATIVE_ALLOWED:
             yield Finding(
@@ -119,60 +129,6 @@ def _text_problems(
         yield Finding("input.invalid", ERROR, f"{label}{expected}，实际为「{text}」", refs)
 
 
-def _sum_check(
-    ev: Evaluation, check: str, total_key: str, part_keys: list[str], title: str
-) -> Iterator[Finding]:
-    total = _num(ev, total_key)
-    parts = [(key, _num(ev, key)) for key in part_keys]
-    if total is None or all(v is None for _, v in parts):
-        return
-    added = round_half_up(sum(v or 0.0 for _, v in parts), 2)
-    diff = round_half_up(total - added, 2)
-    if abs(diff) > ev.settings.tolerance_money + 1e-9:
-        shown = " + ".join(fmt_money(v or 0.0) for _, v in parts)
-        yield Finding(
-            check,
-            ERROR,
-            f"{title}：{_label(total_key)} {fmt_money(total)} 万元，各项之和 {shown} = {fmt_money(added)} 万元，"
-            f"相差 {fmt_money(diff)} 万元",
-            (Ref(total_key), *(Ref(k) for k, _ in parts)),
-            {"合计": fmt_money(total), "各项之和": fmt_money(added), "差额": fmt_money(diff)},
-        )
-
-
-def check_component_sums(ev: Evaluation) -> Iterator[Finding]:
-    """收入 = Σ 来源; 支出 = 基本 + 项目; 基本 = 人员 + 公用; 编制合计 = 行政 + 事业 (分项合计)."""
-    for stage, word in (("budget", "预算"), ("final", "决算")):
-        yield from _sum_check(
-            ev,
-            "sum.income",
-            f"{stage}_income_total",
-            [f"{stage}_income_{k}" for k, _ in INCOME_SOURCES],
-            f"{word}收入与各来源不符",
-        )
-        yield from _sum_check(
-            ev,
-            "sum.expense",
-            f"{stage}_exp_total",
-            [f"{stage}_exp_basic", f"{stage}_exp_project"],
-            f"{word}支出不等于基本支出与项目支出之和",
-        )
-        yield from _sum_check(
-            ev,
-            "sum.basic",
-            f"{stage}_exp_basic",
-            [f"{stage}_exp_personnel", f"{stage}_exp_public"],
-            f"{word}基本支出不等于人员经费与公用经费之和",
-        )
-    yield from _sum_check(
-        ev,
-        "sum.staff",
-        "staff_quota_total",
-        ["staff_quota_admin", "staff_quota_inst"],
-        "编制数合计不等于行政编制与事业编制之和",
-    )
-
-
 def check_functional_classes(ev: Evaluation) -> Iterator[Finding]:
     """项目支出 = Σ 功能分类, aware of codes: a 项 listed beside its own 类 is double-counted (功能分类)."""
     rows = {
@@ -205,22 +161,59 @@ def check_functional_classes(ev: Evaluation) -> Iterator[Finding]:
                 (Ref(attr_col(attr), CLASSES, i), Ref(attr_col(attr), CLASSES, j)),
                 {"重复金额": fmt_money(values[i])},
             )
-        project = _num(ev, f"{stage}_exp_project")
-        if project is None:
-            continue
-        listed = round_half_up(sum(v or 0.0 for v in values.values()), 2)
-        deduped = round_half_up(sum(v or 0.0 for i, v in values.items() if i not in nested), 2)
-        diff = round_half_up(project - deduped, 2)
-        if abs(diff) > ev.settings.tolerance_money + 1e-9:
-            extra = f"（逐行相加为 {fmt_money(listed)} 万元）" if nested else ""
-            yield Finding(
-                "sum.project_classes",
-                ERROR,
-                f"{word}项目支出 {fmt_money(project)} 万元，按功能分类（剔除重复的下级科目后）合计 {fmt_money(deduped)} 万元"
-                f"{extra}，相差 {fmt_money(diff)} 万元",
-                (Ref(f"{stage}_exp_project"), *(Ref(attr_col(attr), CLASSES, i) for i in rows)),
-                {"项目支出": fmt_money(project), "功能分类合计": fmt_money(deduped), "差额": fmt_money(diff)},
-            )
+        yield from _classes_total(ev, stage, word, attr, rows, values, nested)
+
+
+def _classes_total(
+    ev: Evaluation,
+    stage: str,
+    word: str,
+    attr: str,
+    rows: Mapping[int, tuple[str, str, object]],
+    values: dict[int, float | None],
+    nested: set[int],
+) -> Iterator[Finding]:
+    """Σ 功能分类 (without double counts) = 项目支出, or = 支出合计 when the table lists all spending."""
+    project, spending = _num(ev, f"{stage}_exp_project"), _num(ev, f"{stage}_exp_total")
+    if project is None:
+        return
+    tolerance = ev.settings.tolerance_money + 1e-9
+    listed = round_half_up(sum(v or 0.0 for v in values.values()), 2)
+    deduped = round_half_up(sum(v or 0.0 for i, v in values.items() if i not in nested), 2)
+    diff = round_half_up(project - deduped, 2)
+    refs = (Ref(f"{stage}_exp_project"), *(Ref(attr_col(attr), CLASSES, i) for i in rows))
+    if abs(diff) <= tolerance:
+        return
+    if spending is not None and abs(round_half_up(spending - deduped, 2)) <= tolerance:
+        yield Finding(
+            "sum.classes_all_spending",
+            INFO,
+            f"{word}功能分类合计 {fmt_money(deduped)} 万元等于{word}支出合计（含基本支出），本表按全部支出填列，"
+            f"已按支出合计核对相符",
+            (Ref(f"{stage}_exp_total"), *refs[1:]),
+        )
+        return
+    blank = [i for i, v in values.items() if v is None]
+    if blank:
+        names = "、".join(rows[i][1] or rows[i][0] for i in blank)
+        yield Finding(
+            "sum.unverifiable",
+            INFO,
+            f"无法核对{word}项目支出与功能分类：{names}未填写{attr_col(attr)}；已填各行合计 {fmt_money(deduped)} 万元，"
+            f"与{word}项目支出 {fmt_money(project)} 万元相差 {fmt_money(diff)} 万元",
+            refs,
+            {"项目支出": fmt_money(project), "已填合计": fmt_money(deduped), "差额": fmt_money(diff)},
+        )
+        return
+    extra = f"（逐行相加为 {fmt_money(listed)} 万元）" if nested else ""
+    yield Finding(
+        "sum.project_classes",
+        ERROR,
+        f"{word}项目支出 {fmt_money(project)} 万元，按功能分类（剔除重复的下级科目后）合计 {fmt_money(deduped)} 万元"
+        f"{extra}，相差 {fmt_money(diff)} 万元",
+        refs,
+        {"项目支出": fmt_money(project), "功能分类合计": fmt_money(deduped), "差额": fmt_money(diff)},
+    )
 
 
 def attr_col(attr: str) -> str:
@@ -228,33 +221,32 @@ def attr_col(attr: str) -> str:
     return {"budget": "预算数", "final": "决算数"}[attr]
 
 
-def check_carryover_identity(ev: Evaluation) -> Iterator[Finding]:
-    """年初结转结余 + 本年收入 − 本年支出 = 年末结转结余 (±容差) (结转结余平衡)."""
-    keys = ("carryover_begin", "final_income_total", "final_exp_total", "carryover_end")
-    begin, income, spent, end = (_num(ev, k) for k in keys)
-    if None in (begin, income, spent, end):
-        return
-    assert begin is not None and income is not None and spent is not None and end is not None
-    expected = round_half_up(begin + income - spent, 2)
-    diff = round_half_up(end - expected, 2)
-    if abs(diff) > ev.settings.tolerance_money + 1e-9:
-        yield Finding(
-            "identity.carryover",
-            ERROR,
-            f"结转结余不平衡：年初 {fmt_money(begin)} + 收入 {fmt_money(income)} − 支出 {fmt_money(spent)} = "
-            f"{fmt_money(expected)} 万元，而年末结转结余填写为 {fmt_money(end)} 万元，相差 {fmt_money(diff)} 万元",
-            tuple(Ref(k) for k in keys),
-            {"应为": fmt_money(expected), "填写": fmt_money(end), "差额": fmt_money(diff)},
-        )
-
-
 def check_scores(ev: Evaluation) -> Iterator[Finding]:
-    """Self-scores the data do not support, above the maximum, or with their inputs missing (自评得分核实)."""
+    """Self-scores the data do not support, above the maximum, or with their inputs missing (自评得分核实).
+
+    Indicators without a self-score are listed in one finding.
+    """
+    unscored = [s for s in ev.leaves if s.self_score is None]
+    if len(unscored) == 1:
+        s = unscored[0]
+        yield Finding(
+            "score.self_missing",
+            WARNING,
+            f"指标 {s.code} {s.name} 未填写自评得分",
+            (Ref("自评得分", RUBRIC, s.row),),
+        )
+    elif unscored:
+        yield Finding(
+            "score.self_missing",
+            WARNING,
+            f"{len(unscored)} 个指标未填写自评得分：{'、'.join(f'{s.code} {s.name}' for s in unscored)}",
+            tuple(Ref("自评得分", RUBRIC, s.row) for s in unscored),
+            {"未填写": str(len(unscored))},
+        )
     for s in ev.leaves:
         ref = Ref("自评得分", RUBRIC, s.row)
         title = f"指标 {s.code} {s.name}"
         if s.self_score is None:
-            yield Finding("score.self_missing", WARNING, f"{title} 未填写自评得分", (ref,))
             continue
         if s.self_score > s.maximum + 1e-9:
             yield Finding(
@@ -287,15 +279,17 @@ def _stated_note(ev: Evaluation, s: object) -> str:
     from .evaluate import NodeScore
 
     assert isinstance(s, NodeScore)
-    row = ev.data.indicators[s.row]
-    stated = parse_number(row.stated).value
+    metric = METRIC_BY_LABEL.get(s.source)
+    stated = read_stated(ev.data.indicators[s.row].stated, metric).rate
     if stated is None or s.self_score is None:
         return ""
+    row = ev.data.indicators[s.row]
     outcome = indicator_outcome(row.rule, row.params, s.maximum, stated, None, s.source, s.name)
+    shown = show(stated, metric.percent if metric else True)
     if s.self_score > outcome.score + 0.005:
-        metric = METRIC_BY_LABEL.get(s.source)
-        shown = _show(stated, metric.percent if metric else True)
         return f"；即使按单位自述的 {shown}，依规则也只得 {fmt_score(outcome.score)} 分（{outcome.reason}）"
+    if s.status != "ok":
+        return f"；单位自述为 {shown}"
     return ""
 
 
@@ -369,15 +363,19 @@ def check_parent_scores(ev: Evaluation) -> Iterator[Finding]:
 def check_claims(ev: Evaluation) -> Iterator[Finding]:
     """The unit's stated total, grade and rates agree with what its own data give (自述结论核对)."""
     claimed = parse_number(ev.data.get("claimed_total")).value
+    computed_differs = claimed is not None and ev.total is not None and abs(claimed - ev.total) > 0.005
     if claimed is not None and ev.self_total is not None and abs(claimed - ev.self_total) > 0.005:
-        yield Finding(
+        also = f"；按数据和评分规则核定为 {fmt_score(ev.total)} 分（{ev.grade}）" if computed_differs else ""
+        figures = {"所写总分": fmt_score(claimed), "自评合计": fmt_score(ev.self_total)}
+        yield Finding(  # one finding for the stated total, naming the computed total too
             "claim.total",
             ERROR,
-            f"报告所写总分 {fmt_score(claimed)} 分，但各项自评得分相加为 {fmt_score(ev.self_total)} 分",
+            f"报告所写总分 {fmt_score(claimed)} 分，但各项自评得分相加为 {fmt_score(ev.self_total)} 分{also}",
             (Ref("claimed_total"),),
-            {"所写总分": fmt_score(claimed), "自评合计": fmt_score(ev.self_total)},
+            figures | ({"核定总分": fmt_score(ev.total)} if computed_differs else {}),
         )
-    if claimed is not None and ev.total is not None and abs(claimed - ev.total) > 0.005:
+    elif computed_differs:
+        assert claimed is not None
         yield Finding(
             "claim.total_computed",
             WARNING,
@@ -396,37 +394,7 @@ def check_claims(ev: Evaluation) -> Iterator[Finding]:
                 f"报告所写等级「{claimed_grade}」与总分 {fmt_score(basis)} 分对应的等级「{expected}」不符",
                 (Ref("claimed_grade"),),
             )
-    for s in ev.leaves:
-        row = ev.data.indicators[s.row]
-        stated = parse_number(row.stated)
-        metric = METRIC_BY_LABEL.get(s.source)
-        if metric is None or stated.value is None:
-            continue
-        rate = ev.metrics[metric.key]
-        ref = Ref("单位自述值", RUBRIC, s.row)
-        if rate.value is None:
-            yield Finding(
-                "claim.unverifiable",
-                WARNING,
-                f"单位自述{metric.label}为 {_show(stated.value, metric.percent)}，但{rate.reason}，无法核实",
-                (ref,),
-            )
-        elif (
-            abs(percent_points(rate.value) - percent_points(stated.value))
-            > percent_points(ev.settings.tolerance_rate) + 1e-9
-        ):
-            yield Finding(
-                "claim.rate",
-                ERROR,
-                f"单位自述{metric.label}为 {_show(stated.value, metric.percent)}，按填报数据计算为 "
-                f"{_show(rate.value, metric.percent)}（{rate.formula}）",
-                (ref,),
-                {"自述": _show(stated.value, metric.percent), "计算": _show(rate.value, metric.percent)},
-            )
-
-
-def _show(value: float, percent: bool) -> str:
-    return fmt_rate(value) if percent else fmt_score(value)
+    yield from check_stated_values(ev)
 
 
 def check_goals(ev: Evaluation) -> Iterator[Finding]:
@@ -537,16 +505,105 @@ def check_rubric(ev: Evaluation) -> Iterator[Finding]:
         yield Finding("rubric.structure", ERROR, problem.message, (problem.ref,))
 
 
+OVER_BUDGET = {  # rate key → (what is spent, the budget it exceeds) (超预算的警示比率)
+    "public_control": ("公用经费", "final_exp_public", "budget_exp_public"),
+    "project_exec": ("项目支出", "final_exp_project", "budget_exp_project"),
+}
+EXECUTION_SOURCES = ("预算执行率", "基本支出执行率", "项目支出执行率")
+
+
+def _over(rate: Rate) -> bool:
+    return rate.value is not None and percent_points(rate.value) > 100
+
+
+def _warning_signs(ev: Evaluation) -> dict[str, Finding]:
+    """Rates that are warning signs whatever the rubric scores (警示信号), keyed by rate."""
+    signs: dict[str, Finding] = {}
+    staff = ev.metrics["staff_control"]
+    actual = _num(ev, "staff_actual")
+    if _over(staff) and actual is not None and staff.value:
+        quota = round_half_up(actual / staff.value, 2)
+        signs["staff_control"] = Finding(
+            "sign.overstaffed",
+            WARNING,
+            f"在职人员 {fmt_score(actual)} 人，超过编制数 {fmt_score(quota)} 人（在职人员控制率 "
+            f"{fmt_rate(staff.value)}），超编 {fmt_score(actual - quota)} 人",
+            tuple(_input_refs(ev, METRIC_BY_KEY["staff_control"], blank_only=False)),
+            {"在职人数": fmt_score(actual), "编制数": fmt_score(quota), "超编": fmt_score(actual - quota)},
+        )
+    for key, (what, spent_key, budget_key) in OVER_BUDGET.items():
+        rate, spent, budget = ev.metrics[key], _num(ev, spent_key), _num(ev, budget_key)
+        if _over(rate) and spent is not None and budget is not None:
+            excess = round_half_up(spent - budget, 2)
+            signs[key] = Finding(
+                "sign.over_budget",
+                WARNING,
+                f"{what}决算 {fmt_money(spent)} 万元，比预算 {fmt_money(budget)} 万元多 {fmt_money(excess)} 万元"
+                f"（{rate.name} {fmt_rate(rate.value)}）",
+                (Ref(spent_key), Ref(budget_key)),
+                {"决算": fmt_money(spent), "预算": fmt_money(budget), "超出": fmt_money(excess)},
+            )
+    return signs
+
+
+def check_warning_signs(ev: Evaluation) -> Iterator[Finding]:
+    """超编, 公用经费/项目支出超预算, and an execution rate scored full although spending exceeds the budget (警示信号)."""
+    yield from _warning_signs(ev).values()
+    for s in ev.leaves:
+        metric = METRIC_BY_LABEL.get(s.source)
+        if metric is None or s.source not in EXECUTION_SOURCES or not _over(ev.metrics[metric.key]):
+            continue
+        if s.self_score is not None and s.self_score >= s.maximum - 0.005:
+            yield Finding(
+                "sign.full_score_over_budget",
+                WARNING,
+                f"指标 {s.code} {s.name} 自评满分 {fmt_score(s.self_score)} 分，但{metric.label}为 "
+                f"{fmt_rate(ev.metrics[metric.key].value)}，支出超出预算，满分依据不足",
+                (Ref("自评得分", RUBRIC, s.row), *_input_refs(ev, metric, blank_only=False)),
+            )
+
+
+def check_derived_inputs(ev: Evaluation) -> Iterator[Finding]:
+    """Inputs the rates derive rather than read (推算的输入): 预算调整数 and 编制数, each said once."""
+    derived = derived_adjustment(
+        ev.data.get("budget_adjustment"),
+        ev.data.get("budget_adjusted_total"),
+        ev.data.get("budget_exp_total"),
+    )
+    if derived.value is not None:
+        yield Finding(
+            "input.derived",
+            INFO,
+            f"预算调整数未填写，按 |调整后预算数 − 年初预算数| 推算为 {fmt_money(derived.value)} 万元，用于计算预算调整率"
+            "（这是净调整额，追加与追减分别计算时实际调整数可能更大）",
+            (Ref("budget_adjustment"), Ref("budget_adjusted_total"), Ref("budget_exp_total")),
+            {"推算": fmt_money(derived.value)},
+        )
+    split = [parse_number(ev.data.get(k)) for k in ("staff_quota_admin", "staff_quota_inst")]
+    quota = _num(ev, "staff_quota_total")
+    if quota is not None and any(p.blank for p in split) and ev.metrics["staff_control"].ok:
+        yield Finding(
+            "input.derived",
+            INFO,
+            f"行政编制数、事业编制数未分别填写，按编制数合计 {fmt_score(quota)} 人计算在职人员控制率",
+            (Ref("staff_quota_total"), Ref("staff_quota_admin"), Ref("staff_quota_inst")),
+            {"编制数": fmt_score(quota)},
+        )
+
+
 def check_unscored_metrics(ev: Evaluation) -> Iterator[Finding]:
-    """Rates that can be computed but that no indicator scores, listed for completeness (未评分比率)."""
-    scored = {s.source for s in ev.leaves}
+    """Rates that can be computed but that no indicator scores, listed for completeness (未评分比率).
+
+    A rate already reported as a warning sign is not listed again.
+    """
+    scored = {s.source for s in ev.leaves} | set(_warning_signs(ev))
     for metric in METRICS:
         rate = ev.metrics[metric.key]
-        if metric.label not in scored and rate.value is not None:
+        if metric.label not in scored and metric.key not in scored and rate.value is not None:
             yield Finding(
                 "info.metric",
                 INFO,
-                f"{metric.label} {_show(rate.value, metric.percent)}（未纳入评分）",
+                f"{metric.label} {show(rate.value, metric.percent)}（未纳入评分）",
                 tuple(_input_refs(ev, metric, blank_only=False)),
             )
 
@@ -554,15 +611,16 @@ def check_unscored_metrics(ev: Evaluation) -> Iterator[Finding]:
 CHECKS: tuple[Check, ...] = (
     check_rubric,
     check_inputs,
-    check_component_sums,
+    check_balances,
     check_functional_classes,
-    check_carryover_identity,
     check_scores,
     check_parent_scores,
     check_claims,
     check_goals,
     check_team,
     check_departments,
+    check_derived_inputs,
+    check_warning_signs,
     check_unscored_metrics,
 )
 

@@ -8,15 +8,15 @@ row's cells — so the headless result equals what the workbook's formulas compu
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from .fields import DEFAULT_SETTINGS
+from .fields import DEFAULT_SETTINGS, MONEY_KEYS
 from .findings import SEVERITY_ORDER, Finding, count_by_severity
 from .grades import DEFAULT_BANDS, grade, parse_bands
 from .metrics import GOAL_SOURCE, METRIC_BY_LABEL, compute_metrics, goal_completion_rates
 from .model import IndicatorRow, UnitData
-from .numbers import parse_number, parse_text, round_half_up
+from .numbers import parse_number, parse_text, percent_text, round_half_up
 from .rates import QuarterProgress, Rate, goals_completion, quarterly_progress
 from .rubric import Problem, Rubric, build_rubric, parent_code, sum_present, table_shape
 from .rules import OK
@@ -198,6 +198,17 @@ def score_rows(data: UnitData, metrics: dict[str, Rate], goal_rates: list[Rate])
     return {code: scores[code] for code in codes}
 
 
+def amounts_only(data: UnitData) -> UnitData:
+    """The inputs with a percent typed into a 万元 field (``"12%"``) left out (金额栏的百分数不计入).
+
+    It is not 0.12 万元: the rates treat it as missing and the input check reports it as an error.
+    """
+    wrong = [k for k in MONEY_KEYS if percent_text(data.fields.get(k))]
+    if not wrong:
+        return data
+    return replace(data, fields={**data.fields, **dict.fromkeys(wrong)})
+
+
 @lru_cache(maxsize=64)
 def _cached_rubric(rows: tuple[IndicatorRow, ...]) -> tuple[Rubric | None, list[Problem]]:
     return build_rubric(rows)
@@ -216,7 +227,8 @@ def evaluate(data: UnitData) -> Evaluation:
     from .checks import run_checks
 
     settings = Settings.from_data(data)
-    metrics = compute_metrics(data)
+    usable = amounts_only(data)
+    metrics = compute_metrics(usable)
     goal_rates = goal_completion_rates(data)
     quarters = quarterly_progress(
         [q.cumulative for q in data.quarters],
@@ -226,7 +238,7 @@ def evaluate(data: UnitData) -> Evaluation:
         data.get("budget_basis"),
     )
     rubric, problems = _rubric_of(data.indicators)
-    scores = score_rows(data, metrics, goal_rates)
+    scores = score_rows(usable, metrics, goal_rates)
     roots = [s for s in scores.values() if s.level == 1]
     total = (sum_present(s.score for s in roots) or 0.0) if scores else None
     self_total = sum_present(s.self_score for s in roots)

@@ -151,6 +151,17 @@ def _budget_fields() -> list[Field]:
             Field(f"tp_{key}_{col}", f"{label}{col_label}", MONEY, s, "万元")
             for key, label in THREE_PUBLIC_ITEMS
         ]
+    fields += [
+        Field(
+            f"tp_total_{col}",
+            f"“三公经费”{col_label}合计",
+            MONEY,
+            s,
+            "万元",
+            note="报告只给合计、未分四项时填写；四项也填写时用于核对",
+        )
+        for col, col_label in THREE_PUBLIC_COLUMNS
+    ]
     s = "政府采购与重点支出"
     fields += [
         Field("procurement_budget", "政府采购预算数", MONEY, s, "万元"),
@@ -225,6 +236,7 @@ FIELDS: tuple[Field, ...] = tuple(
     + _setting_fields()
 )
 FIELD_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
+MONEY_KEYS = tuple(f.key for f in FIELDS if f.kind == MONEY and f.section != SETTINGS_SECTION)  # 金额输入项
 DEFAULT_SETTINGS: dict[str, object] = {
     "tolerance_money": 0.01,
     "tolerance_rate": 0.001,

@@ -14,6 +14,7 @@ CHECK_FAMILIES = {
     "sum": "金额勾稽",
     "identity": "平衡关系",
     "info": "无法计算的指标",
+    "sign": "警示信号",
     "claim": "自述与核定",
     "score": "指标得分",
     "goal": "绩效目标",

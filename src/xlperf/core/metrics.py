@@ -3,7 +3,7 @@
 A :class:`Metric` names a rate function of :mod:`.rates` and the inputs it takes: fields,
 groups of fields summed as a range, or table columns.  The headless build calls
 :func:`compute_metrics`; the workbook writes the same wiring as a cell formula
-(``=BUDGET_ADJ_RATE(budget_adjustment,budget_adjustment_excluded,budget_exp_total)``), so both
+(``=BASIC_EXEC_RATE(final_exp_basic,budget_exp_basic)``), so both
 paths call one function with the same arguments.
 """
 
@@ -80,7 +80,7 @@ METRICS: tuple[Metric, ...] = (
         "预算调整率",
         "BUDGET_ADJ_RATE",
         rates.budget_adj_rate,
-        ("budget_adjustment", "budget_adjustment_excluded", "budget_exp_total"),
+        ("budget_adjustment", "budget_adjustment_excluded", "budget_exp_total", "budget_adjusted_total"),
     ),
     Metric(
         "quarters_on_schedule",
@@ -116,14 +116,14 @@ METRICS: tuple[Metric, ...] = (
         "“三公经费”控制率",
         "THREE_PUBLIC_CONTROL_RATE",
         rates.three_public_control_rate,
-        (TP_ACTUAL, TP_BUDGET),
+        (TP_ACTUAL, TP_BUDGET, "tp_total_actual", "tp_total_budget"),
     ),
     Metric(
         "three_public_change",
         "“三公经费”变动率",
         "THREE_PUBLIC_CHANGE_RATE",
         rates.three_public_change_rate,
-        (TP_ACTUAL, TP_LAST),
+        (TP_ACTUAL, TP_LAST, "tp_total_actual", "tp_total_last"),
     ),
     Metric(
         "procurement_exec",
@@ -137,7 +137,7 @@ METRICS: tuple[Metric, ...] = (
         "在职人员控制率",
         "STAFF_CONTROL_RATE",
         rates.staff_control_rate,
-        ("staff_actual", STAFF_QUOTA),
+        ("staff_actual", STAFF_QUOTA, "staff_quota_total"),
     ),
     Metric(
         "key_expenditure",
@@ -152,6 +152,20 @@ METRICS: tuple[Metric, ...] = (
         "FIXED_ASSET_UTILIZATION_RATE",
         rates.fixed_asset_utilization_rate,
         ("fixed_assets_in_use", "fixed_assets_total"),
+    ),
+    Metric(
+        "basic_exec",
+        "基本支出执行率",
+        "BASIC_EXEC_RATE",
+        rates.basic_exec_rate,
+        ("final_exp_basic", "budget_exp_basic"),
+    ),
+    Metric(
+        "project_exec",
+        "项目支出执行率",
+        "PROJECT_EXEC_RATE",
+        rates.project_exec_rate,
+        ("final_exp_project", "budget_exp_project"),
     ),
 )
 METRIC_BY_KEY: dict[str, Metric] = {m.key: m for m in METRICS}

@@ -12,6 +12,16 @@ from dataclasses import dataclass, field
 
 # Table names (表名) — also the Chinese captions the workbook shows.
 CLASSES, QUARTERS, GOALS, RUBRIC, TEAM = "功能分类", "季度支出", "绩效目标", "指标评分", "评价工作组"
+TABLE_CONTENTS = {  # what a table holds and what it must add up to (表格内容), for docs/workbook.md
+    CLASSES: "本表按支出功能分类科目（类、款、项）列示**项目支出**：「预算数」各行之和应等于预算项目支出"
+    "（`budget_exp_project`），「决算数」各行之和应等于决算项目支出（`final_exp_project`）。"
+    "同时列出某科目及其下级科目（如 201 与 2010308）时，下级金额已含在上级中，核对时只计一次。"
+    "若本表按功能分类列示的是**全部支出**（含基本支出），其合计应等于支出合计（`budget_exp_total` / "
+    "`final_exp_total`）：校验会识别这种填法并按支出合计核对，不报项目支出不符。",
+    RUBRIC: "「单位自述值」填报告写明的数：比率（如 95% 或 0.95；填 100 按 100% 理解），或比率所依据的金额"
+    "（写作「1270.57万元」，如执行数），校验分别与计算值、应等于的金额核对；比率按各合法口径（年初/调整后预算，"
+    "支出预算数/决算支出数）比对，与另一口径相符时提示所用口径而不报错误。",
+}
 
 
 @dataclass(frozen=True, slots=True)

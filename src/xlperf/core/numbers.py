@@ -196,3 +196,8 @@ def fmt_score(score: float | None) -> str:
 def percent_points(rate: float) -> float:
     """A rate as percentage points rounded to two decimals (百分点), the figure rules compare."""
     return round_half_up(rate * 100, 2)
+
+
+def percent_text(raw: object) -> bool:
+    """A cell typed as a percent, ``"12%"`` (百分数文本): never an amount in 万元."""
+    return isinstance(raw, str) and raw.strip().endswith(("%", "％"))

@@ -162,14 +162,35 @@ def _absolute(raw: object) -> object:
     return abs(parsed.value) if parsed.value is not None else raw
 
 
-def budget_adj_rate(adjustment: object, excluded: object, budget: object) -> Rate:
-    """预算调整率 = (预算调整数 − 政策性等调整) / 年初预算数 × 100%（53号）.
+def derived_adjustment(adjustment: object, adjusted_budget: object, budget: object) -> Parsed:
+    """预算调整数 when not typed (推算的预算调整数): |调整后预算数 − 年初预算数|; a typed value wins.
+
+    The net change is a floor of the true 调整数 (additions and cuts counted separately), so the
+    checks say when it was used.  Blank when it is typed, or when either budget is blank.
+    """
+    if not total(adjustment).blank:
+        return BLANK
+    adjusted, initial = total(adjusted_budget), total(budget)
+    if adjusted.value is None or initial.value is None:
+        return BLANK
+    return Parsed(abs(adjusted.value - initial.value))
+
+
+def budget_adj_rate(
+    adjustment: object, excluded: object, budget: object, adjusted_budget: object = None
+) -> Rate:
+    """预算调整率 = (预算调整数 − 政策性等调整) / 年初预算数 × 100%（53号）；未填预算调整数时取调整后预算数与年初预算数之差（绝对值）.
 
     预算调整数 is the gross of all additions, cuts and structural changes; a negative entry is
-    taken by its absolute value.  Adjustments caused by national policy, force majeure or
+    taken by its absolute value.  When it is blank and 调整后预算数 is given, the net change
+    |调整后预算数 − 年初预算数| is used.  Adjustments caused by national policy, force majeure or
     tasks assigned by higher levels (``excluded``) are left out; a blank ``excluded`` counts as 0.
     """
     name, formula = "预算调整率", "(预算调整数 − 政策性、不可抗力及上级交办调整) / 年初预算数 × 100%"
+    derived = derived_adjustment(adjustment, adjusted_budget, budget)
+    if derived.value is not None:
+        adjustment = derived.value
+        formula = "(|调整后预算数 − 年初预算数| − 政策性、不可抗力及上级交办调整) / 年初预算数 × 100%"
     excl_raw: object = 0.0 if total(excluded).blank else _absolute(excluded)
     values, failed = _inputs(
         name,
@@ -238,23 +259,38 @@ def public_expense_control_rate(actual: object, budget: object) -> Rate:
     )
 
 
-def three_public_control_rate(actual: object, budget: object) -> Rate:
-    """“三公经费”控制率 = “三公经费”实际支出数 / “三公经费”预算安排数 × 100%（53号）."""
+def given_total(parts: object, stated_total: object) -> object:
+    """A figure given either as its parts or as one total (分项或合计): the typed total wins, else Σ parts."""
+    return parts if total(stated_total).blank else stated_total
+
+
+def three_public_control_rate(
+    actual: object, budget: object, actual_total: object = None, budget_total: object = None
+) -> Rate:
+    """“三公经费”控制率 = “三公经费”实际支出数 / “三公经费”预算安排数 × 100%（53号）.
+
+    Each side is the typed 合计 when given, otherwise the sum of the four items.
+    """
     return _ratio(
         "“三公经费”控制率",
         "“三公经费”实际支出数 / “三公经费”预算数 × 100%",
-        ("“三公经费”实际支出数", actual),
-        ("“三公经费”预算数", budget),
+        ("“三公经费”实际支出数", given_total(actual, actual_total)),
+        ("“三公经费”预算数", given_total(budget, budget_total)),
     )
 
 
-def three_public_change_rate(current: object, previous: object) -> Rate:
-    """“三公经费”变动率 = (本年度“三公经费”总额 − 上年度“三公经费”总额) / 上年度总额 × 100%（53号）."""
+def three_public_change_rate(
+    current: object, previous: object, current_total: object = None, previous_total: object = None
+) -> Rate:
+    """“三公经费”变动率 = (本年度“三公经费”总额 − 上年度“三公经费”总额) / 上年度总额 × 100%（53号）.
+
+    Each year is the typed 合计 when given, otherwise the sum of the four items.
+    """
     return _change(
         "“三公经费”变动率",
         "(本年度“三公经费” − 上年度“三公经费”) / 上年度“三公经费” × 100%",
-        ("本年度“三公经费”", current),
-        ("上年度“三公经费”", previous),
+        ("本年度“三公经费”", given_total(current, current_total)),
+        ("上年度“三公经费”", given_total(previous, previous_total)),
     )
 
 
@@ -268,9 +304,39 @@ def procurement_exec_rate(actual: object, budget: object) -> Rate:
     )
 
 
-def staff_control_rate(staff: object, quota: object) -> Rate:
-    """在职人员控制率 = 在职人员数 / 编制数 × 100%（53号）."""
-    return _ratio("在职人员控制率", "在职人员数 / 编制数 × 100%", ("在职人员数", staff), ("编制数", quota))
+def _complete(raw: object) -> bool:
+    """Every cell of a range filled (分项齐全)."""
+    return all(not total(item).blank for item in _flat(raw))
+
+
+def staff_control_rate(staff: object, quota: object, quota_total: object = None) -> Rate:
+    """在职人员控制率 = 在职人员数 / 编制数 × 100%（53号）；编制数为行政与事业编制之和，未分项时取编制数合计."""
+    return _ratio(
+        "在职人员控制率",
+        "在职人员数 / 编制数 × 100%",
+        ("在职人员数", staff),
+        ("编制数", quota if _complete(quota) or total(quota_total).blank else quota_total),
+    )
+
+
+def basic_exec_rate(final_basic: object, budget_basic: object) -> Rate:
+    """基本支出执行率 = 基本支出决算数 / 基本支出预算数 × 100%."""
+    return _ratio(
+        "基本支出执行率",
+        "基本支出决算数 / 基本支出预算数 × 100%",
+        ("基本支出决算数", final_basic),
+        ("基本支出预算数", budget_basic),
+    )
+
+
+def project_exec_rate(final_project: object, budget_project: object) -> Rate:
+    """项目支出执行率 = 项目支出决算数 / 项目支出预算数 × 100%."""
+    return _ratio(
+        "项目支出执行率",
+        "项目支出决算数 / 项目支出预算数 × 100%",
+        ("项目支出决算数", final_project),
+        ("项目支出预算数", budget_project),
+    )
 
 
 def key_expenditure_rate(key_spending: object, project_total: object) -> Rate:

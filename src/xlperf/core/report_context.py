@@ -15,11 +15,11 @@ import re
 from dataclasses import dataclass, field
 
 from .evaluate import Evaluation, NodeScore
-from .fields import INCOME_SOURCES
+from .fields import INCOME_SOURCES, THREE_PUBLIC_COLUMNS, THREE_PUBLIC_ITEMS
 from .findings import ERROR
 from .metrics import METRIC_BY_LABEL, METRICS
-from .numbers import fmt_amount, fmt_entered, fmt_rate, fmt_score, parse_number, parse_text
-from .rates import QuarterProgress
+from .numbers import fmt_amount, fmt_entered, fmt_money, fmt_rate, fmt_score, parse_number, parse_text
+from .rates import QuarterProgress, given_total, total
 from .rules import OK
 
 ORDINALS = "一二三四五六七八九十"
@@ -336,7 +336,7 @@ def report_context(ev: Evaluation, findings: list | None = None) -> dict[str, ob
             "quota_inst": _count(quota_inst),
             "quota_total": fmt_score((quota_admin or 0) + (quota_inst or 0))
             if quota_admin is not None or quota_inst is not None
-            else "—",
+            else _count(data.get("staff_quota_total")),
             "actual": _count(data.get("staff_actual")),
             "control_rate": ev.metrics["staff_control"].text(),
         },
@@ -354,6 +354,7 @@ def report_context(ev: Evaluation, findings: list | None = None) -> dict[str, ob
             for c in data.classes
             if parse_text(c.code) or parse_text(c.name)
         ],
+        "three_public": _three_public(data),
         "carryover_begin": _money(data.get("carryover_begin")),
         "carryover_end": _money(data.get("carryover_end")),
         "metrics": metrics,
@@ -423,3 +424,25 @@ def _stage(data: object, stage: str) -> dict[str, object]:
         "public": _money(get(f"{stage}_exp_public")),
         "project": _money(get(f"{stage}_exp_project")),
     }
+
+
+def _three_public(data: object) -> dict[str, object]:
+    """“三公经费” as given (三公经费): the four items only when the unit split them, and the totals.
+
+    A unit that gives only totals gets no item rows, rather than a total shown under one item.
+    """
+    get = data.get  # type: ignore[attr-defined]
+    items = [
+        {"label": label, **{col: _money(get(f"tp_{key}_{col}")) for col, _ in THREE_PUBLIC_COLUMNS}}
+        for key, label in THREE_PUBLIC_ITEMS
+        if any(not parse_number(get(f"tp_{key}_{col}")).blank for col, _ in THREE_PUBLIC_COLUMNS)
+    ]
+    totals = {
+        col: fmt_money(
+            total(
+                given_total([get(f"tp_{k}_{col}") for k, _ in THREE_PUBLIC_ITEMS], get(f"tp_total_{col}"))
+            ).value
+        )
+        for col, _ in THREE_PUBLIC_COLUMNS
+    }
+    return {"items": items, "total": totals}

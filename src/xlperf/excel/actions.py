@@ -317,10 +317,6 @@ def validate(book: Any) -> ActionResult:
     loc = inputs.locator
     cells = _ensure_findings_sheet(book, loc)
     cells.update(findings_with_links(loc, findings))
-    counts = count_by_severity(findings)
-    for name, key in (("finding_errors", "error"), ("finding_warnings", "warning")):
-        if name in loc.names:
-            cells[loc.names[name]] = counts[key]
     count = _write(book, loc, cells, formulas=True)
     head = "未发现问题。" if not findings else f"校验完成：{_counts_text(findings)}。"
     message = head + (f"请在「{c.S_FINDINGS}」中点击「位置」跳转到相应单元格。" if findings else "")

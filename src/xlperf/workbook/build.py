@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.evaluate import Evaluation, evaluate
-from ..core.findings import ERROR, SEVERITY_ORDER, Finding
+from ..core.findings import ERROR, SEVERITY_ORDER, WARNING, Finding
 from ..errors import OutputError
 from ..io.atomic import backup_file
 from ..io.safety import FileReport, inspect_workbook_file
@@ -45,10 +45,11 @@ class BuildResult:
 
 
 def structure_findings(loc: Locator) -> list[Finding]:
-    """Findings for a damaged workbook structure (工作簿结构问题)."""
-    return [
+    """Findings for a damaged workbook structure (工作簿结构问题), and a warning for an older layout."""
+    damage = [
         Finding("workbook.structure", ERROR, message, (ref,) if ref else ()) for message, ref in loc.problems
     ]
+    return damage + ([Finding("workbook.layout", WARNING, loc.outdated)] if loc.outdated else [])
 
 
 def evaluate_workbook(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.evaluate import Evaluation, evaluate
-from ..core.fields import FIELD_BY_KEY, PREVIOUS_SECTION, SETTINGS_SECTION
+from ..core.fields import FIELD_BY_KEY, SETTINGS_SECTION
 from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, UnitData
 from ..core.numbers import fmt_score, parse_number, parse_text
 from ..core.previous import FROM_LAST_YEAR
@@ -176,7 +176,6 @@ def carry_over(last: Path, target: Path, *, replace: bool = False) -> list[str]:
     inputs = read_workbook(last)
     notes = [
         f"注意：上年工作簿：{problem}（新工作簿已按当前版式生成，请核对结转内容）"
-        for problem, ref in inputs.locator.problems
-        if ref is None or ref.table is not None or FIELD_BY_KEY[ref.key].section != PREVIOUS_SECTION
-    ]  # a workbook from before 上年情况 existed simply has none of its names
+        for problem, _ in inputs.locator.problems
+    ]  # an older layout simply lacks the newer names (contract.ADDED_IN_LAYOUT): nothing to note
     return write_next_year(inputs.data, evaluate(inputs.data), last, target, replace=replace) + notes

@@ -11,7 +11,7 @@ from __future__ import annotations
 from openpyxl.utils import get_column_letter, range_boundaries
 
 from ..core.evaluate import Evaluation, actual_kind
-from ..core.findings import Finding, check_family
+from ..core.findings import Finding, check_family, count_by_severity
 from ..core.metrics import METRIC_BY_LABEL, METRICS, Column, Group
 from ..core.numbers import parse_text
 from ..core.rates import on_schedule
@@ -46,14 +46,11 @@ def _rates(cells: Cells, loc: Locator, ev: Evaluation) -> None:
 
 
 def _summary(cells: Cells, loc: Locator, ev: Evaluation) -> None:
-    counts = ev.counts()
     formulas = {
         "total_score": Formula(_call("RUBRIC_SUBTOTAL", '""', "rubric_codes", "rubric_scores"), ev.total),
         "total_grade": Formula(_call("PERF_GRADE", "total_score", "grade_bands"), ev.grade),
         "self_total": Formula(_call("RUBRIC_SUBTOTAL", '""', "rubric_codes", "rubric_selfs"), ev.self_total),
         "self_grade": Formula(_call("PERF_GRADE", "self_total", "grade_bands"), ev.self_grade),
-        "finding_errors": counts["error"],
-        "finding_warnings": counts["warning"],
     }
     for name, value in formulas.items():
         _put(cells, loc.names.get(name), value)
@@ -223,8 +220,16 @@ def computed_cells(loc: Locator, ev: Evaluation) -> Cells:
 
 def finding_cells(loc: Locator, findings: list[Finding], previous_rows: int) -> Cells:
     """The 校验结果 rows under the header named ``findings_header``: 级别, 检查项 (the check's Chinese
-    family, :func:`~xlperf.core.findings.check_family`), 说明, 位置; stale rows cleared."""
+    family, :func:`~xlperf.core.findings.check_family`), 说明, 位置; stale rows cleared.
+
+    Also the error and warning counts of the 汇总 sheet, from the same findings.
+    """
     cells: Cells = {}
+    counts = count_by_severity(
+        findings
+    )  # all findings, the workbook's structure too: as 校验结果.json counts
+    for name, key in (("finding_errors", "error"), ("finding_warnings", "warning")):
+        _put(cells, loc.names.get(name), counts[key])
     anchor = loc.names.get(c.FINDINGS_NAME)
     if anchor is None:
         return cells

@@ -10,11 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core import model
-from ..core.fields import FIELDS, Field
+from ..core.fields import FIELDS, PREVIOUS_SECTION, Field
 from ..core.metrics import METRICS, Column, Group
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: “三公经费” totals, 基本支出执行率 and 项目支出执行率, 存在问题 text, 上年情况
 VERSION_NAME = "xlperf_layout_version"
+ADDED_IN_LAYOUT = {
+    **dict.fromkeys(("tp_total_budget", "tp_total_actual", "tp_total_last", "budget_issues"), 2),
+    **{f.key: 2 for f in FIELDS if f.section == PREVIOUS_SECTION},
+}
+"""Fields a workbook of an older layout cannot have (新增填报项): blank there, and the upgrade adds them."""
 
 S_README, S_UNIT, S_BUDGET, S_PROGRESS, S_GOALS, S_RATES, S_RUBRIC, S_SUMMARY, S_FINDINGS = (
     "说明",

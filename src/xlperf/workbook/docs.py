@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..core.fields import FIELDS
 from ..core.functions import FUNCTIONS
 from ..core.metrics import METRICS
+from ..core.model import TABLE_CONTENTS
 from ..core.rules import RULES
 from . import contract as c
 
@@ -54,9 +55,10 @@ def contract_markdown() -> str:
         out.append(f"| `{name}` | {label} | |")
     out += ["", "## 表格", ""]
     for spec in c.TABLES:
+        out += [f"### `{spec.name}`：{spec.caption}（工作表「{spec.sheet}」）", ""]
+        if spec.caption in TABLE_CONTENTS:
+            out += [TABLE_CONTENTS[spec.caption], ""]
         out += [
-            f"### `{spec.name}`：{spec.caption}（工作表「{spec.sheet}」）",
-            "",
             "| 列 | 角色 | 格式 |",
             "|---|---|---|",
         ]

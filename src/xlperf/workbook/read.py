@@ -21,6 +21,7 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,7 +31,7 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel, from_ISO8601
 
-from ..core.fields import FIELDS, NARRATIVE_SECTION, Field
+from ..core.fields import FIELDS, MONEY_KEYS, Field
 from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, Ref, TeamRow, UnitData
 from ..errors import UnreadableFileError, XlperfError
 from ..io.safety import parse_xml
@@ -72,6 +73,8 @@ class Locator:
     formula_cells: set[tuple[str, str]] = field(default_factory=set)
     own_formula_cells: set[tuple[str, str]] = field(default_factory=set)
     finding_rows: int = 0
+    layout_version: int = c.LAYOUT_VERSION
+    outdated: str = ""  # an older layout's notice: its newer names read as blank until upgraded
 
     def locate(self, ref: Ref) -> tuple[str, str] | None:
         """The (sheet, cell) a core :class:`Ref` points at (定位), or None."""
@@ -193,6 +196,7 @@ class _Package:
         self.strings_part = strings_part[1:] if strings_part else None
         self._strings: list[str] | None = None
         self.date_styles, self.timedelta_styles = self._number_styles()
+        self._percent_styles: set[int] | None = None
 
     def xml(self, part: str) -> etree._Element:
         info = self.parts.get(part)
@@ -231,6 +235,24 @@ class _Package:
             if is_timedelta_format(code):
                 durations.add(index)
         return dates, durations
+
+    def percent_styles(self) -> set[int]:
+        """Indices of the cell styles whose number format shows a percent (百分比格式), parsed on first use."""
+        if self._percent_styles is None:
+            self._percent_styles = set()
+            if "xl/styles.xml" in self.parts:
+                root = self.xml("xl/styles.xml")
+                custom = {
+                    int(f.get("numFmtId", "-1")): f.get("formatCode") or ""
+                    for f in root.iter(f"{{{_MAIN}}}numFmt")
+                }
+                xfs = root.find(f"{{{_MAIN}}}cellXfs")
+                for index, xf in enumerate(xfs.iter(f"{{{_MAIN}}}xf") if xfs is not None else ()):
+                    number = int(xf.get("numFmtId", "0"))
+                    code = custom[number] if number in custom else BUILTIN_FORMATS.get(number) or ""
+                    if "%" in code:
+                        self._percent_styles.add(index)
+        return self._percent_styles
 
     def shared_string(self, index: int) -> str:
         if self._strings is None:
@@ -344,6 +366,12 @@ class _Sheet:
                 sheet=self.title,
                 cell=key,
             ) from None
+
+    def percent_at(self, address: str) -> bool:
+        """Whether the number in ``address`` is shown as a percent (以百分比显示), i.e. typed as ``12%``."""
+        cell = self.cells.get(self.merged.get(address, address))
+        style = cell.get("s") if cell is not None else None
+        return bool(style) and int(style) in self.book.package.percent_styles()  # type: ignore[arg-type]
 
     def cached_at(self, address: str) -> object:
         """The saved result of the formula in ``address`` (公式缓存值), None when there is none."""
@@ -616,6 +644,8 @@ def _read(book: _Book, path: Path) -> WorkbookInputs:
                             ref,
                         )
                     )
+        elif ref.table is None and _typed_percent(raw, ref) and book.sheet(sheet).percent_at(address):  # type: ignore[union-attr]
+            raw = f"{format((Decimal(repr(raw)) * 100).normalize(), 'f')}%"  # "12%" typed into a 万元 cell: as shown
         values[(sheet, address)] = raw
         return raw
 
@@ -624,6 +654,11 @@ def _read(book: _Book, path: Path) -> WorkbookInputs:
 
 
 CellReader = Callable[[str, str, Ref], object]
+
+
+def _typed_percent(raw: object, ref: Ref) -> bool:
+    """A number in a 万元 field, which may have been typed as a percent (金额栏中的数字)."""
+    return ref.key in MONEY_KEYS and type(raw) in (int, float)
 
 
 def contract_inputs(
@@ -637,10 +672,9 @@ def contract_inputs(
     for f in FIELDS:
         where = loc.names.get(f.key)
         if where is None:
-            if f.section != NARRATIVE_SECTION:  # report text an older workbook lacks is blank, not damage
-                loc.problems.append(
-                    (f"缺少名称 {f.key}（{f.label}），请运行 xlperf upgrade 修复", Ref(f.key))
-                )
+            if loc.layout_version < c.ADDED_IN_LAYOUT.get(f.key, 0):
+                continue  # newer than the workbook: blank, and the layout-version problem says to upgrade
+            loc.problems.append((f"缺少名称 {f.key}（{f.label}），请运行 xlperf upgrade 修复", Ref(f.key)))
             continue
         fields[f.key] = value(*where, Ref(f.key))
         if on_field is not None:
@@ -683,13 +717,11 @@ def _check_version(book: _Book, loc: Locator) -> None:
     """The layout version the workbook was generated with (布局版本) against this xlperf's."""
     text = book.defined_names.get(c.VERSION_NAME, "").strip()
     version = int(text) if text.isdigit() else 0
+    loc.layout_version = version
     if version < c.LAYOUT_VERSION:
-        loc.problems.append(
-            (
-                f"工作簿由旧版 xlperf 生成（布局版本 {version}，当前 {c.LAYOUT_VERSION}），"
-                "请运行 xlperf upgrade 升级",
-                None,
-            )
+        loc.outdated = (
+            f"工作簿由旧版 xlperf 生成（布局版本 {version}，当前 {c.LAYOUT_VERSION}），新增的填报项按未填写处理；"
+            "请运行 xlperf upgrade 升级后补填"
         )
     elif version > c.LAYOUT_VERSION:
         loc.problems.append(
