@@ -19,18 +19,17 @@ path — so they, and the summary, do not depend on the order units finished in.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
-import multiprocessing
 import os
 import shutil
 import signal
 import stat
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,9 @@ from typing import TextIO
 from .. import __version__
 from ..errors import OutputError, XlperfError
 from ..io.atomic import atomic_write_bytes
+from ..io.lock import LockHeld, hold, is_held
 from .inbox import Source, collect
+from .pool import worker_pool
 from .progress import Progress
 from .unit import RECORD_FORMAT, UnitRecord, UnitTask, build_unit, failed_record, folder_base
 
@@ -50,9 +51,10 @@ RESERVED = frozenset(name.casefold() for name in (BATCH_DIR, SUMMARY_XLSX, SUMMA
 REPORT_FORMATS = ("docx", "html", "xlsx")
 
 EXIT_OK, EXIT_ERRORS, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
-LOCK_WAIT = 30.0  # seconds a run waits for another one (or its last workers) to leave the output folder
+LOCK_WAIT = 3.0  # seconds a run waits for another one to leave the output folder
+TEMP_PREFIX, TEMP_OWNER = "xlperf-batch-", ".owner"  # a run's temporary folder, and its owner lock in it
+STALE_AGE = 600.0  # seconds after which a temporary folder without an owner lock is a killed run's
 TAIL_CHECKED = 1024  # bytes read from the end of an output to see that it was written to the end
-WORKER_GC_THRESHOLDS = (20_000, 20, 20)  # gc.set_threshold in pool workers (Python: 700, 10, 10)
 
 
 @dataclass
@@ -383,27 +385,6 @@ def _output_intact(path: Path, size: int | None, recorded: int) -> bool:
     return tail.strip(b"\x00") != b"" or info.st_size == 0
 
 
-def _init_worker() -> None:
-    """Prepare a pool worker (工作进程): Ctrl+C is left to the main process, which lets the worker
-    finish the unit in hand; the objects it starts with (xlperf and its libraries, inherited at the
-    fork) are frozen out of garbage collection and collections run less often — they found almost
-    nothing and cost a few milliseconds a unit."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    gc.freeze()
-    gc.set_threshold(*WORKER_GC_THRESHOLDS)
-
-
-def _pool(jobs: int) -> ProcessPoolExecutor:
-    if "fork" in multiprocessing.get_all_start_methods() and sys.platform.startswith("linux"):
-        from .. import report  # noqa: F401 - imported once here, inherited by the forked workers
-        from ..workbook import build  # noqa: F401
-
-        context = multiprocessing.get_context("fork")
-    else:
-        context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker)
-
-
 def _execute(
     tasks: list[UnitTask], jobs: int, done: Callable[[UnitRecord], None], stop_after: int | None
 ) -> bool:
@@ -415,7 +396,7 @@ def _execute(
         return limit < len(tasks)
     queue = iter(tasks[:limit])
     running: dict[Future[UnitRecord], UnitTask] = {}
-    with _pool(min(jobs, limit)) as pool:
+    with worker_pool(min(jobs, limit)) as pool:
 
         def finish(future: Future[UnitRecord]) -> None:
             task = running.pop(future)
@@ -455,34 +436,77 @@ def _execute(
 def _exclusive(out: Path) -> Iterator[None]:
     """Hold a lock on ``OUT`` for the run (独占输出文件夹): two batches must not share one output folder.
 
-    The lock (``flock``) is released by the system when the last process holding it ends, however it
-    ends, so a killed run leaves no stale lock.  Pool workers inherit it: after the main process is
-    killed they finish the units already queued to them, and a new run waits for that (up to
-    ``LOCK_WAIT`` seconds) instead of racing them.  Where ``flock`` does not exist the run goes unlocked.
+    Only this process holds it (never its workers), and the system releases it when the process
+    ends, however it ends, so a killed run leaves nothing that blocks the next one
+    (:mod:`xlperf.io.lock`).  A run waits up to ``LOCK_WAIT`` seconds for another one to leave.
     """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
     path = out / BATCH_DIR / "lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as handle:
-        deadline = time.monotonic() + LOCK_WAIT
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"无法使用输出文件夹（{exc.strerror or exc}）", path=str(out)) from None
+    deadline = time.monotonic() + LOCK_WAIT
+    with contextlib.ExitStack() as stack:
         while True:
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                stack.enter_context(hold(path))
                 break
-            except OSError:
+            except LockHeld:
                 if time.monotonic() >= deadline:
                     raise OutputError(
                         "另一个批量处理正在使用该输出文件夹，请等它结束后再运行", path=str(out)
                     ) from None
                 time.sleep(0.1)
+            except OSError as exc:
+                raise OutputError(f"无法使用输出文件夹（{exc.strerror or exc}）", path=str(out)) from None
+        yield
+
+
+def _remove_stale_workdirs(parent: Path) -> None:
+    """Remove the temporary folders of batches that were killed (清理残留的临时文件夹): those whose
+    owner lock no live process holds, or that never got one and are older than ``STALE_AGE``."""
+    try:
+        entries = [p for p in parent.iterdir() if p.name.startswith(TEMP_PREFIX)]
+    except OSError:
+        return
+    for folder in entries:
+        owner = folder / TEMP_OWNER
         try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            stale = not is_held(owner) if owner.exists() else time.time() - folder.stat().st_mtime > STALE_AGE
+            if stale:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
+@contextlib.contextmanager
+def _workdir() -> Iterator[Path]:
+    """A temporary folder for the run's extracted zip members (临时文件夹), removed at the end; one
+    left by a killed run is removed by the next (:func:`_remove_stale_workdirs`)."""
+    parent = Path(tempfile.gettempdir())
+    _remove_stale_workdirs(parent)
+    with tempfile.TemporaryDirectory(prefix=TEMP_PREFIX) as tmp, hold(Path(tmp) / TEMP_OWNER):
+        yield Path(tmp)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Inside the block, SIGTERM (kill, a service stopping) interrupts the run as Ctrl+C does: units in
+    hand finish, results are kept, temporary files removed.  Only from the main thread."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _recipe(formats: tuple[str, ...], templates: Path | None) -> str:
@@ -551,7 +575,7 @@ def run_batch(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"无法创建输出文件夹（{exc.strerror or exc}）", path=str(out)) from None
-    with _exclusive(out):
+    with _terminate_as_interrupt(), _exclusive(out):
         result = _run(inbox, out, jobs, force, progress, stream, tuple(formats), templates, stop_after)
     result.seconds = time.perf_counter() - started
     return result
@@ -572,8 +596,8 @@ def _run(
     bar = stream.isatty() if progress is None else progress
     manifest = Manifest(out)
     recipe = _recipe(tuple(formats), templates)
-    with tempfile.TemporaryDirectory(prefix="xlperf-batch-") as tmp:
-        found = collect(inbox, Path(tmp), exclude=out)
+    with _workdir() as tmp:
+        found = collect(inbox, tmp, exclude=out)
         if not found.sources:
             raise XlperfError("收件箱中没有找到工作簿（.xlsx / .xlsm，或装有它们的 .zip）", path=str(inbox))
         keys = [s.key for s in found.sources]
