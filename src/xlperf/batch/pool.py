@@ -63,12 +63,14 @@ def die_with_parent(parent: int) -> None:
 
 
 def _init_worker(parent: int) -> None:
-    """Prepare a pool worker (工作进程): it ends with ``parent``; Ctrl+C is left to the main process,
+    """Prepare a pool worker (工作进程): it ends with ``parent`` and on SIGTERM; Ctrl+C is left to the main process,
     which lets the worker finish the unit in hand; the objects it starts with (xlperf and its
     libraries, inherited at the fork) are frozen out of garbage collection and collections run less
     often — they found almost nothing and cost a few milliseconds a unit."""
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGTERM"):  # the main process's handler, inherited at the fork, is not ours
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     gc.freeze()
     gc.set_threshold(*WORKER_GC_THRESHOLDS)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import multiprocessing
 import os
 import shutil
 import signal
@@ -51,6 +52,7 @@ RESERVED = frozenset(name.casefold() for name in (BATCH_DIR, SUMMARY_XLSX, SUMMA
 REPORT_FORMATS = ("docx", "html", "xlsx")
 
 EXIT_OK, EXIT_ERRORS, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
+INTERRUPT_GRACE = 10.0  # seconds an interrupted run waits for the units in hand
 LOCK_WAIT = 3.0  # seconds a run waits for another one to leave the output folder
 TEMP_PREFIX, TEMP_OWNER = "xlperf-batch-", ".owner"  # a run's temporary folder, and its owner lock in it
 STALE_AGE = 600.0  # seconds after which a temporary folder without an owner lock is a killed run's
@@ -396,6 +398,7 @@ def _execute(
         return limit < len(tasks)
     queue = iter(tasks[:limit])
     running: dict[Future[UnitRecord], UnitTask] = {}
+    others = set(multiprocessing.active_children())
     with worker_pool(min(jobs, limit)) as pool:
 
         def finish(future: Future[UnitRecord]) -> None:
@@ -425,9 +428,14 @@ def _execute(
         except KeyboardInterrupt:
             for future in list(running):
                 future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)  # units in hand finish; their results are kept
+            pool.shutdown(wait=False, cancel_futures=True)
+            in_hand = [f for f in running if not f.cancelled()]
+            wait(in_hand, timeout=INTERRUPT_GRACE)  # units in hand finish; their results are kept
             for future in [f for f in running if f.done() and not f.cancelled()]:
                 finish(future)
+            # Interrupted inside the pool's own start-up, a worker may never hear of the shutdown.
+            for worker in set(multiprocessing.active_children()) - others:
+                worker.kill()
             raise
     return limit < len(tasks)
 
@@ -491,22 +499,52 @@ def _workdir() -> Iterator[Path]:
         yield Path(tmp)
 
 
+_TERMINATED = threading.Event()  # SIGTERM arrived during the run
+_FORKING: list[bool] = [False]  # a worker is being forked: an exception raised now would be lost
+
+
+def _forking(state: bool) -> Callable[[], None]:
+    def mark() -> None:
+        _FORKING[0] = state
+
+    return mark
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_forking(True), after_in_parent=_forking(False), after_in_child=_forking(False)
+    )
+
+
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
     """Inside the block, SIGTERM (kill, a service stopping) interrupts the run as Ctrl+C does: units in
-    hand finish, results are kept, temporary files removed.  Only from the main thread."""
+    hand finish, results are kept, temporary files removed.  Only from the main thread.
+
+    While a worker is forked the handler raises nothing (Python would print the exception and go on);
+    it always sets ``_TERMINATED``, which the run checks after every unit (:func:`_stop_if_terminated`).
+    """
+    _TERMINATED.clear()
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
         yield
         return
 
     def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        _TERMINATED.set()
+        if not _FORKING[0]:
+            raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_if_terminated() -> None:
+    """Raise KeyboardInterrupt if SIGTERM arrived, in case Python swallowed the first one."""
+    if _TERMINATED.is_set():
+        raise KeyboardInterrupt
 
 
 def _recipe(formats: tuple[str, ...], templates: Path | None) -> str:
@@ -629,11 +667,13 @@ def _run(
             record = manifest.install(record)
             result.built += 1
             show.advance(record)
+            _stop_if_terminated()
 
         for task in [t for t in tasks if t.key in problems]:
             done(failed_record(task, problems[task.key]))
         try:
             result.interrupted = _execute([t for t in tasks if t.key not in problems], jobs, done, stop_after)
+            _stop_if_terminated()
         except KeyboardInterrupt:
             result.interrupted = True
         finally:
