@@ -412,7 +412,7 @@ def test_folder_names_do_not_depend_on_order() -> None:
 
 
 def test_two_batches_cannot_share_an_output_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import fcntl
+    from xlperf.io.lock import hold
 
     monkeypatch.setattr("xlperf.batch.run.LOCK_WAIT", 0.3)
 
@@ -422,8 +422,7 @@ def test_two_batches_cannot_share_an_output_folder(tmp_path: Path, monkeypatch: 
     generate_workbooks(box, 1)
     lock = tmp_path / "输出" / BATCH_DIR / "lock"
     lock.parent.mkdir(parents=True)
-    with open(lock, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running batch holds it
+    with hold(lock):  # as a running batch holds it
         with pytest.raises(OutputError, match="另一个批量处理正在使用"):
             run_batch(box, tmp_path / "输出", jobs=1, formats=FORMATS, stream=io.StringIO())
     assert run_batch(box, tmp_path / "输出", jobs=1, formats=FORMATS, stream=io.StringIO()).built == 1

@@ -148,3 +148,23 @@ def test_a_live_runs_temporary_folder_is_kept_and_a_dead_ones_removed(
         run_batch(box, tmp_path / "输出", jobs=1, formats=("html",), stream=io.StringIO())
     assert live.is_dir() and not dead.exists() and not old.exists()
     assert sorted(p.name for p in tmp_path.glob(TEMP_PREFIX + "*")) == [live.name]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_forked_child_does_not_keep_its_parents_lock(tmp_path: Path) -> None:
+    from xlperf.io.lock import LockHeld, hold, is_held
+
+    path = tmp_path / "lock"
+    with hold(path):
+        assert is_held(path)
+        with pytest.raises(LockHeld), hold(path):
+            pass
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child only waits to be killed
+            time.sleep(30)
+            os._exit(0)
+    try:
+        assert not is_held(path)  # released by the parent although the child lives on
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
