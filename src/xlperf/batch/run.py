@@ -40,12 +40,19 @@ from .. import __version__
 from ..errors import OutputError, XlperfError
 from ..io.atomic import atomic_write_bytes
 from ..io.lock import LockHeld, hold, is_held
-from .inbox import Source, collect
+from .inbox import BATCH_DIR, Source, collect
 from .pool import worker_pool
 from .progress import Progress
-from .unit import RECORD_FORMAT, UnitRecord, UnitTask, build_unit, failed_record, folder_base
+from .unit import (
+    RECORD_FORMAT,
+    UnitRecord,
+    UnitTask,
+    build_unit,
+    duplicate_record,
+    failed_record,
+    folder_base,
+)
 
-BATCH_DIR = ".xlperf-batch"
 SUMMARY_XLSX, SUMMARY_HTML = "汇总.xlsx", "汇总.html"
 KEPT_DIR = "已替换的旧输出"  # unit folders with a reviewer's changes, moved here instead of being deleted
 RESERVED = frozenset(name.casefold() for name in (BATCH_DIR, SUMMARY_XLSX, SUMMARY_HTML, KEPT_DIR))
@@ -82,12 +89,17 @@ class BatchResult:
 
     @property
     def failed(self) -> list[UnitRecord]:
-        """Units that could not be processed (处理失败的单位)."""
-        return [r for r in self.records if not r.ok]
+        """Files that could not be processed (处理失败的文件)."""
+        return [r for r in self.records if r.failed]
+
+    @property
+    def duplicates(self) -> list[UnitRecord]:
+        """Identical copies of another file, counted once (重复报送)."""
+        return [r for r in self.records if r.duplicate]
 
     @property
     def with_errors(self) -> list[UnitRecord]:
-        """Rebuilt units with findings at error level (有错误的单位)."""
+        """Rebuilt units with findings at error level (有错误的单位); each unit once, as in the summary."""
         return [r for r in self.records if r.ok and r.counts.get("error", 0)]
 
     @property
@@ -101,15 +113,16 @@ class BatchResult:
 
     def lines(self) -> list[str]:
         """The closing report for the terminal (结果摘要), in Chinese."""
-        done = len(self.records) - len(self.failed)
+        done = sum(r.ok for r in self.records)
         lines = list(self.notes)
         if self.interrupted:
             lines.append(
                 f"已中断：本次已完成 {self.built} 个单位，结果已保存；再次运行同一命令将从中断处继续（未生成汇总）。"
             )
             return lines
+        copies = f"重复报送 {len(self.duplicates)} 个（只计一次），" if self.duplicates else ""
         lines.append(
-            f"共 {len(self.records)} 个工作簿：成功 {done} 个，失败 {len(self.failed)} 个"
+            f"共 {len(self.records)} 个文件：成功 {done} 个，{copies}无法处理 {len(self.failed)} 个"
             f"（本次处理 {self.built} 个，未变化跳过 {self.skipped} 个），用时 {self.seconds:.1f} 秒。"
         )
         if self.removed:
@@ -132,6 +145,20 @@ class BatchResult:
 # --------------------------------------------------------------------------------------------
 # The manifest: one record per source file, and the unit folders they own
 # --------------------------------------------------------------------------------------------
+
+
+def copies_of(sources: Iterable[Source]) -> dict[str, Source]:
+    """Files identical to an earlier one (重复报送), by key: each maps to the first file (in key
+    order) with the same content, which alone is processed."""
+    first: dict[str, Source] = {}
+    copies: dict[str, Source] = {}
+    for source in sorted(sources, key=lambda s: s.key):
+        if source.path is None or source.problem:
+            continue
+        original = first.setdefault(source.digest, source)
+        if original is not source:
+            copies[source.key] = original
+    return copies
 
 
 def _record_id(key: str) -> str:
@@ -213,12 +240,15 @@ class Manifest:
         """Where a worker writes the unit's files (暂存文件夹)."""
         return self.incoming / _record_id(key)
 
-    def current(self, source: Source, recipe: str) -> UnitRecord | None:
+    def current(self, source: Source, recipe: str, copy_of: str = "") -> UnitRecord | None:
         """The unit's record if it is up to date (无需重做): same content, same recipe, and every
-        output file still as written (:func:`_output_intact`)."""
+        output file still as written (:func:`_output_intact`); for an identical copy of the file
+        ``copy_of``, a record saying so."""
         record = self.records.get(source.key)
         if record is None or record.digest != source.digest or record.recipe != recipe or record.retry:
             return None
+        if record.duplicate or copy_of:
+            return record if record.duplicate and record.copy_of == copy_of else None
         if source.problem:  # refused while taking it out of its zip: up to date if refused the same way
             return record if not record.ok and record.reason == source.problem else None
         if record.ok:
@@ -636,14 +666,16 @@ def _run(
     recipe = _recipe(tuple(formats), templates)
     with _workdir() as tmp:
         found = collect(inbox, tmp, exclude=out)
-        if not found.sources:
+        if not found.workbooks:
             raise XlperfError("收件箱中没有找到工作簿（.xlsx / .xlsm，或装有它们的 .zip）", path=str(inbox))
         keys = [s.key for s in found.sources]
         result = BatchResult(out, [], notes=found.notes)
         result.removed = manifest.forget_missing(set(keys))
         tasks: list[UnitTask] = []
+        originals = copies_of(found.sources)
         for source in found.sources:
-            if not force and manifest.current(source, recipe) is not None:
+            original = originals.get(source.key)
+            if not force and manifest.current(source, recipe, original.key if original else "") is not None:
                 result.skipped += 1
                 continue
             tasks.append(
@@ -669,10 +701,15 @@ def _run(
             show.advance(record)
             _stop_if_terminated()
 
-        for task in [t for t in tasks if t.key in problems]:
-            done(failed_record(task, problems[task.key]))
         try:
-            result.interrupted = _execute([t for t in tasks if t.key not in problems], jobs, done, stop_after)
+            for task in tasks:
+                if task.key in problems:
+                    done(failed_record(task, problems[task.key]))
+                elif task.key in originals:
+                    original = originals[task.key]
+                    done(duplicate_record(task, original.key, original.label))
+            todo = [t for t in tasks if t.key not in problems and t.key not in originals]
+            result.interrupted = _execute(todo, jobs, done, stop_after)
             _stop_if_terminated()
         except KeyboardInterrupt:
             result.interrupted = True
@@ -686,7 +723,7 @@ def _run(
 
         result.records = ordered([manifest.records[key] for key in keys])
         result.summary = write_summary(result.records, out / SUMMARY_XLSX)
-        result.dashboard = write_dashboard(result.records, out / SUMMARY_HTML)
+        result.dashboard = write_dashboard(result.records, out / SUMMARY_HTML, result.notes)
     else:
         result.records = [manifest.records[key] for key in keys if key in manifest.records]
     result.kept = manifest.kept

@@ -25,7 +25,7 @@ from ..io.atomic import atomic_write_bytes, without_fsync
 from ..io.safety import safe_output_name
 from ..workbook.build import BuildResult, build_workbook
 
-OK, FAILED = "ok", "failed"
+OK, FAILED, DUPLICATE = "ok", "failed", "duplicate"
 FINDINGS_FILE = "校验结果.json"
 RECORD_FORMAT = 1
 
@@ -82,7 +82,8 @@ class FindingRow:
 class UnitRecord:
     """What the batch recorded for one source file (单位结果), stored as JSON in the output folder.
 
-    ``status`` is ``"ok"`` or ``"failed"`` (with ``reason``); ``retry`` marks a failure that is not the
+    ``status`` is ``"ok"``, ``"failed"`` (with ``reason``) or ``"duplicate"``: a file identical to the
+    one whose key is ``copy_of``, not processed again and counted once (``reason`` says so); ``retry`` marks a failure that is not the
     workbook's fault (disk full, an xlperf bug), redone on the next run.  ``folder`` is the unit's
     output folder inside the batch output; ``files`` maps ``workbook``, ``findings`` and each report
     format to a file name in it, and ``sizes`` gives each file's size in bytes as written: the batch
@@ -114,11 +115,22 @@ class UnitRecord:
     sizes: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    copy_of: str = ""
 
     @property
     def ok(self) -> bool:
         """True when the unit was rebuilt (处理成功)."""
         return self.status == OK
+
+    @property
+    def failed(self) -> bool:
+        """True when the file could not be processed (处理失败)."""
+        return self.status == FAILED
+
+    @property
+    def duplicate(self) -> bool:
+        """True for an identical copy of another file, counted once (重复报送)."""
+        return self.status == DUPLICATE
 
     @property
     def display_name(self) -> str:
@@ -189,6 +201,21 @@ def failed_record(task: UnitTask, reason: str, *, retry: bool = False, seconds: 
         retry,
         name=task.name,
         seconds=seconds,
+    )
+
+
+def duplicate_record(task: UnitTask, original_key: str, original_label: str) -> UnitRecord:
+    """A record for a file identical to an earlier one (重复报送): not processed again, counted once."""
+    reason = f"与「{original_label}」内容完全相同，属重复报送：未重复处理，不参与排名和统计"
+    return UnitRecord(
+        task.key,
+        task.source,
+        task.digest,
+        task.recipe,
+        DUPLICATE,
+        reason,
+        name=task.name,
+        copy_of=original_key,
     )
 
 

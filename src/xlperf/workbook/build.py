@@ -12,10 +12,11 @@ from pathlib import Path
 
 from ..core.evaluate import Evaluation, evaluate
 from ..core.findings import ERROR, SEVERITY_ORDER, Finding
-from ..errors import OutputError
+from ..errors import OutputError, WorkbookStructureError
 from ..io.atomic import backup_file
 from ..io.safety import FileReport, inspect_workbook_file
 from ..io.xlsxpatch import patch_workbook
+from . import contract as c
 from .cells import computed_cells, finding_cells
 from .read import Locator, WorkbookInputs, read_workbook
 
@@ -51,9 +52,18 @@ def structure_findings(loc: Locator) -> list[Finding]:
 
 
 def evaluate_workbook(path: Path) -> tuple[WorkbookInputs, Evaluation, list[Finding], FileReport]:
-    """Check the file, read its inputs and evaluate them (读取并计算); raises XlperfError if unreadable."""
+    """Check the file, read its inputs and evaluate them (读取并计算); raises XlperfError if unreadable
+    or if it is not a 绩效自评 workbook at all (none of the contract's sheets, names or tables)."""
     report = inspect_workbook_file(path)
     inputs = read_workbook(path)
+    loc = inputs.locator
+    if not loc.names and not loc.tables and not set(c.SHEETS) & set(loc.sheets):
+        raise WorkbookStructureError(
+            "这不是绩效自评工作簿：模板的工作表（"
+            + "、".join(c.SHEETS[:3])
+            + "……）和命名区域一个也没有找到；请用 xlperf new 生成的模板填报后再报送",
+            path=str(path),
+        )
     ev = evaluate(inputs.data)
     findings = sorted(
         structure_findings(inputs.locator) + ev.findings, key=lambda f: SEVERITY_ORDER[f.severity]
