@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ..io.atomic import os_error_text
 from ..io.safety import MAX_ZIP_ENTRIES, safe_output_name
 
 MiB = 2**20
@@ -155,7 +156,7 @@ def collect(inbox: Path, workdir: Path, *, exclude: Path | None = None) -> Inbox
             try:
                 found.sources.append(Source(key, key, path, _digest_file(path)))
             except OSError as exc:
-                found.sources.append(Source(key, key, None, "", f"无法读取该文件（{exc.strerror or exc}）"))
+                found.sources.append(Source(key, key, None, "", f"无法读取该文件：{os_error_text(exc)}"))
         else:
             found.sources.append(Source(key, key, None, "", not_a_workbook(path.name)))
     if locks:

@@ -38,7 +38,7 @@ from typing import TextIO
 
 from .. import __version__
 from ..errors import OutputError, XlperfError
-from ..io.atomic import atomic_write_bytes
+from ..io.atomic import atomic_write_bytes, os_error_text
 from ..io.lock import LockHeld, hold, is_held
 from .inbox import BATCH_DIR, Source, collect
 from .pool import worker_pool
@@ -212,7 +212,7 @@ class Manifest:
             self.incoming.mkdir(parents=True, exist_ok=True)
             entries = os.listdir(out)
         except OSError as exc:
-            raise OutputError(f"无法使用输出文件夹（{exc.strerror or exc}）", path=str(out)) from None
+            raise OutputError(f"无法使用输出文件夹：{os_error_text(exc)}", path=str(out)) from None
         self.records: dict[str, UnitRecord] = {}
         self.claims: dict[str, str] = {}
         self.kept: list[Path] = []  # folders moved into KEPT_DIR by this run
@@ -350,7 +350,7 @@ class Manifest:
                     UnitTask(
                         record.key, record.source, "", "", record.digest, record.recipe, (), record.name
                     ),
-                    f"无法写入输出文件夹「{record.folder}」（{exc.strerror or exc}）",
+                    f"无法写入输出文件夹「{self.out / record.folder}」：{os_error_text(exc)}",
                     retry=True,
                 )
                 self._save(record)
@@ -482,7 +482,7 @@ def _exclusive(out: Path) -> Iterator[None]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"无法使用输出文件夹（{exc.strerror or exc}）", path=str(out)) from None
+        raise OutputError(f"无法使用输出文件夹：{os_error_text(exc)}", path=str(out)) from None
     deadline = time.monotonic() + LOCK_WAIT
     with contextlib.ExitStack() as stack:
         while True:
@@ -496,7 +496,7 @@ def _exclusive(out: Path) -> Iterator[None]:
                     ) from None
                 time.sleep(0.1)
             except OSError as exc:
-                raise OutputError(f"无法使用输出文件夹（{exc.strerror or exc}）", path=str(out)) from None
+                raise OutputError(f"无法使用输出文件夹：{os_error_text(exc)}", path=str(out)) from None
         yield
 
 
@@ -642,9 +642,12 @@ def run_batch(
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"无法创建输出文件夹（{exc.strerror or exc}）", path=str(out)) from None
+        raise OutputError(f"无法创建输出文件夹：{os_error_text(exc)}", path=str(out)) from None
     with _terminate_as_interrupt(), _exclusive(out):
-        result = _run(inbox, out, jobs, force, progress, stream, tuple(formats), templates, stop_after)
+        try:
+            result = _run(inbox, out, jobs, force, progress, stream, tuple(formats), templates, stop_after)
+        except OSError as exc:  # the output folder: disk full, read-only, no permission
+            raise OutputError(f"无法写入输出文件夹：{os_error_text(exc)}", path=str(out)) from None
     result.seconds = time.perf_counter() - started
     return result
 

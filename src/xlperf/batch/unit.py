@@ -21,7 +21,7 @@ from ..core.findings import SEVERITY_LABELS, Finding, count_by_severity
 from ..core.metrics import METRICS
 from ..core.numbers import parse_number, parse_text
 from ..errors import OutputError, XlperfError
-from ..io.atomic import atomic_write_bytes, without_fsync
+from ..io.atomic import atomic_write_bytes, os_error_text, without_fsync
 from ..io.safety import safe_output_name
 from ..workbook.build import BuildResult, build_workbook
 
@@ -287,6 +287,11 @@ def _findings_json(result: BuildResult, source: str) -> bytes:
     return json.dumps(payload, ensure_ascii=False, indent=1).encode("utf-8")
 
 
+def _output_folder(staging: Path) -> Path:
+    """The batch output folder a staging folder (``OUT/.xlperf-batch/incoming/<id>``) belongs to."""
+    return staging.parent.parent.parent
+
+
 def build_unit(task: UnitTask) -> UnitRecord:
     """Rebuild one unit into ``task.staging`` (处理单个单位): workbook, reports, findings; never raises.
 
@@ -315,11 +320,17 @@ def build_unit(task: UnitTask) -> UnitRecord:
         files.update({fmt: path.name for fmt, path in reports.items()})
         record = record_from_build(task, result, files)
         record.sizes = {kind: (staging / name).stat().st_size for kind, name in files.items()}
+    except OutputError as exc:  # the output folder, not the workbook: disk full, read-only, no permission
+        shutil.rmtree(staging, ignore_errors=True)
+        reason = f"无法写入输出文件夹「{_output_folder(staging)}」：{exc.message}"
+        return failed_record(task, reason, retry=True, seconds=time.perf_counter() - start)
     except XlperfError as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        return failed_record(
-            task, _reason(exc), retry=isinstance(exc, OutputError), seconds=time.perf_counter() - start
-        )
+        return failed_record(task, _reason(exc), seconds=time.perf_counter() - start)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        reason = f"无法写入输出文件夹「{_output_folder(staging)}」：{os_error_text(exc)}"
+        return failed_record(task, reason, retry=True, seconds=time.perf_counter() - start)
     except Exception as exc:  # an xlperf bug must not stop the other units
         shutil.rmtree(staging, ignore_errors=True)
         reason = f"xlperf 内部错误（{type(exc).__name__}: {exc}），请将该工作簿反馈给维护人员"

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..core.evaluate import Evaluation, evaluate
 from ..core.findings import ERROR, SEVERITY_ORDER, Finding
 from ..errors import OutputError, WorkbookStructureError
-from ..io.atomic import backup_file
+from ..io.atomic import backup_file, os_error_text
 from ..io.safety import FileReport, inspect_workbook_file
 from ..io.xlsxpatch import patch_workbook
 from . import contract as c
@@ -94,5 +94,5 @@ def build_workbook(path: Path, out_dir: Path | None = None, *, in_place: bool = 
         target.parent.mkdir(parents=True, exist_ok=True)
         patch_workbook(path, target, cells, full_calc_on_load=False)
     except OSError as exc:
-        raise OutputError(f"无法写入输出文件：{exc.strerror or exc}", path=str(target)) from None
+        raise OutputError(f"无法写入输出文件：{os_error_text(exc)}", path=str(target)) from None
     return BuildResult(ev, findings, inputs.locator, target, report, backup, list(report.warnings))
