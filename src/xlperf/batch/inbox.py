@@ -103,7 +103,7 @@ def not_a_workbook(name: str) -> str:
         kind = "图片，不是工作簿；请报送 .xlsx 格式的绩效自评工作簿"
     else:
         kind = "不是工作簿（.xlsx / .xlsm）也不是 ZIP 压缩包"
-    return f"未处理：{kind}"
+    return kind
 
 
 def _own_output(folder: Path, name: str) -> bool:
