@@ -675,9 +675,9 @@ def _run(
         result = BatchResult(out, [], notes=found.notes)
         result.removed = manifest.forget_missing(set(keys))
         tasks: list[UnitTask] = []
-        originals = copies_of(found.sources)
+        copies = copies_of(found.sources)
         for source in found.sources:
-            original = originals.get(source.key)
+            original = copies.get(source.key)
             if not force and manifest.current(source, recipe, original.key if original else "") is not None:
                 result.skipped += 1
                 continue
@@ -708,10 +708,10 @@ def _run(
             for task in tasks:
                 if task.key in problems:
                     done(failed_record(task, problems[task.key]))
-                elif task.key in originals:
-                    original = originals[task.key]
+                elif task.key in copies:
+                    original = copies[task.key]
                     done(duplicate_record(task, original.key, original.label))
-            todo = [t for t in tasks if t.key not in problems and t.key not in originals]
+            todo = [t for t in tasks if t.key not in problems and t.key not in copies]
             result.interrupted = _execute(todo, jobs, done, stop_after)
             _stop_if_terminated()
         except KeyboardInterrupt:
