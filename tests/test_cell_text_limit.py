@@ -11,6 +11,7 @@ import io
 import shutil
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook, load_workbook
 
 from xlperf.batch import run_batch
@@ -20,6 +21,7 @@ from xlperf.batch.summary import write_summary
 from xlperf.batch.unit import FindingRow, Overclaim, UnitRecord
 from xlperf.io.xlsxpatch import MAX_STRING_LENGTH, TRUNCATED, fit_cell_text, patch_workbook
 from xlperf.io.xlsxwrite import Sheet, write_workbook
+from xlperf.workbook.read import read_workbook
 
 EMOJI = "\U0001f600"  # two UTF-16 units, as Excel counts it
 
@@ -60,9 +62,8 @@ def test_written_workbooks_keep_every_text_cell_within_the_limit(tmp_path: Path)
     book = Workbook()
     book.active.title = "表"
     book.save(tmp_path / "原.xlsx")
-    patch_workbook(tmp_path / "原.xlsx", tmp_path / "改.xlsx", {("表", "A1"): "丙" * 50_000})
-    (patched,) = texts(tmp_path / "改.xlsx")
-    assert patched.endswith(TRUNCATED) and excel_length(patched) == MAX_STRING_LENGTH
+    with pytest.raises(ValueError, match="32767"):  # the patcher refuses; its callers cut to fit
+        patch_workbook(tmp_path / "原.xlsx", tmp_path / "改.xlsx", {("表", "A1"): "丙" * 50_000})
 
 
 def test_a_summary_of_long_texts_stays_within_the_limit(tmp_path: Path) -> None:
@@ -88,17 +89,26 @@ def test_a_summary_of_long_texts_stays_within_the_limit(tmp_path: Path) -> None:
     assert all(excel_length(cell) <= MAX_STRING_LENGTH for cell in cells)
 
 
-def test_a_batch_of_a_unit_with_a_maximal_name_writes_valid_workbooks(tmp_path: Path) -> None:
+def test_a_batch_of_maximal_texts_writes_valid_workbooks(tmp_path: Path) -> None:
+    """A unit name and a stated grade each as long as a cell may hold: the 自评表 shows the name, and
+    the finding on the grade quotes it, so both outputs would exceed the limit if not cut."""
     box = tmp_path / "收件箱"
     (path,) = generate_workbooks(tmp_path / "生成", 1)
     box.mkdir()
     shutil.copy(path, box / "长.xlsx")
-    from xlperf.workbook.read import read_workbook
-
-    where = read_workbook(box / "长.xlsx").locator.names["unit_name"]
-    patch_workbook(box / "长.xlsx", box / "长.xlsx", {where: "某" * MAX_STRING_LENGTH})
+    names = read_workbook(box / "长.xlsx").locator.names
+    patch_workbook(
+        box / "长.xlsx",
+        box / "长.xlsx",
+        {names["unit_name"]: "某" * MAX_STRING_LENGTH, names["claimed_grade"]: "差" * MAX_STRING_LENGTH},
+    )
     result = run_batch(box, tmp_path / "输出", jobs=1, stream=io.StringIO())
-    assert not result.failed
+    assert not result.failed, result.failed[0].reason
     folder = tmp_path / "输出" / result.records[0].folder
-    for book in [tmp_path / "输出" / SUMMARY_XLSX, *folder.glob("*.xlsx")]:
+    books = [tmp_path / "输出" / SUMMARY_XLSX, *folder.glob("*.xlsx")]
+    assert len(books) == 3  # the summary, the rebuilt workbook, the 自评表
+    for book in books:
         assert all(excel_length(cell) <= MAX_STRING_LENGTH for cell in texts(book)), book.name
+    assert any(
+        cell.endswith(TRUNCATED) and "报告所写等级" in cell for cell in texts(books[1]) + texts(books[2])
+    )

@@ -176,7 +176,11 @@ def _encode_value(value: object, sheet: str, address: str) -> _Value:
     if isinstance(value, ExcelError):
         return _Value("e", str(value))
     if isinstance(value, str):
-        return _Value("s", excel_string(fit_cell_text(value)))
+        if len(value) > MAX_STRING_LENGTH // 2 and len(value.encode("utf-16-le")) // 2 > MAX_STRING_LENGTH:
+            raise ValueError(
+                f"{_where(sheet, address)}：文本超过 Excel 单元格上限 {MAX_STRING_LENGTH} 个字符（string too long）"
+            )
+        return _Value("s", excel_string(value))
     if isinstance(value, numbers.Real | Decimal):
         return _encode_number(value, sheet, address)
     raise TypeError(

@@ -15,7 +15,7 @@ from ..core.findings import ERROR, SEVERITY_ORDER, Finding
 from ..errors import OutputError, WorkbookStructureError
 from ..io.atomic import backup_file, os_error_text
 from ..io.safety import FileReport, inspect_workbook_file
-from ..io.xlsxpatch import patch_workbook
+from ..io.xlsxpatch import fit_cell_text, patch_workbook
 from . import contract as c
 from .cells import computed_cells, finding_cells
 from .read import Locator, WorkbookInputs, read_workbook
@@ -89,6 +89,8 @@ def build_workbook(path: Path, out_dir: Path | None = None, *, in_place: bool = 
     target = output_path(path, out_dir, in_place)
     cells = computed_cells(inputs.locator, ev)
     cells.update(finding_cells(inputs.locator, findings, inputs.locator.finding_rows))
+    # Findings quote what users typed, which may already fill a cell: cut to Excel's limit.
+    cells = {at: fit_cell_text(v) if isinstance(v, str) else v for at, v in cells.items()}
     backup = backup_file(path) if in_place else None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
