@@ -529,7 +529,7 @@ def _workdir() -> Iterator[Path]:
         yield Path(tmp)
 
 
-_TERMINATED = threading.Event()  # SIGTERM arrived during the run
+_TERMINATED = threading.Event()  # SIGTERM or Ctrl+C arrived during the run
 _FORKING: list[bool] = [False]  # a worker is being forked: an exception raised now would be lost
 
 
@@ -551,28 +551,30 @@ def _terminate_as_interrupt() -> Iterator[None]:
     """Inside the block, SIGTERM (kill, a service stopping) interrupts the run as Ctrl+C does: units in
     hand finish, results are kept, temporary files removed.  Only from the main thread.
 
-    While a worker is forked the handler raises nothing (Python would print the exception and go on);
-    it always sets ``_TERMINATED``, which the run checks after every unit (:func:`_stop_if_terminated`).
+    While a worker is forked the handler of either raises nothing (Python would print the exception
+    and go on); it always sets ``_TERMINATED``, which the run checks after every unit
+    (:func:`_stop_if_terminated`).
     """
     _TERMINATED.clear()
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
-        yield
-        return
+    signals = [getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)]
+    if threading.current_thread() is not threading.main_thread():
+        signals = []
 
     def interrupt(signum: int, frame: object) -> None:
         _TERMINATED.set()
         if not _FORKING[0]:
             raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {number: signal.signal(number, interrupt) for number in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _stop_if_terminated() -> None:
-    """Raise KeyboardInterrupt if SIGTERM arrived, in case Python swallowed the first one."""
+    """Raise KeyboardInterrupt if SIGTERM or Ctrl+C arrived, in case Python swallowed the first one."""
     if _TERMINATED.is_set():
         raise KeyboardInterrupt
 
