@@ -175,10 +175,13 @@ def test_an_archive_lists_at_most_its_cap_then_one_source_for_the_rest(tmp_path:
     with zipfile.ZipFile(inbox / "很多.zip", "w") as zf:
         for number in range(MAX_LISTED_MEMBERS + 250):
             zf.writestr(f"文件{number:04}.txt", b"x")
+        zf.writestr("最后/财政局.xlsx", GOOD)  # a workbook after all the others is still taken
+    (tmp_path / "work").mkdir()
     found = collect(inbox, tmp_path / "work")
     assert len(found.sources) == MAX_LISTED_MEMBERS + 1
+    assert [s.key for s in found.sources if s.path is not None] == ["很多.zip/最后/财政局.xlsx"]
     rest = [s for s in found.sources if "其余" in s.label]
-    assert len(rest) == 1 and "其余 250 个未处理" in rest[0].problem
+    assert len(rest) == 1 and "其余 251 个未处理" in rest[0].problem
 
 
 def test_a_damaged_zip_is_one_failed_source(tmp_path: Path) -> None:

@@ -243,6 +243,8 @@ def _zip_sources(path: Path, key: str, workdir: Path) -> list[Source]:
                 m[1].is_dir() or not m[3] or _skipped_name(m[3]) or "__MACOSX/" in m[2].replace("\\", "/")
             )
         ]
+        # Workbooks first, so that a cut never leaves one out for the sake of other files.
+        members.sort(key=lambda m: PurePosixPath(m[3]).suffix.lower() not in WORKBOOK_SUFFIXES)
         if len(members) > MAX_LISTED_MEMBERS:
             rest = len(members) - MAX_LISTED_MEMBERS
             members = members[:MAX_LISTED_MEMBERS]
