@@ -27,6 +27,7 @@ import pytest
 from test_batch import summary_contents, unit_folders
 from xlperf.batch import run_batch
 from xlperf.batch.generate import generate_workbooks
+from xlperf.batch.pool import WATCH_INTERVAL
 from xlperf.batch.run import BATCH_DIR, SUMMARY_XLSX, TEMP_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,3 +172,60 @@ def test_a_forked_child_does_not_keep_its_parents_lock(tmp_path: Path) -> None:
     finally:
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return not stat.read().rsplit(") ", 1)[1].startswith("Z")
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+ORPHAN = r"""
+import multiprocessing, os, sys, time
+
+def child(parent, platform):
+    from xlperf.batch.pool import die_with_parent
+
+    sys.platform = platform  # no PR_SET_PDEATHSIG: the watchdog alone must end this process
+    die_with_parent(parent)
+    time.sleep(60)
+
+if __name__ == "__main__":
+    process = multiprocessing.get_context(sys.argv[1]).Process(target=child, args=(os.getpid(), sys.argv[2]))
+    process.start()
+    print(process.pid, flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("platform", ["posix", "win32"], ids=["parent-pid", "parent-handle"])
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_the_watchdog_alone_ends_a_worker_whose_parent_died(
+    tmp_path: Path, method: str, platform: str
+) -> None:
+    """Where the kernel offers no parent-death signal (Windows, macOS) the watchdog thread ends the
+    worker: by its change of parent on POSIX, by its parent's handle (sentinel) as on Windows."""
+    script = tmp_path / "orphan.py"
+    script.write_text(ORPHAN, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    parent = subprocess.Popen(
+        [sys.executable, str(script), method, platform], env=env, stdout=subprocess.PIPE, text=True
+    )
+    child = int(parent.stdout.readline())
+    time.sleep(0.5 if method == "fork" else 2.0)  # the child has armed its watchdog
+    assert _running(child), "the child ended before its parent"
+    parent.kill()
+    parent.wait(timeout=30)
+    parent.stdout.close()
+    killed = time.monotonic()
+    while _running(child) and time.monotonic() - killed < 10:
+        time.sleep(0.02)
+    seconds = time.monotonic() - killed
+    alive = _running(child)
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive and seconds < 3 * WATCH_INTERVAL + 1, seconds
