@@ -50,7 +50,11 @@ BAD = {
     "坏文件/加密.xlsx": "密码",
     "各单位.zip/../逃逸.xlsx": "压缩包以外",
     "各单位.zip/嵌套.zip": "嵌套",
+    "各单位.zip/说明.txt": "不是工作簿",
+    "说明.txt": "不是工作簿",
 }
+FILES = 18  # every file in the inbox but the Office lock file
+COPY = "副本/高邑镇2024.xlsx"  # identical to 副本/高邑镇2024 - 副本.xlsx
 
 
 def _set_field(path: Path, key: str, value: object, dst: Path | None = None) -> None:
@@ -142,9 +146,9 @@ def test_bad_files_are_listed_with_the_reason_and_the_exit_code_says_so(baseline
     assert set(failed) == set(BAD)
     for key, word in BAD.items():
         assert word in failed[key], (key, failed[key])
-    assert len(result.records) == 16 and result.built == 16
-    assert any("锁文件" in note for note in result.notes) and any("说明.txt" in note for note in result.notes)
-    assert log.count("\n") >= 16 and "[16/16]" in log.replace(" ", "")
+    assert len(result.records) == FILES and result.built == FILES
+    assert any("锁文件" in note for note in result.notes)
+    assert log.count("\n") >= FILES and f"[{FILES}/{FILES}]" in log.replace(" ", "")
     assert any("无法处理" in line and "加密.xlsx" in line for line in result.lines())
     # Nothing was extracted outside the temporary folder.
     assert not list(out.parent.parent.rglob("逃逸.xlsx"))
@@ -153,9 +157,11 @@ def test_bad_files_are_listed_with_the_reason_and_the_exit_code_says_so(baseline
 def test_summary_workbook_has_one_checked_row_per_unit(baseline, inbox) -> None:
     result, out, _ = baseline
     rows = {row["来源文件"]: row for row in sheet_rows(out / SUMMARY_XLSX, "汇总")}
-    assert len(rows) == 16
+    assert len(rows) == FILES
     labels = {r.key: r.source for r in result.records}
     for key, original in inbox[1].items():
+        if key == COPY:
+            continue
         row = rows[labels[key]]
         _, ev, findings, _ = evaluate_workbook(original)
         assert row["状态"] == "成功"
@@ -181,15 +187,18 @@ def test_summary_workbook_has_one_checked_row_per_unit(baseline, inbox) -> None:
     ordered = list(rows.values())
     totals = [r["核定总分"] for r in ordered if r["状态"] == "成功"]
     assert totals == sorted(totals, reverse=True) and ordered[0]["排名"] == 1
-    assert [r["状态"] for r in ordered[-len(BAD) :]] == ["无法处理"] * len(BAD)
+    assert [r["状态"] for r in ordered[-len(BAD) - 1 :]] == ["重复报送"] + ["无法处理"] * len(BAD)
 
 
 def test_repeated_submissions_are_noted_and_copies_not_ranked(baseline) -> None:
     _, out, _ = baseline
     rows = {row["来源文件"]: row for row in sheet_rows(out / SUMMARY_XLSX, "汇总")}
-    first, copy = rows["副本/高邑镇2024 - 副本.xlsx"], rows["副本/高邑镇2024.xlsx"]
+    first, copy = rows["副本/高邑镇2024 - 副本.xlsx"], rows[COPY]
     assert first["排名"] is not None and copy["排名"] is None
     assert copy["说明"].startswith("与「副本/高邑镇2024 - 副本.xlsx」内容完全相同，属重复报送")
+    assert copy["状态"] == "重复报送" and copy["单位"] == EXAMPLE_UNIT and copy["输出文件夹"] is None
+    assert copy["核定总分"] is None and copy["错误"] is None
+    assert f"「{COPY}」与本文件内容完全相同" in first["说明"]
     same_unit = [r for r in rows.values() if "同一单位、同一年度还报送了" in (r["说明"] or "")]
     assert len(same_unit) >= 2 and all(r["单位"] == EXAMPLE_UNIT and r["排名"] for r in same_unit)
     ranked = sorted(r["排名"] for r in rows.values() if r["排名"] is not None)
@@ -223,17 +232,19 @@ def test_summary_workbook_is_formatted_for_reading(baseline) -> None:
     families = {row[3] for row in details.iter_rows(min_row=2, values_only=True) if row[2] != "无法处理"}
     assert families and families <= set(CHECK_FAMILIES.values())  # 金额勾稽, 指标得分 … not check ids
     assert details.freeze_panes == "C2" and details.max_row - 1 == sum(
-        len(r.findings) + (not r.ok) for r in baseline[0].records
+        len(r.findings) + r.failed for r in baseline[0].records
     )
+    # The copy's findings are its original's: 问题明细 does not repeat them.
+    assert not [row for row in details.iter_rows(min_row=2, values_only=True) if row[1] == COPY]
 
 
 def test_duplicate_units_get_their_own_folders(baseline, inbox) -> None:
     result, out, _ = baseline
     same = sorted(r.key for r in result.records if r.ok and r.unit == EXAMPLE_UNIT)
-    assert len(same) == 4  # two copies, the deleted-sheet copy, and a generated unit of the same name
+    assert len(same) == 3  # the example, the deleted-sheet copy, and a generated unit of the same name
     folders = [next(r.folder for r in result.records if r.key == key) for key in same]
-    assert folders == [EXAMPLE_UNIT] + [f"{EXAMPLE_UNIT}（{n}）" for n in (2, 3, 4)]
-    assert len(unit_folders(out)) == 10
+    assert folders == [EXAMPLE_UNIT] + [f"{EXAMPLE_UNIT}（{n}）" for n in (2, 3)]
+    assert len(unit_folders(out)) == 9  # the identical copy has no folder of its own
     for record in (r for r in result.records if r.ok):
         folder = out / record.folder
         assert sorted(p.name for p in folder.iterdir()) == sorted(record.files.values())
@@ -249,24 +260,31 @@ def test_dashboard_is_self_contained_and_links_every_report(baseline) -> None:
     text = (out / SUMMARY_HTML).read_text(encoding="utf-8")
     page = lxml.html.fromstring(text)
     rows = page.xpath("//table[@id='unit-table']/tbody/tr")
-    assert len(rows) == 16 and len(page.xpath("//tr[@class='failed']")) == len(BAD)
+    assert len(rows) == FILES and len(page.xpath("//tr[@class='failed']")) == len(BAD)
+    assert len(page.xpath("//tr[@class='copy']")) == 1
     links = [
         a.get("href") for a in page.xpath("//table[@id='unit-table']//a") if not a.get("href").startswith("#")
     ]
-    assert len(links) == 10 and all((out / unquote(href)).is_file() for href in links)
+    assert len(links) == 9 and all((out / unquote(href)).is_file() for href in links)
     every = [a.get("href") for a in page.xpath("//a[@href]")]
     assert not [h for h in every if h.startswith(("http:", "https:", "//"))]
     assert not page.xpath("//*[@src]") and not page.xpath("//link") and page.xpath("//script[not(@src)]")
     grades = {r.grade for r in result.records if r.ok}
     bars = page.xpath("//section[@id='grades']//div[@class='bars']/span[contains(., '个（')]")
-    assert sum(int(b.text_content().split(" ")[0]) for b in bars) == 10 - 1 and grades  # one identical copy
+    assert sum(int(b.text_content().split(" ")[0]) for b in bars) == 9 and grades  # the copy counts once
     cards = {c.text_content().strip() for c in page.xpath("//div[contains(@class, 'card')]")}
-    assert {"报送文件16", "已处理的单位9", "重复报送（未计入）1"} <= cards
+    assert {f"报送文件{FILES}", "已处理的单位9", "重复报送（只计一次）1", f"无法处理{len(BAD)}"} <= cards
+    errors = sum(1 for r in result.records if r.ok and r.counts.get("error"))
+    assert (
+        f"有错误的单位{errors}" in cards and len(result.with_errors) == errors
+    )  # console and dashboard agree
+    assert any(f"{errors} 个单位有" in line for line in result.lines())
+    assert any("锁文件" in li.text_content() for li in page.xpath("//section[@id='notes']//li"))
     assert len(page.xpath("//section[@id='roots']//svg")) == 4
     failed_rows = page.xpath("//section[@id='failed']//tbody/tr")
     assert len(failed_rows) == len(BAD)
     findings = page.xpath("//section[@id='findings']//details")
-    assert len(findings) == 16
+    assert len(findings) == FILES
     first = next(r for r in result.records if r.ok)
     block = next(d for d in findings if first.display_name in d.xpath("string(summary)"))
     assert len(block.xpath(".//li")) == len(first.findings)
@@ -286,7 +304,7 @@ def test_unchanged_units_are_skipped_and_force_redoes_them(baseline, inbox, tmp_
     shutil.copytree(baseline[1], out)
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and BATCH_DIR not in p.parts}
     again = run_batch(box, out, jobs=2, formats=FORMATS, stream=io.StringIO())
-    assert (again.built, again.skipped) == (0, 16)
+    assert (again.built, again.skipped) == (0, FILES)
     assert summary_contents(out) == summary_contents(baseline[1])
     changed = {p: p.stat().st_mtime_ns for p in stamps if p.name not in (SUMMARY_XLSX, SUMMARY_HTML)}
     assert changed == {p: stamps[p] for p in changed}  # no unit output was rewritten
@@ -294,11 +312,11 @@ def test_unchanged_units_are_skipped_and_force_redoes_them(baseline, inbox, tmp_
     edited = next(p for p in box.rglob("*.xlsx") if "高邑县" in p.parts)
     _set_field(edited, "claimed_total", 12.5)
     third = run_batch(box, out, jobs=2, formats=FORMATS, stream=io.StringIO())
-    assert (third.built, third.skipped) == (1, 15)
+    assert (third.built, third.skipped) == (1, FILES - 1)
     assert summary_contents(out)[1] != summary_contents(baseline[1])[1]  # the new claim is a finding
 
     forced = run_batch(box, out, jobs=2, formats=FORMATS, force=True, stream=io.StringIO())
-    assert (forced.built, forced.skipped) == (16, 0)
+    assert (forced.built, forced.skipped) == (FILES, 0)
     assert unit_folders(out) == unit_folders(baseline[1])
 
 
@@ -308,7 +326,8 @@ def test_a_run_stopped_part_way_and_resumed_gives_the_same_summary(baseline, inb
     assert first.interrupted and first.exit_code == EXIT_INTERRUPTED
     assert not (out / SUMMARY_XLSX).exists() and "继续" in first.lines()[-1]
     second = run_batch(inbox[0], out, jobs=2, formats=FORMATS, stream=io.StringIO())
-    assert second.skipped == 3 + 2 and second.built == 16 - 5  # the two refused zip members are recorded too
+    # The refused zip members, the files that are not workbooks and the copy are recorded too.
+    assert second.skipped == 3 + 5 and second.built == FILES - 8
     assert summary_contents(out) == summary_contents(baseline[1])
     assert unit_folders(out) == unit_folders(baseline[1])
 
@@ -339,7 +358,7 @@ def test_a_killed_run_resumes_to_the_same_summary(baseline, inbox, tmp_path: Pat
     assert not (out / SUMMARY_XLSX).exists()
     done = len(list(units.glob("*.json")))
     resumed = run_batch(inbox[0], out, jobs=2, formats=FORMATS, stream=io.StringIO())
-    assert resumed.skipped >= done - 2 and resumed.built + resumed.skipped == 16
+    assert resumed.skipped >= done - 2 and resumed.built + resumed.skipped == FILES
     assert summary_contents(out) == summary_contents(baseline[1])
     assert unit_folders(out) == unit_folders(baseline[1])
     assert not list((out / BATCH_DIR / "incoming").iterdir())
@@ -420,7 +439,7 @@ def test_folder_names_do_not_depend_on_order() -> None:
 
 
 def test_two_batches_cannot_share_an_output_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import fcntl
+    from xlperf.io.lock import hold
 
     monkeypatch.setattr("xlperf.batch.run.LOCK_WAIT", 0.3)
 
@@ -430,8 +449,50 @@ def test_two_batches_cannot_share_an_output_folder(tmp_path: Path, monkeypatch: 
     generate_workbooks(box, 1)
     lock = tmp_path / "输出" / BATCH_DIR / "lock"
     lock.parent.mkdir(parents=True)
-    with open(lock, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running batch holds it
+    with hold(lock):  # as a running batch holds it
         with pytest.raises(OutputError, match="另一个批量处理正在使用"):
             run_batch(box, tmp_path / "输出", jobs=1, formats=FORMATS, stream=io.StringIO())
     assert run_batch(box, tmp_path / "输出", jobs=1, formats=FORMATS, stream=io.StringIO()).built == 1
+
+
+def test_everything_in_the_inbox_is_listed_and_xlperfs_own_outputs_skipped(tmp_path: Path) -> None:
+    box = tmp_path / "收件箱"
+    generate_workbooks(box, 1)
+    first = run_batch(box, tmp_path / "上次输出", jobs=1, formats=FORMATS, stream=io.StringIO())
+    shutil.copytree(
+        tmp_path / "上次输出", box / "上次输出"
+    )  # a previous batch's output, put back in the inbox
+    book = load_workbook(ROOT / "workbook/绩效自评模板.xlsx")
+    other = type(book)()
+    other.active["A1"] = "姓名"
+    other.save(box / "考勤表.xlsx")  # a workbook, but not a 绩效自评 workbook at all
+    for name in ("材料.rar", "材料.7z", "数据.csv", "报告.pdf"):
+        (box / name).write_bytes(b"not a workbook")
+    shutil.copy(box / "考勤表.xlsx", box / "改了扩展名.zip")
+    log = io.StringIO()
+    result = run_batch(box, tmp_path / "输出", jobs=1, formats=FORMATS, stream=log)
+    assert result.exit_code == EXIT_FAILED
+    rows = {row["来源文件"]: row for row in sheet_rows(tmp_path / "输出" / SUMMARY_XLSX, "汇总")}
+    expected = {
+        first.records[0].source,
+        "考勤表.xlsx",
+        "材料.rar",
+        "材料.7z",
+        "数据.csv",
+        "报告.pdf",
+        "改了扩展名.zip",
+    }
+    assert set(rows) == expected  # nothing from 上次输出
+    assert rows[first.records[0].source]["状态"] == "成功"
+    reasons = {key: rows[key]["说明"] for key in expected - {first.records[0].source}}
+    assert all(rows[key]["状态"] == "无法处理" for key in reasons)
+    assert "不是绩效自评工作簿" in reasons["考勤表.xlsx"] and "RAR 压缩包" in reasons["材料.rar"]
+    assert "扩展名被改成了 .zip" in reasons["改了扩展名.zip"] and "PDF 文档" in reasons["报告.pdf"]
+    page = lxml.html.fromstring((tmp_path / "输出" / SUMMARY_HTML).read_text(encoding="utf-8"))
+    assert len(page.xpath("//table[@id='unit-table']/tbody/tr")) == len(expected)
+    assert {r.text_content() for r in page.xpath("//section[@id='failed']//tbody/tr/td[1]")} == expected - {
+        first.records[0].source
+    }
+    skipped = [line for line in result.lines() if "上次输出" in line]
+    assert len(skipped) == 1 and "输出文件夹" in skipped[0]
+    assert [li for li in page.xpath("//section[@id='notes']//li") if "上次输出" in li.text_content()]

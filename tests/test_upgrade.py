@@ -256,7 +256,7 @@ def test_a_crash_while_writing_leaves_nothing_behind(tmp_path: Path, monkeypatch
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(up.os, "replace", broken)
-    with pytest.raises(OutputError, match="No space left"):
+    with pytest.raises(OutputError, match="磁盘空间已满"):
         upgrade_workbook(book, tmp_path / "out.xlsx")
     assert (tmp_path / "out.xlsx").read_bytes() == b"previous output" and digest(book) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "out.xlsx", "src"]

@@ -21,7 +21,7 @@ from ..core.grades import DEFAULT_BANDS
 from ..core.metrics import METRICS
 from ..core.numbers import fmt_rate, fmt_score, round_half_up
 from ..io.atomic import atomic_write_bytes
-from .summary import counted, notes, overclaim_text, ranks, repeated, root_names
+from .summary import counted, notes, overclaim_text, ranks, repeated, root_names, shown_names, status_text
 from .unit import UnitRecord
 from .years import year_changes
 
@@ -59,6 +59,7 @@ def _score(value: float | None) -> str:
 def _unit_rows(records: Sequence[UnitRecord], roots: list[str]) -> list[dict[str, object]]:
     rank = ranks(records)
     repeats = repeated(records)
+    names = shown_names(records)
     rows = []
     for index, r in enumerate(records):
         scores = {root.name: root.score for root in r.roots}
@@ -72,7 +73,7 @@ def _unit_rows(records: Sequence[UnitRecord], roots: list[str]) -> list[dict[str
             {
                 "anchor": f"u{index + 1}",
                 "rank": rank.get(r.key),
-                "name": r.display_name,
+                "name": names[r.key],
                 "year": r.year,
                 "total": r.total,
                 "total_text": _score(r.total),
@@ -87,6 +88,8 @@ def _unit_rows(records: Sequence[UnitRecord], roots: list[str]) -> list[dict[str
                 "warnings": r.counts.get("warning", 0),
                 "infos": r.counts.get("info", 0),
                 "ok": r.ok,
+                "duplicate": r.duplicate,
+                "status": status_text(r),
                 "reason": r.reason,
                 "source": r.source,
                 "report": links[0]["href"] if links else "",
@@ -188,8 +191,9 @@ def _root_plots(records: Sequence[UnitRecord], roots: list[str]) -> list[dict[st
     return plots
 
 
-def dashboard_context(records: Sequence[UnitRecord]) -> dict[str, object]:
-    """Everything the dashboard template shows (看板内容), from the records in summary order."""
+def dashboard_context(records: Sequence[UnitRecord], notes: Sequence[str] = ()) -> dict[str, object]:
+    """Everything the dashboard template shows (看板内容), from the records in summary order, and the
+    run's ``notes`` on what it left out (skipped system files, xlperf's own output folders)."""
     roots = root_names(records)
     done = counted(records)  # identical copies of a workbook count once
     totals = [r.total for r in done if r.total is not None]
@@ -198,8 +202,8 @@ def dashboard_context(records: Sequence[UnitRecord]) -> dict[str, object]:
         "title": f"{'、'.join(years) + ' 年度' if years else ''}部门整体支出绩效自评汇总",
         "count": len(records),
         "done": len(done),
-        "copies": sum(1 for r in records if r.ok) - len(done),
-        "failed": [r for r in records if not r.ok],
+        "copies": sum(1 for r in records if r.duplicate),
+        "failed": [r for r in records if r.failed],
         "with_errors": sum(1 for r in done if r.counts.get("error", 0)),
         "mean_total": fmt_score(round_half_up(statistics.fmean(totals), 2)) if totals else "—",
         "roots": roots,
@@ -221,6 +225,7 @@ def dashboard_context(records: Sequence[UnitRecord]) -> dict[str, object]:
             }
             for c in year_changes(records)
         ],
+        "notes": list(notes),
     }
 
 
@@ -236,12 +241,12 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_dashboard(records: Sequence[UnitRecord]) -> str:
+def render_dashboard(records: Sequence[UnitRecord], notes: Sequence[str] = ()) -> str:
     """The dashboard as HTML text (生成看板)."""
-    return _environment().get_template(TEMPLATE).render(dashboard_context(records))
+    return _environment().get_template(TEMPLATE).render(dashboard_context(records, notes))
 
 
-def write_dashboard(records: Sequence[UnitRecord], path: Path) -> Path:
+def write_dashboard(records: Sequence[UnitRecord], path: Path, notes: Sequence[str] = ()) -> Path:
     """Write 汇总.html (写出汇总看板) atomically; returns its path."""
-    atomic_write_bytes(path, render_dashboard(records).encode("utf-8"))
+    atomic_write_bytes(path, render_dashboard(records, notes).encode("utf-8"))
     return path

@@ -9,6 +9,12 @@ Zip files come from strangers, so members are never extracted under their own na
 sizes a zip declares are not trusted), so path traversal (``../``, absolute paths, drive letters),
 symlinks and zip bombs cannot write outside it.  Encrypted, oversized, nested-zip and damaged
 members are kept as sources with a Chinese ``problem`` so the summary lists them.
+
+Every file the inbox holds is listed: one that is not a workbook (.rar, .7z, .csv, .pdf, an .xlsx
+renamed .zip …) is a source with the reason it was not processed.  Only system files (Office lock
+files, hidden files, ``Thumbs.db``) and xlperf's own output folders (a previous batch's, recognised
+by its ``.xlperf-batch`` folder, or ``xlperf build``'s ``xlperf-output``) are left out, with a note.
+An archive lists at most :data:`MAX_LISTED_MEMBERS` members, then one source for the rest.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ..io.atomic import os_error_text
 from ..io.safety import MAX_ZIP_ENTRIES, safe_output_name
 
 MiB = 2**20
@@ -31,7 +38,14 @@ ZIP_SUFFIX = ".zip"
 MAX_MEMBER_BYTES = 50 * MiB  # the file checks' limit for one workbook
 MAX_ZIP_BYTES = 2048 * MiB  # everything extracted from one inbox
 MAX_RATIO = 200.0  # compression ratio above which a member larger than 1 MiB is a bomb
+MAX_LISTED_MEMBERS = 200  # members of one archive listed one by one; the rest is one source
 _CHUNK = 1 * MiB
+BATCH_DIR = ".xlperf-batch"  # the batch's own folder inside its output: marks a batch output folder
+BUILD_OUTPUT = "xlperf-output"  # xlperf build's default output folder
+ARCHIVES = frozenset({".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".cab", ".arj", ".lzh"})
+TEXTS = frozenset({".csv", ".txt", ".tsv", ".json", ".xml"})
+DOCUMENTS = frozenset({".pdf", ".doc", ".docx", ".wps", ".ofd", ".rtf", ".odt", ".html", ".htm"})
+IMAGES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".heic"})
 
 
 @dataclass(frozen=True)
@@ -55,10 +69,12 @@ class Source:
 
 @dataclass
 class Inbox:
-    """What was found in the inbox (收件箱内容): the sources in key order and notes on what was skipped."""
+    """What was found in the inbox (收件箱内容): the sources in key order, notes on what was skipped,
+    and how many of the files are workbooks or .zip files (``workbooks``)."""
 
     sources: list[Source] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    workbooks: int = 0
 
 
 def _digest_file(path: Path) -> str:
@@ -74,17 +90,45 @@ def _skipped_name(name: str) -> bool:
     return name.startswith(("~$", ".", "._")) or name in ("Thumbs.db", "desktop.ini")
 
 
-def _walk(inbox: Path, exclude: Path | None) -> Iterator[Path]:
-    """Files under ``inbox`` in a stable order, without descending into ``exclude`` or hidden folders."""
+def not_a_workbook(name: str) -> str:
+    """Why a file that is neither a workbook nor a .zip was not processed (非工作簿文件), in Chinese."""
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix in ARCHIVES:
+        kind = f"{suffix[1:].upper()} 压缩包，xlperf 只能展开 ZIP 格式；请解压后把其中的工作簿放入收件箱，或改用 ZIP 格式打包"
+    elif suffix in TEXTS:
+        kind = f"文本文件（{suffix[1:].upper()}），不是工作簿；请报送 .xlsx 格式的绩效自评工作簿"
+    elif suffix in DOCUMENTS:
+        kind = f"{suffix[1:].upper()} 文档，不是工作簿；报告类材料不参与计算，请同时报送 .xlsx 格式的绩效自评工作簿"
+    elif suffix in IMAGES:
+        kind = "图片，不是工作簿；请报送 .xlsx 格式的绩效自评工作簿"
+    else:
+        kind = "不是工作簿（.xlsx / .xlsm）也不是 ZIP 压缩包"
+    return kind
+
+
+def _own_output(folder: Path, name: str) -> bool:
+    """Whether ``folder`` is one xlperf wrote (xlperf 的输出文件夹): a batch's or xlperf build's."""
+    return name == BUILD_OUTPUT or (folder / BATCH_DIR).is_dir()
+
+
+def _walk(inbox: Path, exclude: Path | None, outputs: list[str]) -> Iterator[Path]:
+    """Files under ``inbox`` in a stable order, without descending into ``exclude``, hidden folders
+    or xlperf's own output folders (whose keys go to ``outputs``)."""
     for folder, dirs, files in os.walk(inbox):
         here = Path(folder)
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if not d.startswith(".")
-            and d != "__MACOSX"
-            and (exclude is None or (here / d).resolve() != exclude)
-        )
+        kept = []
+        for d in sorted(dirs):
+            if (
+                d.startswith(".")
+                or d == "__MACOSX"
+                or (exclude is not None and (here / d).resolve() == exclude)
+            ):
+                continue
+            if _own_output(here / d, d):
+                outputs.append((here / d).relative_to(inbox).as_posix())
+                continue
+            kept.append(d)
+        dirs[:] = kept
         for name in sorted(files):
             yield here / name
 
@@ -95,29 +139,32 @@ def collect(inbox: Path, workdir: Path, *, exclude: Path | None = None) -> Inbox
     ``exclude`` is a folder not to look into (the output folder when it lies inside the inbox).
     """
     found = Inbox()
-    ignored: list[str] = []
+    outputs: list[str] = []
     locks = 0
     exclude = exclude.resolve() if exclude is not None else None
-    for path in _walk(inbox, exclude):
+    for path in _walk(inbox, exclude, outputs):
         key = path.relative_to(inbox).as_posix()
         suffix = path.suffix.lower()
         if _skipped_name(path.name):
             locks += path.name.startswith("~$")
             continue
         if suffix == ZIP_SUFFIX:
-            found.sources += _zip_sources(path, key, workdir, found.notes)
+            found.workbooks += 1
+            found.sources += _zip_sources(path, key, workdir)
         elif suffix in WORKBOOK_SUFFIXES:
+            found.workbooks += 1
             try:
                 found.sources.append(Source(key, key, path, _digest_file(path)))
             except OSError as exc:
-                found.sources.append(Source(key, key, None, "", f"无法读取该文件（{exc.strerror or exc}）"))
+                found.sources.append(Source(key, key, None, "", f"无法读取该文件：{os_error_text(exc)}"))
         else:
-            ignored.append(key)
+            found.sources.append(Source(key, key, None, "", not_a_workbook(path.name)))
     if locks:
         found.notes.append(f"跳过了 {locks} 个 Excel/WPS 临时锁文件（~$ 开头，工作簿正被打开时产生）")
-    if ignored:
-        shown = "、".join(ignored[:5]) + ("等" if len(ignored) > 5 else "")
-        found.notes.append(f"跳过了 {len(ignored)} 个不是工作簿的文件：{shown}")
+    if outputs:
+        found.notes.append(
+            f"跳过了 xlperf 以前生成的输出文件夹「{'」「'.join(outputs)}」：其中的汇总表和各单位输出不是报送材料"
+        )
     found.sources.sort(key=lambda s: s.key)
     return found
 
@@ -147,7 +194,7 @@ def _unsafe_path(name: str) -> bool:
     return name.startswith(("/", "\\")) or ":" in parts[0] or ".." in parts
 
 
-def _zip_sources(path: Path, key: str, workdir: Path, notes: list[str]) -> list[Source]:
+def _zip_sources(path: Path, key: str, workdir: Path) -> list[Source]:
     label = key
     try:
         zf = zipfile.ZipFile(path)
@@ -160,6 +207,18 @@ def _zip_sources(path: Path, key: str, workdir: Path, notes: list[str]) -> list[
     sources: list[Source] = []
     with zf:
         infos = zf.infolist()
+        if "[Content_Types].xml" in zf.namelist() and any(
+            n.lower() in ("xl/workbook.xml", "xl/workbook.bin") for n in zf.namelist()
+        ):
+            return [
+                Source(
+                    key,
+                    label,
+                    None,
+                    "",
+                    "该文件其实是 Excel 工作簿，扩展名被改成了 .zip；请把扩展名改回 .xlsx 后重新放入收件箱",
+                )
+            ]
         if len(infos) > MAX_ZIP_ENTRIES:
             return [
                 Source(
@@ -172,14 +231,35 @@ def _zip_sources(path: Path, key: str, workdir: Path, notes: list[str]) -> list[
             ]
         total = 0
         seen: set[str] = set()
-        for number, info in enumerate(infos):
-            name = _member_name(info)
-            base = PurePosixPath(name.replace("\\", "/")).name
-            if info.is_dir() or not base or _skipped_name(base) or "__MACOSX/" in name.replace("\\", "/"):
-                continue
+        members = [
+            (number, info, name, PurePosixPath(name.replace("\\", "/")).name)
+            for number, info in enumerate(infos)
+            for name in (_member_name(info),)
+        ]
+        members = [
+            m
+            for m in members
+            if not (
+                m[1].is_dir() or not m[3] or _skipped_name(m[3]) or "__MACOSX/" in m[2].replace("\\", "/")
+            )
+        ]
+        # Workbooks first, so that a cut never leaves one out for the sake of other files.
+        members.sort(key=lambda m: PurePosixPath(m[3]).suffix.lower() not in WORKBOOK_SUFFIXES)
+        if len(members) > MAX_LISTED_MEMBERS:
+            rest = len(members) - MAX_LISTED_MEMBERS
+            members = members[:MAX_LISTED_MEMBERS]
+            sources.append(
+                Source(
+                    f"{key}/…",
+                    f"{key} › 其余 {rest} 个文件",
+                    None,
+                    "",
+                    f"压缩包中共有 {rest + MAX_LISTED_MEMBERS} 个文件，只处理了前 {MAX_LISTED_MEMBERS} 个，"
+                    f"其余 {rest} 个未处理；请把各单位的工作簿分成几个压缩包报送",
+                )
+            )
+        for number, info, name, base in members:
             suffix = PurePosixPath(base).suffix.lower()
-            if suffix not in WORKBOOK_SUFFIXES and suffix != ZIP_SUFFIX:
-                continue
             member_key = f"{key}/{name}"
             if member_key in seen:
                 member_key = f"{member_key}#{number}"
@@ -189,7 +269,9 @@ def _zip_sources(path: Path, key: str, workdir: Path, notes: list[str]) -> list[
             def refused(reason: str, member_key: str = member_key, member_label: str = member_label) -> None:
                 sources.append(Source(member_key, member_label, None, "", reason))
 
-            if _unsafe_path(name):
+            if suffix not in WORKBOOK_SUFFIXES and suffix != ZIP_SUFFIX:
+                refused(not_a_workbook(base))
+            elif _unsafe_path(name):
                 refused("压缩包中该文件的路径指向压缩包以外（含 .. 或绝对路径），出于安全考虑未解压")
             elif stat.S_ISLNK(info.external_attr >> 16):
                 refused("压缩包中该文件是符号链接，出于安全考虑未解压")
@@ -213,7 +295,7 @@ def _zip_sources(path: Path, key: str, workdir: Path, notes: list[str]) -> list[
                     total += extracted[2]
                     sources.append(Source(member_key, member_label, extracted[0], extracted[1]))
     if not sources:
-        notes.append(f"压缩包「{key}」中没有工作簿")
+        return [Source(key, label, None, "", "压缩包是空的，其中没有任何文件")]
     return sources
 
 

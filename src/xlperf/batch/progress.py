@@ -29,6 +29,8 @@ def _duration(seconds: float) -> str:
 
 def describe(record: UnitRecord) -> str:
     """One line about a finished unit (单位结果说明), in Chinese."""
+    if record.duplicate:
+        return f"重复 {record.source}：{record.reason}"
     if not record.ok:
         return f"失败 {record.source}：{record.reason}"
     errors = record.counts.get("error", 0)
@@ -59,14 +61,14 @@ class Progress:
     def advance(self, record: UnitRecord) -> None:
         """One unit finished (完成一个)."""
         self.done += 1
-        self.failed += not record.ok
+        self.failed += record.failed
         if not self.bar:
             self._line(f"[{self.done:>{len(str(self.total))}}/{self.total}] {describe(record)}")
             return
-        if not record.ok:
+        if record.failed:
             self._clear()
             self._line(describe(record))
-        self._draw(force=self.done == self.total or not record.ok)
+        self._draw(force=self.done == self.total or record.failed)
 
     def finish(self) -> None:
         """End the display (结束)."""

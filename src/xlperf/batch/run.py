@@ -19,7 +19,6 @@ path — so they, and the summary, do not depend on the order units finished in.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import multiprocessing
 import os
@@ -28,9 +27,10 @@ import signal
 import stat
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,21 +38,32 @@ from typing import TextIO
 
 from .. import __version__
 from ..errors import OutputError, XlperfError
-from ..io.atomic import atomic_write_bytes
-from .inbox import Source, collect
+from ..io.atomic import atomic_write_bytes, os_error_text
+from ..io.lock import LockHeld, hold, is_held
+from .inbox import BATCH_DIR, Source, collect
+from .pool import worker_pool
 from .progress import Progress
-from .unit import RECORD_FORMAT, UnitRecord, UnitTask, build_unit, failed_record, folder_base
+from .unit import (
+    RECORD_FORMAT,
+    UnitRecord,
+    UnitTask,
+    build_unit,
+    duplicate_record,
+    failed_record,
+    folder_base,
+)
 
-BATCH_DIR = ".xlperf-batch"
 SUMMARY_XLSX, SUMMARY_HTML = "汇总.xlsx", "汇总.html"
 KEPT_DIR = "已替换的旧输出"  # unit folders with a reviewer's changes, moved here instead of being deleted
 RESERVED = frozenset(name.casefold() for name in (BATCH_DIR, SUMMARY_XLSX, SUMMARY_HTML, KEPT_DIR))
 REPORT_FORMATS = ("docx", "html", "xlsx", "review")
 
 EXIT_OK, EXIT_ERRORS, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
-LOCK_WAIT = 30.0  # seconds a run waits for another one (or its last workers) to leave the output folder
+INTERRUPT_GRACE = 10.0  # seconds an interrupted run waits for the units in hand
+LOCK_WAIT = 3.0  # seconds a run waits for another one to leave the output folder
+TEMP_PREFIX, TEMP_OWNER = "xlperf-batch-", ".owner"  # a run's temporary folder, and its owner lock in it
+STALE_AGE = 600.0  # seconds after which a temporary folder without an owner lock is a killed run's
 TAIL_CHECKED = 1024  # bytes read from the end of an output to see that it was written to the end
-WORKER_GC_THRESHOLDS = (20_000, 20, 20)  # gc.set_threshold in pool workers (Python: 700, 10, 10)
 
 
 @dataclass
@@ -78,12 +89,17 @@ class BatchResult:
 
     @property
     def failed(self) -> list[UnitRecord]:
-        """Units that could not be processed (处理失败的单位)."""
-        return [r for r in self.records if not r.ok]
+        """Files that could not be processed (处理失败的文件)."""
+        return [r for r in self.records if r.failed]
+
+    @property
+    def duplicates(self) -> list[UnitRecord]:
+        """Identical copies of another file, counted once (重复报送)."""
+        return [r for r in self.records if r.duplicate]
 
     @property
     def with_errors(self) -> list[UnitRecord]:
-        """Rebuilt units with findings at error level (有错误的单位)."""
+        """Rebuilt units with findings at error level (有错误的单位); each unit once, as in the summary."""
         return [r for r in self.records if r.ok and r.counts.get("error", 0)]
 
     @property
@@ -97,15 +113,16 @@ class BatchResult:
 
     def lines(self) -> list[str]:
         """The closing report for the terminal (结果摘要), in Chinese."""
-        done = len(self.records) - len(self.failed)
+        done = sum(r.ok for r in self.records)
         lines = list(self.notes)
         if self.interrupted:
             lines.append(
                 f"已中断：本次已完成 {self.built} 个单位，结果已保存；再次运行同一命令将从中断处继续（未生成汇总）。"
             )
             return lines
+        copies = f"重复报送 {len(self.duplicates)} 个（只计一次），" if self.duplicates else ""
         lines.append(
-            f"共 {len(self.records)} 个工作簿：成功 {done} 个，失败 {len(self.failed)} 个"
+            f"共 {len(self.records)} 个文件：成功 {done} 个，{copies}无法处理 {len(self.failed)} 个"
             f"（本次处理 {self.built} 个，未变化跳过 {self.skipped} 个），用时 {self.seconds:.1f} 秒。"
         )
         if self.removed:
@@ -128,6 +145,20 @@ class BatchResult:
 # --------------------------------------------------------------------------------------------
 # The manifest: one record per source file, and the unit folders they own
 # --------------------------------------------------------------------------------------------
+
+
+def copies_of(sources: Iterable[Source]) -> dict[str, Source]:
+    """Files identical to an earlier one (重复报送), by key: each maps to the first file (in key
+    order) with the same content, which alone is processed."""
+    first: dict[str, Source] = {}
+    copies: dict[str, Source] = {}
+    for source in sorted(sources, key=lambda s: s.key):
+        if source.path is None or source.problem:
+            continue
+        original = first.setdefault(source.digest, source)
+        if original is not source:
+            copies[source.key] = original
+    return copies
 
 
 def _record_id(key: str) -> str:
@@ -181,7 +212,7 @@ class Manifest:
             self.incoming.mkdir(parents=True, exist_ok=True)
             entries = os.listdir(out)
         except OSError as exc:
-            raise OutputError(f"无法使用输出文件夹（{exc.strerror or exc}）", path=str(out)) from None
+            raise OutputError(f"无法使用输出文件夹：{os_error_text(exc)}", path=str(out)) from None
         self.records: dict[str, UnitRecord] = {}
         self.claims: dict[str, str] = {}
         self.kept: list[Path] = []  # folders moved into KEPT_DIR by this run
@@ -209,12 +240,15 @@ class Manifest:
         """Where a worker writes the unit's files (暂存文件夹)."""
         return self.incoming / _record_id(key)
 
-    def current(self, source: Source, recipe: str) -> UnitRecord | None:
+    def current(self, source: Source, recipe: str, copy_of: str = "") -> UnitRecord | None:
         """The unit's record if it is up to date (无需重做): same content, same recipe, and every
-        output file still as written (:func:`_output_intact`)."""
+        output file still as written (:func:`_output_intact`); for an identical copy of the file
+        ``copy_of``, a record saying so."""
         record = self.records.get(source.key)
         if record is None or record.digest != source.digest or record.recipe != recipe or record.retry:
             return None
+        if record.duplicate or copy_of:
+            return record if record.duplicate and record.copy_of == copy_of else None
         if source.problem:  # refused while taking it out of its zip: up to date if refused the same way
             return record if not record.ok and record.reason == source.problem else None
         if record.ok:
@@ -316,7 +350,7 @@ class Manifest:
                     UnitTask(
                         record.key, record.source, "", "", record.digest, record.recipe, (), record.name
                     ),
-                    f"无法写入输出文件夹「{record.folder}」（{exc.strerror or exc}）",
+                    f"无法写入输出文件夹「{self.out / record.folder}」：{os_error_text(exc)}",
                     retry=True,
                 )
                 self._save(record)
@@ -383,27 +417,6 @@ def _output_intact(path: Path, size: int | None, recorded: int) -> bool:
     return tail.strip(b"\x00") != b"" or info.st_size == 0
 
 
-def _init_worker() -> None:
-    """Prepare a pool worker (工作进程): Ctrl+C is left to the main process, which lets the worker
-    finish the unit in hand; the objects it starts with (xlperf and its libraries, inherited at the
-    fork) are frozen out of garbage collection and collections run less often — they found almost
-    nothing and cost a few milliseconds a unit."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    gc.freeze()
-    gc.set_threshold(*WORKER_GC_THRESHOLDS)
-
-
-def _pool(jobs: int) -> ProcessPoolExecutor:
-    if "fork" in multiprocessing.get_all_start_methods() and sys.platform.startswith("linux"):
-        from .. import report  # noqa: F401 - imported once here, inherited by the forked workers
-        from ..workbook import build  # noqa: F401
-
-        context = multiprocessing.get_context("fork")
-    else:
-        context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker)
-
-
 def _execute(
     tasks: list[UnitTask], jobs: int, done: Callable[[UnitRecord], None], stop_after: int | None
 ) -> bool:
@@ -415,7 +428,8 @@ def _execute(
         return limit < len(tasks)
     queue = iter(tasks[:limit])
     running: dict[Future[UnitRecord], UnitTask] = {}
-    with _pool(min(jobs, limit)) as pool:
+    others = set(multiprocessing.active_children())
+    with worker_pool(min(jobs, limit)) as pool:
 
         def finish(future: Future[UnitRecord]) -> None:
             task = running.pop(future)
@@ -444,9 +458,14 @@ def _execute(
         except KeyboardInterrupt:
             for future in list(running):
                 future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)  # units in hand finish; their results are kept
+            pool.shutdown(wait=False, cancel_futures=True)
+            in_hand = [f for f in running if not f.cancelled()]
+            wait(in_hand, timeout=INTERRUPT_GRACE)  # units in hand finish; their results are kept
             for future in [f for f in running if f.done() and not f.cancelled()]:
                 finish(future)
+            # Interrupted inside the pool's own start-up, a worker may never hear of the shutdown.
+            for worker in set(multiprocessing.active_children()) - others:
+                worker.kill()
             raise
     return limit < len(tasks)
 
@@ -455,34 +474,109 @@ def _execute(
 def _exclusive(out: Path) -> Iterator[None]:
     """Hold a lock on ``OUT`` for the run (独占输出文件夹): two batches must not share one output folder.
 
-    The lock (``flock``) is released by the system when the last process holding it ends, however it
-    ends, so a killed run leaves no stale lock.  Pool workers inherit it: after the main process is
-    killed they finish the units already queued to them, and a new run waits for that (up to
-    ``LOCK_WAIT`` seconds) instead of racing them.  Where ``flock`` does not exist the run goes unlocked.
+    Only this process holds it (never its workers), and the system releases it when the process
+    ends, however it ends, so a killed run leaves nothing that blocks the next one
+    (:mod:`xlperf.io.lock`).  A run waits up to ``LOCK_WAIT`` seconds for another one to leave.
     """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
     path = out / BATCH_DIR / "lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as handle:
-        deadline = time.monotonic() + LOCK_WAIT
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"无法使用输出文件夹：{os_error_text(exc)}", path=str(out)) from None
+    deadline = time.monotonic() + LOCK_WAIT
+    with contextlib.ExitStack() as stack:
         while True:
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                stack.enter_context(hold(path))
                 break
-            except OSError:
+            except LockHeld:
                 if time.monotonic() >= deadline:
                     raise OutputError(
                         "另一个批量处理正在使用该输出文件夹，请等它结束后再运行", path=str(out)
                     ) from None
                 time.sleep(0.1)
+            except OSError as exc:
+                raise OutputError(f"无法使用输出文件夹：{os_error_text(exc)}", path=str(out)) from None
+        yield
+
+
+def _remove_stale_workdirs(parent: Path) -> None:
+    """Remove the temporary folders of batches that were killed (清理残留的临时文件夹): those whose
+    owner lock no live process holds, or that never got one and are older than ``STALE_AGE``."""
+    try:
+        entries = [p for p in parent.iterdir() if p.name.startswith(TEMP_PREFIX)]
+    except OSError:
+        return
+    for folder in entries:
+        owner = folder / TEMP_OWNER
         try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            stale = not is_held(owner) if owner.exists() else time.time() - folder.stat().st_mtime > STALE_AGE
+            if stale:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
+@contextlib.contextmanager
+def _workdir() -> Iterator[Path]:
+    """A temporary folder for the run's extracted zip members (临时文件夹), removed at the end; one
+    left by a killed run is removed by the next (:func:`_remove_stale_workdirs`)."""
+    parent = Path(tempfile.gettempdir())
+    _remove_stale_workdirs(parent)
+    with tempfile.TemporaryDirectory(prefix=TEMP_PREFIX) as tmp, hold(Path(tmp) / TEMP_OWNER):
+        yield Path(tmp)
+
+
+_TERMINATED = threading.Event()  # SIGTERM or Ctrl+C arrived during the run
+_FORKING: list[bool] = [False]  # a worker is being forked: an exception raised now would be lost
+
+
+def _forking(state: bool) -> Callable[[], None]:
+    def mark() -> None:
+        _FORKING[0] = state
+
+    return mark
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_forking(True), after_in_parent=_forking(False), after_in_child=_forking(False)
+    )
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Inside the block, SIGTERM (kill, a service stopping) interrupts the run as Ctrl+C does: units in
+    hand finish, results are kept, temporary files removed.  Only from the main thread.
+
+    While a worker is forked the handler of either raises nothing (Python would print the exception
+    and go on); it always sets ``_TERMINATED``, which the run checks after every unit
+    (:func:`_stop_if_terminated`).
+    """
+    _TERMINATED.clear()
+    signals = [getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)]
+    if threading.current_thread() is not threading.main_thread():
+        signals = []
+
+    def interrupt(signum: int, frame: object) -> None:
+        _TERMINATED.set()
+        if not _FORKING[0]:
+            raise KeyboardInterrupt
+
+    previous = {number: signal.signal(number, interrupt) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _stop_if_terminated() -> None:
+    """Raise KeyboardInterrupt if SIGTERM or Ctrl+C arrived, in case Python swallowed the first one."""
+    if _TERMINATED.is_set():
+        raise KeyboardInterrupt
 
 
 def _recipe(formats: tuple[str, ...], templates: Path | None) -> str:
@@ -550,9 +644,12 @@ def run_batch(
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"无法创建输出文件夹（{exc.strerror or exc}）", path=str(out)) from None
-    with _exclusive(out):
-        result = _run(inbox, out, jobs, force, progress, stream, tuple(formats), templates, stop_after)
+        raise OutputError(f"无法创建输出文件夹：{os_error_text(exc)}", path=str(out)) from None
+    with _terminate_as_interrupt(), _exclusive(out):
+        try:
+            result = _run(inbox, out, jobs, force, progress, stream, tuple(formats), templates, stop_after)
+        except OSError as exc:  # the output folder: disk full, read-only, no permission
+            raise OutputError(f"无法写入输出文件夹：{os_error_text(exc)}", path=str(out)) from None
     result.seconds = time.perf_counter() - started
     return result
 
@@ -572,16 +669,18 @@ def _run(
     bar = stream.isatty() if progress is None else progress
     manifest = Manifest(out)
     recipe = _recipe(tuple(formats), templates)
-    with tempfile.TemporaryDirectory(prefix="xlperf-batch-") as tmp:
-        found = collect(inbox, Path(tmp), exclude=out)
-        if not found.sources:
+    with _workdir() as tmp:
+        found = collect(inbox, tmp, exclude=out)
+        if not found.workbooks:
             raise XlperfError("收件箱中没有找到工作簿（.xlsx / .xlsm，或装有它们的 .zip）", path=str(inbox))
         keys = [s.key for s in found.sources]
         result = BatchResult(out, [], notes=found.notes)
         result.removed = manifest.forget_missing(set(keys))
         tasks: list[UnitTask] = []
+        copies = copies_of(found.sources)
         for source in found.sources:
-            if not force and manifest.current(source, recipe) is not None:
+            original = copies.get(source.key)
+            if not force and manifest.current(source, recipe, original.key if original else "") is not None:
                 result.skipped += 1
                 continue
             tasks.append(
@@ -605,11 +704,18 @@ def _run(
             record = manifest.install(record)
             result.built += 1
             show.advance(record)
+            _stop_if_terminated()
 
-        for task in [t for t in tasks if t.key in problems]:
-            done(failed_record(task, problems[task.key]))
         try:
-            result.interrupted = _execute([t for t in tasks if t.key not in problems], jobs, done, stop_after)
+            for task in tasks:
+                if task.key in problems:
+                    done(failed_record(task, problems[task.key]))
+                elif task.key in copies:
+                    original = copies[task.key]
+                    done(duplicate_record(task, original.key, original.label))
+            todo = [t for t in tasks if t.key not in problems and t.key not in copies]
+            result.interrupted = _execute(todo, jobs, done, stop_after)
+            _stop_if_terminated()
         except KeyboardInterrupt:
             result.interrupted = True
         finally:
@@ -622,7 +728,7 @@ def _run(
 
         result.records = ordered([manifest.records[key] for key in keys])
         result.summary = write_summary(result.records, out / SUMMARY_XLSX)
-        result.dashboard = write_dashboard(result.records, out / SUMMARY_HTML)
+        result.dashboard = write_dashboard(result.records, out / SUMMARY_HTML, result.notes)
     else:
         result.records = [manifest.records[key] for key in keys if key in manifest.records]
     result.kept = manifest.kept

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -35,7 +35,7 @@ RANK, UNIT, YEAR, TOTAL, GRADE, SELF_TOTAL, SELF_GRADE, EXCESS = (
 )
 ERRORS, WARNINGS, INFOS = "错误", "警告", "提示"
 OVERCLAIMS, STATUS, NOTE, SOURCE, FOLDER = "自评高于数据支持的指标", "状态", "说明", "来源文件", "输出文件夹"
-OK_TEXT, FAILED_TEXT = "成功", "无法处理"
+OK_TEXT, FAILED_TEXT, DUPLICATE_TEXT = "成功", "无法处理", "重复报送"
 ROOT_SUFFIX = "得分"
 # Printing: A4 landscape, one page wide, the header row on every page, page numbers at the foot.
 PRINTED = PageSetup(
@@ -45,64 +45,72 @@ FINDING_COLUMNS = (UNIT, SOURCE, "级别", "检查类别", "说明", "位置")
 
 
 def ordered(records: Sequence[UnitRecord]) -> list[UnitRecord]:
-    """Summary order (排序): rebuilt units by 核定总分 high to low, then name; failed files last by path."""
+    """Summary order (排序): rebuilt units by 核定总分 high to low, then name; then identical copies,
+    then the files that could not be processed, each by path."""
     done = sorted(
         (r for r in records if r.ok),
         key=lambda r: (-(r.total if r.total is not None else -math.inf), r.display_name, r.key),
     )
-    return done + sorted((r for r in records if not r.ok), key=lambda r: r.key)
+    copies = sorted((r for r in records if r.duplicate), key=lambda r: r.key)
+    return done + copies + sorted((r for r in records if r.failed), key=lambda r: r.key)
 
 
-@dataclass(frozen=True)
-class Repeat:
-    """A repeated submission (重复报送): the note the summary shows, and whether the file still counts."""
-
-    note: str
-    counted: bool
+def status_text(record: UnitRecord) -> str:
+    """成功 / 重复报送 / 无法处理 (状态)."""
+    return OK_TEXT if record.ok else DUPLICATE_TEXT if record.duplicate else FAILED_TEXT
 
 
-def repeated(records: Sequence[UnitRecord]) -> dict[str, Repeat]:
-    """The files that repeat a submission (重复报送), by record key.
+def shown_names(records: Sequence[UnitRecord]) -> dict[str, str]:
+    """The name each record is shown under (显示名称), by key: an identical copy shows its original's."""
+    names = {r.key: r.display_name for r in records}
+    return {r.key: names.get(r.copy_of, r.display_name) if r.duplicate else r.display_name for r in records}
 
-    A workbook identical to one met earlier (by path order) is a copy: noted and left out of the
-    ranking and the statistics.  Different workbooks naming the same unit and year are all kept but
-    noted, since only the bureau can tell which one counts.
+
+def repeated(records: Sequence[UnitRecord]) -> dict[str, str]:
+    """The notes on repeated submissions (重复报送), by record key.
+
+    A file identical to another is not processed again (its record says so, and it is counted
+    once); the file that was processed is noted as having copies.  Different workbooks naming the
+    same unit and year are all kept and counted, but noted, since only the bureau can tell which
+    one counts.
     """
-    found: dict[str, Repeat] = {}
-    first: dict[str, UnitRecord] = {}
+    labels = {r.key: r.source for r in records}
+    copies: dict[str, list[str]] = {}
+    for r in sorted((r for r in records if r.duplicate), key=lambda r: r.key):
+        copies.setdefault(r.copy_of, []).append(r.source)
     by_unit: dict[tuple[str, str], list[UnitRecord]] = {}
     for r in sorted((r for r in records if r.ok), key=lambda r: r.key):
-        if r.digest in first:
-            note = f"与「{first[r.digest].source}」内容完全相同，属重复报送，不参与排名和统计"
-            found[r.key] = Repeat(note, counted=False)
-            continue
-        first[r.digest] = r
         if r.unit:
             by_unit.setdefault((r.unit, r.year), []).append(r)
+    notes: dict[str, list[str]] = {}
+    for key, sources in copies.items():
+        if key in labels:
+            shown = "、".join(f"「{source}」" for source in sources)
+            notes.setdefault(key, []).append(f"{shown}与本文件内容完全相同，属重复报送，只计这一次")
     for group in by_unit.values():
         for r in group if len(group) > 1 else ():
             others = "、".join(f"「{o.source}」" for o in group if o is not r)
-            found[r.key] = Repeat(f"同一单位、同一年度还报送了{others}，请确认以哪一份为准", counted=True)
-    return found
+            notes.setdefault(r.key, []).append(f"同一单位、同一年度还报送了{others}，请确认以哪一份为准")
+    return {key: "；".join(texts) for key, texts in notes.items()}
 
 
 def counted(records: Sequence[UnitRecord]) -> list[UnitRecord]:
-    """The rebuilt units that count in rankings and statistics (参与统计): identical copies left out."""
-    copies = {key for key, repeat in repeated(records).items() if not repeat.counted}
-    return [r for r in records if r.ok and r.key not in copies]
+    """The rebuilt units that count in rankings and statistics (参与统计): each unit once, since an
+    identical copy is never rebuilt."""
+    return [r for r in records if r.ok]
 
 
-def notes(record: UnitRecord, repeats: dict[str, Repeat]) -> str:
-    """The 说明 of a unit (说明): why it failed, or its repeat note and the build's warnings."""
+def notes(record: UnitRecord, repeats: dict[str, str]) -> str:
+    """The 说明 of a unit (说明): why it failed or is a copy, or its repeat note and the build's warnings."""
     if not record.ok:
         return record.reason
     repeat = repeats.get(record.key)
-    return "；".join([repeat.note, *record.warnings] if repeat else record.warnings)
+    return "；".join([repeat, *record.warnings] if repeat else record.warnings)
 
 
 def ranks(records: Sequence[UnitRecord]) -> dict[str, int]:
-    """Rank by 核定总分 (排名), ties sharing the higher rank; units without a total and repeated
-    submissions are not ranked."""
+    """Rank by 核定总分 (排名), ties sharing the higher rank; units without a total and identical
+    copies are not ranked."""
     ranked = [r for r in counted(records) if r.total is not None]
     totals = sorted((round_half_up(r.total, 2) for r in ranked), reverse=True)  # type: ignore[arg-type]
     first: dict[float, int] = {}
@@ -133,11 +141,12 @@ def unit_frame(records: Sequence[UnitRecord]) -> pd.DataFrame:
     roots = root_names(records)
     rank = ranks(records)
     repeats = repeated(records)
+    names = shown_names(records)
     rows = []
     for r in records:
         row: dict[str, object] = {
             RANK: rank.get(r.key),
-            UNIT: r.display_name,
+            UNIT: names[r.key],
             YEAR: int(r.year) if r.year.isdigit() else (r.year or None),
             TOTAL: r.total,
             GRADE: r.grade if r.ok else None,
@@ -156,7 +165,7 @@ def unit_frame(records: Sequence[UnitRecord]) -> pd.DataFrame:
         for label, key in ((ERRORS, "error"), (WARNINGS, "warning"), (INFOS, "info")):
             row[label] = r.counts.get(key) if r.ok else None
         row[OVERCLAIMS] = overclaim_text(r) or None
-        row[STATUS] = OK_TEXT if r.ok else FAILED_TEXT
+        row[STATUS] = status_text(r)
         row[NOTE] = notes(r, repeats) or None
         row[SOURCE] = r.source
         row[FOLDER] = r.folder
@@ -168,10 +177,11 @@ def unit_frame(records: Sequence[UnitRecord]) -> pd.DataFrame:
 
 
 def finding_frame(records: Sequence[UnitRecord]) -> pd.DataFrame:
-    """Every finding of every unit (问题明细), and each file that could not be processed."""
+    """Every finding of every unit (问题明细), and each file that could not be processed; an identical
+    copy adds nothing (its findings are its original's)."""
     rows = []
     for r in records:
-        if not r.ok:
+        if r.failed:
             rows.append((r.display_name, r.source, FAILED_TEXT, "", r.reason, ""))
         for f in r.findings:
             rows.append((r.display_name, r.source, f.label, check_family(f.check), f.message, f.where))
@@ -250,7 +260,7 @@ def write_summary(records: Sequence[UnitRecord], path: Path) -> Path:
     formats.update({name + ROOT_SUFFIX: "0.00" for name in root_names(records)})
     formats.update({m.label: "0.00%" if m.percent else "0" for m in METRICS})
     formats.update({ERRORS: "0", WARNINGS: "0", INFOS: "0"})
-    shaded = {i for i, r in enumerate(records) if not r.ok}
+    shaded = {i for i, r in enumerate(records) if r.failed}
     links = {i: r.folder + "/" for i, r in enumerate(records) if r.ok and r.folder}
     sheets = [
         _sheet(UNITS_SHEET, units, formats, {OVERCLAIMS: 60, NOTE: 60, SOURCE: 40}, shaded, links),

@@ -21,11 +21,11 @@ from ..core.findings import SEVERITY_LABELS, Finding, count_by_severity
 from ..core.metrics import METRICS
 from ..core.numbers import parse_number, parse_text
 from ..errors import OutputError, XlperfError
-from ..io.atomic import atomic_write_bytes, without_fsync
+from ..io.atomic import atomic_write_bytes, os_error_text, without_fsync
 from ..io.safety import safe_output_name
 from ..workbook.build import BuildResult, build_workbook
 
-OK, FAILED = "ok", "failed"
+OK, FAILED, DUPLICATE = "ok", "failed", "duplicate"
 FINDINGS_FILE = "校验结果.json"
 RECORD_FORMAT = 1
 
@@ -82,7 +82,8 @@ class FindingRow:
 class UnitRecord:
     """What the batch recorded for one source file (单位结果), stored as JSON in the output folder.
 
-    ``status`` is ``"ok"`` or ``"failed"`` (with ``reason``); ``retry`` marks a failure that is not the
+    ``status`` is ``"ok"``, ``"failed"`` (with ``reason``) or ``"duplicate"``: a file identical to the
+    one whose key is ``copy_of``, not processed again and counted once (``reason`` says so); ``retry`` marks a failure that is not the
     workbook's fault (disk full, an xlperf bug), redone on the next run.  ``folder`` is the unit's
     output folder inside the batch output; ``files`` maps ``workbook``, ``findings`` and each report
     format to a file name in it, and ``sizes`` gives each file's size in bytes as written: the batch
@@ -114,11 +115,22 @@ class UnitRecord:
     sizes: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    copy_of: str = ""
 
     @property
     def ok(self) -> bool:
         """True when the unit was rebuilt (处理成功)."""
         return self.status == OK
+
+    @property
+    def failed(self) -> bool:
+        """True when the file could not be processed (处理失败)."""
+        return self.status == FAILED
+
+    @property
+    def duplicate(self) -> bool:
+        """True for an identical copy of another file, counted once (重复报送)."""
+        return self.status == DUPLICATE
 
     @property
     def display_name(self) -> str:
@@ -192,6 +204,21 @@ def failed_record(task: UnitTask, reason: str, *, retry: bool = False, seconds: 
     )
 
 
+def duplicate_record(task: UnitTask, original_key: str, original_label: str) -> UnitRecord:
+    """A record for a file identical to an earlier one (重复报送): not processed again, counted once."""
+    reason = f"与「{original_label}」内容完全相同，属重复报送：未重复处理，不参与排名和统计"
+    return UnitRecord(
+        task.key,
+        task.source,
+        task.digest,
+        task.recipe,
+        DUPLICATE,
+        reason,
+        name=task.name,
+        copy_of=original_key,
+    )
+
+
 def _number(value: float | None) -> float | None:
     return None if value is None else float(value)
 
@@ -260,6 +287,11 @@ def _findings_json(result: BuildResult, source: str) -> bytes:
     return json.dumps(payload, ensure_ascii=False, indent=1).encode("utf-8")
 
 
+def _output_folder(staging: Path) -> Path:
+    """The batch output folder a staging folder (``OUT/.xlperf-batch/incoming/<id>``) belongs to."""
+    return staging.parent.parent.parent
+
+
 def build_unit(task: UnitTask) -> UnitRecord:
     """Rebuild one unit into ``task.staging`` (处理单个单位): workbook, reports, findings; never raises.
 
@@ -289,11 +321,17 @@ def build_unit(task: UnitTask) -> UnitRecord:
         files.update({fmt: path.name for fmt, path in reports.items()})
         record = record_from_build(task, result, files)
         record.sizes = {kind: (staging / name).stat().st_size for kind, name in files.items()}
+    except OutputError as exc:  # the output folder, not the workbook: disk full, read-only, no permission
+        shutil.rmtree(staging, ignore_errors=True)
+        reason = f"无法写入输出文件夹「{_output_folder(staging)}」：{exc.message}"
+        return failed_record(task, reason, retry=True, seconds=time.perf_counter() - start)
     except XlperfError as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        return failed_record(
-            task, _reason(exc), retry=isinstance(exc, OutputError), seconds=time.perf_counter() - start
-        )
+        return failed_record(task, _reason(exc), seconds=time.perf_counter() - start)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        reason = f"无法写入输出文件夹「{_output_folder(staging)}」：{os_error_text(exc)}"
+        return failed_record(task, reason, retry=True, seconds=time.perf_counter() - start)
     except Exception as exc:  # an xlperf bug must not stop the other units
         shutil.rmtree(staging, ignore_errors=True)
         reason = f"xlperf 内部错误（{type(exc).__name__}: {exc}），请将该工作簿反馈给维护人员"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import os
 import shutil
 import stat
@@ -21,9 +22,40 @@ from pathlib import Path
 
 from xlperf.errors import OutputError
 
-__all__ = ["atomic_output", "atomic_write_bytes", "backup_file", "without_fsync"]
+__all__ = ["atomic_output", "atomic_write_bytes", "backup_file", "os_error_text", "without_fsync"]
 
 TEMP_MARKER = ".xlperf-tmp-"
+_WINDOWS_SHARING = (
+    32,
+    33,
+)  # ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION: another program has the file open
+#: Errors raised while writing that can only be the output's (never the input's).
+WRITE_ERRORS = frozenset(
+    code
+    for code in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EROFS, errno.EFBIG)
+    if code is not None
+)
+
+
+def os_error_text(exc: OSError) -> str:
+    """What a file operation ran into, in Chinese (系统错误说明): a full disk, a read-only disk or
+    folder, missing permission, a file another program holds; else the system's own words."""
+    code = exc.errno
+    if code == errno.ENOSPC or code == getattr(errno, "EDQUOT", None):
+        return "磁盘空间已满（或磁盘配额已用完），请清理磁盘或换一个输出位置"
+    if code == errno.EROFS:
+        return "磁盘或文件夹是只读的，请换一个可以写入的位置"
+    if getattr(exc, "winerror", None) in _WINDOWS_SHARING or code == errno.EBUSY:
+        return "文件正被其他程序（如 Excel/WPS）打开或占用，请关闭后重试"
+    if code in (errno.EACCES, errno.EPERM):
+        return "没有访问权限（文件夹或文件被设为只读、属于其他用户，或正被其他程序占用）"
+    if code == errno.ENOENT:
+        return "文件夹或文件不存在（可能已被移走或删除）"
+    if code == errno.ENAMETOOLONG:
+        return "路径太长，请换一个层级较浅的文件夹"
+    return f"系统错误：{exc.strerror or exc}"
+
+
 _FSYNC: contextvars.ContextVar[bool] = contextvars.ContextVar("xlperf_fsync", default=True)
 
 
@@ -90,7 +122,7 @@ def atomic_output(path: Path) -> Iterator[Path]:
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARKER}", dir=directory)
     except OSError as exc:
-        raise OutputError(f"无法在目录中创建临时文件（{exc.strerror or exc}）", path=str(path)) from exc
+        raise OutputError(f"无法在目录中创建临时文件：{os_error_text(exc)}", path=str(path)) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -108,14 +140,16 @@ def atomic_output(path: Path) -> Iterator[Path]:
             os.replace(tmp, path)
         except OSError as exc:
             raise OutputError(
-                f"无法替换输出文件，文件可能正被 Excel/WPS 打开或没有写权限（{exc.strerror or exc}）",
+                f"无法替换输出文件，文件可能正被 Excel/WPS 打开或没有写权限（{os_error_text(exc)}）",
                 path=str(path),
             ) from exc
         if durable:
             _fsync_directory(directory)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        if isinstance(exc, OSError) and exc.errno in WRITE_ERRORS:  # the disk filled up while writing
+            raise OutputError(f"无法写入输出文件：{os_error_text(exc)}", path=str(path)) from exc
         raise
 
 
@@ -151,7 +185,7 @@ def backup_file(path: Path) -> Path:
         except FileExistsError:
             continue
         except OSError as exc:
-            raise OutputError(f"无法创建备份文件（{exc.strerror or exc}）", path=str(candidate)) from exc
+            raise OutputError(f"无法创建备份文件：{os_error_text(exc)}", path=str(candidate)) from exc
         reserved.close()
         try:
             with atomic_output(candidate) as tmp:

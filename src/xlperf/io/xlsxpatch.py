@@ -116,6 +116,19 @@ _ILLEGAL_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\
 _ESCAPE_LOOKALIKE = re.compile("_(x[0-9A-Fa-f]{4}_)")
 
 
+TRUNCATED = "……（内容过长，已截断）"  # ends a text cut to fit Excel's cell limit
+
+
+def fit_cell_text(text: str) -> str:
+    """``text`` cut to Excel's 32,767-character cell limit (单元格文本上限), counted in UTF-16 units as
+    Excel counts, ending with :data:`TRUNCATED` when cut; never splits a surrogate pair."""
+    if len(text) <= MAX_STRING_LENGTH // 2 or len(text.encode("utf-16-le")) // 2 <= MAX_STRING_LENGTH:
+        return text
+    room = MAX_STRING_LENGTH - len(TRUNCATED)
+    kept = text.encode("utf-16-le")[: 2 * room].decode("utf-16-le", errors="ignore")
+    return kept + TRUNCATED
+
+
 def excel_string(text: str) -> str:
     """Escape text as an OOXML ``ST_Xstring``: ``_xHHHH_`` for characters XML cannot carry, and
     ``_x005F_`` before a literal ``_xHHHH_`` so that Excel does not decode it."""

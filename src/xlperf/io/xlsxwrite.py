@@ -10,7 +10,8 @@ and writes the package atomically.
 
 Cell values: ``str`` through the shared string table (escaped for XML and for Excel's ``_xHHHH_``
 decoding, so ``=SUM(A1)``, ``<b>`` or ``_x0041_`` stay the text they are; a character XML cannot
-hold becomes its ``_xHHHH_`` escape), ``int``/``float`` as numbers, ``bool`` as a boolean, a
+hold becomes its ``_xHHHH_`` escape; a text over Excel's 32,767-character cell limit is cut to fit,
+ending ``……（内容过长，已截断）``), ``int``/``float`` as numbers, ``bool`` as a boolean, a
 :class:`Link` as its text linked to a relative target, anything else as its text.  ``None``, ``""``
 and NaN leave no cell, or a styled blank when the pair has a style.  Elements follow the schema's
 order, as Excel requires.
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .atomic import atomic_output
-from .xlsxpatch import column_letters, excel_string, parse_address, parse_range
+from .xlsxpatch import column_letters, excel_string, fit_cell_text, parse_address, parse_range
 
 __all__ = ["CellStyle", "Link", "PageSetup", "Sheet", "text_width", "wrapped_height", "write_workbook"]
 
@@ -298,7 +299,9 @@ class _Strings:
     def xml(self) -> str:
         """``xl/sharedStrings.xml``."""
         texts = list(self.cells)[1:]
-        items = "".join(f'<si><t xml:space="preserve">{_text(text)}</t></si>' for text in texts)
+        items = "".join(
+            f'<si><t xml:space="preserve">{_text(fit_cell_text(text))}</t></si>' for text in texts
+        )
         return f'{_DECL}<sst xmlns="{_MAIN}" uniqueCount="{len(texts)}">{items}</sst>'
 
 

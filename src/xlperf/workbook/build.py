@@ -12,10 +12,11 @@ from pathlib import Path
 
 from ..core.evaluate import Evaluation, evaluate
 from ..core.findings import ERROR, SEVERITY_ORDER, WARNING, Finding
-from ..errors import OutputError
-from ..io.atomic import backup_file
+from ..errors import OutputError, WorkbookStructureError
+from ..io.atomic import backup_file, os_error_text
 from ..io.safety import FileReport, inspect_workbook_file
-from ..io.xlsxpatch import patch_workbook
+from ..io.xlsxpatch import fit_cell_text, patch_workbook
+from . import contract as c
 from .cells import computed_cells, finding_cells, finding_row_heights, rubric_row_heights
 from .previous import link_previous
 from .read import Locator, WorkbookInputs, read_workbook
@@ -55,13 +56,22 @@ def structure_findings(loc: Locator) -> list[Finding]:
 def evaluate_workbook(
     path: Path, previous: Path | None = None, *, named_previous: bool = True
 ) -> tuple[WorkbookInputs, Evaluation, list[Finding], FileReport]:
-    """Check the file, read its inputs and evaluate them (读取并计算); raises XlperfError if unreadable.
+    """Check the file, read its inputs and evaluate them (读取并计算); raises XlperfError if unreadable
+    or if it is not a 绩效自评 workbook at all (none of the contract's sheets, names or tables).
 
     Last year's workbook (``previous``, or with ``named_previous`` the one named in 上年自评工作簿)
     is compared too.
     """
     report = inspect_workbook_file(path)
     inputs = read_workbook(path)
+    loc = inputs.locator
+    if not loc.names and not loc.tables and not set(c.SHEETS) & set(loc.sheets):
+        raise WorkbookStructureError(
+            "这不是绩效自评工作簿：模板的工作表（"
+            + "、".join(c.SHEETS[:3])
+            + "……）和命名区域一个也没有找到；请用 xlperf new 生成的模板填报后再报送",
+            path=str(path),
+        )
     ev = evaluate(inputs.data)
     link_previous(ev, path, previous, named=named_previous)
     findings = sorted(
@@ -98,10 +108,12 @@ def build_workbook(
     heights = finding_row_heights(inputs.locator, rows, inputs.locator.finding_rows)
     heights.update(rubric_row_heights(inputs.locator, ev, cells))
     cells.update(rows)
+    # Findings quote what users typed, which may already fill a cell: cut to Excel's limit.
+    cells = {at: fit_cell_text(v) if isinstance(v, str) else v for at, v in cells.items()}
     backup = backup_file(path) if in_place else None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         patch_workbook(path, target, cells, full_calc_on_load=False, row_heights=heights)
     except OSError as exc:
-        raise OutputError(f"无法写入输出文件：{exc.strerror or exc}", path=str(target)) from None
+        raise OutputError(f"无法写入输出文件：{os_error_text(exc)}", path=str(target)) from None
     return BuildResult(ev, findings, inputs.locator, target, report, backup, list(report.warnings))
