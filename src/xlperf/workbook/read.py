@@ -33,7 +33,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel
 from ..core.fields import FIELDS, Field
 from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, Ref, TeamRow, UnitData
 from ..errors import UnreadableFileError, XlperfError
-from ..io.safety import parse_xml
+from ..io.safety import MAX_MERGED_CELLS, iter_xml, parse_xml, part_limit
 from . import contract as c
 
 T = TypeVar("T")
@@ -116,9 +116,9 @@ _WORKBOOK_TYPES = (  # .xltm, .xltx, .xlsm, .xlsx: the first one present is the 
 _SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 _TABLE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/table"
 _ROW, _C, _F, _V, _IS = (f"{{{_MAIN}}}{tag}" for tag in ("row", "c", "f", "v", "is"))
+_MERGE, _TABLE_PART = f"{{{_MAIN}}}mergeCell", f"{{{_MAIN}}}tablePart"
 # Global names openpyxl files under the sheets, not the workbook.
 _SHEET_SCOPED = ("_xlnm.Print_Titles", "_xlnm.Print_Area", "_xlnm._FilterDatabase")
-_MAX_PART = 256 * 2**20
 _COORD = re.compile(r"([A-Za-z]{1,3})(\d+)")
 _CANONICAL = re.compile(r"(?:[A-Z]{1,3}[1-9][0-9]*\n)*")  # A1 addresses, one a line
 # 'Sheet'!$B$5 or Sheet!$B$5:$B$8 — one area, the only shape a contract name has.
@@ -194,13 +194,18 @@ class _Package:
         self._strings: list[str] | None = None
         self.date_styles, self.timedelta_styles = self._number_styles()
 
-    def xml(self, part: str) -> etree._Element:
+    def read(self, part: str) -> bytes:
+        """The bytes of ``part``; over its size limit it is damage (inspect_workbook_file refused it first)."""
         info = self.parts.get(part)
         if info is None:
             raise _Damaged(f"缺少部件 {part}")
-        if info.file_size > _MAX_PART:
+        limit = part_limit(part)
+        if limit is not None and info.file_size > limit.max_bytes:
             raise _Damaged(f"部件 {part} 过大")
-        return parse_xml(self.zip.read(info), path=str(self.path), part=part)
+        return self.zip.read(info)
+
+    def xml(self, part: str) -> etree._Element:
+        return parse_xml(self.read(part), path=str(self.path), part=part)
 
     def relationships(self, part: str) -> dict[str, tuple[str, str]]:
         """Id → (type, resolved target) of ``part``'s internal relationships; empty when it has none."""
@@ -248,77 +253,143 @@ class _Package:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Cell:
+    """What reading needs of one ``<c>`` (单元格记录), kept instead of the XML tree: the first ``<f>``,
+    ``<v>`` and ``<is>`` as find() would give them, and the shared formula it belongs to."""
+
+    r: str | None
+    kind: str
+    style: str | None
+    value: str | None
+    formula: str | None  # the text of <f>, "" when it has none; None without <f>
+    inline: str | None  # the text of <is>, None without it
+    shared: tuple[str, str | None] | None  # (master formula, master address) for a shared-formula cell
+
+
+def _cell_record(cell: etree._Element, masters: dict[str | None, tuple[str, str | None]]) -> _Cell:
+    formula = value = inline = None
+    for child in cell:  # the first <f>, <v> and <is>, as find() would give, without its cost
+        tag = child.tag
+        if tag == _F:
+            formula = child if formula is None else formula
+        elif tag == _V:
+            value = child if value is None else value
+        elif tag == _IS:
+            inline = child if inline is None else inline
+    shared = None
+    # Shared formulas: the first cell of a group holds the text, the others refer to it (共享公式).
+    if formula is not None and formula.get("t") == "shared" and cell.tag == _C:
+        key = formula.get("si")
+        if key in masters:
+            shared = masters[key]
+        elif formula.text:
+            masters[key] = ("=" + formula.text, cell.get("r"))
+    return _Cell(
+        cell.get("r"),
+        cell.get("t", "n"),
+        cell.get("s"),
+        value.text if value is not None else None,
+        (formula.text or "") if formula is not None else None,
+        _text_content(inline) if inline is not None else None,
+        shared,
+    )
+
+
 class _Sheet:
-    """One worksheet's cells by address, decoded on request (工作表单元格)."""
+    """One worksheet's cells by address, decoded on request (工作表单元格).
+
+    The sheet is streamed row by row (:func:`~xlperf.io.safety.iter_xml`): each cell that holds
+    anything is kept as a small :class:`_Cell` and the XML is dropped at once, so empty rows cost
+    nothing and memory grows with the filled cells only, never with the size of the tree.
+    """
 
     def __init__(self, book: _Book, title: str, part: str) -> None:
         self.book, self.title = book, title
-        root = book.package.xml(part)
-        self.table_ids = [p.get(f"{{{_REL}}}id", "") for p in root.iter(f"{{{_MAIN}}}tablePart")]
-        cells = list(root.iter(_C))
-        addresses = [cell.get("r") for cell in cells]
-        if None not in addresses and _CANONICAL.fullmatch("".join(f"{a}\n" for a in addresses)):
-            self.cells = dict(zip(addresses, cells, strict=True))  # what Excel writes: every cell has "A1"
-        else:
-            self.cells = self._by_position(root)
+        package = book.package
+        self.cells: dict[str, _Cell] = {}
+        self.table_ids: list[str] = []
+        merges: list[str] = []
+        masters: dict[str | None, tuple[str, str | None]] = {}
+        row_number = 0
+        elements = iter_xml(
+            package.read(part), (_ROW, _MERGE, _TABLE_PART), path=str(package.path), part=part
+        )
+        for element in elements:
+            if element.tag == _MERGE:
+                merges.append(element.get("ref", ""))
+            elif element.tag == _TABLE_PART:
+                self.table_ids.append(element.get(f"{{{_REL}}}id", ""))
+            else:
+                row_number = self._read_row(element, row_number, masters)
         # Merged cells: every covered cell reads the value of the range's top-left cell (合并单元格),
         # as a user sees it — e.g. one 绩效目标 merged over the indicators under it.
         self.merged: dict[str, str] = {}
-        for merge in root.iter(f"{{{_MAIN}}}mergeCell"):
+        covered = 0
+        for ref in merges:
             try:
-                min_col, min_row, max_col, max_row = range_boundaries(merge.get("ref", ""))
+                min_col, min_row, max_col, max_row = range_boundaries(ref)
             except (TypeError, ValueError):
                 continue
-            if (max_col - min_col + 1) * (max_row - min_row + 1) > 10_000:
+            area = (max_col - min_col + 1) * (max_row - min_row + 1)
+            if area > 10_000:
                 continue  # a whole-column merge: nothing a table row would read
+            covered += area
+            if covered > MAX_MERGED_CELLS:
+                raise UnreadableFileError(
+                    f"合并单元格覆盖的单元格超过 {MAX_MERGED_CELLS:,} 个，远超绩效自评工作簿所需；"
+                    "文件可能已损坏或是恶意构造的，请取消不需要的合并单元格后再处理",
+                    path=str(package.path),
+                    sheet=title,
+                )
             anchor = f"{get_column_letter(min_col)}{min_row}"
             for row in range(min_row, max_row + 1):
                 for col in range(min_col, max_col + 1):
                     self.merged.setdefault(f"{get_column_letter(col)}{row}", anchor)
-        # Shared formulas: the first cell of a group holds the text, the others refer to it (共享公式).
-        self.shared: dict[etree._Element, tuple[str, str | None]] = {}
-        masters: dict[str | None, tuple[str, str | None]] = {}
-        for formula in root.iter(_F):
-            cell = formula.getparent()
-            if formula.get("t") != "shared" or cell.tag != _C or cell.find(_F) is not formula:
-                continue
-            key = formula.get("si")
-            if key in masters:
-                self.shared[cell] = masters[key]
-            elif formula.text:
-                masters[key] = ("=" + formula.text, cell.get("r"))
 
-    def _by_position(self, root: etree._Element) -> dict[str, etree._Element]:
-        """Cells keyed by address where some lack one or spell it oddly: counted as openpyxl counts them."""
-        found: dict[str, etree._Element] = {}
-        row_number = 0
-        for row in root.iter(_ROW):
-            r = row.get("r")
-            if r is None:
-                row_number += 1
+    def _read_row(
+        self, row: etree._Element, row_number: int, masters: dict[str | None, tuple[str, str | None]]
+    ) -> int:
+        """Keep the cells of one ``<row>``, addressed as openpyxl counts them; returns the row's number.
+
+        A cell's own ``r`` (what Excel writes) is its address; a row or cell without one follows the
+        previous, and an oddly spelt address (``a01``) is normalised.
+        """
+        r = row.get("r")
+        if r is None:
+            row_number += 1
+        else:
+            try:
+                row_number = int(r)
+            except ValueError:
+                number = float(r)
+                if not number.is_integer():
+                    raise _Damaged(f"工作表「{self.title}」的行号 {r} 无效") from None
+                row_number = int(number)
+        column = 0
+        previous: str | None = None  # an address whose column is not computed yet
+        for cell in row:
+            if not isinstance(cell.tag, str):
+                continue  # comments and processing instructions are not cells
+            coordinate = cell.get("r")
+            if coordinate and _CANONICAL.fullmatch(coordinate + "\n"):
+                address, previous = coordinate, coordinate
+            elif coordinate:
+                match = _COORD.fullmatch(coordinate)
+                if match is None:
+                    raise _Damaged(f"工作表「{self.title}」的单元格地址 {coordinate} 无效")
+                column, previous = column_index_from_string(match[1]), None
+                address = f"{get_column_letter(column)}{int(match[2])}"
             else:
-                try:
-                    row_number = int(r)
-                except ValueError:
-                    number = float(r)
-                    if not number.is_integer():
-                        raise _Damaged(f"工作表「{self.title}」的行号 {r} 无效") from None
-                    row_number = int(number)
-            column = 0
-            for cell in row:
-                if not isinstance(cell.tag, str):
-                    continue  # comments and processing instructions are not cells
-                coordinate = cell.get("r")
-                if coordinate:
-                    match = _COORD.fullmatch(coordinate)
-                    if match is None:
-                        raise _Damaged(f"工作表「{self.title}」的单元格地址 {coordinate} 无效")
-                    column = column_index_from_string(match[1])
-                    found[f"{get_column_letter(column)}{int(match[2])}"] = cell
-                else:
-                    column += 1
-                    found[f"{get_column_letter(column)}{row_number}"] = cell
-        return found
+                if previous is not None:
+                    column, previous = column_index_from_string(_COORD.fullmatch(previous)[1]), None  # type: ignore[index]
+                column += 1
+                address = f"{get_column_letter(column)}{row_number}"
+            if len(cell):
+                self.cells[address] = _cell_record(cell, masters)
+            else:  # an empty <c/> reads as None: nothing to keep, but it replaces an earlier one
+                self.cells.pop(address, None)
+        return row_number
 
     def value(self, row: int, column: int) -> object:
         """The cell's value as openpyxl's ``load_workbook`` gives it: ``"=…"`` for a formula (单元格值)."""
@@ -350,32 +421,23 @@ class _Sheet:
         cell = self.cells.get(address)
         return self._decode(cell, cached=True) if cell is not None else None
 
-    def _decode(self, cell: etree._Element, *, cached: bool = False) -> object:
-        formula = value = inline = None
-        for child in cell:  # the first <f>, <v> and <is>, as find() would give, without its cost
-            tag = child.tag
-            if tag == _F:
-                formula = child if formula is None else formula
-            elif tag == _V:
-                value = child if value is None else value
-            elif tag == _IS:
-                inline = child if inline is None else inline
-        if formula is not None and not cached:
-            if cell in self.shared:
+    def _decode(self, cell: _Cell, *, cached: bool = False) -> object:
+        if cell.formula is not None and not cached:
+            if cell.shared is not None:
                 from openpyxl.formula.translate import Translator
 
-                text, origin = self.shared[cell]
-                return Translator(text, origin).translate_formula(cell.get("r"))
-            return "=" + (formula.text or "")
-        kind = cell.get("t", "n")
+                text, origin = cell.shared
+                return Translator(text, origin).translate_formula(cell.r)
+            return "=" + cell.formula
+        kind = cell.kind
         if kind == "inlineStr":
-            return _text_content(inline) if inline is not None else None
-        text = value.text if value is not None else None
+            return cell.inline
+        text = cell.value
         if not text:
             return None
         if kind == "n":
             number = _cast_number(text)
-            style = cell.get("s")
+            style = cell.style
             style_id = 0 if style is None else int(style) if style else -1
             package = self.book.package
             if style_id in package.date_styles:

@@ -49,7 +49,7 @@ from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, TeamRow, U
 from ..core.rubric import build_rubric
 from ..errors import OutputError, UnreadableFileError, WorkbookStructureError, XlperfError
 from ..io.atomic import backup_file
-from ..io.safety import MAX_SHEET_PART, inspect_workbook_file
+from ..io.safety import inspect_workbook_file, part_limit
 from ..io.xlsxpatch import EXCEL_ERROR_CODES, ExcelError, Formula, patch_workbook
 from . import contract as c
 from .build import build_workbook
@@ -68,8 +68,6 @@ __all__ = [
 
 #: The sheet that keeps every cell of a contract sheet that has no place in the new layout.
 OTHER_SHEET = "升级前其他内容"
-#: A worksheet part larger than this (uncompressed) is refused before openpyxl loads it.
-MAX_SHEET_BYTES = MAX_SHEET_PART
 _SCAN_ROWS = 3000  # rows of a contract sheet searched for labels and header rows
 _ROW_CLASSES = {
     c.TEAM.name: TeamRow,
@@ -203,21 +201,14 @@ _DTD_MARKUP = tuple(
 
 
 def _check_parts(path: Path) -> None:
-    """Before openpyxl: refuse an XML part too large for a workbook of this kind, or one that declares
-    a DTD (entity expansion, external entities) — openpyxl would fail with an English message."""
+    """Before openpyxl: refuse an XML part that declares a DTD (entity expansion, external entities) —
+    openpyxl would fail with an English message.  Sizes and element counts were checked by
+    :func:`~xlperf.io.safety.inspect_workbook_file` against ``PART_LIMITS`` already."""
     try:
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
-                name = info.filename.lower()
-                if name.startswith("xl/media/") or not name.endswith((".xml", ".rels")):
+                if part_limit(info.filename) is None:
                     continue
-                if info.file_size > MAX_SHEET_BYTES:
-                    raise UnreadableFileError(
-                        f"其中的部件「{info.filename}」解压后为 {info.file_size / 2**20:.0f} MB，"
-                        f"超过 xlperf 允许的 {MAX_SHEET_BYTES // 2**20} MB；绩效自评工作簿的任何一张工作表都"
-                        "远小于此。请删除工作簿中不需要的大量数据后再试。",
-                        path=str(path),
-                    )
                 data = zf.read(info)
                 if any(token in data for token in _DTD_MARKUP):
                     raise UnreadableFileError(
@@ -1302,6 +1293,16 @@ def upgrade_workbook(path: Path, output: Path | None = None, *, in_place: bool =
             if in_place:
                 result.backup = backup_file(path)
             os.replace(built.output, target)
+    except XlperfError as exc:
+        if exc.path is None or exc.path in (str(path), str(target)):
+            raise
+        # about the new workbook in the temporary folder, a path the user never gave: name theirs
+        raise type(exc)(
+            f"升级后的工作簿未能生成（{exc.message}）；未写出任何文件",
+            path=str(path),
+            sheet=exc.sheet,
+            cell=exc.cell,
+        ) from None
     except OSError as exc:
         raise OutputError(f"无法写入升级后的工作簿：{exc.strerror or exc}", path=str(target)) from None
     result.output = target

@@ -1,0 +1,106 @@
+"""Bounded memory and time per workbook (每个工作簿的内存与时间上限), issue 14.
+
+Each hostile file (tests/hostile_files.py: a million tiny rows, three such sheets, 2.5 million
+defined names, millions of styles, relationships, content types or shared strings, merged ranges
+covering 50 million cells) goes through ``xlperf build`` and ``xlperf upgrade`` in a child process,
+measured as a user runs it (tests/test_bad_input_files.py's ``measured``): it is processed or
+refused with a Chinese reason naming the user's file, within 500 MB.  Before the caps these took
+up to 45 s and 4 GB (bench/bench_hostile.py).  The time bound here is only a guard against a hang.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from hostile_files import HOSTILE
+from test_bad_input_files import measured
+from test_bad_input_support import assert_clean_exit
+from xlperf.errors import UnreadableFileError
+from xlperf.io.safety import MAX_TOTAL_ELEMENTS, PART_LIMITS, inspect_workbook_file, part_limit
+
+RSS_MB = 500
+GUARD_SECONDS = 20
+
+
+def _check(result: dict[str, object], book: Path) -> None:
+    import subprocess
+
+    assert result["code"] != "timeout", result
+    completed = subprocess.CompletedProcess([], result["code"], result["stdout"], result["stderr"])
+    assert_clean_exit(completed, (0, 1, 2))  # type: ignore[arg-type]
+    assert float(result["rss_mb"]) < RSS_MB, result  # type: ignore[arg-type]
+    assert float(result["seconds"]) < GUARD_SECONDS, result  # type: ignore[arg-type]
+    if result["code"] == 2:
+        said = str(result["stderr"])
+        assert f"文件「{book}」" in said and "超过" in said, said
+        assert "xlperf-" not in said.replace(str(book), ""), said  # no temporary path
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_workbooks_are_built_or_refused_within_500_mb(tmp_path: Path, name: str) -> None:
+    book = HOSTILE[name](tmp_path / "报送.xlsx")
+    assert book.stat().st_size < 50 * 2**20
+    _check(measured("build", str(book), "-o", str(tmp_path / "out"), "--no-report", limit_mb=2048), book)
+
+
+@pytest.mark.parametrize("name", ["million rows", "2.5 M defined names", "50 M merged cells"])
+def test_hostile_workbooks_are_upgraded_or_refused_within_500_mb(tmp_path: Path, name: str) -> None:
+    book = HOSTILE[name](tmp_path / "报送.xlsx")
+    _check(measured("upgrade", str(book), "-o", str(tmp_path / "新.xlsx"), limit_mb=2048), book)
+
+
+def test_every_part_a_reader_parses_has_a_limit() -> None:
+    for part in (
+        "[Content_Types].xml",
+        "_rels/.rels",
+        "xl/workbook.xml",
+        "xl/_rels/workbook.xml.rels",
+        "xl/styles.xml",
+        "xl/sharedStrings.xml",
+        "xl/worksheets/sheet1.xml",
+        "xl/worksheets/_rels/sheet1.xml.rels",
+        "xl/tables/table1.xml",
+        "xl/drawings/drawing1.xml",
+        "xl/comments1.xml",
+        "word/document.xml",
+    ):
+        assert part_limit(part) is not None, part
+    assert part_limit("xl/media/image1.png") is None and part_limit("xl/vbaProject.bin") is None
+    for _, limit in PART_LIMITS:
+        assert limit.max_elements <= MAX_TOTAL_ELEMENTS and limit.what
+
+
+def test_a_part_over_its_element_limit_is_refused_naming_it(tmp_path: Path) -> None:
+    book = HOSTILE["2.5 M defined names"](tmp_path / "名称.xlsx")
+    with pytest.raises(UnreadableFileError) as refused:
+        inspect_workbook_file(book)
+    assert refused.value.path == str(book)
+    assert "xl/workbook.xml" in refused.value.message and "50,000" in refused.value.message
+
+
+def test_a_file_over_the_total_element_limit_is_refused(tmp_path: Path) -> None:
+    """Many parts each under its own limit, together over MAX_TOTAL_ELEMENTS."""
+    from hostile_files import example_master, with_parts
+
+    per_sheet = PART_LIMITS[0][1].max_elements - 1000
+    with zipfile.ZipFile(example_master()) as zf:
+        sheets = [n for n in zf.namelist() if n.startswith("xl/worksheets/sheet")]
+
+    def rows(first: int):
+        def stream(data: bytes):
+            at = data.index(b"</sheetData>")
+            yield data[:at]
+            for start in range(0, per_sheet, 10_000):
+                yield b"".join(
+                    b'<row r="%d"/>' % (first + i) for i in range(start, min(start + 10_000, per_sheet))
+                )
+            yield data[at:]
+
+        return stream
+
+    book = with_parts(example_master(), tmp_path / "多表.xlsx", {s: rows(10_000) for s in sheets[:3]})
+    with pytest.raises(UnreadableFileError, match=f"超过 {MAX_TOTAL_ELEMENTS:,} 个"):
+        inspect_workbook_file(book)
