@@ -62,7 +62,9 @@ def main() -> None:
             book = folder / f"{name.replace(' ', '_')}.xlsx"
             make(book)
             out = folder / f"out-{book.stem}"
-            extra = ["-o", str(out), "--no-report"] if args.command == "build" else ["-o", str(out / book.name)]
+            extra = (
+                ["-o", str(out), "--no-report"] if args.command == "build" else ["-o", str(out / book.name)]
+            )
             result = measure(args.command, str(book), *extra)
             said = next((line for line in str(result["stderr"]).splitlines() if line.strip()), "")
             print(

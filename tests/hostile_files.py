@@ -153,8 +153,8 @@ def _cells(first: int) -> Callable[[int], bytes]:
 
 
 def at_the_limits(dst: Path) -> Path:
-    """Just under the caps: two sheets with 190,000 one-cell rows (570,000 elements) each, a third with
-    300,000 empty rows, and 40,000 defined names: as much as any accepted workbook can hold."""
+    """Just under the caps: two sheets with 80,000 one-cell rows (240,000 elements) each, a third with
+    240,000 empty rows, and 40,000 defined names: as much as any accepted workbook can hold."""
     src = example_master()
     parts = sheet_parts(src)
     name = lambda i: b"<definedName name=\"n%d\">'x'!$A$1</definedName>" % i  # noqa: E731
@@ -162,9 +162,9 @@ def at_the_limits(dst: Path) -> Path:
         src,
         dst,
         {
-            parts["基本信息"]: _inserted(b"</sheetData>", _cells(10_000), 190_000),
-            parts["指标评分"]: _inserted(b"</sheetData>", _cells(10_000), 190_000),
-            parts["绩效目标"]: _inserted(b"</sheetData>", _rows(10_000), 300_000),
+            parts["基本信息"]: _inserted(b"</sheetData>", _cells(10_000), 80_000),
+            parts["指标评分"]: _inserted(b"</sheetData>", _cells(10_000), 80_000),
+            parts["绩效目标"]: _inserted(b"</sheetData>", _rows(10_000), 240_000),
             "xl/workbook.xml": _inserted(b"</definedNames>", name, 40_000),
         },
     )

@@ -74,7 +74,9 @@ def test_every_part_a_reader_parses_has_a_limit() -> None:
 
 
 def test_a_part_over_its_element_limit_is_refused_naming_it(tmp_path: Path) -> None:
-    book = HOSTILE["2.5 M defined names"](tmp_path / "名称.xlsx")
+    from hostile_files import defined_names
+
+    book = defined_names(tmp_path / "名称.xlsx", 60_000)  # 3 MB: under the size limit, over the count
     with pytest.raises(UnreadableFileError) as refused:
         inspect_workbook_file(book)
     assert refused.value.path == str(book)
@@ -86,6 +88,7 @@ def test_a_file_over_the_total_element_limit_is_refused(tmp_path: Path) -> None:
     from hostile_files import example_master, with_parts
 
     per_sheet = PART_LIMITS[0][1].max_elements - 1000
+    assert 5 * per_sheet > MAX_TOTAL_ELEMENTS
     with zipfile.ZipFile(example_master()) as zf:
         sheets = [n for n in zf.namelist() if n.startswith("xl/worksheets/sheet")]
 
@@ -101,6 +104,25 @@ def test_a_file_over_the_total_element_limit_is_refused(tmp_path: Path) -> None:
 
         return stream
 
-    book = with_parts(example_master(), tmp_path / "多表.xlsx", {s: rows(10_000) for s in sheets[:3]})
+    book = with_parts(example_master(), tmp_path / "多表.xlsx", {s: rows(10_000) for s in sheets[:5]})
     with pytest.raises(UnreadableFileError, match=f"超过 {MAX_TOTAL_ELEMENTS:,} 个"):
         inspect_workbook_file(book)
+
+
+def test_broken_names_beyond_twenty_are_counted_in_one_line(tmp_path: Path) -> None:
+    """40,000 names pointing at a missing sheet made 40,000 findings and 160,000 written cells."""
+    from hostile_files import example_master, with_parts
+    from xlperf.workbook.read import MAX_NAME_PROBLEMS, read_workbook
+
+    def names(data: bytes):
+        at = data.index(b"</definedNames>")
+        yield data[:at] + b"".join(
+            b"<definedName name=\"n%d\">'gone'!$A$1</definedName>" % i for i in range(25)
+        )
+        yield data[at:]
+
+    book = with_parts(example_master(), tmp_path / "名称.xlsx", {"xl/workbook.xml": names})
+    problems = [message for message, _ in read_workbook(book).locator.problems if "名称" in message]
+    assert len(problems) == MAX_NAME_PROBLEMS + 1
+    assert problems[0] == "名称 n0 指向的工作表「gone」不存在"
+    assert problems[-1].startswith("另有 5 个名称")

@@ -44,6 +44,7 @@ __all__ = [
     "check_part_elements",
     "inspect_workbook_file",
     "iter_xml",
+    "merged_area",
     "parse_xml",
     "part_limit",
     "safe_output_name",
@@ -76,8 +77,8 @@ class PartLimit:
 #: self-evaluation workbook uses a few per cent of each: the 高邑镇 example has 109 defined names,
 #: about 6,000 cells and no part over 200 KB.  docs/limits.md lists them for users.
 PART_LIMITS: tuple[tuple[re.Pattern[str], PartLimit], ...] = (
-    (re.compile(r"xl/worksheets/[^/]+\.xml"), PartLimit("工作表", 32 * MiB, 600_000)),
-    (re.compile(r"xl/sharedstrings\.xml"), PartLimit("共享字符串表", 32 * MiB, 600_000)),
+    (re.compile(r"xl/worksheets/[^/]+\.xml"), PartLimit("工作表", 32 * MiB, 250_000)),
+    (re.compile(r"xl/sharedstrings\.xml"), PartLimit("共享字符串表", 32 * MiB, 250_000)),
     (re.compile(r"xl/workbook\.xml"), PartLimit("工作簿目录（工作表与名称列表）", 4 * MiB, 50_000)),
     (re.compile(r"xl/styles\.xml"), PartLimit("样式表", 8 * MiB, 200_000)),
     (re.compile(r"xl/tables/[^/]+\.xml"), PartLimit("表格定义", 1 * MiB, 20_000)),
@@ -87,9 +88,11 @@ PART_LIMITS: tuple[tuple[re.Pattern[str], PartLimit], ...] = (
     (re.compile(r".*\.(?:xml|rels|vml)"), PartLimit("部件", 16 * MiB, 300_000)),
 )
 #: All XML parts of one file together (整个文件的 XML 元素总数上限).
-MAX_TOTAL_ELEMENTS = 1_500_000
+MAX_TOTAL_ELEMENTS = 1_000_000
 #: The cells merged ranges of one worksheet may cover together (合并单元格覆盖的单元格总数上限).
 MAX_MERGED_CELLS = 200_000
+#: Parts larger than this are streamed by :func:`iter_xml`, never held as a tree (流式解析阈值).
+STREAM_ABOVE = 1 * MiB
 #: A worksheet or the shared strings may not unpack to more than this (kept for callers).
 MAX_SHEET_PART = PART_LIMITS[0][1].max_bytes
 
@@ -510,6 +513,35 @@ def _check_bomb(infos: list[zipfile.ZipInfo], *, max_uncompressed: int, max_rati
 _TOO_BIG_HINT = "绩效自评工作簿的任何部件通常不足 1 MB，请删除大量无关数据（如整列公式、成片的空行或格式、粘贴的明细）后再处理。"
 
 
+_MERGE_REF = re.compile(
+    rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=[\"']([A-Za-z$]{1,4}\d{1,7}):([A-Za-z$]{1,4}\d{1,7})[\"']"
+)
+_ADDRESS = re.compile(rb"\$?([A-Za-z]{1,3})\$?(\d+)")
+
+
+def merged_area(data: bytes) -> int:
+    """How many cells the merged ranges of a worksheet's XML cover together (合并单元格覆盖的单元格数).
+
+    openpyxl makes an object for every covered cell, so ``xlperf upgrade`` compares this with
+    :data:`MAX_MERGED_CELLS` before it loads a workbook; found with a regular expression, no parse.
+    """
+    total = 0
+    for match in _MERGE_REF.finditer(data):
+        first, last = _ADDRESS.fullmatch(match[1]), _ADDRESS.fullmatch(match[2])
+        if first is None or last is None:
+            continue
+        columns = abs(_column_number(last[1]) - _column_number(first[1])) + 1
+        total += columns * (abs(int(last[2]) - int(first[2])) + 1)
+    return total
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + letter - 64
+    return number
+
+
 def check_part_elements(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
     """Count the XML elements of every part :data:`PART_LIMITS` covers, streamed (XML 元素计数).
 
@@ -842,6 +874,10 @@ def iter_xml(
     element (a worksheet ``<row>``) however long the part is.
     """
     where = _refuse_dtd(data, path, part)
+    if len(data) <= STREAM_ABOVE:  # a small part: one parse is faster, and its tree is small
+        root = parse_xml(data, path=path, part=part)
+        yield from root.iter(*tags)
+        return
     events = etree.iterparse(
         io.BytesIO(data),
         events=("end",),

@@ -49,7 +49,7 @@ from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, TeamRow, U
 from ..core.rubric import build_rubric
 from ..errors import OutputError, UnreadableFileError, WorkbookStructureError, XlperfError
 from ..io.atomic import backup_file
-from ..io.safety import inspect_workbook_file, part_limit
+from ..io.safety import MAX_MERGED_CELLS, inspect_workbook_file, merged_area, part_limit
 from ..io.xlsxpatch import EXCEL_ERROR_CODES, ExcelError, Formula, patch_workbook
 from . import contract as c
 from .build import build_workbook
@@ -214,6 +214,12 @@ def _check_parts(path: Path) -> None:
                     raise UnreadableFileError(
                         f"其中的「{info.filename}」部分包含 DOCTYPE/ENTITY 声明，正常的 Excel 文件不会有这种内容；"
                         "该文件可能是恶意构造的（XML 实体攻击），已拒绝处理。",
+                        path=str(path),
+                    )
+                if merged_area(data) > MAX_MERGED_CELLS:
+                    raise UnreadableFileError(
+                        f"其中的「{info.filename}」部分的合并单元格覆盖超过 {MAX_MERGED_CELLS:,} 个单元格，"
+                        "远超绩效自评工作簿所需；文件可能已损坏或是恶意构造的，请取消不需要的合并单元格后再处理。",
                         path=str(path),
                     )
     except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as exc:  # accepted by inspect_workbook_file
