@@ -126,3 +126,28 @@ def test_broken_names_beyond_twenty_are_counted_in_one_line(tmp_path: Path) -> N
     assert len(problems) == MAX_NAME_PROBLEMS + 1
     assert problems[0] == "名称 n0 指向的工作表「gone」不存在"
     assert problems[-1].startswith("另有 5 个名称")
+
+
+def test_a_word_template_with_a_part_over_its_limit_is_refused_naming_it(tmp_path: Path) -> None:
+    from hostile_files import with_parts
+    from xlperf.report.docx_report import word_template
+    from xlperf.report.render import TEMPLATE_FILES, ReportError, bundled_templates
+
+    name = TEMPLATE_FILES["docx"]
+    bundled = tmp_path / "bundled.docx"
+    bundled.write_bytes((bundled_templates() / name).read_bytes())
+    folder = tmp_path / "局模板"
+    folder.mkdir()
+
+    def paragraphs(data: bytes):
+        at = data.index(b"</w:body>")
+        yield data[:at]
+        for start in range(0, 110_000, 10_000):  # 330,000 elements (over 300,000), about 4 MB
+            yield b"".join(b"<w:p><w:r><w:t>%d</w:t></w:r></w:p>" % i for i in range(start, start + 10_000))
+        yield data[at:]
+
+    with_parts(bundled, folder / name, {"word/document.xml": paragraphs})
+    with pytest.raises(ReportError) as refused:
+        word_template(folder)
+    message = str(refused.value)
+    assert f"报告模板「{name}」" in message and "word/document.xml" in message and "超过允许的" in message

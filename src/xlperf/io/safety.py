@@ -35,12 +35,14 @@ from lxml import etree
 from xlperf.errors import UnreadableFileError
 
 __all__ = [
+    "MAX_FILE_BYTES",
     "MAX_MERGED_CELLS",
     "MAX_TOTAL_ELEMENTS",
     "MAX_ZIP_ENTRIES",
     "PART_LIMITS",
     "FileReport",
     "PartLimit",
+    "check_package",
     "check_part_elements",
     "inspect_workbook_file",
     "iter_xml",
@@ -55,6 +57,8 @@ MiB = 2**20
 
 #: More entries than any real workbook has; more means a damaged or hostile file.
 MAX_ZIP_ENTRIES = 10_000
+#: The largest file xlperf reads: a workbook, a Word template (文件大小上限).
+MAX_FILE_BYTES = 50 * MiB
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,7 @@ class _Refusal(Exception):
 def inspect_workbook_file(
     path: Path | str,
     *,
-    max_bytes: int = 50 * MiB,
+    max_bytes: int = MAX_FILE_BYTES,
     max_uncompressed: int = 300 * MiB,
     max_ratio: float = 200.0,
 ) -> FileReport:
@@ -276,6 +280,20 @@ def _inspect(path: Path, *, max_bytes: int, max_uncompressed: int, max_ratio: fl
         uncompressed_bytes=total,
         warnings=tuple(warnings),
     )
+
+
+def check_package(
+    zf: zipfile.ZipFile, *, max_uncompressed: int = 300 * MiB, max_ratio: float = 200.0
+) -> None:
+    """The zip bomb and :data:`PART_LIMITS` checks for any other package of a user's (压缩包检查),
+    e.g. a bureau's Word template: raises :class:`UnreadableFileError` (no path; the caller names the
+    file) before any part is read whole."""
+    infos = zf.infolist()
+    try:
+        _check_bomb(infos, max_uncompressed=max_uncompressed, max_ratio=max_ratio)
+        check_part_elements(zf, infos)
+    except _Refusal as refusal:
+        raise UnreadableFileError(str(refusal)) from None
 
 
 def _size(n: float) -> str:
