@@ -165,9 +165,9 @@ def test_the_manifest_has_the_tab_and_its_buttons(client: object) -> None:
     }
     assert root.find(".//v:Namespace", OFFICE) is None  # bare =BUDGET_ADJ_RATE(...), as in the workbook
     urls = [u.get("DefaultValue") for u in root.iterfind(".//bt:Url", OFFICE)]
-    assert all(u.startswith("http://testserver/") for u in urls)
+    assert all(u.startswith("https://perf.test/") for u in urls)  # the configured address
     for url in urls + [i.get("DefaultValue") for i in root.iterfind(".//bt:Images/bt:Image", OFFICE)]:
-        assert client.get(url.removeprefix("http://testserver")).status_code == 200, url
+        assert client.get(url.removeprefix("https://perf.test")).status_code == 200, url
 
 
 def test_the_task_pane_offers_the_same_scripts(client: object) -> None:
