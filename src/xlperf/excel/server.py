@@ -238,7 +238,7 @@ def create_app() -> Any:
     origins |= {origin_of(o) for o in settings.cors_allow_origins if o != "*"}
     token = os.environ.get("XLPERF_ACCESS_TOKEN") or None
     # The manifest hands the token to the task pane (static/js/ribbon.js keeps it for every call).
-    templates.env.globals["xlperf_token_query"] = f"?token={quote(token)}" if token else ""
+    templates.env.globals["xlperf_token_query"] = f"?token={quote(token, safe='')}" if token else ""
     return ServerGuard(main_app, GuardSettings(public_url=address, origins=frozenset(origins), token=token))
 
 
@@ -264,6 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     scheme = "https" if args.cert else "http"
+    if args.token is not None and not (
+        args.token.isascii() and args.token.isprintable() and len(args.token) >= 8
+    ):
+        parser.error("访问令牌须为至少 8 个字符的英文字母、数字或符号（浏览器只能在请求头中发送这些字符）")
     if args.host in ("0.0.0.0", "::", "") and not args.hostname:
         parser.error(
             f"监听所有地址（--host {args.host}）时必须用 --hostname 指定用户访问的主机名，清单中的地址才可靠"
