@@ -151,3 +151,28 @@ def test_a_word_template_with_a_part_over_its_limit_is_refused_naming_it(tmp_pat
         word_template(folder)
     message = str(refused.value)
     assert f"报告模板「{name}」" in message and "word/document.xml" in message and "超过允许的" in message
+
+
+def test_the_limits_page_shows_the_limits_the_code_enforces() -> None:
+    from xlperf.excel import guard, server
+    from xlperf.io import safety
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "limits.md").read_text(encoding="utf-8")
+    for _, limit in safety.PART_LIMITS:
+        row = next((line for line in page.splitlines() if line.startswith(f"| {limit.what}")), None)
+        assert row is not None, limit.what
+        assert f"| {limit.max_bytes // 2**20} MB | {limit.max_elements:,} |" in row, (row, limit)
+    numbers = (
+        f"{safety.MAX_FILE_BYTES // 2**20} MB",
+        f"{safety.MAX_ZIP_ENTRIES:,} 个",
+        f"{safety.MAX_TOTAL_ELEMENTS:,} 个",
+        f"{safety.MAX_MERGED_CELLS:,} 个",
+        f"{guard.MAX_BODY_BYTES // 2**20} MB",
+        f"{guard.MAX_ARGUMENT_CELLS:,} 个",
+        f"{guard.CALL_SECONDS:.0f} 秒",
+        f"{server.REPORT_DAYS} 天",
+        f"{server.MAX_REPORTS:,} 份",
+        f"{server.MAX_REPORT_BYTES // 2**20} MB",
+    )
+    for number in numbers:
+        assert number in page, number

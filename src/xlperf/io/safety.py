@@ -83,13 +83,13 @@ class PartLimit:
 PART_LIMITS: tuple[tuple[re.Pattern[str], PartLimit], ...] = (
     (re.compile(r"xl/worksheets/[^/]+\.xml"), PartLimit("工作表", 32 * MiB, 250_000)),
     (re.compile(r"xl/sharedstrings\.xml"), PartLimit("共享字符串表", 32 * MiB, 250_000)),
-    (re.compile(r"xl/workbook\.xml"), PartLimit("工作簿目录（工作表与名称列表）", 4 * MiB, 50_000)),
+    (re.compile(r"xl/workbook\.xml"), PartLimit("工作簿目录", 4 * MiB, 50_000)),
     (re.compile(r"xl/styles\.xml"), PartLimit("样式表", 8 * MiB, 200_000)),
     (re.compile(r"xl/tables/[^/]+\.xml"), PartLimit("表格定义", 1 * MiB, 20_000)),
     (re.compile(r"(?:.*/)?_rels/[^/]*\.rels"), PartLimit("部件关系表", 4 * MiB, 50_000)),
     (re.compile(r"\[content_types\]\.xml"), PartLimit("内容类型表", 2 * MiB, 2 * MAX_ZIP_ENTRIES)),
-    (re.compile(r"word/[^/]+\.xml"), PartLimit("Word 文档部件", 16 * MiB, 300_000)),
-    (re.compile(r".*\.(?:xml|rels|vml)"), PartLimit("部件", 16 * MiB, 300_000)),
+    (re.compile(r"word/[^/]+\.xml"), PartLimit("Word 文档", 16 * MiB, 300_000)),
+    (re.compile(r".*\.(?:xml|rels|vml)"), PartLimit("其他", 16 * MiB, 300_000)),
 )
 #: All XML parts of one file together (整个文件的 XML 元素总数上限).
 MAX_TOTAL_ELEMENTS = 1_000_000
