@@ -436,3 +436,25 @@ def test_hostile_files_are_refused_before_openpyxl(tmp_path: Path, monkeypatch: 
     assert refused.value.path == str(huge) and f"文件「{huge}」" in message, message
     assert part in message and "skeleton" not in message and ".xlperf-upgrade-" not in message
     assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_a_failure_on_the_new_workbook_names_the_users_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new workbook is built in a temporary folder: a refusal there names the user's file, not that folder."""
+    from xlperf.errors import UnreadableFileError
+    from xlperf.io.safety import inspect_workbook_file
+    from xlperf.workbook import upgrade
+
+    def strict_build(path: Path, out_dir: Path) -> object:
+        inspect_workbook_file(path, max_bytes=1024)  # the real check, with a limit the new workbook exceeds
+        raise AssertionError("not reached")
+
+    book = damaged(example_copy(tmp_path / "src"), tmp_path / "旧表.xlsx", "old_layout")
+    monkeypatch.setattr(upgrade, "build_workbook", strict_build)
+    with pytest.raises(UnreadableFileError) as refused:
+        upgrade_workbook(book, tmp_path / "新表.xlsx")
+    message = str(refused.value)
+    assert refused.value.path == str(book) and "升级后的工作簿未能生成" in message, message
+    assert "skeleton" not in message and ".xlperf-upgrade-" not in message
+    assert not (tmp_path / "新表.xlsx").exists()
