@@ -176,3 +176,24 @@ def test_the_limits_page_shows_the_limits_the_code_enforces() -> None:
     )
     for number in numbers:
         assert number in page, number
+
+
+def test_a_batch_with_hostile_workbooks_stays_bounded_per_worker(tmp_path: Path) -> None:
+    """Each worker refuses its hostile unit with the reason; the good unit is still done, all within 500 MB."""
+    import shutil
+
+    from hostile_files import example_master
+
+    inbox = tmp_path / "收件箱"
+    inbox.mkdir()
+    shutil.copyfile(example_master(), inbox / "高邑镇.xlsx")
+    for index, name in enumerate(("million rows", "2.5 M defined names", "50 M merged cells")):
+        HOSTILE[name](inbox / f"单位{index}.xlsx")
+    out = tmp_path / "输出"
+    result = measured("batch", str(inbox), "-o", str(out), "--jobs", "2", "--format", "html", limit_mb=4096)
+    assert result["code"] in (1, 2), result
+    assert float(result["rss_mb"]) < RSS_MB, result  # type: ignore[arg-type]
+    said = str(result["stdout"]) + str(result["stderr"])
+    assert "内部错误" not in said, said
+    written = [p.name for p in out.rglob("*")]
+    assert any("高邑" in name for name in written), written
