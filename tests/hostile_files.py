@@ -170,8 +170,26 @@ def at_the_limits(dst: Path) -> Path:
     )
 
 
+def at_the_upgrade_limit(dst: Path) -> Path:
+    """Just under ``xlperf upgrade``'s total: 60,000 one-cell rows (180,000 elements) in one sheet,
+    50,000 empty rows in another and 5,000 defined names."""
+    src = example_master()
+    parts = sheet_parts(src)
+    name = lambda i: b"<definedName name=\"n%d\">'x'!$A$1</definedName>" % i  # noqa: E731
+    return with_parts(
+        src,
+        dst,
+        {
+            parts["基本信息"]: _inserted(b"</sheetData>", _cells(10_000), 60_000),
+            parts["绩效目标"]: _inserted(b"</sheetData>", _rows(10_000), 50_000),
+            "xl/workbook.xml": _inserted(b"</definedNames>", name, 5_000),
+        },
+    )
+
+
 HOSTILE: dict[str, Callable[[Path], Path]] = {
     "at the limits": at_the_limits,
+    "at the upgrade limit": at_the_upgrade_limit,
     "million rows": million_rows,
     "three sheets of rows": three_sheets_of_rows,
     "2.5 M defined names": defined_names,

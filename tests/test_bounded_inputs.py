@@ -46,7 +46,10 @@ def test_hostile_workbooks_are_built_or_refused_within_500_mb(tmp_path: Path, na
     _check(measured("build", str(book), "-o", str(tmp_path / "out"), "--no-report", limit_mb=2048), book)
 
 
-@pytest.mark.parametrize("name", ["million rows", "2.5 M defined names", "50 M merged cells"])
+@pytest.mark.parametrize(
+    "name",
+    ["million rows", "2.5 M defined names", "50 M merged cells", "at the limits", "at the upgrade limit"],
+)
 def test_hostile_workbooks_are_upgraded_or_refused_within_500_mb(tmp_path: Path, name: str) -> None:
     book = HOSTILE[name](tmp_path / "报送.xlsx")
     _check(measured("upgrade", str(book), "-o", str(tmp_path / "新.xlsx"), limit_mb=2048), book)
@@ -166,6 +169,7 @@ def test_the_limits_page_shows_the_limits_the_code_enforces() -> None:
         f"{safety.MAX_FILE_BYTES // 2**20} MB",
         f"{safety.MAX_ZIP_ENTRIES:,} 个",
         f"{safety.MAX_TOTAL_ELEMENTS:,} 个",
+        f"openpyxl 读取整个工作簿，每个元素慢约十倍） | {safety.MAX_UPGRADE_ELEMENTS:,} 个",
         f"{safety.MAX_MERGED_CELLS:,} 个",
         f"{guard.MAX_BODY_BYTES // 2**20} MB",
         f"{guard.MAX_ARGUMENT_CELLS:,} 个",

@@ -38,6 +38,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_MERGED_CELLS",
     "MAX_TOTAL_ELEMENTS",
+    "MAX_UPGRADE_ELEMENTS",
     "MAX_ZIP_ENTRIES",
     "PART_LIMITS",
     "FileReport",
@@ -93,6 +94,9 @@ PART_LIMITS: tuple[tuple[re.Pattern[str], PartLimit], ...] = (
 )
 #: All XML parts of one file together (整个文件的 XML 元素总数上限).
 MAX_TOTAL_ELEMENTS = 1_000_000
+#: The same for ``xlperf upgrade``, which loads the whole workbook with openpyxl (about ten times
+#: slower per element than xlperf's own reader) (升级时的 XML 元素总数上限).
+MAX_UPGRADE_ELEMENTS = 250_000
 #: The cells merged ranges of one worksheet may cover together (合并单元格覆盖的单元格总数上限).
 MAX_MERGED_CELLS = 200_000
 #: Parts larger than this are streamed by :func:`iter_xml`, never held as a tree (流式解析阈值).
@@ -155,6 +159,7 @@ def inspect_workbook_file(
     max_bytes: int = MAX_FILE_BYTES,
     max_uncompressed: int = 300 * MiB,
     max_ratio: float = 200.0,
+    max_elements: int = MAX_TOTAL_ELEMENTS,
 ) -> FileReport:
     """Check a workbook file before any library opens it (打开前检查工作簿文件).
 
@@ -165,7 +170,13 @@ def inspect_workbook_file(
     """
     path = Path(path)
     try:
-        return _inspect(path, max_bytes=max_bytes, max_uncompressed=max_uncompressed, max_ratio=max_ratio)
+        return _inspect(
+            path,
+            max_bytes=max_bytes,
+            max_uncompressed=max_uncompressed,
+            max_ratio=max_ratio,
+            max_elements=max_elements,
+        )
     except _Refusal as refusal:
         raise UnreadableFileError(str(refusal), path=str(path)) from None
     except OSError as exc:  # an I/O error half-way (network drive dropped, USB stick pulled)
@@ -174,7 +185,9 @@ def inspect_workbook_file(
         ) from None
 
 
-def _inspect(path: Path, *, max_bytes: int, max_uncompressed: int, max_ratio: float) -> FileReport:
+def _inspect(
+    path: Path, *, max_bytes: int, max_uncompressed: int, max_ratio: float, max_elements: int
+) -> FileReport:
     # 1. exists, regular file, not empty, not too big -------------------------------------
     try:
         st = path.stat()
@@ -248,7 +261,7 @@ def _inspect(path: Path, *, max_bytes: int, max_uncompressed: int, max_ratio: fl
             _check_parts(zf, by_name, path)
 
             # 7. elements of every part a reader may parse (streamed; verifies their CRC) --
-            check_part_elements(zf, infos)
+            check_part_elements(zf, infos, max_elements)
 
             has_macros = "xl/vbaproject.bin" in by_name or any(
                 k.startswith("xl/macrosheets/") for k in by_name
@@ -560,7 +573,9 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def check_part_elements(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
+def check_part_elements(
+    zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], max_elements: int = MAX_TOTAL_ELEMENTS
+) -> None:
     """Count the XML elements of every part :data:`PART_LIMITS` covers, streamed (XML 元素计数).
 
     Raises :class:`_Refusal` for a part over its ``max_elements`` or a file over
@@ -580,9 +595,9 @@ def check_part_elements(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> No
                 f"{limit.what}部件「{info.filename}」含约 {count:,} 个 XML 元素（行、单元格、名称、样式等），"
                 f"超过允许的 {limit.max_elements:,} 个；{_TOO_BIG_HINT}"
             )
-        if total > MAX_TOTAL_ELEMENTS:
+        if total > max_elements:
             raise _Refusal(
-                f"文件中的 XML 元素（行、单元格、名称、样式等）超过 {MAX_TOTAL_ELEMENTS:,} 个"
+                f"文件中的 XML 元素（行、单元格、名称、样式等）超过 {max_elements:,} 个"
                 f"（读到「{info.filename}」时）；{_TOO_BIG_HINT}"
             )
 

@@ -49,7 +49,13 @@ from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, TeamRow, U
 from ..core.rubric import build_rubric
 from ..errors import OutputError, UnreadableFileError, WorkbookStructureError, XlperfError
 from ..io.atomic import backup_file
-from ..io.safety import MAX_MERGED_CELLS, inspect_workbook_file, merged_area, part_limit
+from ..io.safety import (
+    MAX_MERGED_CELLS,
+    MAX_UPGRADE_ELEMENTS,
+    inspect_workbook_file,
+    merged_area,
+    part_limit,
+)
 from ..io.xlsxpatch import EXCEL_ERROR_CODES, ExcelError, Formula, patch_workbook
 from . import contract as c
 from .build import build_workbook
@@ -228,7 +234,7 @@ def _check_parts(path: Path) -> None:
 
 def _open(path: Path) -> tuple[Workbook, list[str]]:
     """Check the file, then load it with openpyxl (formulas; cached values are loaded when needed)."""
-    report = inspect_workbook_file(path)
+    report = inspect_workbook_file(path, max_elements=MAX_UPGRADE_ELEMENTS)
     _check_parts(path)
     try:
         wb = load_workbook(path, data_only=False, keep_links=False)
