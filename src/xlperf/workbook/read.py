@@ -9,6 +9,8 @@ cached value (python-calamine), cells xlperf computes are skipped.
 The package is read directly (zipfile + the safe lxml parser), not through ``openpyxl.load_workbook``:
 only ``workbook.xml``, the relationships, the styles' number formats, the shared strings, the table
 parts and the worksheets that hold named cells are parsed, and only the cells asked for are decoded.
+Worksheets are streamed row by row and only their filled cells kept, so memory follows the data, not
+the file (every part was already checked against ``io.safety.PART_LIMITS``).
 Each cell decodes to exactly what openpyxl's ``load_workbook`` (formulas, not cached values) gives —
 ints and floats as written, dates through the cell's number format, ``"=…"`` for formulas — so the
 results equal those of the openpyxl reader this replaced, about ten times faster.
@@ -369,8 +371,9 @@ class _Sheet:
         column = 0
         previous: str | None = None  # an address whose column is not computed yet
         for cell in row:
-            if not isinstance(cell.tag, str):
-                continue  # comments and processing instructions are not cells
+            tag = cell.tag
+            if tag != _C and (not isinstance(tag, str) or tag.endswith("}extLst")):
+                continue  # comments, processing instructions and extensions are not cells
             coordinate = cell.get("r")
             if coordinate and _CANONICAL.fullmatch(coordinate + "\n"):
                 address, previous = coordinate, coordinate
