@@ -578,16 +578,22 @@ def check_part_elements(
 ) -> None:
     """Count the XML elements of every part :data:`PART_LIMITS` covers, streamed (XML 元素计数).
 
-    Raises :class:`_Refusal` for a part over its ``max_elements`` or a file over
-    :data:`MAX_TOTAL_ELEMENTS` in all.  Nothing is kept: each part is read in 1 MB pieces, and
-    reading it to the end also verifies its CRC.  An element is counted at each ``<`` that does
-    not open an end tag, so comments and processing instructions count too (an upper bound).
+    Raises :class:`_Refusal` for a part over its ``max_elements`` or a file over ``max_elements``
+    in all.  Nothing is kept: each part is read in 1 MB pieces, and reading it to the end also
+    verifies its CRC.  An element is counted at each ``<`` that does not open an end tag, so
+    comments and processing instructions count too (an upper bound).
+
+    A part holds at most as many elements as bytes, and zipfile never returns more bytes than the
+    directory declares: when the declared sizes already keep every part and the total within the
+    limits (any ordinary workbook), only the parts that identify a workbook are read, for their CRC.
     """
+    limited = [(info, limit) for info in infos if (limit := part_limit(info.filename)) is not None]
+    if sum(info.file_size for info, _ in limited) <= max_elements and all(
+        info.file_size <= limit.max_elements for info, limit in limited
+    ):
+        limited = [(info, limit) for info, limit in limited if info.filename.lower() in _KEY_PARTS]
     total = 0
-    for info in infos:
-        limit = part_limit(info.filename)
-        if limit is None:
-            continue
+    for info, limit in limited:
         count = _count_elements(zf, info)
         total += count
         if count > limit.max_elements:
@@ -600,6 +606,10 @@ def check_part_elements(
                 f"文件中的 XML 元素（行、单元格、名称、样式等）超过 {max_elements:,} 个"
                 f"（读到「{info.filename}」时）；{_TOO_BIG_HINT}"
             )
+
+
+# Parts whose CRC is always verified (streamed, never held whole); they are small in any real workbook.
+_KEY_PARTS = ("[content_types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels")
 
 
 def _count_elements(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
