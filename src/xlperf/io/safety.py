@@ -597,8 +597,14 @@ def check_part_elements(
         count = _count_elements(zf, info)
         total += count
         if count > limit.max_elements:
+            title = _sheet_title(zf, info.filename) if limit is PART_LIMITS[0][1] else None
+            what = (
+                f"工作表「{title}」（部件 {info.filename}）"
+                if title
+                else f"{limit.what}部件「{info.filename}」"
+            )
             raise _Refusal(
-                f"{limit.what}部件「{info.filename}」含约 {count:,} 个 XML 元素（行、单元格、名称、样式等），"
+                f"{what}含约 {count:,} 个 XML 元素（行、单元格、名称、样式等），"
                 f"超过允许的 {limit.max_elements:,} 个；{_TOO_BIG_HINT}"
             )
         if total > max_elements:
@@ -606,6 +612,29 @@ def check_part_elements(
                 f"文件中的 XML 元素（行、单元格、名称、样式等）超过 {max_elements:,} 个"
                 f"（读到「{info.filename}」时）；{_TOO_BIG_HINT}"
             )
+
+
+def _sheet_title(zf: zipfile.ZipFile, part: str) -> str | None:
+    """The title a user sees for a worksheet part (工作表名称), from workbook.xml; None if unknown.
+
+    Only called for a refusal, and only reads workbook.xml and its relationships when both are small."""
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_id = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    try:
+        if any(
+            zf.getinfo(name).file_size > 256 * 1024
+            for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+        ):
+            return None
+        rels = parse_xml(zf.read("xl/_rels/workbook.xml.rels"))
+        targets = {r.get("Id"): (r.get("Target") or "").lstrip("/") for r in rels}
+        for sheet in parse_xml(zf.read("xl/workbook.xml")).iter(f"{main}sheet"):
+            target = targets.get(sheet.get(rel_id), "")
+            if part in (target, "xl/" + target):
+                return sheet.get("name")
+    except (KeyError, UnreadableFileError, zipfile.BadZipFile, zlib.error, OSError, ValueError):
+        return None
+    return None
 
 
 # Parts whose CRC is always verified (streamed, never held whole); they are small in any real workbook.
