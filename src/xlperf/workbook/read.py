@@ -118,11 +118,11 @@ _WORKBOOK_TYPES = (  # .xltm, .xltx, .xlsm, .xlsx: the first one present is the 
 _SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 _TABLE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/table"
 _ROW, _C, _F, _V, _IS = (f"{{{_MAIN}}}{tag}" for tag in ("row", "c", "f", "v", "is"))
-_MERGE, _TABLE_PART = f"{{{_MAIN}}}mergeCell", f"{{{_MAIN}}}tablePart"
+_MERGE, _TABLE_PART, _T = f"{{{_MAIN}}}mergeCell", f"{{{_MAIN}}}tablePart", f"{{{_MAIN}}}t"
 # Global names openpyxl files under the sheets, not the workbook.
 _SHEET_SCOPED = ("_xlnm.Print_Titles", "_xlnm.Print_Area", "_xlnm._FilterDatabase")
 _COORD = re.compile(r"([A-Za-z]{1,3})(\d+)")
-_CANONICAL = re.compile(r"(?:[A-Z]{1,3}[1-9][0-9]*\n)*")  # A1 addresses, one a line
+_CANONICAL = re.compile(r"[A-Z]{1,3}[1-9][0-9]*")  # an A1 address as Excel writes it
 # 'Sheet'!$B$5 or Sheet!$B$5:$B$8 — one area, the only shape a contract name has.
 _ONE_AREA = re.compile(
     r"(?:'((?:[^']|'')+)'|([^\W\d][\w.]*))!(\$?[A-Z]{1,3}\$?[1-9]\d*(?::\$?[A-Z]{1,3}\$?[1-9]\d*)?)"
@@ -153,6 +153,8 @@ def _rels_of(part: str) -> str:
 
 def _text_content(element: etree._Element) -> str:
     """Plain text of a ``<si>``/``<is>`` element: its ``<t>`` plus every run's ``<t>``, phonetics left out."""
+    if len(element) == 1 and element[0].tag == _T:  # what nearly every cell holds: one <t>
+        return element[0].text or ""
     plain: str | None = None
     runs: list[str] = []
     for child in element:
@@ -375,7 +377,7 @@ class _Sheet:
             if tag != _C and (not isinstance(tag, str) or tag.endswith("}extLst")):
                 continue  # comments, processing instructions and extensions are not cells
             coordinate = cell.get("r")
-            if coordinate and _CANONICAL.fullmatch(coordinate + "\n"):
+            if coordinate and _CANONICAL.fullmatch(coordinate):
                 address, previous = coordinate, coordinate
             elif coordinate:
                 match = _COORD.fullmatch(coordinate)
@@ -403,7 +405,7 @@ class _Sheet:
         key = address.split(":", 1)[0]
         key = self.merged.get(key, key)
         cell = self.cells.get(key)
-        if cell is None and not _CANONICAL.fullmatch(key + "\n"):
+        if cell is None and not _CANONICAL.fullmatch(key):
             col, row = range_boundaries(address)[:2]
             key = f"{get_column_letter(col)}{row}"
             cell = self.cells.get(key)
