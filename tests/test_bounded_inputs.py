@@ -159,6 +159,7 @@ def test_a_word_template_with_a_part_over_its_limit_is_refused_naming_it(tmp_pat
 def test_the_limits_page_shows_the_limits_the_code_enforces() -> None:
     from xlperf.excel import guard, server
     from xlperf.io import safety
+    from xlperf.workbook import upgrade
 
     page = (Path(__file__).resolve().parents[1] / "docs" / "limits.md").read_text(encoding="utf-8")
     for _, limit in safety.PART_LIMITS:
@@ -177,6 +178,7 @@ def test_the_limits_page_shows_the_limits_the_code_enforces() -> None:
         f"{server.REPORT_DAYS} 天",
         f"{server.MAX_REPORTS:,} 份",
         f"{server.MAX_REPORT_BYTES // 2**20} MB",
+        f"最多 {upgrade.MAX_OTHER_CELLS:,} 个",
     )
     for number in numbers:
         assert number in page, number
@@ -232,3 +234,40 @@ def test_the_reader_streams_a_sheet_and_keeps_only_filled_cells(tmp_path: Path) 
     cells, same, rss_mb = run.stdout.split()
     assert same == "True" and int(cells) < 1000, run.stdout
     assert int(rss_mb) < 200, run.stdout  # the tree of a million rows took 416 MB
+
+
+def _old_layout_with_stray_cells(dst: Path, count: int) -> Path:
+    """The example without its layout version (so upgrade rebuilds it) and ``count`` cells typed below 基本信息."""
+    import re
+
+    from hostile_files import _cells, _inserted, example_master, sheet_parts, with_parts
+    from xlperf.workbook import contract as c
+
+    def no_version(data: bytes):
+        yield re.sub(rb'<definedName name="%s"[^>]*>[^<]*</definedName>' % c.VERSION_NAME.encode(), b"", data)
+
+    src = example_master()
+    part = sheet_parts(src)["基本信息"]
+    return with_parts(
+        src, dst, {"xl/workbook.xml": no_version, part: _inserted(b"</sheetData>", _cells(10_000), count)}
+    )
+
+
+def test_upgrade_keeps_stray_cells_within_what_build_can_read_again(tmp_path: Path) -> None:
+    """60,000 stray cells would make 「升级前其他内容」 600,000 elements: refused up front; 19,000 are kept,
+    and the upgraded workbook builds."""
+    from xlperf.workbook.upgrade import MAX_OTHER_CELLS
+
+    many = _old_layout_with_stray_cells(tmp_path / "多.xlsx", 60_000)
+    result = measured("upgrade", str(many), "-o", str(tmp_path / "多-新.xlsx"), limit_mb=2048)
+    _check(result, many)
+    assert result["code"] == 2 and f"超过可保留的 {MAX_OTHER_CELLS:,} 个" in str(result["stderr"]), result
+    assert not (tmp_path / "多-新.xlsx").exists()
+    some = _old_layout_with_stray_cells(tmp_path / "少.xlsx", MAX_OTHER_CELLS - 1000)
+    upgraded = tmp_path / "少-新.xlsx"
+    result = measured("upgrade", str(some), "-o", str(upgraded), limit_mb=2048)
+    _check(result, some)
+    assert result["code"] in (0, 1) and upgraded.exists(), result
+    built = measured("build", str(upgraded), "-o", str(tmp_path / "out"), "--no-report", limit_mb=2048)
+    _check(built, upgraded)
+    assert built["code"] in (0, 1), built

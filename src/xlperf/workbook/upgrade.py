@@ -74,6 +74,10 @@ __all__ = [
 
 #: The sheet that keeps every cell of a contract sheet that has no place in the new layout.
 OTHER_SHEET = "升级前其他内容"
+#: At most this many such cells are kept there (可保留的其他内容上限): each takes a row of about ten XML
+#: elements, and the sheet must stay within io.safety's worksheet limit, or xlperf could not read the
+#: upgraded workbook.  More is refused before anything is written.
+MAX_OTHER_CELLS = 20_000
 _SCAN_ROWS = 3000  # rows of a contract sheet searched for labels and header rows
 _ROW_CLASSES = {
     c.TEAM.name: TeamRow,
@@ -1257,6 +1261,13 @@ def upgrade_workbook(path: Path, output: Path | None = None, *, in_place: bool =
     mapping, styles, comments = _place(rec, new, carries)
     _merges(rec, new, mapping)
     others = _other_content(rec)
+    if len(others) > MAX_OTHER_CELLS:
+        raise UpgradeRefused(
+            f"有 {len(others):,} 个单元格在新的布局中没有对应位置，超过可保留的 {MAX_OTHER_CELLS:,} 个"
+            f"（它们会被保留在工作表「{OTHER_SHEET}」，过多时升级后的工作簿将超过读取上限）；"
+            "请先删除或移走这些数据（如粘贴在约定工作表中的明细）后再升级；未写出任何文件",
+            path=str(path),
+        )
     if others:
         sheet = _write_other_content(rec, new, others)
         where = "、".join(_where(ws, cell.coordinate) for ws, cell in others[:8])
