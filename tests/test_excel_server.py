@@ -165,9 +165,9 @@ def test_the_manifest_has_the_tab_and_its_buttons(client: object) -> None:
     }
     assert root.find(".//v:Namespace", OFFICE) is None  # bare =BUDGET_ADJ_RATE(...), as in the workbook
     urls = [u.get("DefaultValue") for u in root.iterfind(".//bt:Url", OFFICE)]
-    assert all(u.startswith("http://testserver/") for u in urls)
+    assert all(u.startswith("https://perf.test/") for u in urls)  # the configured address
     for url in urls + [i.get("DefaultValue") for i in root.iterfind(".//bt:Images/bt:Image", OFFICE)]:
-        assert client.get(url.removeprefix("http://testserver")).status_code == 200, url
+        assert client.get(url.removeprefix("https://perf.test")).status_code == 200, url
 
 
 def test_the_task_pane_offers_the_same_scripts(client: object) -> None:
@@ -230,3 +230,176 @@ def test_ribbon_js_binds_the_buttons_and_restores_protection(client: object, tmp
     assert result["during"] == [False, False]
     assert result["after"] == [[True, {"allowFormatColumns": True, "allowSort": True}]] * 2
     assert result["opened"] == ["https://perf.test/x.docx"]
+
+
+# ------------------------------------------------------------------------------------------
+# Safe on an intranet (issue 14): what the guard in front of xlwings Server lets in
+# ------------------------------------------------------------------------------------------
+
+
+def _reports(client: object) -> set[Path]:
+    return set(server.report_root().glob("*/*"))
+
+
+def test_a_cross_site_form_or_text_post_does_not_run_a_script(client: object) -> None:
+    """A page on another site could post text/plain or a form without a preflight: no report is written."""
+    new, _ = example_files()
+    payload = json.dumps(book_payload(new))
+    before = _reports(client)
+    plain = client.post(
+        "/xlwings/custom-scripts-call/word_report", content=payload, headers={"Content-Type": "text/plain"}
+    )
+    form = client.post("/xlwings/custom-scripts-call/word_report", data={"bookData": payload})
+    for response in (plain, form):
+        assert response.status_code == 415 and "JSON" in response.text, response.text
+    evil = client.post(
+        "/xlwings/custom-scripts-call/word_report",
+        json=book_payload(new),
+        headers={"Origin": "https://evil.example"},
+    )
+    assert evil.status_code == 403 and "跨站请求" in evil.text and "evil.example" in evil.text
+    assert _reports(client) == before
+    ours = client.post(
+        "/xlwings/custom-scripts-call/recalculate",
+        json=book_payload(new),
+        headers={"Origin": "https://perf.test"},
+    )
+    assert ours.status_code == 200, ours.text
+
+
+def test_malformed_json_is_answered_400_in_chinese(client: object) -> None:
+    for body in (b'{"func_name": "BUDGET_ADJ_RATE", "args": [[1]', b"\xff\xfe", b"[1, 2]"):
+        for path in ("/xlwings/custom-functions-call", "/xlwings/custom-scripts-call/validate"):
+            response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+            assert response.status_code == 400, (path, body, response.text)
+            assert "JSON" in response.text and "An error occurred" not in response.text
+
+
+def test_a_body_or_arguments_over_the_limits_are_refused(client: object) -> None:
+    from xlperf.excel.guard import MAX_ARGUMENT_CELLS, MAX_BODY_BYTES
+
+    big = b'{"x": "' + b"0" * MAX_BODY_BYTES + b'"}'
+    response = client.post(
+        "/xlwings/custom-scripts-call/validate", content=big, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413 and "MB" in response.text
+    codes = [[f"C{i}"] for i in range(MAX_ARGUMENT_CELLS)]
+    scores = [[1] for _ in range(MAX_ARGUMENT_CELLS)]
+    body = custom_function_body("RUBRIC_SUBTOTAL", [[[""]], codes, scores])
+    response = client.post("/xlwings/custom-functions-call", json=body)
+    assert response.status_code == 413 and f"{MAX_ARGUMENT_CELLS:,}" in response.text
+
+
+def test_a_long_call_runs_off_the_event_loop_and_is_cut_at_the_time_limit(client: object) -> None:
+    """While a call blocks its thread the manifest is answered; past the limit the caller gets 503."""
+    import threading
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from xlperf.excel.guard import GuardSettings, ServerGuard
+
+    inner = client.app.app  # xlwings Server's app behind the guard
+    release = threading.Event()
+
+    async def slow(scope, receive, send):  # a custom function that never returns on its own
+        if scope["type"] == "http" and scope["path"].startswith("/xlwings/custom-functions-call"):
+            release.wait(30)  # blocks the thread it runs in, as a long computation does
+        await inner(scope, receive, send)
+
+    settings = GuardSettings("https://perf.test", frozenset({"https://perf.test"}), seconds=1.5)
+    body = custom_function_body("BUDGET_ADJ_RATE", [[[10]], [[100]]])
+    with TestClient(ServerGuard(slow, settings), raise_server_exceptions=False) as guarded:
+        answers: list[object] = []
+        call = threading.Thread(
+            target=lambda: answers.append(guarded.post("/xlwings/custom-functions-call", json=body))
+        )
+        started = time.monotonic()
+        call.start()
+        time.sleep(0.2)
+        manifest = guarded.get("/manifest.xml")
+        answered = time.monotonic() - started
+        call.join(10)
+        release.set()
+    assert manifest.status_code == 200 and answered < 1.5, answered
+    (response,) = answers
+    assert response.status_code == 503 and "秒" in response.text, response.text
+
+
+def test_the_manifest_urls_do_not_follow_the_host_header(client: object) -> None:
+    response = client.get("/manifest.xml", headers={"Host": "evil.example", "X-Forwarded-Proto": "http"})
+    urls = [u.get("DefaultValue") for u in etree.fromstring(response.content).iterfind(".//bt:Url", OFFICE)]
+    assert urls and all(u.startswith("https://perf.test/") for u in urls), urls
+
+
+def test_an_access_token_guards_the_calls_and_the_manifest(client: object) -> None:
+    from fastapi.testclient import TestClient
+
+    os.environ["XLPERF_ACCESS_TOKEN"] = "s3cret token/42"
+    try:
+        guarded_app = server.create_app()
+        with TestClient(guarded_app, raise_server_exceptions=False) as guarded:
+            new, _ = example_files()
+            denied = guarded.post("/xlwings/custom-scripts-call/validate", json=book_payload(new))
+            assert denied.status_code == 401 and "访问令牌" in denied.text
+            wrong = guarded.post(
+                "/xlwings/custom-scripts-call/validate",
+                json=book_payload(new),
+                headers={"Authorization": "nope"},
+            )
+            assert wrong.status_code == 401
+            headers = {"Authorization": "Bearer s3cret token/42"}
+            allowed = guarded.post(
+                "/xlwings/custom-scripts-call/validate", json=book_payload(new), headers=headers
+            )
+            assert allowed.status_code == 200, allowed.text
+            assert guarded.get("/manifest.xml").status_code == 401
+            manifest = guarded.get("/manifest.xml", params={"token": "s3cret token/42"})
+            assert manifest.status_code == 200
+            root = etree.fromstring(manifest.content)
+            taskpane = root.find(".//bt:Url[@id='Taskpane.Url']", OFFICE).get("DefaultValue")
+            assert taskpane.endswith("/taskpane.html?token=s3cret%20token%2F42"), taskpane
+            assert guarded.get("/static/js/auth.js").status_code == 200  # the page that keeps the token
+    finally:
+        del os.environ["XLPERF_ACCESS_TOKEN"]
+        server.create_app()  # the manifest template without a token again
+
+
+def test_reports_on_the_server_expire_and_are_bounded(client: object, tmp_path: Path) -> None:
+    import secrets
+    import time
+
+    root = tmp_path / "reports"
+    now = time.time()
+
+    def report(age_days: float, size: int) -> Path:
+        folder = root / secrets.token_hex(16)
+        folder.mkdir(parents=True)
+        (folder / "报告.docx").write_bytes(b"x" * size)
+        stamp = now - age_days * 86400
+        os.utime(folder, (stamp, stamp))
+        return folder
+
+    old = report(server.REPORT_DAYS + 1, 10)
+    fresh = [report(1 - i / 100, 10) for i in range(5)]
+    kept_elsewhere = root / "not-a-report"
+    kept_elsewhere.mkdir()
+    assert server.prune_reports(root, now=now) == 1
+    assert not old.exists() and all(f.exists() for f in fresh) and kept_elsewhere.exists()
+    huge = report(0.5, server.MAX_REPORT_BYTES - 30)  # with the five: 20 bytes over the quota
+    assert server.prune_reports(root, now=now) == 3  # the oldest go until the rest fit
+    assert [f.exists() for f in fresh] == [False, False, False, True, True] and huge.exists()
+    # and over HTTP: generating a report removes an expired one
+    expired = server.report_root() / secrets.token_hex(16)
+    expired.mkdir(parents=True)
+    stamp = now - (server.REPORT_DAYS + 1) * 86400
+    os.utime(expired, (stamp, stamp))
+    new, _ = example_files()
+    response = client.post("/xlwings/custom-scripts-call/html_report", json=book_payload(new))
+    assert response.status_code == 200 and not expired.exists()
+
+
+def test_serving_on_every_address_needs_the_hostname(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        server.main(["--host", "0.0.0.0"])
+    assert stopped.value.code == 2 and "--hostname" in capsys.readouterr().err

@@ -404,21 +404,58 @@ def test_a_column_the_user_added_to_a_table_is_not_damage_and_is_kept(tmp_path: 
     assert ["绩效目标", "K4", "备注"] in rows and ["绩效目标", "K5", "已核实"] in rows
 
 
-def test_hostile_files_are_refused_before_openpyxl(tmp_path: Path) -> None:
-    """A DOCTYPE with entities, a 20 MB sheet: refused with a Chinese message, nothing written."""
-    from test_bad_input_files import _huge_sheet, _with_part
+def test_hostile_files_are_refused_before_openpyxl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DOCTYPE with entities, a sheet over the element cap: refused before openpyxl loads anything,
+    with a Chinese message naming the user's file (never a temporary one), nothing written."""
+    from hostile_files import million_rows
+    from test_bad_input_files import _with_part
     from test_bad_input_support import sheet_parts
     from xlperf.errors import UnreadableFileError
+    from xlperf.io.safety import part_limit
+    from xlperf.workbook import upgrade
+
+    def no_openpyxl(*args: object, **kwargs: object) -> None:
+        raise AssertionError("openpyxl was asked to load a hostile file")
 
     book = damaged(example_copy(tmp_path / "src"), tmp_path / "old.xlsx", "old_layout")
+    monkeypatch.setattr(upgrade, "load_workbook", no_openpyxl)
     part = sheet_parts(book)["基本信息"]
     with zipfile.ZipFile(book) as zf:
         xml = zf.read(part)
     evil = b'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>' + xml
     entity = _with_part(book, tmp_path / "实体.xlsx", part, [evil])
-    with pytest.raises(UnreadableFileError, match="DOCTYPE"):
+    with pytest.raises(UnreadableFileError, match="DOCTYPE") as refused:
         upgrade_workbook(entity, tmp_path / "out.xlsx")
-    huge = _with_part(book, tmp_path / "大.xlsx", part, _huge_sheet(book, part, 20))
-    with pytest.raises(UnreadableFileError, match="MB"):
+    assert refused.value.path == str(entity)
+    huge = million_rows(tmp_path / "大.xlsx", ("基本信息",), book)
+    limit = part_limit(part)
+    assert limit is not None and limit.max_elements < 1_000_000  # the sheet is over the limit
+    with pytest.raises(UnreadableFileError, match="超过允许的") as refused:
         upgrade_workbook(huge, tmp_path / "out.xlsx")
+    message = str(refused.value)
+    assert refused.value.path == str(huge) and f"文件「{huge}」" in message, message
+    assert f"工作表「基本信息」（部件 {part}）" in message, message  # the title the user knows
+    assert "skeleton" not in message and ".xlperf-upgrade-" not in message
     assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_a_failure_on_the_new_workbook_names_the_users_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new workbook is built in a temporary folder: a refusal there names the user's file, not that folder."""
+    from xlperf.errors import UnreadableFileError
+    from xlperf.io.safety import inspect_workbook_file
+    from xlperf.workbook import upgrade
+
+    def strict_build(path: Path, out_dir: Path) -> object:
+        inspect_workbook_file(path, max_bytes=1024)  # the real check, with a limit the new workbook exceeds
+        raise AssertionError("not reached")
+
+    book = damaged(example_copy(tmp_path / "src"), tmp_path / "旧表.xlsx", "old_layout")
+    monkeypatch.setattr(upgrade, "build_workbook", strict_build)
+    with pytest.raises(UnreadableFileError) as refused:
+        upgrade_workbook(book, tmp_path / "新表.xlsx")
+    message = str(refused.value)
+    assert refused.value.path == str(book) and "升级后的工作簿未能生成" in message, message
+    assert "skeleton" not in message and ".xlperf-upgrade-" not in message
+    assert not (tmp_path / "新表.xlsx").exists()

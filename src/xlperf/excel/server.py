@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from ..cli_zh import ChineseArgumentParser
 
@@ -42,6 +43,7 @@ def configure(
     hostname: str | None = None,
     report_dir: Path | None = None,
     public_url: str | None = None,
+    token: str | None = None,
 ) -> None:
     """Set the environment xlwings and xlwings Server read at import (服务配置).
 
@@ -51,7 +53,8 @@ def configure(
     * ``XLWINGS_FUNCTIONS_NAMESPACE`` — *namespace*; empty (the default) keeps the bare names the
       workbook's formulas use, ``=BUDGET_ADJ_RATE(...)``;
     * ``XLWINGS_ENVIRONMENT=prod`` (no ``_DEV`` suffix on the namespace), our manifest id and
-      the add-in's display name 绩效自评.
+      the add-in's display name 绩效自评;
+    * ``XLPERF_ACCESS_TOKEN`` — *token*, the optional access token (:mod:`xlperf.excel.guard`).
 
     Values already in the environment win, except the project folder and namespace.
     """
@@ -72,6 +75,8 @@ def configure(
         env["XLPERF_REPORT_DIR"] = str(report_dir)
     if public_url:
         env["XLPERF_PUBLIC_URL"] = public_url.rstrip("/")
+    if token:
+        env["XLPERF_ACCESS_TOKEN"] = token
     skip_pyodide_probe()
 
 
@@ -122,6 +127,40 @@ def report_link(path: Path) -> str:
     return f"{public_url()}{REPORTS_PREFIX}/{relative.as_posix()}"
 
 
+#: Reports the server keeps (服务器上报告的保留上限): each is removed after this many days, and the
+#: oldest go first when all of them together would pass the size or the count.
+REPORT_DAYS = 7
+MAX_REPORT_BYTES = 500 * 2**20
+MAX_REPORTS = 1000
+
+
+def prune_reports(root: Path, *, now: float | None = None) -> int:
+    """Make room under the report folder (清理过期报告): remove report folders older than
+    :data:`REPORT_DAYS`, then the oldest until fewer than :data:`MAX_REPORTS` remain and they hold
+    less than :data:`MAX_REPORT_BYTES`.  Only ``<32 hex>`` folders the server made are touched.
+    Returns how many were removed."""
+    import shutil
+    import time
+
+    now = time.time() if now is None else now
+    folders = []
+    if root.is_dir():
+        for folder in root.iterdir():
+            if folder.is_dir() and not folder.is_symlink() and _TOKEN.fullmatch(folder.name):
+                files = [f for f in folder.iterdir() if f.is_file()]
+                folders.append((folder.stat().st_mtime, sum(f.stat().st_size for f in files), folder))
+    folders.sort()
+    total, removed = sum(size for _, size, _ in folders), 0
+    for index, (mtime, size, folder) in enumerate(folders):
+        remaining = len(folders) - index
+        if now - mtime <= REPORT_DAYS * 86400 and remaining < MAX_REPORTS and total < MAX_REPORT_BYTES:
+            break
+        shutil.rmtree(folder, ignore_errors=True)
+        total -= size
+        removed += 1
+    return removed
+
+
 def make_scripts(script: Callable[..., Any] | None = None) -> dict[str, Callable[..., None]]:
     """The four ribbon actions as xlwings Server scripts (服务端脚本), decorated with *script*.
 
@@ -137,6 +176,7 @@ def make_scripts(script: Callable[..., Any] | None = None) -> dict[str, Callable
             options: dict[str, Any] = {}
             folder = None
             if action in ("word_report", "html_report"):
+                prune_reports(report_root())
                 folder = report_root() / secrets.token_hex(16)
                 options["out_dir"] = folder
             elif action == "recalculate":
@@ -177,14 +217,30 @@ def report_router() -> Any:
 
 
 def create_app() -> Any:
-    """xlwings Server's ASGI app for :data:`PROJECT_DIR` (服务应用); call :func:`configure` first."""
+    """The app ``xlperf serve`` runs (服务应用): xlwings Server's ASGI app for :data:`PROJECT_DIR`
+    behind :class:`~xlperf.excel.guard.ServerGuard`, set from the environment :func:`configure` wrote.
+    Call :func:`configure` first."""
     try:
+        from xlwings_server.config import settings
         from xlwings_server.main import main_app
+        from xlwings_server.templates import templates
     except ImportError as exc:
         raise SystemExit(
             f'缺少 xlwings-server（{exc}）。请安装：pip install "xlperf[server]"，然后重新运行 xlperf serve'
         ) from None
-    return main_app
+    from .guard import GuardSettings, ServerGuard, origin_of
+
+    address = public_url() or "http://127.0.0.1:8000"
+    origins = {origin_of(address)}
+    parts = urlsplit(address)
+    if parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        port = f":{parts.port}" if parts.port else ""
+        origins |= {f"{parts.scheme}://{host}{port}" for host in ("127.0.0.1", "localhost", "[::1]")}
+    origins |= {origin_of(o) for o in settings.cors_allow_origins if o != "*"}
+    token = os.environ.get("XLPERF_ACCESS_TOKEN") or None
+    # The manifest hands the token to the task pane (static/js/ribbon.js keeps it for every call).
+    templates.env.globals["xlperf_token_query"] = f"?token={quote(token, safe='')}" if token else ""
+    return ServerGuard(main_app, GuardSettings(public_url=address, origins=frozenset(origins), token=token))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -201,13 +257,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--namespace", default="", help="函数命名空间（默认无，公式写作 =BUDGET_ADJ_RATE(...)）"
     )
     parser.add_argument("--report-dir", help="报告保存目录（默认 ~/xlperf-reports）")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("XLPERF_ACCESS_TOKEN"),
+        help="访问令牌（可选；也可用环境变量 XLPERF_ACCESS_TOKEN）：设置后只有持令牌的加载项清单能调用本服务，"
+        "清单地址为 /manifest.xml?token=令牌",
+    )
     args = parser.parse_args(argv)
     scheme = "https" if args.cert else "http"
+    if args.token is not None and not (
+        args.token.isascii() and args.token.isprintable() and len(args.token) >= 8
+    ):
+        parser.error("访问令牌须为至少 8 个字符的英文字母、数字或符号（浏览器只能在请求头中发送这些字符）")
+    if args.host in ("0.0.0.0", "::", "") and not args.hostname:
+        parser.error(
+            f"监听所有地址（--host {args.host}）时必须用 --hostname 指定用户访问的主机名，清单中的地址才可靠"
+        )
     configure(
         namespace=args.namespace,
         hostname=args.hostname,
         report_dir=Path(args.report_dir) if args.report_dir else None,
         public_url=f"https://{args.hostname}" if args.hostname else f"{scheme}://{args.host}:{args.port}",
+        token=args.token,
     )
     app = create_app()
     import uvicorn

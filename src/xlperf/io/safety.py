@@ -7,8 +7,9 @@ files cleanly, quickly and with bounded memory, raising
 empty or oversized files, legacy ``.xls`` and password-protected workbooks (OLE2 compound
 files), CSV/PDF/HTML files renamed to ``.xlsx``, truncated downloads, zip bombs, Word and
 PowerPoint files in disguise, and unsupported extensions.  Nothing is decompressed before the
-zip bomb checks, which are decided from the central directory alone; afterwards only the few
-small parts that identify a workbook are read (streamed) to verify their CRC.
+zip bomb checks, which are decided from the central directory alone; afterwards every XML part a
+reader may parse is streamed once (never held whole) to verify its CRC and count its elements
+against :data:`PART_LIMITS`, so no part can make a parser take gigabytes or minutes.
 
 :func:`safe_output_name` turns a unit name (单位名称) into a safe file or folder name, and
 :func:`safe_xml_parser` / :func:`parse_xml` are the one way xlperf parses XML taken from a
@@ -17,12 +18,14 @@ user's file (no DTDs, no entities, no network: XXE and "billion laughs" are refu
 
 from __future__ import annotations
 
+import io
 import re
 import stat
 import struct
 import unicodedata
 import zipfile
 import zlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -32,10 +35,21 @@ from lxml import etree
 from xlperf.errors import UnreadableFileError
 
 __all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_MERGED_CELLS",
+    "MAX_TOTAL_ELEMENTS",
+    "MAX_UPGRADE_ELEMENTS",
     "MAX_ZIP_ENTRIES",
+    "PART_LIMITS",
     "FileReport",
+    "PartLimit",
+    "check_package",
+    "check_part_elements",
     "inspect_workbook_file",
+    "iter_xml",
+    "merged_area",
     "parse_xml",
+    "part_limit",
     "safe_output_name",
     "safe_xml_parser",
 ]
@@ -44,18 +58,65 @@ MiB = 2**20
 
 #: More entries than any real workbook has; more means a damaged or hostile file.
 MAX_ZIP_ENTRIES = 10_000
-#: A worksheet or the shared strings may not unpack to more than this: reading it would take
-#: tens of seconds and gigabytes, and no self-evaluation workbook comes near it.
-MAX_SHEET_PART = 32 * 2**20
+#: The largest file xlperf reads: a workbook, a Word template (文件大小上限).
+MAX_FILE_BYTES = 50 * MiB
+
+
+@dataclass(frozen=True)
+class PartLimit:
+    """How large one kind of XML part of a user's file may be (部件上限).
+
+    ``what`` names the kind in Chinese messages; ``max_bytes`` caps its uncompressed size (decided
+    from the zip directory, before anything is unpacked) and ``max_elements`` the XML elements it
+    holds (rows, cells, names, styles …; counted while streaming, before any parser builds a tree).
+    """
+
+    what: str
+    max_bytes: int
+    max_elements: int
+
+
+#: THE caps on every XML part xlperf (or openpyxl, for ``xlperf upgrade``) may parse from a user's
+#: workbook (各类部件上限), by part name (lower case, first match wins).  They keep any accepted
+#: workbook within about 500 MB and 10 s (measured by bench/bench_hostile.py) while a real
+#: self-evaluation workbook uses a few per cent of each: the 高邑镇 example has 109 defined names,
+#: about 6,000 cells and no part over 200 KB.  docs/limits.md lists them for users.
+PART_LIMITS: tuple[tuple[re.Pattern[str], PartLimit], ...] = (
+    (re.compile(r"xl/worksheets/[^/]+\.xml"), PartLimit("工作表", 32 * MiB, 250_000)),
+    (re.compile(r"xl/sharedstrings\.xml"), PartLimit("共享字符串表", 32 * MiB, 250_000)),
+    (re.compile(r"xl/workbook\.xml"), PartLimit("工作簿目录", 4 * MiB, 50_000)),
+    (re.compile(r"xl/styles\.xml"), PartLimit("样式表", 8 * MiB, 200_000)),
+    (re.compile(r"xl/tables/[^/]+\.xml"), PartLimit("表格定义", 1 * MiB, 20_000)),
+    (re.compile(r"(?:.*/)?_rels/[^/]*\.rels"), PartLimit("部件关系表", 4 * MiB, 50_000)),
+    (re.compile(r"\[content_types\]\.xml"), PartLimit("内容类型表", 2 * MiB, 2 * MAX_ZIP_ENTRIES)),
+    (re.compile(r"word/[^/]+\.xml"), PartLimit("Word 文档", 16 * MiB, 300_000)),
+    (re.compile(r".*\.(?:xml|rels|vml)"), PartLimit("其他", 16 * MiB, 300_000)),
+)
+#: All XML parts of one file together (整个文件的 XML 元素总数上限).
+MAX_TOTAL_ELEMENTS = 1_000_000
+#: The same for ``xlperf upgrade``, which loads the whole workbook with openpyxl (about ten times
+#: slower per element than xlperf's own reader) (升级时的 XML 元素总数上限).
+MAX_UPGRADE_ELEMENTS = 250_000
+#: The cells merged ranges of one worksheet may cover together (合并单元格覆盖的单元格总数上限).
+MAX_MERGED_CELLS = 200_000
+#: Parts larger than this are streamed by :func:`iter_xml`, never held as a tree (流式解析阈值).
+STREAM_ABOVE = 1 * MiB
+#: A worksheet or the shared strings may not unpack to more than this (kept for callers).
+MAX_SHEET_PART = PART_LIMITS[0][1].max_bytes
+
+
+def part_limit(name: str) -> PartLimit | None:
+    """The :data:`PART_LIMITS` entry for a part name (部件上限), None for a part xlperf never parses."""
+    key = name.lower()
+    return next((limit for pattern, limit in PART_LIMITS if pattern.fullmatch(key)), None)
+
+
 #: Entries at most this large are never flagged for their compression ratio.
 RATIO_EXEMPT_BYTES = 1 * MiB
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ACCEPTED_KINDS = {".xlsx": "xlsx", ".xlsm": "xlsm", ".xltx": "xltx", ".xltm": "xltm"}
 _MACRO_KINDS = {"xlsm", "xltm"}
-
-# Parts whose CRC is verified (streamed, never held whole); they are small in any real workbook.
-_KEY_PARTS = ("[content_types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels")
 
 _SAVE_AS_XLSX = "请在 Excel 或 WPS 中打开，选择“另存为”Excel 工作簿 (*.xlsx) 后再处理"
 _GET_ORIGINAL = "请向报送单位重新索取原始文件"
@@ -95,9 +156,10 @@ class _Refusal(Exception):
 def inspect_workbook_file(
     path: Path | str,
     *,
-    max_bytes: int = 50 * MiB,
+    max_bytes: int = MAX_FILE_BYTES,
     max_uncompressed: int = 300 * MiB,
     max_ratio: float = 200.0,
+    max_elements: int = MAX_TOTAL_ELEMENTS,
 ) -> FileReport:
     """Check a workbook file before any library opens it (打开前检查工作簿文件).
 
@@ -108,7 +170,13 @@ def inspect_workbook_file(
     """
     path = Path(path)
     try:
-        return _inspect(path, max_bytes=max_bytes, max_uncompressed=max_uncompressed, max_ratio=max_ratio)
+        return _inspect(
+            path,
+            max_bytes=max_bytes,
+            max_uncompressed=max_uncompressed,
+            max_ratio=max_ratio,
+            max_elements=max_elements,
+        )
     except _Refusal as refusal:
         raise UnreadableFileError(str(refusal), path=str(path)) from None
     except OSError as exc:  # an I/O error half-way (network drive dropped, USB stick pulled)
@@ -117,7 +185,9 @@ def inspect_workbook_file(
         ) from None
 
 
-def _inspect(path: Path, *, max_bytes: int, max_uncompressed: int, max_ratio: float) -> FileReport:
+def _inspect(
+    path: Path, *, max_bytes: int, max_uncompressed: int, max_ratio: float, max_elements: int
+) -> FileReport:
     # 1. exists, regular file, not empty, not too big -------------------------------------
     try:
         st = path.stat()
@@ -190,10 +260,8 @@ def _inspect(path: Path, *, max_bytes: int, max_uncompressed: int, max_ratio: fl
             # 6. missing OOXML parts / other Office formats in disguise --------------------
             _check_parts(zf, by_name, path)
 
-            # 7. CRC of the parts that identify the workbook (streamed) ------------------
-            for key in _KEY_PARTS:
-                if key in by_name:
-                    _verify_part(zf, by_name[key])
+            # 7. elements of every part a reader may parse (streamed; verifies their CRC) --
+            check_part_elements(zf, infos, max_elements)
 
             has_macros = "xl/vbaproject.bin" in by_name or any(
                 k.startswith("xl/macrosheets/") for k in by_name
@@ -225,6 +293,20 @@ def _inspect(path: Path, *, max_bytes: int, max_uncompressed: int, max_ratio: fl
         uncompressed_bytes=total,
         warnings=tuple(warnings),
     )
+
+
+def check_package(
+    zf: zipfile.ZipFile, *, max_uncompressed: int = 300 * MiB, max_ratio: float = 200.0
+) -> None:
+    """The zip bomb and :data:`PART_LIMITS` checks for any other package of a user's (压缩包检查),
+    e.g. a bureau's Word template: raises :class:`UnreadableFileError` (no path; the caller names the
+    file) before any part is read whole."""
+    infos = zf.infolist()
+    try:
+        _check_bomb(infos, max_uncompressed=max_uncompressed, max_ratio=max_ratio)
+        check_part_elements(zf, infos)
+    except _Refusal as refusal:
+        raise UnreadableFileError(str(refusal)) from None
 
 
 def _size(n: float) -> str:
@@ -450,15 +532,136 @@ def _check_bomb(infos: list[zipfile.ZipInfo], *, max_uncompressed: int, max_rati
                 f"{_size(info.file_size)}（约 {ratio:,.0f} 倍，上限 {max_ratio:,.0f} 倍）；"
                 "文件可能是恶意构造的“压缩炸弹”，已拒绝处理。"
             )
-        name = info.filename.lower()
-        if info.file_size > MAX_SHEET_PART and (
-            name.startswith("xl/worksheets/") or name == "xl/sharedstrings.xml"
-        ):
+        limit = part_limit(info.filename)
+        if limit is not None and info.file_size > limit.max_bytes:
             raise _Refusal(
-                f"部件「{info.filename}」解压后为 {_size(info.file_size)}，超过单个工作表允许的 {_size(MAX_SHEET_PART)}；"
-                "绩效自评工作簿的工作表通常不足 1 MB，请删除大量无关数据（如整列公式、粘贴的明细）后再处理。"
+                f"{limit.what}部件「{info.filename}」解压后为 {_size(info.file_size)}，超过允许的 "
+                f"{_size(limit.max_bytes)}；{_TOO_BIG_HINT}"
             )
     return total
+
+
+_TOO_BIG_HINT = "绩效自评工作簿的任何部件通常不足 1 MB，请删除大量无关数据（如整列公式、成片的空行或格式、粘贴的明细）后再处理。"
+
+
+_MERGE_REF = re.compile(
+    rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=[\"']([A-Za-z$]{1,4}\d{1,7}):([A-Za-z$]{1,4}\d{1,7})[\"']"
+)
+_ADDRESS = re.compile(rb"\$?([A-Za-z]{1,3})\$?(\d+)")
+
+
+def merged_area(data: bytes) -> int:
+    """How many cells the merged ranges of a worksheet's XML cover together (合并单元格覆盖的单元格数).
+
+    openpyxl makes an object for every covered cell, so ``xlperf upgrade`` compares this with
+    :data:`MAX_MERGED_CELLS` before it loads a workbook; found with a regular expression, no parse.
+    """
+    total = 0
+    for match in _MERGE_REF.finditer(data):
+        first, last = _ADDRESS.fullmatch(match[1]), _ADDRESS.fullmatch(match[2])
+        if first is None or last is None:
+            continue
+        columns = abs(_column_number(last[1]) - _column_number(first[1])) + 1
+        total += columns * (abs(int(last[2]) - int(first[2])) + 1)
+    return total
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + letter - 64
+    return number
+
+
+def check_part_elements(
+    zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], max_elements: int = MAX_TOTAL_ELEMENTS
+) -> None:
+    """Count the XML elements of every part :data:`PART_LIMITS` covers, streamed (XML 元素计数).
+
+    Raises :class:`_Refusal` for a part over its ``max_elements`` or a file over ``max_elements``
+    in all.  Nothing is kept: each part is read in 1 MB pieces, and reading it to the end also
+    verifies its CRC.  An element is counted at each ``<`` that does not open an end tag, so
+    comments and processing instructions count too (an upper bound).
+
+    A part holds at most as many elements as bytes, and zipfile never returns more bytes than the
+    directory declares: when the declared sizes already keep every part and the total within the
+    limits (any ordinary workbook), only the parts that identify a workbook are read, for their CRC.
+    """
+    limited = [(info, limit) for info in infos if (limit := part_limit(info.filename)) is not None]
+    if sum(info.file_size for info, _ in limited) <= max_elements and all(
+        info.file_size <= limit.max_elements for info, limit in limited
+    ):
+        limited = [(info, limit) for info, limit in limited if info.filename.lower() in _KEY_PARTS]
+    total = 0
+    for info, limit in limited:
+        count = _count_elements(zf, info)
+        total += count
+        if count > limit.max_elements:
+            title = _sheet_title(zf, info.filename) if limit is PART_LIMITS[0][1] else None
+            what = (
+                f"工作表「{title}」（部件 {info.filename}）"
+                if title
+                else f"{limit.what}部件「{info.filename}」"
+            )
+            raise _Refusal(
+                f"{what}含约 {count:,} 个 XML 元素（行、单元格、名称、样式等），"
+                f"超过允许的 {limit.max_elements:,} 个；{_TOO_BIG_HINT}"
+            )
+        if total > max_elements:
+            raise _Refusal(
+                f"文件中的 XML 元素（行、单元格、名称、样式等）超过 {max_elements:,} 个"
+                f"（读到「{info.filename}」时）；{_TOO_BIG_HINT}"
+            )
+
+
+def _sheet_title(zf: zipfile.ZipFile, part: str) -> str | None:
+    """The title a user sees for a worksheet part (工作表名称), from workbook.xml; None if unknown.
+
+    Only called for a refusal, and only reads workbook.xml and its relationships when both are small."""
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_id = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    try:
+        if any(
+            zf.getinfo(name).file_size > 256 * 1024
+            for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+        ):
+            return None
+        rels = parse_xml(zf.read("xl/_rels/workbook.xml.rels"))
+        targets = {r.get("Id"): (r.get("Target") or "").lstrip("/") for r in rels}
+        for sheet in parse_xml(zf.read("xl/workbook.xml")).iter(f"{main}sheet"):
+            target = targets.get(sheet.get(rel_id), "")
+            if part in (target, "xl/" + target):
+                return sheet.get("name")
+    except (KeyError, UnreadableFileError, zipfile.BadZipFile, zlib.error, OSError, ValueError):
+        return None
+    return None
+
+
+# Parts whose CRC is always verified (streamed, never held whole); they are small in any real workbook.
+_KEY_PARTS = ("[content_types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+
+
+def _count_elements(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+    if info.flag_bits & 0x1:
+        raise _Refusal(_corrupt(f"部件「{info.filename}」被 ZIP 密码加密"))
+    count, previous = 0, b""
+    try:
+        with zf.open(info) as part:
+            while chunk := part.read(MiB):
+                count += chunk.count(b"<") - (previous + chunk).count(b"</")
+                previous = chunk[-1:]
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+        ValueError,
+        struct.error,
+        OSError,
+    ):
+        raise _Refusal(_corrupt(f"部件「{info.filename}」校验失败")) from None
+    return count
 
 
 def _check_parts(zf: zipfile.ZipFile, by_name: dict[str, zipfile.ZipInfo], path: Path) -> None:
@@ -514,27 +717,6 @@ def _read_small(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes
         OSError,
     ):
         raise _Refusal(_corrupt(f"部件「{info.filename}」无法读取")) from None
-
-
-def _verify_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    """Stream one part to its end so zipfile checks the CRC; nothing is kept in memory."""
-    if info.flag_bits & 0x1:
-        raise _Refusal(_corrupt(f"部件「{info.filename}」被 ZIP 密码加密"))
-    try:
-        with zf.open(info) as part:
-            while part.read(64 * 1024):
-                pass
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        NotImplementedError,
-        RuntimeError,
-        ValueError,
-        struct.error,
-        OSError,
-    ):
-        raise _Refusal(_corrupt(f"部件「{info.filename}」校验失败")) from None
 
 
 # --- extension -----------------------------------------------------------------------------
@@ -745,6 +927,58 @@ def parse_xml(data: bytes, *, path: str | None = None, part: str | None = None) 
     raises :class:`UnreadableFileError` with a Chinese message; ``path`` and ``part`` (e.g.
     ``xl/workbook.xml``) name the source in that message.
     """
+    where = _refuse_dtd(data, path, part)
+    try:
+        root = etree.fromstring(data, safe_xml_parser())
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise _malformed(exc, where, path) from None
+    _refuse_doctype(root.getroottree().docinfo, where, path)
+    return root
+
+
+def iter_xml(
+    data: bytes, tags: Sequence[str], *, path: str | None = None, part: str | None = None
+) -> Iterator[etree._Element]:
+    """Stream the elements named ``tags`` of untrusted XML (流式安全解析), each when it ends.
+
+    The same refusals as :func:`parse_xml`, but no tree is kept: after the caller is done with an
+    element it is cleared and removed with everything before it, so memory stays that of one
+    element (a worksheet ``<row>``) however long the part is.
+    """
+    where = _refuse_dtd(data, path, part)
+    if len(data) <= STREAM_ABOVE:  # a small part: one parse is faster, and its tree is small
+        root = parse_xml(data, path=path, part=part)
+        yield from root.iter(*tags)
+        return
+    events = etree.iterparse(
+        io.BytesIO(data),
+        events=("end",),
+        tag=tuple(tags),
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        load_dtd=False,
+        dtd_validation=False,
+    )
+    checked = False
+    try:
+        for _, element in events:
+            if not checked:
+                _refuse_doctype(element.getroottree().docinfo, where, path)
+                checked = True
+            yield element
+            element.clear()
+            parent = element.getparent()
+            while parent is not None and element.getprevious() is not None:
+                del parent[0]
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise _malformed(exc, where, path) from None
+    if not checked:
+        _refuse_doctype(events.root.getroottree().docinfo, where, path)
+
+
+def _refuse_dtd(data: bytes, path: str | None, part: str | None) -> str:
+    """Refuse DOCTYPE/ENTITY markup before parsing; returns how messages name the source."""
     where = f"其中的「{part}」部分" if part else "其中的 XML 内容"
     if _has_dtd_markup(data):
         raise UnreadableFileError(
@@ -752,22 +986,24 @@ def parse_xml(data: bytes, *, path: str | None = None, part: str | None = None) 
             "该文件可能是恶意构造的（XML 实体攻击），已拒绝处理。",
             path=path,
         )
-    try:
-        root = etree.fromstring(data, safe_xml_parser())
-    except etree.XMLSyntaxError as exc:
-        line, column = exc.position if exc.position else (exc.lineno, 0)
-        raise UnreadableFileError(
-            f"{where}已损坏，无法解析（第 {line} 行第 {column} 列附近；技术信息：{exc.msg}）；"
-            + _GET_ORIGINAL
-            + "。",
-            path=path,
-        ) from None
-    except ValueError as exc:  # e.g. lxml refusing unusual input
-        raise UnreadableFileError(f"{where}无法解析（{exc}）。", path=path) from None
-    docinfo = root.getroottree().docinfo
+    return where
+
+
+def _refuse_doctype(docinfo: etree.DocInfo, where: str, path: str | None) -> None:
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise UnreadableFileError(
             f"{where}包含 DOCTYPE 声明，正常的 Excel 文件不会有这种内容；该文件可能是恶意构造的，已拒绝处理。",
             path=path,
         )
-    return root
+
+
+def _malformed(exc: Exception, where: str, path: str | None) -> UnreadableFileError:
+    if isinstance(exc, etree.XMLSyntaxError):
+        line, column = exc.position if exc.position else (exc.lineno, 0)
+        return UnreadableFileError(
+            f"{where}已损坏，无法解析（第 {line} 行第 {column} 列附近；技术信息：{exc.msg}）；"
+            + _GET_ORIGINAL
+            + "。",
+            path=path,
+        )
+    return UnreadableFileError(f"{where}无法解析（{exc}）。", path=path)  # e.g. lxml refusing unusual input

@@ -35,7 +35,7 @@ from markupsafe import Markup
 from ..core.evaluate import Evaluation
 from ..errors import XlperfError
 from ..io.atomic import atomic_output
-from ..io.safety import parse_xml
+from ..io.safety import MAX_FILE_BYTES, check_package, parse_xml
 from .charts import chart_png, overview_bars, section_bars
 from .render import REVIEW_FILES, TEMPLATE_FILES, ReportError, clean_text, template_error, template_file
 from .template_builder import SCORE_TABLE_CAPTION, TEXT_WIDTH_CM
@@ -140,6 +140,7 @@ def compile_template(data: bytes, shown: str) -> CompiledTemplate:
         return cached
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            check_package(zf)  # a zip bomb or a part over its limit, before any part is read
             entries = {info.filename: zf.read(info) for info in zf.infolist() if not info.is_dir()}
         office = [r for r in _relationships(entries, "") if r.get("Type") == OFFICE_DOCUMENT]
         document = _target("", office[0]) if office else "word/document.xml"
@@ -464,6 +465,11 @@ def word_template(
     has one; an unreadable or malformed template raises :class:`ReportError`."""
     source, shown = template_file(name, user_dir)
     try:
+        if isinstance(source, Path) and source.stat().st_size > MAX_FILE_BYTES:
+            raise ReportError(
+                f"报告模板「{Path(shown).name}」超过 {MAX_FILE_BYTES // 2**20} MB，不像 Word 报告模板，请检查",
+                path=shown if Path(shown).is_absolute() else None,
+            )
         data = source.read_bytes()
     except OSError as exc:
         raise ReportError(

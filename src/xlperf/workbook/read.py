@@ -9,6 +9,8 @@ cached value (python-calamine), cells xlperf computes are skipped.
 The package is read directly (zipfile + the safe lxml parser), not through ``openpyxl.load_workbook``:
 only ``workbook.xml``, the relationships, the styles' number formats, the shared strings, the table
 parts and the worksheets that hold named cells are parsed, and only the cells asked for are decoded.
+Worksheets are streamed row by row and only their filled cells kept, so memory follows the data, not
+the file (every part was already checked against ``io.safety.PART_LIMITS``).
 Each cell decodes to exactly what openpyxl's ``load_workbook`` (formulas, not cached values) gives —
 ints and floats as written, dates through the cell's number format, ``"=…"`` for formulas — so the
 results equal those of the openpyxl reader this replaced, about ten times faster.
@@ -34,7 +36,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel
 from ..core.fields import FIELDS, MONEY_KEYS, Field
 from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, Ref, TeamRow, UnitData
 from ..errors import UnreadableFileError, XlperfError
-from ..io.safety import parse_xml
+from ..io.safety import MAX_MERGED_CELLS, iter_xml, parse_xml, part_limit
 from . import contract as c
 
 T = TypeVar("T")
@@ -119,11 +121,11 @@ _WORKBOOK_TYPES = (  # .xltm, .xltx, .xlsm, .xlsx: the first one present is the 
 _SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 _TABLE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/table"
 _ROW, _C, _F, _V, _IS = (f"{{{_MAIN}}}{tag}" for tag in ("row", "c", "f", "v", "is"))
+_MERGE, _TABLE_PART, _T = f"{{{_MAIN}}}mergeCell", f"{{{_MAIN}}}tablePart", f"{{{_MAIN}}}t"
 # Global names openpyxl files under the sheets, not the workbook.
 _SHEET_SCOPED = ("_xlnm.Print_Titles", "_xlnm.Print_Area", "_xlnm._FilterDatabase")
-_MAX_PART = 256 * 2**20
 _COORD = re.compile(r"([A-Za-z]{1,3})(\d+)")
-_CANONICAL = re.compile(r"(?:[A-Z]{1,3}[1-9][0-9]*\n)*")  # A1 addresses, one a line
+_CANONICAL = re.compile(r"[A-Z]{1,3}[1-9][0-9]*")  # an A1 address as Excel writes it
 # 'Sheet'!$B$5 or Sheet!$B$5:$B$8 — one area, the only shape a contract name has.
 _ONE_AREA = re.compile(
     r"(?:'((?:[^']|'')+)'|([^\W\d][\w.]*))!(\$?[A-Z]{1,3}\$?[1-9]\d*(?::\$?[A-Z]{1,3}\$?[1-9]\d*)?)"
@@ -154,6 +156,8 @@ def _rels_of(part: str) -> str:
 
 def _text_content(element: etree._Element) -> str:
     """Plain text of a ``<si>``/``<is>`` element: its ``<t>`` plus every run's ``<t>``, phonetics left out."""
+    if len(element) == 1 and element[0].tag == _T:  # what nearly every cell holds: one <t>
+        return element[0].text or ""
     plain: str | None = None
     runs: list[str] = []
     for child in element:
@@ -198,13 +202,18 @@ class _Package:
         self.date_styles, self.timedelta_styles = self._number_styles()
         self._percent_styles: set[int] | None = None
 
-    def xml(self, part: str) -> etree._Element:
+    def read(self, part: str) -> bytes:
+        """The bytes of ``part``; over its size limit it is damage (inspect_workbook_file refused it first)."""
         info = self.parts.get(part)
         if info is None:
             raise _Damaged(f"缺少部件 {part}")
-        if info.file_size > _MAX_PART:
+        limit = part_limit(part)
+        if limit is not None and info.file_size > limit.max_bytes:
             raise _Damaged(f"部件 {part} 过大")
-        return parse_xml(self.zip.read(info), path=str(self.path), part=part)
+        return self.zip.read(info)
+
+    def xml(self, part: str) -> etree._Element:
+        return parse_xml(self.read(part), path=str(self.path), part=part)
 
     def relationships(self, part: str) -> dict[str, tuple[str, str]]:
         """Id → (type, resolved target) of ``part``'s internal relationships; empty when it has none."""
@@ -270,77 +279,144 @@ class _Package:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(slots=True)  # not frozen: a frozen dataclass is five times slower to create
+class _Cell:
+    """What reading needs of one ``<c>`` (单元格记录), kept instead of the XML tree: the first ``<f>``,
+    ``<v>`` and ``<is>`` as find() would give them, and the shared formula it belongs to."""
+
+    r: str | None
+    kind: str
+    style: str | None
+    value: str | None
+    formula: str | None  # the text of <f>, "" when it has none; None without <f>
+    inline: str | None  # the text of <is>, None without it
+    shared: tuple[str, str | None] | None  # (master formula, master address) for a shared-formula cell
+
+
+def _cell_record(cell: etree._Element, masters: dict[str | None, tuple[str, str | None]]) -> _Cell:
+    formula = value = inline = None
+    for child in cell:  # the first <f>, <v> and <is>, as find() would give, without its cost
+        tag = child.tag
+        if tag == _F:
+            formula = child if formula is None else formula
+        elif tag == _V:
+            value = child if value is None else value
+        elif tag == _IS:
+            inline = child if inline is None else inline
+    shared = None
+    # Shared formulas: the first cell of a group holds the text, the others refer to it (共享公式).
+    if formula is not None and formula.get("t") == "shared" and cell.tag == _C:
+        key = formula.get("si")
+        if key in masters:
+            shared = masters[key]
+        elif formula.text:
+            masters[key] = ("=" + formula.text, cell.get("r"))
+    return _Cell(
+        cell.get("r"),
+        cell.get("t", "n"),
+        cell.get("s"),
+        value.text if value is not None else None,
+        (formula.text or "") if formula is not None else None,
+        _text_content(inline) if inline is not None else None,
+        shared,
+    )
+
+
 class _Sheet:
-    """One worksheet's cells by address, decoded on request (工作表单元格)."""
+    """One worksheet's cells by address, decoded on request (工作表单元格).
+
+    The sheet is streamed row by row (:func:`~xlperf.io.safety.iter_xml`): each cell that holds
+    anything is kept as a small :class:`_Cell` and the XML is dropped at once, so empty rows cost
+    nothing and memory grows with the filled cells only, never with the size of the tree.
+    """
 
     def __init__(self, book: _Book, title: str, part: str) -> None:
         self.book, self.title = book, title
-        root = book.package.xml(part)
-        self.table_ids = [p.get(f"{{{_REL}}}id", "") for p in root.iter(f"{{{_MAIN}}}tablePart")]
-        cells = list(root.iter(_C))
-        addresses = [cell.get("r") for cell in cells]
-        if None not in addresses and _CANONICAL.fullmatch("".join(f"{a}\n" for a in addresses)):
-            self.cells = dict(zip(addresses, cells, strict=True))  # what Excel writes: every cell has "A1"
-        else:
-            self.cells = self._by_position(root)
+        package = book.package
+        self.cells: dict[str, _Cell] = {}
+        self.table_ids: list[str] = []
+        merges: list[str] = []
+        masters: dict[str | None, tuple[str, str | None]] = {}
+        row_number = 0
+        elements = iter_xml(
+            package.read(part), (_ROW, _MERGE, _TABLE_PART), path=str(package.path), part=part
+        )
+        for element in elements:
+            if element.tag == _MERGE:
+                merges.append(element.get("ref", ""))
+            elif element.tag == _TABLE_PART:
+                self.table_ids.append(element.get(f"{{{_REL}}}id", ""))
+            else:
+                row_number = self._read_row(element, row_number, masters)
         # Merged cells: every covered cell reads the value of the range's top-left cell (合并单元格),
         # as a user sees it — e.g. one 绩效目标 merged over the indicators under it.
         self.merged: dict[str, str] = {}
-        for merge in root.iter(f"{{{_MAIN}}}mergeCell"):
+        covered = 0
+        for ref in merges:
             try:
-                min_col, min_row, max_col, max_row = range_boundaries(merge.get("ref", ""))
+                min_col, min_row, max_col, max_row = range_boundaries(ref)
             except (TypeError, ValueError):
                 continue
-            if (max_col - min_col + 1) * (max_row - min_row + 1) > 10_000:
+            area = (max_col - min_col + 1) * (max_row - min_row + 1)
+            if area > 10_000:
                 continue  # a whole-column merge: nothing a table row would read
+            covered += area
+            if covered > MAX_MERGED_CELLS:
+                raise UnreadableFileError(
+                    f"合并单元格覆盖的单元格超过 {MAX_MERGED_CELLS:,} 个，远超绩效自评工作簿所需；"
+                    "文件可能已损坏或是恶意构造的，请取消不需要的合并单元格后再处理",
+                    path=str(package.path),
+                    sheet=title,
+                )
             anchor = f"{get_column_letter(min_col)}{min_row}"
             for row in range(min_row, max_row + 1):
                 for col in range(min_col, max_col + 1):
                     self.merged.setdefault(f"{get_column_letter(col)}{row}", anchor)
-        # Shared formulas: the first cell of a group holds the text, the others refer to it (共享公式).
-        self.shared: dict[etree._Element, tuple[str, str | None]] = {}
-        masters: dict[str | None, tuple[str, str | None]] = {}
-        for formula in root.iter(_F):
-            cell = formula.getparent()
-            if formula.get("t") != "shared" or cell.tag != _C or cell.find(_F) is not formula:
-                continue
-            key = formula.get("si")
-            if key in masters:
-                self.shared[cell] = masters[key]
-            elif formula.text:
-                masters[key] = ("=" + formula.text, cell.get("r"))
 
-    def _by_position(self, root: etree._Element) -> dict[str, etree._Element]:
-        """Cells keyed by address where some lack one or spell it oddly: counted as openpyxl counts them."""
-        found: dict[str, etree._Element] = {}
-        row_number = 0
-        for row in root.iter(_ROW):
-            r = row.get("r")
-            if r is None:
-                row_number += 1
+    def _read_row(
+        self, row: etree._Element, row_number: int, masters: dict[str | None, tuple[str, str | None]]
+    ) -> int:
+        """Keep the cells of one ``<row>``, addressed as openpyxl counts them; returns the row's number.
+
+        A cell's own ``r`` (what Excel writes) is its address; a row or cell without one follows the
+        previous, and an oddly spelt address (``a01``) is normalised.
+        """
+        r = row.get("r")
+        if r is None:
+            row_number += 1
+        else:
+            try:
+                row_number = int(r)
+            except ValueError:
+                number = float(r)
+                if not number.is_integer():
+                    raise _Damaged(f"工作表「{self.title}」的行号 {r} 无效") from None
+                row_number = int(number)
+        column = 0
+        previous: str | None = None  # an address whose column is not computed yet
+        for cell in row:
+            tag = cell.tag
+            if tag != _C and (not isinstance(tag, str) or tag.endswith("}extLst")):
+                continue  # comments, processing instructions and extensions are not cells
+            coordinate = cell.get("r")
+            if coordinate and _CANONICAL.fullmatch(coordinate):
+                address, previous = coordinate, coordinate
+            elif coordinate:
+                match = _COORD.fullmatch(coordinate)
+                if match is None:
+                    raise _Damaged(f"工作表「{self.title}」的单元格地址 {coordinate} 无效")
+                column, previous = column_index_from_string(match[1]), None
+                address = f"{get_column_letter(column)}{int(match[2])}"
             else:
-                try:
-                    row_number = int(r)
-                except ValueError:
-                    number = float(r)
-                    if not number.is_integer():
-                        raise _Damaged(f"工作表「{self.title}」的行号 {r} 无效") from None
-                    row_number = int(number)
-            column = 0
-            for cell in row:
-                if not isinstance(cell.tag, str):
-                    continue  # comments and processing instructions are not cells
-                coordinate = cell.get("r")
-                if coordinate:
-                    match = _COORD.fullmatch(coordinate)
-                    if match is None:
-                        raise _Damaged(f"工作表「{self.title}」的单元格地址 {coordinate} 无效")
-                    column = column_index_from_string(match[1])
-                    found[f"{get_column_letter(column)}{int(match[2])}"] = cell
-                else:
-                    column += 1
-                    found[f"{get_column_letter(column)}{row_number}"] = cell
-        return found
+                if previous is not None:
+                    column, previous = column_index_from_string(_COORD.fullmatch(previous)[1]), None  # type: ignore[index]
+                column += 1
+                address = f"{get_column_letter(column)}{row_number}"
+            if len(cell):
+                self.cells[address] = _cell_record(cell, masters)
+            else:  # an empty <c/> reads as None: nothing to keep, but it replaces an earlier one
+                self.cells.pop(address, None)
+        return row_number
 
     def value(self, row: int, column: int) -> object:
         """The cell's value as openpyxl's ``load_workbook`` gives it: ``"=…"`` for a formula (单元格值)."""
@@ -351,7 +427,7 @@ class _Sheet:
         key = address.split(":", 1)[0]
         key = self.merged.get(key, key)
         cell = self.cells.get(key)
-        if cell is None and not _CANONICAL.fullmatch(key + "\n"):
+        if cell is None and not _CANONICAL.fullmatch(key):
             col, row = range_boundaries(address)[:2]
             key = f"{get_column_letter(col)}{row}"
             cell = self.cells.get(key)
@@ -378,32 +454,23 @@ class _Sheet:
         cell = self.cells.get(address)
         return self._decode(cell, cached=True) if cell is not None else None
 
-    def _decode(self, cell: etree._Element, *, cached: bool = False) -> object:
-        formula = value = inline = None
-        for child in cell:  # the first <f>, <v> and <is>, as find() would give, without its cost
-            tag = child.tag
-            if tag == _F:
-                formula = child if formula is None else formula
-            elif tag == _V:
-                value = child if value is None else value
-            elif tag == _IS:
-                inline = child if inline is None else inline
-        if formula is not None and not cached:
-            if cell in self.shared:
+    def _decode(self, cell: _Cell, *, cached: bool = False) -> object:
+        if cell.formula is not None and not cached:
+            if cell.shared is not None:
                 from openpyxl.formula.translate import Translator
 
-                text, origin = self.shared[cell]
-                return Translator(text, origin).translate_formula(cell.get("r"))
-            return "=" + (formula.text or "")
-        kind = cell.get("t", "n")
+                text, origin = cell.shared
+                return Translator(text, origin).translate_formula(cell.r)
+            return "=" + cell.formula
+        kind = cell.kind
         if kind == "inlineStr":
-            return _text_content(inline) if inline is not None else None
-        text = value.text if value is not None else None
+            return cell.inline
+        text = cell.value
         if not text:
             return None
         if kind == "n":
             number = _cast_number(text)
-            style = cell.get("s")
+            style = cell.style
             style_id = 0 if style is None else int(style) if style else -1
             package = self.book.package
             if style_id in package.date_styles:
@@ -517,12 +584,15 @@ def _destinations(text: str) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------------------------
 
 
+#: Broken defined names listed one by one (逐条列出的失效名称数); the rest are counted in one line.
+MAX_NAME_PROBLEMS = 20
+
+
 def _locate_names(book: _Book, loc: Locator) -> None:
+    broken: list[str] = []
     for name, text in book.defined_names.items():
         if "#REF!" in text:
-            loc.problems.append(
-                (f"名称 {name} 指向的单元格已被删除（#REF!），请运行 xlperf upgrade 修复", None)
-            )
+            broken.append(f"名称 {name} 指向的单元格已被删除（#REF!），请运行 xlperf upgrade 修复")
             continue
         try:
             destinations = _destinations(text)
@@ -531,9 +601,17 @@ def _locate_names(book: _Book, loc: Locator) -> None:
         if len(destinations) == 1:
             sheet, ref = destinations[0]
             if sheet not in book.sheetnames:
-                loc.problems.append((f"名称 {name} 指向的工作表「{sheet}」不存在", None))
+                broken.append(f"名称 {name} 指向的工作表「{sheet}」不存在")
                 continue
             loc.names[name] = (sheet, ref.replace("$", ""))
+    loc.problems.extend((message, None) for message in broken[:MAX_NAME_PROBLEMS])
+    if len(broken) > MAX_NAME_PROBLEMS:
+        loc.problems.append(
+            (
+                f"另有 {len(broken) - MAX_NAME_PROBLEMS:,} 个名称指向已删除的单元格或不存在的工作表，未逐一列出",
+                None,
+            )
+        )
 
 
 def _locate_tables(book: _Book, loc: Locator) -> None:

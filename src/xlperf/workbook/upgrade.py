@@ -49,7 +49,13 @@ from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, TeamRow, U
 from ..core.rubric import build_rubric
 from ..errors import OutputError, UnreadableFileError, WorkbookStructureError, XlperfError
 from ..io.atomic import backup_file
-from ..io.safety import MAX_SHEET_PART, inspect_workbook_file
+from ..io.safety import (
+    MAX_MERGED_CELLS,
+    MAX_UPGRADE_ELEMENTS,
+    inspect_workbook_file,
+    merged_area,
+    part_limit,
+)
 from ..io.xlsxpatch import EXCEL_ERROR_CODES, ExcelError, Formula, patch_workbook
 from . import contract as c
 from .build import build_workbook
@@ -68,8 +74,10 @@ __all__ = [
 
 #: The sheet that keeps every cell of a contract sheet that has no place in the new layout.
 OTHER_SHEET = "升级前其他内容"
-#: A worksheet part larger than this (uncompressed) is refused before openpyxl loads it.
-MAX_SHEET_BYTES = MAX_SHEET_PART
+#: At most this many such cells are kept there (可保留的其他内容上限): each takes a row of about ten XML
+#: elements, and the sheet must stay within io.safety's worksheet limit, or xlperf could not read the
+#: upgraded workbook.  More is refused before anything is written.
+MAX_OTHER_CELLS = 20_000
 _SCAN_ROWS = 3000  # rows of a contract sheet searched for labels and header rows
 _ROW_CLASSES = {
     c.TEAM.name: TeamRow,
@@ -203,26 +211,25 @@ _DTD_MARKUP = tuple(
 
 
 def _check_parts(path: Path) -> None:
-    """Before openpyxl: refuse an XML part too large for a workbook of this kind, or one that declares
-    a DTD (entity expansion, external entities) — openpyxl would fail with an English message."""
+    """Before openpyxl: refuse an XML part that declares a DTD (entity expansion, external entities) —
+    openpyxl would fail with an English message.  Sizes and element counts were checked by
+    :func:`~xlperf.io.safety.inspect_workbook_file` against ``PART_LIMITS`` already."""
     try:
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
-                name = info.filename.lower()
-                if name.startswith("xl/media/") or not name.endswith((".xml", ".rels")):
+                if part_limit(info.filename) is None:
                     continue
-                if info.file_size > MAX_SHEET_BYTES:
-                    raise UnreadableFileError(
-                        f"其中的部件「{info.filename}」解压后为 {info.file_size / 2**20:.0f} MB，"
-                        f"超过 xlperf 允许的 {MAX_SHEET_BYTES // 2**20} MB；绩效自评工作簿的任何一张工作表都"
-                        "远小于此。请删除工作簿中不需要的大量数据后再试。",
-                        path=str(path),
-                    )
                 data = zf.read(info)
                 if any(token in data for token in _DTD_MARKUP):
                     raise UnreadableFileError(
                         f"其中的「{info.filename}」部分包含 DOCTYPE/ENTITY 声明，正常的 Excel 文件不会有这种内容；"
                         "该文件可能是恶意构造的（XML 实体攻击），已拒绝处理。",
+                        path=str(path),
+                    )
+                if merged_area(data) > MAX_MERGED_CELLS:
+                    raise UnreadableFileError(
+                        f"其中的「{info.filename}」部分的合并单元格覆盖超过 {MAX_MERGED_CELLS:,} 个单元格，"
+                        "远超绩效自评工作簿所需；文件可能已损坏或是恶意构造的，请取消不需要的合并单元格后再处理。",
                         path=str(path),
                     )
     except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as exc:  # accepted by inspect_workbook_file
@@ -231,7 +238,7 @@ def _check_parts(path: Path) -> None:
 
 def _open(path: Path) -> tuple[Workbook, list[str]]:
     """Check the file, then load it with openpyxl (formulas; cached values are loaded when needed)."""
-    report = inspect_workbook_file(path)
+    report = inspect_workbook_file(path, max_elements=MAX_UPGRADE_ELEMENTS)
     _check_parts(path)
     try:
         wb = load_workbook(path, data_only=False, keep_links=False)
@@ -1254,6 +1261,13 @@ def upgrade_workbook(path: Path, output: Path | None = None, *, in_place: bool =
     mapping, styles, comments = _place(rec, new, carries)
     _merges(rec, new, mapping)
     others = _other_content(rec)
+    if len(others) > MAX_OTHER_CELLS:
+        raise UpgradeRefused(
+            f"有 {len(others):,} 个单元格在新的布局中没有对应位置，超过可保留的 {MAX_OTHER_CELLS:,} 个"
+            f"（它们会被保留在工作表「{OTHER_SHEET}」，过多时升级后的工作簿将超过读取上限）；"
+            "请先删除或移走这些数据（如粘贴在约定工作表中的明细）后再升级；未写出任何文件",
+            path=str(path),
+        )
     if others:
         sheet = _write_other_content(rec, new, others)
         where = "、".join(_where(ws, cell.coordinate) for ws, cell in others[:8])
@@ -1302,6 +1316,16 @@ def upgrade_workbook(path: Path, output: Path | None = None, *, in_place: bool =
             if in_place:
                 result.backup = backup_file(path)
             os.replace(built.output, target)
+    except XlperfError as exc:
+        if exc.path is None or exc.path in (str(path), str(target)):
+            raise
+        # about the new workbook in the temporary folder, a path the user never gave: name theirs
+        raise type(exc)(
+            f"升级后的工作簿未能生成（{exc.message}）；未写出任何文件",
+            path=str(path),
+            sheet=exc.sheet,
+            cell=exc.cell,
+        ) from None
     except OSError as exc:
         raise OutputError(f"无法写入升级后的工作簿：{exc.strerror or exc}", path=str(target)) from None
     result.output = target
