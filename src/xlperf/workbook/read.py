@@ -446,8 +446,8 @@ class _Sheet:
     def percent_at(self, address: str) -> bool:
         """Whether the number in ``address`` is shown as a percent (以百分比显示), i.e. typed as ``12%``."""
         cell = self.cells.get(self.merged.get(address, address))
-        style = cell.get("s") if cell is not None else None
-        return bool(style) and int(style) in self.book.package.percent_styles()  # type: ignore[arg-type]
+        style = cell.style if cell is not None else None
+        return bool(style) and int(style or 0) in self.book.package.percent_styles()
 
     def cached_at(self, address: str) -> object:
         """The saved result of the formula in ``address`` (公式缓存值), None when there is none."""
