@@ -25,7 +25,6 @@ from functools import lru_cache
 
 from ..errors import RubricError
 from .numbers import fmt_rate, fmt_score, parse_number, percent_points, round_half_up
-from .rates import Rate
 
 MISSING, INVALID, OK = "missing", "invalid", "ok"
 
@@ -39,11 +38,6 @@ class Measure:
     percent: bool = True
     reason: str = ""
     invalid: bool = False
-
-    @classmethod
-    def of(cls, rate: Rate) -> Measure:
-        """Wrap a computed :class:`Rate`."""
-        return cls(rate.name, rate.value, True, rate.reason, bool(rate.invalid))
 
     def show(self) -> str:
         """The value as the user reads it (显示值)."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..core import model
 from ..core.fields import FIELDS, PREVIOUS_SECTION, Field
-from ..core.metrics import METRICS, Column, Group
+from ..core.metrics import METRICS, Group
 
 LAYOUT_VERSION = 2  # 2: “三公经费” totals, 基本支出执行率 and 项目支出执行率, 存在问题 text, 上年情况
 VERSION_NAME = "xlperf_layout_version"
@@ -201,11 +201,6 @@ def group_names() -> dict[str, tuple[str, ...]]:
             if isinstance(arg, Group):
                 groups[arg.name] = arg.keys
     return groups
-
-
-def column_arg_names() -> set[str]:
-    """The table-column names metrics take as arguments (季度列)."""
-    return {arg.name for m in METRICS for arg in m.args if isinstance(arg, Column)}
 
 
 def fields_on(sheet: str) -> list[Field]:
