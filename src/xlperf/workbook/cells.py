@@ -8,8 +8,6 @@ shows results where the functions are unavailable and recomputes live where they
 
 from __future__ import annotations
 
-from openpyxl.utils import get_column_letter, range_boundaries
-
 from ..core.evaluate import Evaluation, actual_kind
 from ..core.findings import Finding, check_family, count_by_severity
 from ..core.metrics import METRIC_BY_LABEL, METRICS, Column, Group
@@ -17,9 +15,10 @@ from ..core.numbers import parse_text
 from ..core.rates import on_schedule
 from ..core.rubric import subtotal, table_shape
 from ..io.xlsxpatch import Formula, Literal
+from ..io.xlsxpatch import column_letters as get_column_letter
 from ..io.xlsxwrite import wrapped_height
 from . import contract as c
-from .read import Locator, TablePos
+from .read import Locator, TablePos, range_boundaries
 
 Cells = dict[tuple[str, str], object]
 #: Column widths of the 校验结果 sheet (级别, 检查项, 说明, 位置), set by ``xlperf new``.

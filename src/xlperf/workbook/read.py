@@ -28,18 +28,33 @@ from pathlib import Path
 from typing import TypeVar
 
 from lxml import etree
-from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
-from openpyxl.utils import get_column_letter, range_boundaries
-from openpyxl.utils.cell import column_index_from_string
-from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel, from_ISO8601
 
 from ..core.fields import FIELDS, MONEY_KEYS, Field
 from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, Ref, TeamRow, UnitData
 from ..errors import UnreadableFileError, XlperfError
 from ..io.safety import MAX_MERGED_CELLS, iter_xml, parse_xml, part_limit
+from ..io.xlsxpatch import column_letters as get_column_letter
+from ..io.xlsxpatch import parse_address, parse_range
 from . import contract as c
+from .numfmt import BUILTIN_FORMATS, MAC_EPOCH, WINDOWS_EPOCH, is_date_format, is_timedelta_format
 
 T = TypeVar("T")
+
+
+def range_boundaries(ref: str) -> tuple[int, int, int, int]:
+    """``(min_col, min_row, max_col, max_row)`` of an A1 cell or range (单元格范围); ValueError if it is not one."""
+    bounds = parse_range(ref)
+    if bounds is None:
+        raise ValueError(f"{ref} is not a cell range")
+    return bounds[1], bounds[0], bounds[3], bounds[2]
+
+
+def column_index_from_string(letters: str) -> int:
+    """The number of column ``letters`` (列号): A → 1."""
+    found = parse_address(f"{letters}1")
+    if found is None:
+        raise ValueError(f"{letters} is not a column")
+    return found[1]
 
 
 @dataclass
@@ -474,6 +489,8 @@ class _Sheet:
             style_id = 0 if style is None else int(style) if style else -1
             package = self.book.package
             if style_id in package.date_styles:
+                from openpyxl.utils.datetime import from_excel  # only for dates: openpyxl costs ≈150 ms
+
                 try:
                     return from_excel(number, self.book.epoch, timedelta=style_id in package.timedelta_styles)
                 except (OverflowError, ValueError):
@@ -484,6 +501,8 @@ class _Sheet:
         if kind == "b":
             return bool(int(text))
         if kind == "d":
+            from openpyxl.utils.datetime import from_ISO8601
+
             return from_ISO8601(text)
         return text  # "str" (a formula's text result), "e" (an error code)
 
@@ -496,7 +515,7 @@ class _Book:
         root = package.xml(package.workbook_part)
         properties = root.find(f"{{{_MAIN}}}workbookPr")
         date1904 = properties.get("date1904") if properties is not None else None
-        self.epoch = CALENDAR_MAC_1904 if date1904 not in (None, "false", "f", "0") else WINDOWS_EPOCH
+        self.epoch = MAC_EPOCH if date1904 not in (None, "false", "f", "0") else WINDOWS_EPOCH
         rels = package.relationships(package.workbook_part)
         self.sheetnames: list[str] = []
         self.worksheet_parts: dict[str, str] = {}
@@ -574,6 +593,8 @@ def _destinations(text: str) -> list[tuple[str, str]]:
     match = _ONE_AREA.fullmatch(text)
     if match:
         return [(match[1] if match[1] is not None else match[2], match[3])]
+    if text and "!" not in text:
+        return []  # a constant (the layout version) or a formula with no sheet reference: no destination
     from openpyxl.workbook.defined_name import DefinedName  # unusual text: let openpyxl tokenize it
 
     return list(DefinedName("name", attr_text=text).destinations)
