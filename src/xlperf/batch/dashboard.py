@@ -8,20 +8,28 @@ relative, so the output folder can be moved or zipped as a whole.
 
 from __future__ import annotations
 
-import statistics
-from collections import Counter
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
 
 import jinja2
+import pandas as pd
 
 from ..core.grades import DEFAULT_BANDS
 from ..core.metrics import METRICS
 from ..core.numbers import fmt_rate, fmt_score, round_half_up
 from ..io.atomic import atomic_write_bytes
-from .summary import counted, notes, overclaim_text, ranks, repeated, root_names, shown_names, status_text
+from .summary import (
+    ROOT_SUFFIX,
+    counted,
+    notes,
+    overclaim_text,
+    repeated,
+    root_names,
+    status_text,
+    unit_table,
+)
 from .unit import UnitRecord
 from .years import year_changes
 
@@ -56,24 +64,25 @@ def _score(value: float | None) -> str:
     return fmt_score(value) if value is not None else "—"
 
 
-def _unit_rows(records: Sequence[UnitRecord], roots: list[str]) -> list[dict[str, object]]:
-    rank = ranks(records)
+def _value(value: object) -> object:
+    """A table cell as plain Python: NA as None, numpy numbers as int/float."""
+    return None if pd.isna(value) else value.item() if hasattr(value, "item") else value  # type: ignore[call-overload]
+
+
+def _unit_rows(
+    records: Sequence[UnitRecord], roots: list[str], table: pd.DataFrame
+) -> list[dict[str, object]]:
     repeats = repeated(records)
-    names = shown_names(records)
     rows = []
-    for index, r in enumerate(records):
-        scores = {root.name: root.score for root in r.roots}
-        excess = (
-            round_half_up(r.self_total - r.total, 2)
-            if r.self_total is not None and r.total is not None
-            else None
-        )
+    for index, (r, unit) in enumerate(zip(records, table.to_dict("records"), strict=True)):
+        scores = [_value(unit[name + ROOT_SUFFIX]) for name in roots]
+        excess = _value(unit["excess"])
         links = _links(r)
         rows.append(
             {
                 "anchor": f"u{index + 1}",
-                "rank": rank.get(r.key),
-                "name": names[r.key],
+                "rank": _value(unit["rank"]),
+                "name": unit["name"],
                 "year": r.year,
                 "total": r.total,
                 "total_text": _score(r.total),
@@ -82,11 +91,11 @@ def _unit_rows(records: Sequence[UnitRecord], roots: list[str]) -> list[dict[str
                 "self_text": _score(r.self_total),
                 "self_grade": r.self_grade if r.ok else "",
                 "excess": excess,
-                "excess_text": _score(excess) if excess is not None else "—",
-                "roots": [(scores.get(name), _score(scores.get(name))) for name in roots],
-                "errors": r.counts.get("error", 0),
-                "warnings": r.counts.get("warning", 0),
-                "infos": r.counts.get("info", 0),
+                "excess_text": _score(excess),  # type: ignore[arg-type]
+                "roots": [(score, _score(score)) for score in scores],  # type: ignore[arg-type]
+                "errors": _value(unit["error"]) or 0,
+                "warnings": _value(unit["warning"]) or 0,
+                "infos": _value(unit["info"]) or 0,
                 "ok": r.ok,
                 "duplicate": r.duplicate,
                 "status": status_text(r),
@@ -118,8 +127,9 @@ def _unit_rows(records: Sequence[UnitRecord], roots: list[str]) -> list[dict[str
     return rows
 
 
-def _grade_bars(records: Sequence[UnitRecord]) -> list[dict[str, object]]:
-    counts = Counter(r.grade for r in records if r.ok)
+def _grade_bars(table: pd.DataFrame) -> list[dict[str, object]]:
+    """Units per grade (等级分布), best grade first, from the rebuilt units' rows of the unit table."""
+    counts = {str(g): int(n) for g, n in table["grade"].value_counts(sort=False).items()}
     order = [name for _, name in sorted(DEFAULT_BANDS, reverse=True)]
     order += sorted(g for g in counts if g not in order and g != "—") + (["—"] if "—" in counts else [])
     top = max(counts.values(), default=1)
@@ -136,11 +146,10 @@ def _grade_bars(records: Sequence[UnitRecord]) -> list[dict[str, object]]:
     ]
 
 
-def _histogram(records: Sequence[UnitRecord]) -> list[dict[str, object]]:
-    totals = [r.total for r in records if r.ok and r.total is not None]
-    bins = [0] * 10
-    for total in totals:
-        bins[min(9, max(0, int(total // 10)))] += 1
+def _histogram(table: pd.DataFrame) -> list[dict[str, object]]:
+    """Units per ten points of 核定总分 (总分分布): 0–10 … 90–100, a total of 100 in the last bin."""
+    tens = (table["total"].dropna() // 10).clip(0, 9).astype(int)
+    bins = [int(n) for n in tens.value_counts().reindex(range(10), fill_value=0)]
     top = max(bins) or 1
     return [
         {
@@ -152,39 +161,45 @@ def _histogram(records: Sequence[UnitRecord]) -> list[dict[str, object]]:
     ]
 
 
-def _root_plots(records: Sequence[UnitRecord], roots: list[str]) -> list[dict[str, object]]:
-    """Box plot and dots of each 一级指标's subtotal across units (一级指标得分分布), as SVG coordinates."""
+def root_table(records: Sequence[UnitRecord]) -> pd.DataFrame:
+    """Every 一级指标 subtotal of every unit (一级指标得分表): ``unit``, ``root``, ``score``, ``maximum``."""
+    rows = [(r.display_name, root.name, root.score, root.maximum) for r in records for root in r.roots]
+    table = pd.DataFrame(rows, columns=["unit", "root", "score", "maximum"])
+    return table.astype({"score": "float64", "maximum": "float64"})
+
+
+def _root_plots(roots: pd.DataFrame, names: list[str]) -> list[dict[str, object]]:
+    """Box plot and dots of each 一级指标's subtotal across units (一级指标得分分布), as SVG coordinates:
+    quartiles by linear interpolation (Excel's QUARTILE.INC), the mean per 一级指标 beside them."""
     plots = []
-    for name in roots:
-        points = [(r.display_name, root) for r in records if r.ok for root in r.roots if root.name == name]
-        if not points:
+    groups = dict(tuple(roots.groupby("root", sort=False)))
+    for name in names:
+        points = groups.get(name)
+        if points is None:
             continue
-        maximum = max(root.maximum for _, root in points) or 1.0
-        values = sorted(root.score for _, root in points)
+        maximum = float(points["maximum"].max()) or 1.0
+        scores = points["score"]
+        q1, median, q3 = (float(q) for q in scores.quantile([0.25, 0.5, 0.75]))
+        low, high = float(scores.min()), float(scores.max())
 
         def x(value: float, maximum: float = maximum) -> float:
             return round(PLOT_WIDTH * max(0.0, min(value, maximum)) / maximum, 1)
 
-        q1, median, q3 = (
-            statistics.quantiles(values, n=4, method="inclusive") if len(values) > 1 else [values[0]] * 3
-        )
         plots.append(
             {
                 "name": name,
                 "maximum": fmt_score(maximum),
-                "n": len(values),
-                "min": fmt_score(values[0]),
+                "n": len(points),
+                "min": fmt_score(low),
                 "median": fmt_score(round_half_up(median, 2)),
-                "mean": fmt_score(round_half_up(statistics.fmean(values), 2)),
-                "max": fmt_score(values[-1]),
-                "box": (x(q1), x(median), x(q3), x(values[0]), x(values[-1])),
+                "mean": fmt_score(round_half_up(float(scores.mean()), 2)),
+                "max": fmt_score(high),
+                "box": (x(q1), x(median), x(q3), x(low), x(high)),
                 "dots": [
-                    {
-                        "x": x(root.score),
-                        "y": 8 + (i * 7919) % 17,
-                        "title": f"{unit}：{fmt_score(root.score)}",
-                    }
-                    for i, (unit, root) in enumerate(points)
+                    {"x": x(score), "y": 8 + (i * 7919) % 17, "title": f"{unit}：{fmt_score(score)}"}
+                    for i, (unit, score) in enumerate(
+                        zip(points["unit"], points["score"].tolist(), strict=True)
+                    )
                 ],
             }
         )
@@ -193,25 +208,30 @@ def _root_plots(records: Sequence[UnitRecord], roots: list[str]) -> list[dict[st
 
 def dashboard_context(records: Sequence[UnitRecord], notes: Sequence[str] = ()) -> dict[str, object]:
     """Everything the dashboard template shows (看板内容), from the records in summary order, and the
-    run's ``notes`` on what it left out (skipped system files, xlperf's own output folders)."""
+    run's ``notes`` on what it left out (skipped system files, xlperf's own output folders).
+
+    The figures come from the bureau's unit table (:func:`.summary.unit_table`); statistics count
+    the rebuilt units only, so identical copies of a workbook count once."""
     roots = root_names(records)
-    done = counted(records)  # identical copies of a workbook count once
-    totals = [r.total for r in done if r.total is not None]
+    table = unit_table(records)
+    done = counted(records)
+    rebuilt = table[table["ok"].astype(bool)]
+    totals = rebuilt["total"].dropna()
     years = sorted({r.year for r in done if r.year})
     return {
         "title": f"{'、'.join(years) + ' 年度' if years else ''}部门整体支出绩效自评汇总",
         "count": len(records),
         "done": len(done),
-        "copies": sum(1 for r in records if r.duplicate),
+        "copies": int(table["duplicate"].astype(bool).sum()),
         "failed": [r for r in records if r.failed],
-        "with_errors": sum(1 for r in done if r.counts.get("error", 0)),
-        "mean_total": fmt_score(round_half_up(statistics.fmean(totals), 2)) if totals else "—",
+        "with_errors": int((rebuilt["error"].fillna(0) > 0).sum()),
+        "mean_total": fmt_score(round_half_up(float(totals.mean()), 2)) if len(totals) else "—",
         "roots": roots,
         "metrics": [{"label": m.label, "percent": m.percent} for m in METRICS],
-        "units": _unit_rows(records, roots),
-        "grades": _grade_bars(done),
-        "histogram": _histogram(done),
-        "plots": _root_plots(done, roots),
+        "units": _unit_rows(records, roots, table),
+        "grades": _grade_bars(rebuilt),
+        "histogram": _histogram(rebuilt),
+        "plots": _root_plots(root_table(done), roots),
         "plot_width": PLOT_WIDTH,
         "changes": [
             {

@@ -108,17 +108,6 @@ def notes(record: UnitRecord, repeats: dict[str, str]) -> str:
     return "；".join([repeat, *record.warnings] if repeat else record.warnings)
 
 
-def ranks(records: Sequence[UnitRecord]) -> dict[str, int]:
-    """Rank by 核定总分 (排名), ties sharing the higher rank; units without a total and identical
-    copies are not ranked."""
-    ranked = [r for r in counted(records) if r.total is not None]
-    totals = sorted((round_half_up(r.total, 2) for r in ranked), reverse=True)  # type: ignore[arg-type]
-    first: dict[float, int] = {}
-    for index, total in enumerate(totals, 1):
-        first.setdefault(total, index)
-    return {r.key: first[round_half_up(r.total, 2)] for r in ranked}  # type: ignore[arg-type]
-
-
 def root_names(records: Sequence[UnitRecord]) -> list[str]:
     """The 一级指标 of all units (一级指标列), in the order they first appear."""
     names: dict[str, None] = {}
@@ -136,44 +125,88 @@ def overclaim_text(record: UnitRecord) -> str:
     )
 
 
-def unit_frame(records: Sequence[UnitRecord]) -> pd.DataFrame:
-    """One row per unit (单位汇总表), in the order given."""
+def unit_table(records: Sequence[UnitRecord]) -> pd.DataFrame:
+    """The bureau's unit table (单位表), built once: one row per record in the order given, indexed by
+    record key, holding every figure 汇总.xlsx and the dashboard derive from it.
+
+    Columns: ``ok``/``duplicate``/``failed``, ``name`` (显示名称), ``year``, ``total``/``grade`` (核定),
+    ``self_total``/``self_grade`` (自评), ``excess`` (自评高出核定 = ROUND(自评总分 − 核定总分, 2)), one
+    column per 一级指标 (its name + 得分), one per rate (its label), ``error``/``warning``/``info`` (校验
+    结果条数) and ``rank`` (排名: by ROUND(核定总分, 2) high to low, ties sharing the higher rank; only
+    the rebuilt units with a total are ranked, so an identical copy is never counted twice).
+    Missing figures are NA.
+    """
     roots = root_names(records)
-    rank = ranks(records)
-    repeats = repeated(records)
     names = shown_names(records)
     rows = []
     for r in records:
-        row: dict[str, object] = {
-            RANK: rank.get(r.key),
-            UNIT: names[r.key],
-            YEAR: int(r.year) if r.year.isdigit() else (r.year or None),
-            TOTAL: r.total,
-            GRADE: r.grade if r.ok else None,
-            SELF_TOTAL: r.self_total,
-            SELF_GRADE: r.self_grade if r.ok else None,
-            EXCESS: round_half_up(r.self_total - r.total, 2)
-            if r.self_total is not None and r.total is not None
-            else None,
-        }
-        scores = {root.name: root.score for root in r.roots}
-        for name in roots:
-            row[name + ROOT_SUFFIX] = scores.get(name)
+        scores = {root.name + ROOT_SUFFIX: root.score for root in r.roots}
         metrics = {m.key: m.value for m in r.metrics}
-        for metric in METRICS:
-            row[metric.label] = metrics.get(metric.key)
-        for label, key in ((ERRORS, "error"), (WARNINGS, "warning"), (INFOS, "info")):
-            row[label] = r.counts.get(key) if r.ok else None
-        row[OVERCLAIMS] = overclaim_text(r) or None
-        row[STATUS] = status_text(r)
-        row[NOTE] = notes(r, repeats) or None
-        row[SOURCE] = r.source
-        row[FOLDER] = r.folder
-        rows.append(row)
-    columns = [RANK, UNIT, YEAR, TOTAL, GRADE, SELF_TOTAL, SELF_GRADE, EXCESS]
-    columns += [name + ROOT_SUFFIX for name in roots] + [m.label for m in METRICS]
-    columns += [ERRORS, WARNINGS, INFOS, OVERCLAIMS, STATUS, NOTE, SOURCE, FOLDER]
-    return pd.DataFrame(rows, columns=columns, dtype=object)
+        rows.append(
+            {
+                "ok": r.ok,
+                "duplicate": r.duplicate,
+                "failed": r.failed,
+                "name": names[r.key],
+                "year": r.year,
+                "total": r.total,
+                "grade": r.grade,
+                "self_total": r.self_total,
+                "self_grade": r.self_grade,
+                **{name + ROOT_SUFFIX: scores.get(name + ROOT_SUFFIX) for name in roots},
+                **{m.label: metrics.get(m.key) for m in METRICS},
+                **{key: r.counts.get(key) for key in ("error", "warning", "info")},
+            }
+        )
+    numbers = ["total", "self_total", *(name + ROOT_SUFFIX for name in roots), *(m.label for m in METRICS)]
+    counts = ["error", "warning", "info"]
+    columns = ["ok", "duplicate", "failed", "name", "year", "grade", "self_grade", *numbers, *counts]
+    table = pd.DataFrame(rows, index=pd.Index([r.key for r in records], dtype=object), columns=columns)
+    table[numbers] = table[numbers].astype("float64")
+    table[counts] = table[counts].astype("Int64")
+    table["excess"] = (table["self_total"] - table["total"]).map(
+        lambda v: round_half_up(v, 2), na_action="ignore"
+    )
+    rounded = (
+        table["total"].where(table["ok"].astype(bool)).map(lambda v: round_half_up(v, 2), na_action="ignore")
+    )
+    table["rank"] = rounded.rank(method="min", ascending=False).astype("Int64")
+    return table
+
+
+def _cells(column: pd.Series) -> list[object]:
+    """A column's values as plain Python for the sheet: NA as an empty cell (None), numbers as int/float."""
+    return [None if pd.isna(v) else v.item() if hasattr(v, "item") else v for v in column.astype(object)]
+
+
+def unit_frame(records: Sequence[UnitRecord], table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per unit (单位汇总表), in the order given, from the unit table."""
+    t = unit_table(records) if table is None else table
+    ok = t["ok"].astype(bool)
+    roots = [name + ROOT_SUFFIX for name in root_names(records)]
+    years = [int(y) if y.isdigit() else (y or None) for y in t["year"]]
+    repeats = repeated(records)
+    columns: dict[str, list[object]] = {
+        RANK: _cells(t["rank"]),
+        UNIT: list(t["name"]),
+        YEAR: years,
+        TOTAL: _cells(t["total"]),
+        GRADE: _cells(t["grade"].where(ok)),
+        SELF_TOTAL: _cells(t["self_total"]),
+        SELF_GRADE: _cells(t["self_grade"].where(ok)),
+        EXCESS: _cells(t["excess"]),
+        **{name: _cells(t[name]) for name in roots},
+        **{m.label: _cells(t[m.label]) for m in METRICS},
+        ERRORS: _cells(t["error"].where(ok)),
+        WARNINGS: _cells(t["warning"].where(ok)),
+        INFOS: _cells(t["info"].where(ok)),
+        OVERCLAIMS: [overclaim_text(r) or None for r in records],
+        STATUS: [status_text(r) for r in records],
+        NOTE: [notes(r, repeats) or None for r in records],
+        SOURCE: [r.source for r in records],
+        FOLDER: [r.folder for r in records],
+    }
+    return pd.DataFrame(columns, columns=list(columns), dtype=object)
 
 
 def finding_frame(records: Sequence[UnitRecord]) -> pd.DataFrame:
