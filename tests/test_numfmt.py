@@ -45,17 +45,22 @@ def test_epochs_are_openpyxls() -> None:
     assert numfmt.MAC_EPOCH == openpyxl_datetime.CALENDAR_MAC_1904
 
 
-def test_check_does_not_import_openpyxl(tmp_path) -> None:
-    """`xlperf check` reads and evaluates without openpyxl (≈150 ms of start-up, numpy included)."""
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_check_and_build_do_not_import_openpyxl(tmp_path, command: str) -> None:
+    """`xlperf check` and `xlperf build` read, evaluate and write without openpyxl, numpy or pandas
+    (≈150 ms of start-up together); bench/bench_start.py times both as whole processes."""
     from xlperf.examples import example_data
     from xlperf.workbook.create import create_workbook
 
     book = tmp_path / "单位.xlsx"
     create_workbook(example_data("gaoyi2024"), book)
+    argv = [command, str(book)] + (["-o", str(tmp_path / "out")] if command == "build" else [])
     code = (
-        "import sys; from xlperf.cli import main; code = main(['check', sys.argv[1]]); "
+        "import sys; from xlperf.cli import main; main(sys.argv[1:]); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('openpyxl', 'numpy', 'pandas')))"
     )
-    run = subprocess.run([sys.executable, "-c", code, str(book)], capture_output=True, text=True, check=False)
+    run = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=False)
     assert "核定总分" in run.stdout, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "[]"
+    if command == "build":
+        assert sorted(p.suffix for p in (tmp_path / "out").iterdir()) == [".docx", ".html", ".json", ".xlsx", ".xlsx"]

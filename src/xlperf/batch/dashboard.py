@@ -3,7 +3,9 @@
 Everything is inline — CSS, a few lines of JavaScript for sorting and filtering, SVG charts — so the
 file opens from a USB stick or an intranet share with no network.  Jinja2 autoescapes every value:
 unit names and messages come from other people's workbooks.  Links to each unit's reports are
-relative, so the output folder can be moved or zipped as a whole.
+relative, so the output folder can be moved or zipped as a whole.  Its figures — ranks, the grade
+and score distributions (``value_counts``), each 一级指标's quartiles (``quantile``) and mean — come
+from the unit table of :func:`.summary.unit_table` and the long table of 一级指标 subtotals.
 """
 
 from __future__ import annotations

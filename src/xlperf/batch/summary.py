@@ -1,9 +1,12 @@
 """The summary workbook (汇总表): one row per unit, and every finding, from the recorded results.
 
-:func:`unit_frame` and :func:`finding_frame` turn the records into pandas tables; :func:`write_summary`
-writes them through :mod:`xlperf.io.xlsxwrite`, formatted for reading — column widths, number
-formats, a frozen header and first columns, an autofilter, failed units shaded, and each unit's
-folder linked.  The rows are streamed from the tables as the sheet is written.
+:func:`unit_table` builds the bureau's unit table once, as a pandas DataFrame: every unit's figures,
+自评高出核定 and 排名 (``rank``).  :func:`unit_frame` derives the 汇总 sheet from it and
+:func:`finding_frame` lists the findings; the dashboard (:mod:`.dashboard`) derives its
+distributions and means from the same table.  :func:`write_summary` writes both sheets through
+:mod:`xlperf.io.xlsxwrite`, formatted for reading — column widths, number formats, a frozen header
+and first columns, an autofilter, failed units shaded, and each unit's folder linked.  pandas is
+imported here and in the dashboard only, when a batch writes its summary, never at CLI start.
 """
 
 from __future__ import annotations
