@@ -80,9 +80,10 @@ def stages(src: Path, out: Path, formats: tuple[str, ...], repeat: int) -> dict[
     built = BuildResult(ev, findings, inputs.locator, out / src.name, inspect_workbook_file(src))
     for fmt in formats:
         label = {"docx": "docx report", "html": "html report", "xlsx": "xlsx 自评表"}.get(fmt, fmt)
-        render_reports(ev, findings, out, formats=(fmt,), where=built.where)  # warm-up
+        render_reports(ev, findings, out, formats=(fmt,), locate=built.locator.locate)  # warm-up
         result[label] = median_ms(
-            lambda fmt=fmt: render_reports(ev, findings, out, formats=(fmt,), where=built.where), repeat
+            lambda fmt=fmt: render_reports(ev, findings, out, formats=(fmt,), locate=built.locator.locate),
+            repeat,
         )
     return result
 

@@ -93,7 +93,9 @@ def read_parts(src: Path) -> dict[str, float]:
     times["openpyxl load_workbook (full)"] = time.perf_counter() - start
     try:
         from python_calamine import CalamineWorkbook
-    except ImportError:  # pragma: no cover - in the test extra (pip install -e .[test]), not a runtime dependency
+    except (
+        ImportError
+    ):  # pragma: no cover - in the test extra (pip install -e .[test]), not a runtime dependency
         return times
     start = time.perf_counter()
     book = CalamineWorkbook.from_path(str(src))

@@ -179,7 +179,7 @@ def unit_table(records: Sequence[UnitRecord]) -> pd.DataFrame:
 
 def _cells(column: pd.Series) -> list[object]:
     """A column's values as plain Python for the sheet: NA as an empty cell (None), numbers as int/float."""
-    return [None if pd.isna(v) else v.item() if hasattr(v, "item") else v for v in column.astype(object)]
+    return column.astype(object).where(column.notna(), None).tolist()
 
 
 def unit_frame(records: Sequence[UnitRecord], table: pd.DataFrame | None = None) -> pd.DataFrame:
