@@ -63,4 +63,10 @@ def test_check_and_build_do_not_import_openpyxl(tmp_path, command: str) -> None:
     assert "核定总分" in run.stdout, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "[]"
     if command == "build":
-        assert sorted(p.suffix for p in (tmp_path / "out").iterdir()) == [".docx", ".html", ".json", ".xlsx", ".xlsx"]
+        assert sorted(p.suffix for p in (tmp_path / "out").iterdir()) == [
+            ".docx",
+            ".html",
+            ".json",
+            ".xlsx",
+            ".xlsx",
+        ]
