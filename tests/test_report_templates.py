@@ -13,7 +13,6 @@ from docx import Document
 from PIL import Image, ImageColor
 
 from xlperf.core.evaluate import evaluate
-from xlperf.core.report_context import outline
 from xlperf.examples import example_data
 from xlperf.report import ReportError, render_reports
 from xlperf.report.charts import (
@@ -26,6 +25,7 @@ from xlperf.report.charts import (
     find_cjk_font,
 )
 from xlperf.report.render import bundled_templates
+from xlperf.report.report_context import outline
 from xlperf.report.template_builder import TEMPLATES, template_bytes
 
 REPO_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"

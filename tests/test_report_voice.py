@@ -22,9 +22,9 @@ from docx.oxml.ns import qn
 
 from xlperf.core.fields import FIELD_BY_KEY
 from xlperf.core.numbers import fmt_score, parse_number, parse_text
-from xlperf.core.report_context import NARRATIVES
 from xlperf.examples import example_data
 from xlperf.report import render_reports
+from xlperf.report.report_context import NARRATIVES
 from xlperf.workbook.build import evaluate_workbook
 from xlperf.workbook.create import create_workbook
 

@@ -74,7 +74,7 @@ def _backed_up(backups: list[Path]) -> None:
 def _report_notes(result: object) -> None:
     """Tell the clerk what the 自评报告 leaves out (报告提示): each blank text cell, and the 征求意见稿 mark."""
     from .core.fields import FIELD_BY_KEY
-    from .core.report_context import blank_narratives
+    from .report.report_context import blank_narratives
     from .workbook.build import BuildResult
 
     assert isinstance(result, BuildResult)

@@ -1,11 +1,11 @@
 """Render the 自评报告 (生成报告) — Word, HTML and the 自评表 workbook — and the 复核意见.
 
 :func:`render_reports` is the one entry point the CLI, the Excel ribbon and the batch call.  It
-builds the template context once — :func:`xlperf.core.report_context.report_context` plus the
+builds the template context once — :func:`xlperf.report.report_context.report_context` plus the
 presentation details computed here (outline numbers, table rows and spans, chart captions) — and
 hands it to each format.  The 自评报告 is the unit's: one score, no findings; while error-level
 findings remain it is marked 征求意见稿.  The 复核意见 (``review``) is the bureau's, from
-:func:`xlperf.core.review_context.review_context`, as Word and HTML.
+:func:`xlperf.report.review_context.review_context`, as Word and HTML.
 
 Templates live in the top-level ``templates/`` directory (installed as ``xlperf/templates``); a
 user directory passed as ``templates`` overrides the bundled files one by one.
@@ -26,11 +26,11 @@ from ..core.evaluate import Evaluation
 from ..core.findings import ERROR, Finding
 from ..core.numbers import fmt_score, parse_number, parse_text
 from ..core.previous import year_over_year
-from ..core.report_context import IndicatorLine, report_context
-from ..core.review_context import Locate, review_context
 from ..errors import XlperfError
 from ..io.safety import safe_output_name
 from .charts import chart_key, overview_bars, section_bars
+from .report_context import IndicatorLine, report_context
+from .review_context import Locate, review_context
 
 FORMATS = ("docx", "html", "xlsx", "review")
 DEFAULT_FORMATS = ("docx", "html", "xlsx")  # the unit's own files; ``review`` is the bureau's 复核意见
