@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
 
-from test_bad_input_support import example_copy, scratch_dir, sheet_parts
+from helpers_bad_input import example_copy, scratch_dir, sheet_parts
 
 MILLION = 1_000_000
 

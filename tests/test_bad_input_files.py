@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from test_bad_input_support import (
+from helpers_bad_input import (
     MAIN_NS,
     assert_clean_exit,
     digest,

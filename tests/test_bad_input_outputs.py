@@ -19,7 +19,7 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from test_bad_input_support import (
+from helpers_bad_input import (
     INJECTIONS,
     Text,
     assert_clean_exit,
@@ -253,7 +253,7 @@ def test_batch_summary_has_no_injected_formulas(tmp_path: Path) -> None:
     inbox.mkdir()
     (inbox / "恶意.xlsx").write_bytes(book.read_bytes())
     (inbox / "坏文件.xlsx").write_text("不是工作簿", encoding="utf-8")
-    run = xlperf("batch", str(inbox), "-o", str(tmp_path / "out"), timeout=300)
+    run = xlperf("batch", str(inbox), "-o", str(tmp_path / "out"))
     # exit 2: the batch finished but one file could not be processed (it is listed, not an error message)
     assert run.returncode == 2 and "Traceback" not in run.stderr + run.stdout and "内部错误" not in run.stderr
     assert "无法处理：坏文件.xlsx" in run.stdout

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from test_bad_input_support import damaged, example_copy
+from helpers_bad_input import damaged, example_copy
 from xlperf.batch.generate import generate_workbooks
 from xlperf.core.evaluate import evaluate
 from xlperf.examples import example_data
