@@ -28,7 +28,8 @@ from openpyxl import load_workbook
 from test_safety import make_cfb
 from xlperf.batch import EXIT_ERRORS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, run_batch
 from xlperf.batch.generate import generate_workbooks
-from xlperf.batch.run import BATCH_DIR, SUMMARY_HTML, SUMMARY_XLSX, final_names
+from xlperf.batch.manifest import final_names
+from xlperf.batch.run import BATCH_DIR, SUMMARY_HTML, SUMMARY_XLSX
 from xlperf.batch.unit import FINDINGS_FILE, UnitRecord
 from xlperf.core.findings import CHECK_FAMILIES, count_by_severity
 from xlperf.core.metrics import METRICS
