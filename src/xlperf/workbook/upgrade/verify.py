@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from openpyxl import load_workbook
 
@@ -17,7 +18,7 @@ def verify_carried(source: Path, built: Path, carries: list[Carry]) -> None:
     for carry in carries:
         wanted.setdefault(carry.target_sheet, set()).add(carry.target)
     wb = load_workbook(built, read_only=True, data_only=False, keep_links=False)
-    found: dict[tuple[str, str], object] = {}
+    found: dict[tuple[str, str], Any] = {}  # openpyxl's read-only cells
     try:
         for title, coords in wanted.items():
             for row in wb[title].iter_rows():
