@@ -26,8 +26,8 @@ import pytest
 from openpyxl import load_workbook
 
 from test_safety import make_cfb
+from tools.generate import generate_workbooks
 from xlperf.batch import EXIT_ERRORS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, run_batch
-from xlperf.batch.generate import generate_workbooks
 from xlperf.batch.manifest import final_names
 from xlperf.batch.run import BATCH_DIR, SUMMARY_HTML, SUMMARY_XLSX
 from xlperf.batch.unit import FINDINGS_FILE, UnitRecord

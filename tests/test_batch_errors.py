@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from tools.generate import generate_workbooks
 from xlperf.batch import EXIT_FAILED, run_batch
-from xlperf.batch.generate import generate_workbooks
 from xlperf.batch.run import SUMMARY_HTML, SUMMARY_XLSX
 from xlperf.cli import main
 from xlperf.errors import OutputError

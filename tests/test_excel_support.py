@@ -25,8 +25,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries
 
+from tools.bookjson import custom_function_body
 from xlperf.core.numbers import EXCEL_ERRORS
-from xlperf.excel.bookjson import custom_function_body
 from xlperf.excel.server import skip_pyodide_probe
 
 skip_pyodide_probe()  # as `xlperf serve` does: xlwings skips its failing per-cell Pyodide import

@@ -30,10 +30,10 @@ from test_excel_support import (
     parse_call,
     same_cell,
 )
+from tools.bookjson import custom_function_body
 from xlperf.core.functions import FUNCTIONS, PARAM_DOCS, SheetFunction
 from xlperf.excel import udfs
 from xlperf.excel.addin import classic_udfs
-from xlperf.excel.bookjson import custom_function_body
 from xlperf.io.xlsxpatch import Formula
 from xlperf.workbook.build import evaluate_workbook
 from xlperf.workbook.cells import computed_cells

@@ -18,7 +18,7 @@ import pytest
 from openpyxl import load_workbook
 
 from helpers_bad_input import damaged, example_copy
-from xlperf.batch.generate import generate_workbooks
+from tools.generate import generate_workbooks
 from xlperf.core.evaluate import evaluate
 from xlperf.examples import example_data
 from xlperf.report import render_reports

@@ -19,7 +19,7 @@ from xlperf.core.evaluate import evaluate
 from xlperf.examples import example_data
 from xlperf.report import ReportError, render_reports
 from xlperf.report.report_context import scoring_rows
-from xlperf.report.template_builder import SCORE_TABLE_CAPTION
+from xlperf.report.word_layout import SCORE_TABLE_CAPTION
 
 REPO_TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "report.docx"
 
