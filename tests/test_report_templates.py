@@ -25,8 +25,8 @@ from xlperf.report.charts import (
     chart_svg,
     find_cjk_font,
 )
-from xlperf.report.render import bundled_templates
 from xlperf.report.report_context import outline
+from xlperf.report.templates import bundled_templates
 
 REPO_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
