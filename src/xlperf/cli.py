@@ -105,9 +105,13 @@ def _cmd_new(args: argparse.Namespace) -> int:
     output = Path(args.output)
     backups = guard_outputs([output], None, force=args.force)
     if args.source:
-        from .workbook.carryover import carry_over
+        from .workbook.carryover import MacroBook, carry_over
 
-        lines = carry_over(Path(args.source), output, replace=bool(backups))
+        macro_book: MacroBook | None = None
+        if output.suffix.lower() == ".xlsm":
+            from .excel.addin import build_macro_workbook as macro_book
+
+        lines = carry_over(Path(args.source), output, replace=bool(backups), macro_book=macro_book)
         print(f"已由上年工作簿 {args.source} 新建：{args.output}")
         print("\n".join(f"  {line}" for line in lines))
         _backed_up(backups)
