@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from test_batch import summary_contents, unit_folders
+from helpers_batch import summary_contents, unit_folders
 from tools.generate import generate_workbooks
 from xlperf.batch import run_batch
 from xlperf.batch.pool import WATCH_INTERVAL

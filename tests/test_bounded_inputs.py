@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from helpers_bad_input import assert_clean_exit
-from hostile_files import HOSTILE
-from test_bad_input_files import measured
+from hostile_files import HOSTILE, measured
 from xlperf.errors import UnreadableFileError
 from xlperf.io.safety import MAX_TOTAL_ELEMENTS, PART_LIMITS, inspect_workbook_file, part_limit
 

@@ -19,7 +19,7 @@ import xlwings.server
 from docx import Document
 from openpyxl import load_workbook
 
-from test_excel_support import ROOT, Recalc, Sheets, example_files, parse_call, same_cell
+from helpers_excel import ROOT, Recalc, Sheets, example_files, parse_call, same_cell
 from tools.bookjson import book_payload
 from xlperf.core.findings import count_by_severity
 from xlperf.excel import actions

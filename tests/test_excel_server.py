@@ -26,7 +26,7 @@ import xlwings.server
 from docx import Document
 from lxml import etree
 
-from test_excel_support import Recalc, Sheets, example_files, same_cell
+from helpers_excel import Recalc, Sheets, example_files, same_cell
 from tools.bookjson import book_payload, custom_function_body
 from xlperf.core.functions import FUNCTIONS
 from xlperf.excel import actions, server, udfs

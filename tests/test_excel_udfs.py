@@ -20,7 +20,7 @@ import xlwings.server
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from test_excel_support import (
+from helpers_excel import (
     ROOT,
     Recalc,
     Sheets,

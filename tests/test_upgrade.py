@@ -395,8 +395,7 @@ def test_hostile_files_are_refused_before_openpyxl(tmp_path: Path, monkeypatch: 
     """A DOCTYPE with entities, a sheet over the element cap: refused before openpyxl loads anything,
     with a Chinese message naming the user's file (never a temporary one), nothing written."""
     from helpers_bad_input import sheet_parts
-    from hostile_files import million_rows
-    from test_bad_input_files import _with_part
+    from hostile_files import million_rows, with_part
     from xlperf.errors import UnreadableFileError
     from xlperf.io.safety import part_limit
     from xlperf.workbook.upgrade import recover as recovery
@@ -410,7 +409,7 @@ def test_hostile_files_are_refused_before_openpyxl(tmp_path: Path, monkeypatch: 
     with zipfile.ZipFile(book) as zf:
         xml = zf.read(part)
     evil = b'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>' + xml
-    entity = _with_part(book, tmp_path / "实体.xlsx", part, [evil])
+    entity = with_part(book, tmp_path / "实体.xlsx", part, [evil])
     with pytest.raises(UnreadableFileError, match="DOCTYPE") as refused:
         upgrade_workbook(entity, tmp_path / "out.xlsx")
     assert refused.value.path == str(entity)
