@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from copy import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.comments import Comment
@@ -17,14 +17,14 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ...core.fields import DEFAULT_SETTINGS, FIELDS
-from ...core.model import UnitData
+from ...core.model import Ref, UnitData
 from ...io.xlsxpatch import EXCEL_ERROR_CODES, ExcelError
 from .. import contract as c
 from ..create import blank_data
+from ..read import Locator, TablePos, contract_inputs
 from .recover import (
-    DATA_ATTRS,
     INPUT_SHEETS,
-    ROW_CLASSES,
+    INPUT_TABLES,
     FoundTable,
     Recovery,
     blank,
@@ -68,9 +68,15 @@ def _layout_value(rec: Recovery, cell: Cell | None) -> object:
 
 
 def recovered_data(rec: Recovery) -> tuple[UnitData, list[Carry]]:
-    """Recovered inputs as :class:`UnitData` (for the layout) and the cells to copy exactly."""
+    """Recovered inputs as :class:`UnitData` (for the layout) and the cells to copy exactly.
+
+    The values are read by the contract reader (:func:`xlperf.workbook.read.contract_inputs`) through a
+    :class:`~xlperf.workbook.read.Locator` of where recovery found each field and table; a formula cell
+    gives its cached result, a computed column nothing.
+    """
     carries: list[Carry] = []
-    fields: dict[str, object] = {}
+    defaults: dict[str, object] = {}
+    found = Locator()
     old_layout = rec.version < c.LAYOUT_VERSION
     for f in FIELDS:
         cell = rec.fields.get(f.key)
@@ -88,47 +94,53 @@ def recovered_data(rec: Recovery) -> tuple[UnitData, list[Carry]]:
                     f"{'为默认值 ' + str(default) if default is not None else '为空'}，请核对后重新填写"
                 )
             if default is not None:
-                fields[f.key] = default
+                defaults[f.key] = default
             continue
-        fields[f.key] = _layout_value(rec, cell)
+        found.names[f.key] = (cell.parent.title, cell.coordinate)
         if not isinstance(cell, MergedCell) and not own_formula(cell):
             carries.append(Carry(f"「{f.label}」", cell))
-    tables: dict[str, tuple[object, ...]] = {}
-    for spec_name, cls in ROW_CLASSES.items():
+    quarters = None  # the template's four quarters, when the table is lost
+    for spec_name in INPUT_TABLES:
         spec = next(t for t in c.TABLES if t.name == spec_name)
         table = rec.tables.get(spec_name)
         if table is None:
             if spec is c.QUARTERS:
-                tables[spec_name] = tuple(blank_data("", 2024).quarters)
+                quarters = blank_data("", 2024).quarters
                 rec.changes.append("季度支出表按模板恢复了四个季度及序时进度，请填写累计支出")
-            else:
-                tables[spec_name] = ()
             if rec.sheets.get(spec.sheet) is not None:
                 rec.attention.append(f"表格「{spec.caption}」找不到，新工作簿中为空表，请重新填写")
             continue
-        rows = []
+        letters = {header: get_column_letter(col) for header, col in table.columns.items()}
+        first = table.header_row + 1
+        found.tables[spec_name] = TablePos(
+            spec, table.ws.title, table.header_row, first, first + len(table.rows) - 1, letters
+        )
         for index in range(len(table.rows)):
-            kwargs: dict[str, object] = {}
             for column in spec.columns:
-                if not column.attr:
-                    continue
                 cell = table.cell(column.header, index)
-                kwargs[column.attr] = _layout_value(rec, cell) if column.role != c.COMPUTED else None
-                if cell is not None and not isinstance(cell, MergedCell) and not own_formula(cell):
+                if (
+                    column.attr
+                    and cell is not None
+                    and not isinstance(cell, MergedCell)
+                    and not own_formula(cell)
+                ):
                     carries.append(Carry(f"「{spec.caption}」第{index + 1}行「{column.header}」", cell))
-            rows.append(cls(**kwargs))
-        tables[spec_name] = tuple(rows)
         _manual_overrides(rec, table)
     for title in INPUT_SHEETS:
         if rec.sheets.get(title) is None:
             rec.attention.append(
                 f"工作表「{title}」已被删除，其中的填报内容无法恢复，新工作簿中已重建该表，请重新填写"
             )
-    data = UnitData(
-        fields=fields,
-        **{DATA_ATTRS[name]: rows for name, rows in tables.items()},  # type: ignore[arg-type]
-    )
-    return data, carries
+
+    def value(sheet: str, address: str, ref: Ref) -> object:
+        if ref.table is not None and c.TABLE_BY_CAPTION[ref.table].column(ref.key).role == c.COMPUTED:
+            return None
+        return _layout_value(rec, rec.wb[sheet][address])
+
+    data = contract_inputs(found, value)
+    read = {**data.fields, **defaults}
+    fields = {f.key: read[f.key] for f in FIELDS if f.key in read}
+    return replace(data, fields=fields, quarters=data.quarters if quarters is None else quarters), carries
 
 
 def _manual_overrides(rec: Recovery, table: FoundTable) -> None:
@@ -221,7 +233,7 @@ def place_inputs(
     key_of = {id(cell): key for key, cell in rec.fields.items() if cell is not None}
     table_of: dict[int, tuple[str, int, str]] = {}
     for spec_name, table in rec.tables.items():
-        if table is None or spec_name not in ROW_CLASSES:
+        if table is None or spec_name not in INPUT_TABLES:
             continue
         for index, row in enumerate(table.rows):
             for header, col in table.columns.items():

@@ -23,7 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ...core.fields import FIELDS, Field
 from ...core.metrics import METRICS
-from ...core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, TeamRow, UnitData
+from ...core.model import UnitData
 from ...errors import UnreadableFileError, XlperfError
 from ...io.safety import (
     MAX_MERGED_CELLS,
@@ -38,22 +38,10 @@ from ..read import is_own_formula
 from .result import UpgradeRefused, UpgradeResult
 
 _SCAN_ROWS = 3000  # rows of a contract sheet searched for labels and header rows
-ROW_CLASSES = {
-    c.TEAM.name: TeamRow,
-    c.CLASSES.name: ClassRow,
-    c.QUARTERS.name: QuarterRow,
-    c.GOALS.name: GoalRow,
-    c.RUBRIC.name: IndicatorRow,
-}
-DATA_ATTRS = {
-    c.TEAM.name: "team",
-    c.CLASSES.name: "classes",
-    c.QUARTERS.name: "quarters",
-    c.GOALS.name: "goals",
-    c.RUBRIC.name: "indicators",
-}
+#: The contract tables that hold inputs (填报表格), in the order they are carried.
+INPUT_TABLES = (c.TEAM.name, c.CLASSES.name, c.QUARTERS.name, c.GOALS.name, c.RUBRIC.name)
 INPUT_SHEETS = {c.SECTION_SHEETS[f.section] for f in FIELDS} | {
-    t.sheet for t in c.TABLES if t.name in ROW_CLASSES
+    t.sheet for t in c.TABLES if t.name in INPUT_TABLES
 }
 
 
