@@ -26,6 +26,7 @@ from helpers_bad_input import (
     env,
     example_copy,
     sheet_parts,
+    xlperf,
 )
 from hostile_files import SECONDS, measured, with_part
 
@@ -197,13 +198,7 @@ def test_a_workbook_open_in_excel_is_read_with_a_warning(tmp_path: Path, example
 
     book = example_copy(tmp_path / "shared", "高邑镇2024.xlsx")
     (book.parent / ("~$" + book.name)).write_bytes(excel_lock_bytes("王会计"))
-    run = subprocess.run(
-        [sys.executable, "-m", "xlperf.cli", "build", str(book), "-o", str(tmp_path / "out"), "--no-report"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env(),
-    )
+    run = xlperf("build", str(book), "-o", str(tmp_path / "out"), "--no-report")
     assert_clean_exit(run, (0, 1))
     assert "王会计" in run.stdout and "锁文件" in run.stdout
     assert (tmp_path / "out" / book.name).is_file()

@@ -9,8 +9,6 @@ xlperf writes is checked at the XML level: no cell holding that text has a ``<f>
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,7 +23,6 @@ from helpers_bad_input import (
     assert_clean_exit,
     cells_with_text,
     digest,
-    env,
     example_copy,
     field_cell,
     table_cell,
@@ -239,14 +236,6 @@ def test_in_place_backs_up_before_writing(tmp_path: Path, monkeypatch: pytest.Mo
     assert atomic.TEMP_MARKER == TEMP_MARKER
 
 
-def _batch_available() -> bool:
-    run = subprocess.run(
-        [sys.executable, "-m", "xlperf.cli", "--help"], capture_output=True, text=True, env=env(), timeout=60
-    )
-    return "batch" in run.stdout
-
-
-@pytest.mark.skipif(not _batch_available(), reason="`xlperf batch` is not in the CLI yet (issue 6)")
 def test_batch_summary_has_no_injected_formulas(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     book = _hostile(tmp_path / "unit")
