@@ -10,7 +10,7 @@ Run from the repository root::
    file, the two run alternately; then where the time goes — file checks, read, compute, write
    workbook, docx, html, 自评表 xlsx — and the reader before this change (openpyxl
    ``load_workbook``, the bulk of the old read step).
-2. ``--count`` generated workbooks (varied units; see :mod:`xlperf.batch.generate`) in nested
+2. ``--count`` generated workbooks (varied units; see :mod:`tools.generate`) in nested
    folders, run with ``run_batch(jobs=--jobs)``: wall time, time per workbook, the resident memory
    (RSS) of every pool worker sampled through ``/proc`` while the run goes — its peak and its value
    at 10 %, 50 % and 100 % of the units, to show it does not grow with the number of workbooks —
@@ -35,8 +35,8 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from timing import median_ms, paired_ms
+from tools.generate import generate_workbooks, make_template
 from xlperf.batch import run_batch
-from xlperf.batch.generate import generate_workbooks, make_template
 from xlperf.batch.run import BATCH_DIR, REPORT_FORMATS
 from xlperf.batch.unit import UnitTask, build_unit
 from xlperf.core.evaluate import evaluate

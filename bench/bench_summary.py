@@ -26,9 +26,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from timing import median_ms
+from tools.generate import generate_workbooks
 from xlperf.batch import run_batch
 from xlperf.batch import summary as s
-from xlperf.batch.generate import generate_workbooks
 from xlperf.batch.unit import UnitRecord
 from xlperf.core.metrics import METRICS
 from xlperf.io.atomic import atomic_output

@@ -36,9 +36,10 @@ for _name in ("pyodide", "pyodide.ffi"):  # measure xlwings as shipped first; ma
 import xlwings  # noqa: E402
 import xlwings.server  # noqa: E402
 
+import timing  # noqa: E402, F401  (puts the repository root, with tools/, on the path)
+from tools.bookjson import custom_function_body  # noqa: E402
 from xlperf.core.functions import FUNCTIONS  # noqa: E402
 from xlperf.excel import udfs  # noqa: E402
-from xlperf.excel.bookjson import custom_function_body  # noqa: E402
 
 CASES = {
     "BUDGET_ADJ_RATE": [[[12.5]], [[None]], [[250.0]]],

@@ -1,10 +1,18 @@
-"""Timing helpers shared by the benchmark scripts (计时): medians, and two things timed alternately."""
+"""Timing helpers shared by the benchmark scripts (计时): medians, and two things timed alternately.
+
+Importing it also puts the repository root on ``sys.path``, so a script run as
+``python bench/NAME.py`` can import :mod:`tools` (build and test helpers, not installed with xlperf).
+"""
 
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def median_ms(func: Callable[[], object], repeat: int, *, warm_up: bool = False) -> float:

@@ -4,17 +4,21 @@ Each maker writes the 高邑镇 2024 example with one part blown up, streamed in
 maker itself stays small: a million tiny rows in a sheet (2.2 MB on disk), three such sheets,
 2.5 million ``<definedName>`` entries in ``workbook.xml``, a million styles, relationships,
 content-type overrides or shared strings, and merged ranges that cover millions of cells.
+:func:`measured` runs ``xlperf`` on such a file as a child process under a memory cap and a clock.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
 
-from test_bad_input_support import example_copy, scratch_dir, sheet_parts
+from helpers_bad_input import env, example_copy, scratch_dir, sheet_parts
 
 MILLION = 1_000_000
 
@@ -25,11 +29,13 @@ def example_master() -> Path:
     return example_copy(scratch_dir("xlperf-hostile-"))
 
 
-def with_parts(src: Path, dst: Path, parts: dict[str, Callable[[bytes], Iterable[bytes]]]) -> Path:
+def with_parts(
+    src: Path, dst: Path, parts: dict[str, Callable[[bytes], Iterable[bytes]]], level: int = 6
+) -> Path:
     """``src`` with each named part replaced by what its function streams from the original bytes."""
     with (
         zipfile.ZipFile(src) as zin,
-        zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zout,
+        zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zout,
     ):
         for info in zin.infolist():
             data = zin.read(info)
@@ -42,6 +48,11 @@ def with_parts(src: Path, dst: Path, parts: dict[str, Callable[[bytes], Iterable
                 for chunk in parts[info.filename](data):
                     out.write(chunk)
     return dst
+
+
+def with_part(src: Path, dst: Path, part: str, chunks: Iterable[bytes], level: int = 1) -> Path:
+    """``src`` with ``part`` replaced by the streamed ``chunks`` (never held whole in memory)."""
+    return with_parts(src, dst, {part: lambda _original: chunks}, level)
 
 
 def _inserted(before: bytes, items: Callable[[int], bytes], count: int) -> Callable[[bytes], Iterator[bytes]]:
@@ -199,3 +210,51 @@ HOSTILE: dict[str, Callable[[Path], Path]] = {
     "3 M shared strings": shared_strings,
     "50 M merged cells": merged_cells,
 }
+
+
+# --------------------------------------------------------------------------------------------
+# running xlperf under a memory cap and a clock
+# --------------------------------------------------------------------------------------------
+
+SECONDS = 20  # the clock a refusal must beat
+MEASURE = r"""
+import json, resource, subprocess, sys, time
+limit = int(sys.argv[2]) * 2**20
+def cap():
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+started = time.perf_counter()
+try:
+    run = subprocess.run(sys.argv[3:], capture_output=True, timeout=float(sys.argv[1]), preexec_fn=cap)
+    code, out, err = run.returncode, run.stdout, run.stderr
+except subprocess.TimeoutExpired as exc:
+    code, out, err = "timeout", exc.stdout or b"", exc.stderr or b""
+print(json.dumps({
+    "code": code,
+    "stdout": out.decode("utf-8", "replace"),
+    "stderr": err.decode("utf-8", "replace"),
+    "seconds": time.perf_counter() - started,
+    "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+}))
+"""
+
+
+def measured(*args: str, limit_mb: int = 1536) -> dict[str, object]:
+    """Run ``python -m xlperf.cli ARGS`` in a measuring wrapper; the child gets ``limit_mb`` of address space."""
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            MEASURE,
+            str(SECONDS),
+            str(limit_mb),
+            sys.executable,
+            "-m",
+            "xlperf.cli",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=SECONDS * 4,
+        env=env(),
+    )
+    return json.loads(run.stdout)

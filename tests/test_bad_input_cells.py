@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from test_bad_input_support import (
+from helpers_bad_input import (
     Date,
     Err,
     Form,

@@ -19,36 +19,18 @@ from pathlib import Path
 
 import pytest
 
-from test_bad_input_support import (
+from helpers_bad_input import (
     MAIN_NS,
     assert_clean_exit,
     digest,
     env,
     example_copy,
     sheet_parts,
+    xlperf,
 )
+from hostile_files import SECONDS, measured, with_part
 
-SECONDS = 20
 RSS_MB = 400
-MEASURE = r"""
-import json, resource, subprocess, sys, time
-limit = int(sys.argv[2]) * 2**20
-def cap():
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-started = time.perf_counter()
-try:
-    run = subprocess.run(sys.argv[3:], capture_output=True, timeout=float(sys.argv[1]), preexec_fn=cap)
-    code, out, err = run.returncode, run.stdout, run.stderr
-except subprocess.TimeoutExpired as exc:
-    code, out, err = "timeout", exc.stdout or b"", exc.stderr or b""
-print(json.dumps({
-    "code": code,
-    "stdout": out.decode("utf-8", "replace"),
-    "stderr": err.decode("utf-8", "replace"),
-    "seconds": time.perf_counter() - started,
-    "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-}))
-"""
 AUDIT = r"""
 import json, os, sys, zipfile
 events = []
@@ -74,28 +56,6 @@ sys.exit(code)
 """
 
 
-def measured(*args: str, limit_mb: int = 1536) -> dict[str, object]:
-    """Run ``python -m xlperf.cli ARGS`` in a measuring wrapper; the child gets ``limit_mb`` of address space."""
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            MEASURE,
-            str(SECONDS),
-            str(limit_mb),
-            sys.executable,
-            "-m",
-            "xlperf.cli",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=SECONDS * 4,
-        env=env(),
-    )
-    return json.loads(run.stdout)
-
-
 def _refused(result: dict[str, object], name: str, words: tuple[str, ...]) -> None:
     completed = subprocess.CompletedProcess([], result["code"], result["stdout"], result["stderr"])
     assert result["code"] != "timeout", f"not refused within {SECONDS} s"
@@ -112,27 +72,9 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _cfb(path: Path, streams: dict[str, bytes]) -> Path:
-    from test_safety import make_cfb  # the OLE2 builder of the file-safety tests
+    from helpers_files import make_cfb  # the OLE2 builder
 
     return make_cfb(path, streams)
-
-
-def _with_part(src: Path, dst: Path, part: str, chunks: object, level: int = 1) -> Path:
-    """``src`` with ``part`` replaced by the streamed ``chunks`` (never held whole in memory)."""
-    with (
-        zipfile.ZipFile(src) as zin,
-        zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zout,
-    ):
-        for info in zin.infolist():
-            if info.filename != part:
-                zout.writestr(info, zin.read(info))
-                continue
-            target = zipfile.ZipInfo(part, info.date_time)
-            target.compress_type = zipfile.ZIP_DEFLATED
-            with zout.open(target, "w", force_zip64=True) as out:
-                for chunk in chunks:  # type: ignore[attr-defined]
-                    out.write(chunk)
-    return dst
 
 
 def test_not_a_zip(tmp_path: Path) -> None:
@@ -164,7 +106,7 @@ def test_password_protected(tmp_path: Path) -> None:
 def test_zip_bomb(tmp_path: Path, example: Path) -> None:
     zeros = (bytes(2**20) for _ in range(100))
     part = sheet_parts(example)["说明"]
-    book = _with_part(example, tmp_path / "炸弹.xlsx", part, zeros, level=6)
+    book = with_part(example, tmp_path / "炸弹.xlsx", part, zeros, level=6)
     assert book.stat().st_size < 1 * 2**20
     _refused(measured("build", str(book), "-o", str(tmp_path / "out")), "炸弹.xlsx", ("压缩", "上限"))
 
@@ -190,7 +132,7 @@ def _huge_sheet(example: Path, part: str, megabytes: int) -> object:
 
 def test_a_100_mb_sheet_is_refused_fast_with_bounded_memory(tmp_path: Path, example: Path) -> None:
     part = sheet_parts(example)["指标评分"]
-    book = _with_part(example, tmp_path / "巨大.xlsx", part, _huge_sheet(example, part, 100))
+    book = with_part(example, tmp_path / "巨大.xlsx", part, _huge_sheet(example, part, 100))
     with zipfile.ZipFile(book) as zf:
         info = zf.getinfo(part)
         assert info.file_size > 100 * 2**20 and info.file_size / info.compress_size < 100
@@ -218,7 +160,7 @@ def test_xml_entities_are_never_expanded(tmp_path: Path, example: Path) -> None:
             1,
         )
     )
-    book = _with_part(example, tmp_path / "实体.xlsx", part, [evil])
+    book = with_part(example, tmp_path / "实体.xlsx", part, [evil])
     result = measured("build", str(book), "-o", str(tmp_path / "out"))
     assert float(result["seconds"]) < SECONDS and float(result["rss_mb"]) < RSS_MB, result  # type: ignore[arg-type]
     completed = subprocess.CompletedProcess([], result["code"], result["stdout"], result["stderr"])
@@ -252,17 +194,11 @@ def test_macros_are_kept_and_never_run(tmp_path: Path, example: Path) -> None:
 
 
 def test_a_workbook_open_in_excel_is_read_with_a_warning(tmp_path: Path, example: Path) -> None:
-    from test_safety import excel_lock_bytes
+    from helpers_files import excel_lock_bytes
 
     book = example_copy(tmp_path / "shared", "高邑镇2024.xlsx")
     (book.parent / ("~$" + book.name)).write_bytes(excel_lock_bytes("王会计"))
-    run = subprocess.run(
-        [sys.executable, "-m", "xlperf.cli", "build", str(book), "-o", str(tmp_path / "out"), "--no-report"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env(),
-    )
+    run = xlperf("build", str(book), "-o", str(tmp_path / "out"), "--no-report")
     assert_clean_exit(run, (0, 1))
     assert "王会计" in run.stdout and "锁文件" in run.stdout
     assert (tmp_path / "out" / book.name).is_file()

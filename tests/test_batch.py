@@ -25,10 +25,12 @@ import lxml.html
 import pytest
 from openpyxl import load_workbook
 
-from test_safety import make_cfb
+from helpers_batch import summary_contents, unit_folders
+from helpers_files import make_cfb
+from tools.generate import generate_workbooks
 from xlperf.batch import EXIT_ERRORS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, run_batch
-from xlperf.batch.generate import generate_workbooks
-from xlperf.batch.run import BATCH_DIR, SUMMARY_HTML, SUMMARY_XLSX, final_names
+from xlperf.batch.manifest import final_names
+from xlperf.batch.run import BATCH_DIR, SUMMARY_HTML, SUMMARY_XLSX
 from xlperf.batch.unit import FINDINGS_FILE, UnitRecord
 from xlperf.core.findings import CHECK_FAMILIES, count_by_severity
 from xlperf.core.metrics import METRICS
@@ -121,17 +123,6 @@ def sheet_rows(path: Path, sheet: str) -> list[dict[str, object]]:
     ws = load_workbook(path)[sheet]
     rows = list(ws.iter_rows(values_only=True))
     return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
-
-
-def summary_contents(out: Path) -> tuple[list[tuple], list[tuple], str]:
-    """Both sheets' cell values and the dashboard text: what must not depend on how the run went."""
-    wb = load_workbook(out / SUMMARY_XLSX)
-    sheets = [list(wb[name].iter_rows(values_only=True)) for name in ("汇总", "问题明细")]
-    return sheets[0], sheets[1], (out / SUMMARY_HTML).read_text(encoding="utf-8")
-
-
-def unit_folders(out: Path) -> set[str]:
-    return {p.name for p in out.iterdir() if p.is_dir() and p.name != BATCH_DIR}
 
 
 # ------------------------------------------------------------------------------------------

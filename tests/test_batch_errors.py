@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from tools.generate import generate_workbooks
 from xlperf.batch import EXIT_FAILED, run_batch
-from xlperf.batch.generate import generate_workbooks
 from xlperf.batch.run import SUMMARY_HTML, SUMMARY_XLSX
 from xlperf.cli import main
 from xlperf.errors import OutputError
@@ -81,7 +81,7 @@ def test_an_old_unit_folder_that_cannot_be_removed_says_why(
     paths = generate_workbooks(box, 2)
     run_batch(box, out, jobs=1, formats=FORMATS, stream=io.StringIO())
     paths[0].unlink()  # its unit folder must go, but a program holds a file in it
-    monkeypatch.setattr("xlperf.batch.run.shutil.rmtree", _failing(errno.EACCES))
+    monkeypatch.setattr("xlperf.batch.manifest.shutil.rmtree", _failing(errno.EACCES))
     with pytest.raises(OutputError) as caught:
         run_batch(box, out, jobs=1, formats=FORMATS, stream=io.StringIO())
     assert "没有访问权限" in str(caught.value) and str(out) in str(caught.value)

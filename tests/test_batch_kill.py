@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from test_batch import summary_contents, unit_folders
+from helpers_batch import summary_contents, unit_folders
+from tools.generate import generate_workbooks
 from xlperf.batch import run_batch
-from xlperf.batch.generate import generate_workbooks
 from xlperf.batch.pool import WATCH_INTERVAL
 from xlperf.batch.run import BATCH_DIR, SUMMARY_XLSX, TEMP_PREFIX
 

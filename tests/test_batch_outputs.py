@@ -17,8 +17,8 @@ from pathlib import Path
 import docx
 import pytest
 
+from tools.generate import generate_workbooks
 from xlperf.batch import run_batch
-from xlperf.batch.generate import generate_workbooks
 from xlperf.batch.run import BATCH_DIR
 from xlperf.errors import XlperfError
 

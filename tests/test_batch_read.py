@@ -23,7 +23,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from helpers_features import add_user_features, sheet_parts
-from xlperf.batch.generate import make_template
+from tools.generate import make_template
 from xlperf.errors import UnreadableFileError
 from xlperf.io.xlsxpatch import ExcelError, Formula, patch_workbook
 from xlperf.workbook import contract as c

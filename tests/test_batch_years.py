@@ -8,8 +8,8 @@ from pathlib import Path
 
 import lxml.html
 
+from tools.generate import generate_workbooks
 from xlperf.batch import run_batch
-from xlperf.batch.generate import generate_workbooks
 from xlperf.batch.run import SUMMARY_HTML
 from xlperf.batch.unit import UnitRecord
 from xlperf.batch.years import year_changes

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from hostile_files import HOSTILE
-from test_bad_input_files import measured
-from test_bad_input_support import assert_clean_exit
+from helpers_bad_input import assert_clean_exit
+from hostile_files import HOSTILE, measured
 from xlperf.errors import UnreadableFileError
 from xlperf.io.safety import MAX_TOTAL_ELEMENTS, PART_LIMITS, inspect_workbook_file, part_limit
 
@@ -134,7 +133,7 @@ def test_broken_names_beyond_twenty_are_counted_in_one_line(tmp_path: Path) -> N
 def test_a_word_template_with_a_part_over_its_limit_is_refused_naming_it(tmp_path: Path) -> None:
     from hostile_files import with_parts
     from xlperf.report.docx_report import word_template
-    from xlperf.report.render import TEMPLATE_FILES, ReportError, bundled_templates
+    from xlperf.report.templates import TEMPLATE_FILES, ReportError, bundled_templates
 
     name = TEMPLATE_FILES["docx"]
     bundled = tmp_path / "bundled.docx"

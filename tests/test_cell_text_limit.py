@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from tools.generate import generate_workbooks
 from xlperf.batch import run_batch
-from xlperf.batch.generate import generate_workbooks
 from xlperf.batch.run import SUMMARY_XLSX
 from xlperf.batch.summary import write_summary
 from xlperf.batch.unit import FindingRow, Overclaim, UnitRecord

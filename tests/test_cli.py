@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+
+from helpers_bad_input import xlperf
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "workbook/examples/高邑镇2024.xlsx"
-
-
-def xlperf(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "xlperf.cli", *args], capture_output=True, text=True, timeout=120
-    )
 
 
 def test_build_prints_the_summary_and_writes_the_copy(tmp_path: Path) -> None:

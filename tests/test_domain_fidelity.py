@@ -26,8 +26,8 @@ from xlperf.core.functions import FUNCTIONS
 from xlperf.core.metrics import METRIC_BY_LABEL
 from xlperf.core.model import ClassRow, IndicatorRow, Ref, UnitData
 from xlperf.core.numbers import fmt_money, fmt_score
-from xlperf.core.report_context import report_context
 from xlperf.examples import example_data
+from xlperf.report.report_context import report_context
 from xlperf.workbook.build import build_workbook, structure_findings
 from xlperf.workbook.create import create_workbook
 from xlperf.workbook.read import read_workbook

@@ -19,11 +19,11 @@ import xlwings.server
 from docx import Document
 from openpyxl import load_workbook
 
-from test_excel_support import ROOT, Recalc, Sheets, example_files, parse_call, same_cell
+from helpers_excel import ROOT, Recalc, Sheets, example_files, parse_call, same_cell
+from tools.bookjson import book_payload
 from xlperf.core.findings import count_by_severity
 from xlperf.excel import actions
 from xlperf.excel.book_source import parse_reference, read_book
-from xlperf.excel.bookjson import book_payload
 from xlperf.excel.server import make_scripts
 from xlperf.io.xlsxpatch import Formula, Literal
 from xlperf.workbook import contract as c

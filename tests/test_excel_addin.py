@@ -19,7 +19,7 @@ import xlwings
 from lxml import etree
 from openpyxl import load_workbook
 
-from test_excel_support import example_files, same_cell
+from helpers_excel import example_files, same_cell
 from xlperf.core.functions import FUNCTIONS, PARAM_DOCS
 from xlperf.excel import actions, udfs
 from xlperf.excel.addin import (

@@ -26,10 +26,10 @@ import xlwings.server
 from docx import Document
 from lxml import etree
 
-from test_excel_support import Recalc, Sheets, example_files, same_cell
+from helpers_excel import Recalc, Sheets, example_files, same_cell
+from tools.bookjson import book_payload, custom_function_body
 from xlperf.core.functions import FUNCTIONS
 from xlperf.excel import actions, server, udfs
-from xlperf.excel.bookjson import book_payload, custom_function_body
 from xlperf.io.xlsxpatch import Formula
 from xlperf.workbook.build import evaluate_workbook
 from xlperf.workbook.cells import computed_cells

@@ -20,7 +20,7 @@ import xlwings.server
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from test_excel_support import (
+from helpers_excel import (
     ROOT,
     Recalc,
     Sheets,
@@ -30,10 +30,10 @@ from test_excel_support import (
     parse_call,
     same_cell,
 )
+from tools.bookjson import custom_function_body
 from xlperf.core.functions import FUNCTIONS, PARAM_DOCS, SheetFunction
 from xlperf.excel import udfs
 from xlperf.excel.addin import classic_udfs
-from xlperf.excel.bookjson import custom_function_body
 from xlperf.io.xlsxpatch import Formula
 from xlperf.workbook.build import evaluate_workbook
 from xlperf.workbook.cells import computed_cells

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from test_bad_input_support import (
+from helpers_bad_input import (
     MAIN_NS,
     Date,
     Err,

@@ -37,7 +37,7 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from test_bad_input_support import digest, env, example_copy, field_cell, write_cells
+from helpers_bad_input import digest, env, example_copy, field_cell, write_cells
 from xlperf.io.overwrite import LEDGER
 
 RUNS = int(os.environ.get("XLPERF_KILL_RUNS", "30"))

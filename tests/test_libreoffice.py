@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from test_bad_input_support import damaged, example_copy
-from xlperf.batch.generate import generate_workbooks
+from helpers_bad_input import damaged, example_copy
+from tools.generate import generate_workbooks
 from xlperf.core.evaluate import evaluate
 from xlperf.examples import example_data
 from xlperf.report import render_reports

@@ -10,9 +10,9 @@ import pytest
 from xlperf.core.evaluate import evaluate
 from xlperf.core.model import Ref
 from xlperf.core.numbers import fmt_amount, fmt_entered
-from xlperf.core.report_context import report_context, scoring_rows
-from xlperf.core.review_context import ref_label, review_context
 from xlperf.examples import example_data
+from xlperf.report.report_context import report_context, scoring_rows
+from xlperf.report.review_context import ref_label, review_context
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
 from xlperf.core.evaluate import evaluate
-from xlperf.core.report_context import scoring_rows
 from xlperf.examples import example_data
 from xlperf.report import ReportError, render_reports
-from xlperf.report.template_builder import SCORE_TABLE_CAPTION
+from xlperf.report.report_context import scoring_rows
+from xlperf.report.word_layout import SCORE_TABLE_CAPTION
 
 REPO_TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "report.docx"
 

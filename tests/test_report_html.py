@@ -8,9 +8,9 @@ from html.parser import HTMLParser
 import pytest
 
 from xlperf.core.evaluate import evaluate
-from xlperf.core.report_context import scoring_rows
 from xlperf.examples import example_data
 from xlperf.report import render_reports
+from xlperf.report.report_context import scoring_rows
 
 
 class Page(HTMLParser):

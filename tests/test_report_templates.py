@@ -12,8 +12,8 @@ import pytest
 from docx import Document
 from PIL import Image, ImageColor
 
+from tools.template_builder import TEMPLATES, template_bytes
 from xlperf.core.evaluate import evaluate
-from xlperf.core.report_context import outline
 from xlperf.examples import example_data
 from xlperf.report import ReportError, render_reports
 from xlperf.report.charts import (
@@ -25,8 +25,8 @@ from xlperf.report.charts import (
     chart_svg,
     find_cjk_font,
 )
-from xlperf.report.render import bundled_templates
-from xlperf.report.template_builder import TEMPLATES, template_bytes
+from xlperf.report.report_context import outline
+from xlperf.report.templates import bundled_templates
 
 REPO_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
@@ -47,7 +47,7 @@ def test_committed_template_equals_builder_output(name):
     built = xml_parts(template_bytes(name))
     assert sorted(committed) == sorted(built)
     stale = [part for part in built if committed[part] != built[part]]
-    assert not stale, f"templates/{name} is stale in {stale}: run python -m xlperf.report.template_builder"
+    assert not stale, f"templates/{name} is stale in {stale}: run python -m tools.template_builder"
 
 
 def test_template_builder_is_reproducible():

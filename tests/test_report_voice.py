@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,11 +18,12 @@ import pytest
 from docx import Document
 from docx.oxml.ns import qn
 
+from helpers_bad_input import xlperf as run_cli
 from xlperf.core.fields import FIELD_BY_KEY
 from xlperf.core.numbers import fmt_score, parse_number, parse_text
-from xlperf.core.report_context import NARRATIVES
 from xlperf.examples import example_data
 from xlperf.report import render_reports
+from xlperf.report.report_context import NARRATIVES
 from xlperf.workbook.build import evaluate_workbook
 from xlperf.workbook.create import create_workbook
 
@@ -229,12 +228,6 @@ def test_the_review_document_names_this_unit(written):
     assert doc.core_properties.title == "高邑县高邑镇人民政府2024年度部门整体支出绩效自评复核意见"
     assert written.paths["review"].name == "高邑县高邑镇人民政府2024年度绩效自评复核意见.docx"
     assert written.paths["review-html"].suffix == ".html"
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "xlperf.cli", *args], capture_output=True, text=True, timeout=180
-    )
 
 
 def test_report_format_review_and_the_blank_text_warnings(books, tmp_path):

@@ -9,10 +9,10 @@ from openpyxl import load_workbook
 
 from xlperf.core.evaluate import evaluate
 from xlperf.core.numbers import parse_number
-from xlperf.core.report_context import scoring_rows
 from xlperf.examples import example_data
 from xlperf.report import render_reports
 from xlperf.report.render import presentation_context
+from xlperf.report.report_context import scoring_rows
 from xlperf.report.scoresheet import write_scoresheet
 
 

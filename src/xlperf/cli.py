@@ -13,10 +13,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .cli_zh import ChineseArgumentParser
 from .errors import XlperfError
+
+if TYPE_CHECKING:
+    from .workbook.upgrade import UpgradeResult
 
 SEVERITY_ORDER = ("error", "warning", "info")
 REPORT_LABELS = {
@@ -74,7 +78,7 @@ def _backed_up(backups: list[Path]) -> None:
 def _report_notes(result: object) -> None:
     """Tell the clerk what the 自评报告 leaves out (报告提示): each blank text cell, and the 征求意见稿 mark."""
     from .core.fields import FIELD_BY_KEY
-    from .core.report_context import blank_narratives
+    from .report.report_context import blank_narratives
     from .workbook.build import BuildResult
 
     assert isinstance(result, BuildResult)
@@ -101,9 +105,13 @@ def _cmd_new(args: argparse.Namespace) -> int:
     output = Path(args.output)
     backups = guard_outputs([output], None, force=args.force)
     if args.source:
-        from .workbook.carryover import carry_over
+        from .workbook.carryover import MacroBook, carry_over
 
-        lines = carry_over(Path(args.source), output, replace=bool(backups))
+        macro_book: MacroBook | None = None
+        if output.suffix.lower() == ".xlsm":
+            from .excel.addin import build_macro_workbook as macro_book
+
+        lines = carry_over(Path(args.source), output, replace=bool(backups), macro_book=macro_book)
         print(f"已由上年工作簿 {args.source} 新建：{args.output}")
         print("\n".join(f"  {line}" for line in lines))
         _backed_up(backups)
@@ -255,14 +263,46 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def format_upgrade(result: UpgradeResult) -> str:
+    """The Chinese report of an upgrade or diagnosis (升级报告), one item a line."""
+    from .workbook.contract import LAYOUT_VERSION
+
+    lines = [f"工作簿：{result.source}（布局版本 {result.version}，当前版本 {LAYOUT_VERSION}）"]
+    lines += [f"注意：{w}" for w in result.warnings]
+    if not result.problems:
+        lines.append("结构完好，布局为最新版本，无需升级；未写出任何文件。")
+    else:
+        lines.append(f"发现的问题（{len(result.problems)} 项）：")
+        lines += [f"  - {p}" for p in result.problems]
+    if result.output is not None:
+        lines.append(f"已做的修改（{len(result.changes)} 项）：")
+        lines += [f"  - {ch}" for ch in result.changes]
+    if result.attention:
+        lines.append(f"需要人工处理（{len(result.attention)} 项）：")
+        lines += [f"  - {a}" for a in result.attention]
+    if result.output is not None:
+        lines.append(f"已写出：{result.output}")
+    if result.backup is not None:
+        lines.append(f"原文件已备份为：{result.backup}")
+    return "\n".join(lines)
+
+
 def _cmd_upgrade(args: argparse.Namespace) -> int:
+    """``xlperf upgrade BOOK [-o OUT] [--in-place]``: print the report, return the exit code.
+
+    Exit codes: 0 repaired, or nothing to repair; 1 written (or sound) but something needs a person
+    (listed under 需要人工处理); errors (exit code 2: unreadable file, newer layout, unsafe repair,
+    unwritable output) propagate to :func:`main`, which prints them.
+    """
     from .io.overwrite import guard_outputs, record_outputs
-    from .workbook.upgrade import default_output, upgrade_command
+    from .workbook.upgrade import default_output, upgrade_workbook
 
     book, output = Path(args.book), Path(args.output) if args.output else None
     target = None if args.in_place else output or default_output(book)
     backups = guard_outputs([target], book, force=args.force) if target is not None else []
-    code = upgrade_command(book, output, in_place=args.in_place)
+    result = upgrade_workbook(book, output, in_place=args.in_place)
+    print(format_upgrade(result))
+    code = result.exit_code
     if target is not None and target.is_file():
         record_outputs([target], book)
     _backed_up(backups)

@@ -24,12 +24,11 @@ import multiprocessing
 import os
 import shutil
 import signal
-import stat
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -38,9 +37,10 @@ from typing import TextIO
 
 from .. import __version__
 from ..errors import OutputError, XlperfError
-from ..io.atomic import atomic_write_bytes, os_error_text
+from ..io.atomic import os_error_text
 from ..io.lock import LockHeld, hold, is_held
-from .inbox import BATCH_DIR, Source, collect
+from .inbox import BATCH_DIR, collect
+from .manifest import KEPT_DIR, SUMMARY_HTML, SUMMARY_XLSX, Manifest, copies_of
 from .pool import worker_pool
 from .progress import Progress
 from .unit import (
@@ -50,12 +50,8 @@ from .unit import (
     build_unit,
     duplicate_record,
     failed_record,
-    folder_base,
 )
 
-SUMMARY_XLSX, SUMMARY_HTML = "汇总.xlsx", "汇总.html"
-KEPT_DIR = "已替换的旧输出"  # unit folders with a reviewer's changes, moved here instead of being deleted
-RESERVED = frozenset(name.casefold() for name in (BATCH_DIR, SUMMARY_XLSX, SUMMARY_HTML, KEPT_DIR))
 REPORT_FORMATS = ("docx", "html", "xlsx", "review")
 
 EXIT_OK, EXIT_ERRORS, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -63,7 +59,6 @@ INTERRUPT_GRACE = 10.0  # seconds an interrupted run waits for the units in hand
 LOCK_WAIT = 3.0  # seconds a run waits for another one to leave the output folder
 TEMP_PREFIX, TEMP_OWNER = "xlperf-batch-", ".owner"  # a run's temporary folder, and its owner lock in it
 STALE_AGE = 600.0  # seconds after which a temporary folder without an owner lock is a killed run's
-TAIL_CHECKED = 1024  # bytes read from the end of an output to see that it was written to the end
 
 
 @dataclass
@@ -143,278 +138,8 @@ class BatchResult:
 
 
 # --------------------------------------------------------------------------------------------
-# The manifest: one record per source file, and the unit folders they own
-# --------------------------------------------------------------------------------------------
-
-
-def copies_of(sources: Iterable[Source]) -> dict[str, Source]:
-    """Files identical to an earlier one (重复报送), by key: each maps to the first file (in key
-    order) with the same content, which alone is processed."""
-    first: dict[str, Source] = {}
-    copies: dict[str, Source] = {}
-    for source in sorted(sources, key=lambda s: s.key):
-        if source.path is None or source.problem:
-            continue
-        original = first.setdefault(source.digest, source)
-        if original is not source:
-            copies[source.key] = original
-    return copies
-
-
-def _record_id(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
-
-
-def final_names(records: Iterable[UnitRecord], reserved: set[str]) -> dict[str, str]:
-    """Output folder of every rebuilt unit (输出文件夹名), by source key, independent of processing order.
-
-    Units sharing a (sanitised, case-folded) name are ordered by source key: the first gets the bare
-    name, the others ``名称（2）``, ``名称（3）`` …; ``reserved`` (case-folded) names are never used.
-    """
-    groups: dict[str, list[UnitRecord]] = {}
-    for record in sorted(records, key=lambda r: r.key):
-        groups.setdefault(folder_base(record).casefold(), []).append(record)
-    taken = set(reserved)
-    names: dict[str, str] = {}
-    later: list[UnitRecord] = []
-    for folded in sorted(groups):
-        first, *rest = groups[folded]
-        if folded in taken:
-            later.append(first)
-        else:
-            names[first.key] = folder_base(first)
-            taken.add(folded)
-        later += rest
-    for record in later:
-        base, number = folder_base(record), 2
-        while f"{base}（{number}）".casefold() in taken:
-            number += 1
-        names[record.key] = f"{base}（{number}）"
-        taken.add(names[record.key].casefold())
-    return names
-
-
-class Manifest:
-    """The recorded results in ``OUT/.xlperf-batch`` and the unit folders they own (处理记录).
-
-    ``claims`` maps each (case-folded) folder name to the source key whose record names it, whether
-    or not the folder exists yet: a name a record holds is never given to another unit, and a unit
-    only ever deletes the folder it holds.
-    """
-
-    def __init__(self, out: Path) -> None:
-        self.out = out
-        self.units = out / BATCH_DIR / "units"
-        self.incoming = out / BATCH_DIR / "incoming"
-        try:
-            shutil.rmtree(self.incoming, ignore_errors=True)  # half-written units of an interrupted run
-            self.units.mkdir(parents=True, exist_ok=True)
-            self.incoming.mkdir(parents=True, exist_ok=True)
-            entries = os.listdir(out)
-        except OSError as exc:
-            raise OutputError(f"无法使用输出文件夹：{os_error_text(exc)}", path=str(out)) from None
-        self.records: dict[str, UnitRecord] = {}
-        self.claims: dict[str, str] = {}
-        self.kept: list[Path] = []  # folders moved into KEPT_DIR by this run
-        loaded = []
-        for path in sorted(self.units.glob("*.json")):
-            try:
-                record = UnitRecord.from_json(path.read_bytes())
-            except (OSError, ValueError, KeyError, TypeError):
-                record = None
-            if record is None or path.stem != _record_id(record.key):
-                path.unlink(missing_ok=True)  # unreadable: the unit is simply rebuilt
-                continue
-            loaded.append(record)
-        for record in sorted(loaded, key=lambda r: r.key):
-            folded = record.folder.casefold() if record.folder else None
-            if folded is not None and folded in self.claims:  # two records, one folder: rebuild the later
-                self._record_path(record.key).unlink(missing_ok=True)
-                continue
-            self.records[record.key] = record
-            if folded is not None:
-                self.claims[folded] = record.key
-        self.taken = {name.casefold() for name in entries} | set(self.claims)
-
-    def staging(self, key: str) -> Path:
-        """Where a worker writes the unit's files (暂存文件夹)."""
-        return self.incoming / _record_id(key)
-
-    def current(self, source: Source, recipe: str, copy_of: str = "") -> UnitRecord | None:
-        """The unit's record if it is up to date (无需重做): same content, same recipe, and every
-        output file still as written (:func:`_output_intact`); for an identical copy of the file
-        ``copy_of``, a record saying so."""
-        record = self.records.get(source.key)
-        if record is None or record.digest != source.digest or record.recipe != recipe or record.retry:
-            return None
-        if record.duplicate or copy_of:
-            return record if record.duplicate and record.copy_of == copy_of else None
-        if source.problem:  # refused while taking it out of its zip: up to date if refused the same way
-            return record if not record.ok and record.reason == source.problem else None
-        if record.ok:
-            folder = self.out / (record.folder or "")
-            recorded = self._recorded_at(record.key)
-            if (
-                recorded is None
-                or not record.folder
-                or not all(
-                    _output_intact(folder / name, record.sizes.get(kind), recorded)
-                    for kind, name in record.files.items()
-                )
-            ):
-                return None
-        return record
-
-    def _record_path(self, key: str) -> Path:
-        return self.units / f"{_record_id(key)}.json"
-
-    def _recorded_at(self, key: str) -> int | None:
-        """When the unit's record was written (登记时间, ns), or None if it is gone."""
-        try:
-            return self._record_path(key).stat().st_mtime_ns
-        except OSError:
-            return None
-
-    def _save(self, record: UnitRecord) -> None:
-        atomic_write_bytes(self._record_path(record.key), record.to_json())
-
-    def _claim(self, key: str, name: str) -> None:
-        self.claims[name.casefold()] = key
-        self.taken.add(name.casefold())
-
-    def _unclaim(self, name: str) -> None:
-        self.claims.pop(name.casefold(), None)
-        self.taken.discard(name.casefold())
-
-    def _release(self, record: UnitRecord) -> None:
-        """Remove the folder ``record`` holds, if it holds one (移除旧输出): deleted when it holds only
-        what the batch wrote, else moved whole into ``KEPT_DIR`` — a reviewer's work is never deleted."""
-        name = record.folder
-        if not name or self.claims.get(name.casefold()) != record.key:
-            return
-        path = self.out / name
-        if path.parent == self.out and path.is_dir() and not path.is_symlink():
-            if self._changed_by_someone(record, path):
-                kept = self.out / KEPT_DIR / f"{name}（{time.strftime('%Y%m%d-%H%M%S')}）"
-                number = 2
-                while kept.exists():
-                    kept, number = (
-                        kept.with_name(f"{name}（{time.strftime('%Y%m%d-%H%M%S')}-{number}）"),
-                        number + 1,
-                    )
-                kept.parent.mkdir(exist_ok=True)
-                os.replace(path, kept)
-                self.kept.append(kept)
-            else:
-                shutil.rmtree(path)
-        self._unclaim(name)
-
-    def _changed_by_someone(self, record: UnitRecord, folder: Path) -> bool:
-        """Whether ``folder`` holds a file the batch did not write, or one changed after the record."""
-        recorded = self._recorded_at(record.key) or 0  # no record time: every file counts as changed
-        ours = set(record.files.values())
-        for path in folder.rglob("*"):
-            if path.is_dir() and not path.is_symlink():
-                continue
-            if path.parent != folder or path.name not in ours or path.lstat().st_mtime_ns > recorded:
-                return True
-        return False
-
-    def _free_name(self, base: str) -> str:
-        name, number = base, 2
-        while name.casefold() in self.taken or name.casefold() in RESERVED:
-            name, number = f"{base}（{number}）", number + 1
-        return name
-
-    def install(self, record: UnitRecord) -> UnitRecord:
-        """Move a finished unit's files into its folder and store its record (登记结果).
-
-        The record is saved before the folder moves into place: after a crash in between, the record
-        names a folder that is missing and the unit is simply rebuilt — a unit folder without a
-        record, which would take its name, never exists.
-        """
-        old = self.records.get(record.key)
-        if old is not None:
-            self._release(old)
-        staging = self.staging(record.key)
-        if record.ok:
-            record.folder = self._free_name(folder_base(record))
-            self._claim(record.key, record.folder)
-            self._save(record)
-            try:
-                os.replace(staging, self.out / record.folder)
-            except OSError as exc:
-                shutil.rmtree(staging, ignore_errors=True)
-                self._unclaim(record.folder)
-                record = failed_record(
-                    UnitTask(
-                        record.key, record.source, "", "", record.digest, record.recipe, (), record.name
-                    ),
-                    f"无法写入输出文件夹「{self.out / record.folder}」：{os_error_text(exc)}",
-                    retry=True,
-                )
-                self._save(record)
-        else:
-            self._save(record)
-        self.records[record.key] = record
-        return record
-
-    def forget_missing(self, keys: set[str]) -> int:
-        """Delete the records and folders of units whose files left the inbox (清理); returns how many."""
-        gone = [key for key in self.records if key not in keys]
-        for key in gone:
-            self._release(self.records.pop(key))
-            self._record_path(key).unlink(missing_ok=True)
-        return len(gone)
-
-    def settle_names(self, keys: list[str]) -> None:
-        """Rename unit folders to their final names (确定文件夹名), parking moved ones first."""
-        rebuilt = [self.records[key] for key in keys if self.records[key].ok]
-        reserved = (self.taken - set(self.claims)) | RESERVED
-        targets = final_names(rebuilt, reserved)
-        moves = [(r, targets[r.key]) for r in rebuilt if r.folder != targets[r.key]]
-        for record, _ in moves:
-            os.replace(self.out / str(record.folder), self.staging(record.key))
-            self._unclaim(str(record.folder))
-        for record, target in moves:  # record first, as in install()
-            record.folder = target
-            self._claim(record.key, target)
-            self._save(record)
-            os.replace(self.staging(record.key), self.out / target)
-
-
-# --------------------------------------------------------------------------------------------
 # Running the units
 # --------------------------------------------------------------------------------------------
-
-
-def _output_intact(path: Path, size: int | None, recorded: int) -> bool:
-    """Whether a unit's output file can be kept (输出完好): present, and either changed by someone
-    after its record was written (a reviewer's edits are theirs, kept), or as the batch wrote it.
-
-    The batch writes outputs without ``fsync``; after a power cut a file can be short, or of full
-    length but zero-filled at its end (NTFS, some Linux modes).  So a file the batch wrote must have
-    its recorded size and a real end: a .docx/.xlsx its zip directory, any other file a non-zero tail.
-    """
-    try:
-        info = path.stat()
-    except OSError:
-        return False
-    if not stat.S_ISREG(info.st_mode):
-        return False
-    if info.st_mtime_ns > recorded:
-        return True
-    if info.st_size != size:
-        return False
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(max(0, info.st_size - TAIL_CHECKED))
-            tail = handle.read()
-    except OSError:
-        return False
-    if path.suffix.lower() in (".docx", ".xlsx", ".xlsm"):
-        return b"PK\x05\x06" in tail
-    return tail.strip(b"\x00") != b"" or info.st_size == 0
 
 
 def _execute(

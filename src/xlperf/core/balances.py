@@ -15,15 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from .fields import FIELD_BY_KEY, INCOME_SOURCES, THREE_PUBLIC_COLUMNS, THREE_PUBLIC_ITEMS
 from .findings import ERROR, INFO, WARNING, Finding
 from .model import Ref
 from .numbers import fmt_money, fmt_score, parse_number, percent_text, round_half_up
-
-if TYPE_CHECKING:
-    from .evaluate import Evaluation
+from .results import Evaluation
 
 Known = dict[str, float]
 

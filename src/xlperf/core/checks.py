@@ -8,7 +8,6 @@ raw inputs; what the unit typed (its stated rates, total and grade) is only ever
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from .balances import check_balances
 from .claims import check_stated_values, read_stated, show
@@ -29,12 +28,10 @@ from .numbers import (
     round_half_up,
 )
 from .rates import Rate, derived_adjustment
+from .results import Evaluation, NodeScore
 from .scoring import indicator_outcome
 
-if TYPE_CHECKING:
-    from .evaluate import Evaluation
-
-Check = Callable[["Evaluation"], Iterator[Finding]]
+Check = Callable[[Evaluation], Iterator[Finding]]
 NEGATIVE_ALLOWED = {"budget_adjustment", "carryover_begin", "carryover_end"}
 
 
@@ -275,10 +272,7 @@ def check_scores(ev: Evaluation) -> Iterator[Finding]:
             )
 
 
-def _stated_note(ev: Evaluation, s: object) -> str:
-    from .evaluate import NodeScore
-
-    assert isinstance(s, NodeScore)
+def _stated_note(ev: Evaluation, s: NodeScore) -> str:
     metric = METRIC_BY_LABEL.get(s.source)
     stated = read_stated(ev.data.indicators[s.row].stated, metric).rate
     if stated is None or s.self_score is None:
@@ -321,10 +315,7 @@ def _input_refs(ev: Evaluation, metric: Metric, *, blank_only: bool) -> list[Ref
     return refs
 
 
-def _missing_behind_score(ev: Evaluation, s: object, ref: Ref, title: str) -> Iterator[Finding]:
-    from .evaluate import NodeScore
-
-    assert isinstance(s, NodeScore)
+def _missing_behind_score(ev: Evaluation, s: NodeScore, ref: Ref, title: str) -> Iterator[Finding]:
     metric = METRIC_BY_LABEL.get(s.source)
     refs: list[Ref] = [ref]
     if metric is not None:

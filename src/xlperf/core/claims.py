@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from .fields import BUDGET_BASES, CARRYOVER_BASES, FIELD_BY_KEY, MONEY, MONEY_KEYS
 from .findings import ERROR, INFO, WARNING, Finding
@@ -20,9 +19,7 @@ from .metrics import METRIC_BY_LABEL, Metric, arg_value
 from .model import RUBRIC, Ref
 from .numbers import fmt_money, fmt_rate, fmt_score, parse_number, parse_text, percent_points, round_half_up
 from .rates import Rate, derived_adjustment
-
-if TYPE_CHECKING:
-    from .evaluate import Evaluation, NodeScore
+from .results import Evaluation, NodeScore
 
 WHOLE_PERCENT = 10.0
 """A stated rate at or above this (1000%) can only be a percent typed as a whole number (100 → 100%)."""

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from .fields import FIELD_BY_KEY, THREE_PUBLIC_ITEMS
 from .findings import ERROR, INFO, SEVERITY_ORDER, WARNING, Finding
 from .model import Ref
 from .numbers import fmt_money, fmt_rate, fmt_score, parse_number, parse_text, percent_points, round_half_up
-
-if TYPE_CHECKING:
-    from .evaluate import Evaluation
+from .results import Evaluation
 
 # This year's field ← last year's field (上年数来源): what ``xlperf new --from`` fills and the checks compare.
 FROM_LAST_YEAR: tuple[tuple[str, str], ...] = (

@@ -378,7 +378,7 @@ def next_year(book: Any, out: Path | None = None) -> ActionResult:
     Reads what the open workbook holds; a macro-enabled book gives a macro-enabled one with the same
     ``xlwings.conf``.  An existing file is never overwritten.
     """
-    from ..workbook.carryover import next_year_path, write_next_year
+    from ..workbook.carryover import MacroBook, next_year_path, write_next_year
 
     saved = _saved_path(book)
     if saved is None:
@@ -386,13 +386,15 @@ def next_year(book: Any, out: Path | None = None) -> ActionResult:
     inputs, ev, _ = evaluate_book(book)
     target = out or next_year_path(saved, inputs.data.get("year"))
     config: list[tuple[str, str]] | None = None
+    macro_book: MacroBook | None = None
     if target.suffix.lower() == ".xlsm":
-        from .addin import CONFIG_SHEET
+        from .addin import CONFIG_SHEET, build_macro_workbook
 
         sheets = [s.name for s in book.sheets]
         rows = book.sheets[CONFIG_SHEET].range("A1:B20").value if CONFIG_SHEET in sheets else []
         config = [(str(k), "" if v is None else str(v)) for k, v in rows if k]
-    lines = write_next_year(inputs.data, ev, saved, target, config)
+        macro_book = build_macro_workbook
+    lines = write_next_year(inputs.data, ev, saved, target, config, macro_book=macro_book)
     message = f"已新建下年工作簿：{target}。" + "；".join(line for line in lines if line.startswith("上年数"))
     return ActionResult("next_year", message, outputs={"workbook": target}, evaluation=ev)
 

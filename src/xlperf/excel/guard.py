@@ -212,9 +212,12 @@ class ServerGuard:
             if not done.done():
                 done.set_result(None)
 
+        async def _answer() -> None:
+            await self.app(scope, _replay(body), collect)
+
         def run() -> None:
             try:
-                asyncio.run(self.app(scope, _replay(body), collect))
+                asyncio.run(_answer())
             except BaseException:  # answered 500 below; the thread must always give its slot back
                 messages.clear()
             finally:

@@ -8,12 +8,11 @@ from __future__ import annotations
 from .render import (
     DEFAULT_FORMATS,
     FORMATS,
-    USER_TEMPLATE_FILES,
-    ReportError,
     check_templates,
     presentation_context,
     render_reports,
 )
+from .templates import USER_TEMPLATE_FILES, ReportError
 
 __all__ = [
     "DEFAULT_FORMATS",

@@ -28,7 +28,7 @@ from ..core.evaluate import Evaluation, NodeScore
 from ..core.numbers import fmt_score
 
 if TYPE_CHECKING:
-    from PIL import Image
+    from PIL import Image, ImageFont
 
 SCORE_COLOUR = "#2f5597"
 LOST_COLOUR = "#c00000"
@@ -146,7 +146,7 @@ def _ticks(top: float) -> list[float]:
 
 
 @lru_cache(maxsize=8)
-def _font(font_path: str | None, size: int) -> tuple[object, bool]:
+def _font(font_path: str | None, size: int) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, bool]:
     """The label font and whether it draws Chinese (a CJK font file loaded once per size)."""
     from PIL import ImageFont
 
@@ -171,7 +171,7 @@ def _palette() -> tuple[list[int], dict[str, list[int]]]:
     """The chart palette (调色板) as flat RGB values, and per text colour a coverage → palette index table."""
     from PIL import ImageColor
 
-    colours = [ImageColor.getrgb(c)[:3] for c in _SOLID_COLOURS]
+    colours: list[tuple[int, ...]] = [ImageColor.getrgb(c)[:3] for c in _SOLID_COLOURS]
     tables = {}
     for colour, shades in _TEXT_SHADES.items():
         ink, first = ImageColor.getrgb(colour)[:3], len(colours)
@@ -198,7 +198,7 @@ def _text_tile(
     from PIL import Image, ImageDraw
 
     font = _font(font_path, size)[0]
-    x0, y0, x1, y1 = font.getbbox(text, anchor=anchor)
+    x0, y0, x1, y1 = (int(v) for v in font.getbbox(text, anchor=anchor))  # whole pixels
     coverage = Image.new("L", (max(x1 - x0, 1), max(y1 - y0, 1)), 0)
     ImageDraw.Draw(coverage).text((-x0, -y0), text, fill=255, font=font, anchor=anchor)
     return Image.frombytes("P", coverage.size, coverage.point(_palette()[1][colour]).tobytes()), x0, y0

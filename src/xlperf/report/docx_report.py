@@ -37,8 +37,9 @@ from ..errors import XlperfError
 from ..io.atomic import atomic_output
 from ..io.safety import MAX_FILE_BYTES, check_package, parse_xml
 from .charts import chart_png, overview_bars, section_bars
-from .render import REVIEW_FILES, TEMPLATE_FILES, ReportError, clean_text, template_error, template_file
-from .template_builder import SCORE_TABLE_CAPTION, TEXT_WIDTH_CM
+from .templates import REVIEW_FILES, TEMPLATE_FILES, ReportError, template_error, template_file
+from .text import clean_text
+from .word_layout import SCORE_TABLE_CAPTION, TEXT_WIDTH_CM
 
 MERGED_COLUMNS = 2  # 一级指标, 二级指标
 

@@ -14,15 +14,15 @@ import jinja2
 from ..core.evaluate import Evaluation
 from ..io.atomic import atomic_output
 from .charts import chart_svg, overview_bars, section_bars, trend_bars
-from .render import (
+from .templates import (
     REVIEW_FILES,
     TEMPLATE_FILES,
     ReportError,
-    clean_text,
     jinja_environment,
     template_error,
     template_file,
 )
+from .text import clean_text
 
 
 def html_context(ev: Evaluation, ctx: dict[str, object]) -> dict[str, object]:

@@ -1,11 +1,11 @@
 """Render the 自评报告 (生成报告) — Word, HTML and the 自评表 workbook — and the 复核意见.
 
 :func:`render_reports` is the one entry point the CLI, the Excel ribbon and the batch call.  It
-builds the template context once — :func:`xlperf.core.report_context.report_context` plus the
+builds the template context once — :func:`xlperf.report.report_context.report_context` plus the
 presentation details computed here (outline numbers, table rows and spans, chart captions) — and
 hands it to each format.  The 自评报告 is the unit's: one score, no findings; while error-level
 findings remain it is marked 征求意见稿.  The 复核意见 (``review``) is the bureau's, from
-:func:`xlperf.core.review_context.review_context`, as Word and HTML.
+:func:`xlperf.report.review_context.review_context`, as Word and HTML.
 
 Templates live in the top-level ``templates/`` directory (installed as ``xlperf/templates``); a
 user directory passed as ``templates`` overrides the bundled files one by one.
@@ -13,46 +13,26 @@ user directory passed as ``templates`` overrides the bundled files one by one.
 
 from __future__ import annotations
 
-import re
-import traceback
-from collections.abc import Callable, Sequence
-from importlib import resources
-from importlib.resources.abc import Traversable
+from collections.abc import Sequence
 from pathlib import Path
-
-import jinja2
 
 from ..core.evaluate import Evaluation
 from ..core.findings import ERROR, Finding
-from ..core.numbers import fmt_score, parse_number, parse_text
+from ..core.numbers import fmt_score, parse_text
 from ..core.previous import year_over_year
-from ..core.report_context import IndicatorLine, report_context
-from ..core.review_context import Locate, review_context
-from ..errors import XlperfError
 from ..io.safety import safe_output_name
 from .charts import chart_key, overview_bars, section_bars
+from .report_context import IndicatorLine, report_context
+from .review_context import Locate, review_context
+from .templates import REVIEW_FILES, ReportError
 
 FORMATS = ("docx", "html", "xlsx", "review")
 DEFAULT_FORMATS = ("docx", "html", "xlsx")  # the unit's own files; ``review`` is the bureau's 复核意见
-TEMPLATE_FILES = {"docx": "report.docx", "html": "report.html.j2"}
-REVIEW_FILES = {"docx": "review.docx", "html": "review.html.j2"}
-# what a template folder may replace
-USER_TEMPLATE_FILES = ("report.docx", "report.html.j2", "report.css", "review.docx", "review.html.j2")
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-class ReportError(XlperfError):
-    """A report cannot be produced (报告无法生成): a broken user template, or errors under ``strict``."""
 
 
 # --------------------------------------------------------------------------------------------
 # presentation context
 # --------------------------------------------------------------------------------------------
-
-
-def clean_text(value: str) -> str:
-    """Drop characters XML cannot hold (控制字符) so any typed text fits in .docx and .xlsx."""
-    return _XML_INVALID.sub("", value)
 
 
 def _listed(items: list[dict[str, str]], key: str) -> list[dict[str, str]]:
@@ -168,7 +148,7 @@ def presentation_context(
     """The 自评报告's template context (报告上下文): ``report_context`` plus what the templates lay out.
 
     Numbers are the core's formatted text.  Strings are as typed: each format drops the characters
-    XML cannot hold from what it writes (:func:`clean_text`), once over the rendered text.
+    XML cannot hold from what it writes (:func:`.text.clean_text`), once over the rendered text.
     """
     findings = list(ev.findings if findings is None else findings)
     base = report_context(ev, findings)
@@ -201,126 +181,6 @@ def presentation_context(
     assert isinstance(text, dict)
     ctx["has"] = {key: bool(items) for key, items in text.items()}
     return ctx
-
-
-# --------------------------------------------------------------------------------------------
-# templates
-# --------------------------------------------------------------------------------------------
-
-
-def bundled_templates() -> Traversable:
-    """The templates shipped with xlperf (内置模板): ``xlperf/templates`` installed, else ``templates/``."""
-    try:
-        installed = resources.files("xlperf") / "templates"
-        if installed.is_dir() and installed.joinpath(TEMPLATE_FILES["html"]).is_file():
-            return installed
-    except (ModuleNotFoundError, OSError):  # pragma: no cover - xlperf itself is importable here
-        pass
-    source_tree = Path(__file__).resolve().parents[3] / "templates"
-    if source_tree.joinpath(TEMPLATE_FILES["html"]).is_file():
-        return source_tree
-    raise ReportError("找不到内置报告模板（xlperf/templates），安装可能不完整，请重新安装 xlperf")
-
-
-def template_file(name: str, user_dir: Path | None) -> tuple[Traversable, str]:
-    """The template ``name`` from ``user_dir`` if it has one, else the bundled one; with a display name."""
-    if user_dir is not None:
-        candidate = Path(user_dir) / name
-        if candidate.is_file():
-            return candidate, str(candidate)
-    return bundled_templates() / name, name
-
-
-class _TraversableLoader(jinja2.BaseLoader):
-    """Loads templates from the user directory first, then the bundled ones (one file at a time)."""
-
-    def __init__(self, user_dir: Path | None) -> None:
-        self.user_dir = user_dir
-
-    def get_source(
-        self, environment: jinja2.Environment, template: str
-    ) -> tuple[str, str, Callable[[], bool]]:
-        source, shown = template_file(template, self.user_dir)
-        if not source.is_file():
-            raise jinja2.TemplateNotFound(template)
-        text = source.read_text(encoding="utf-8")
-        user_dir = self.user_dir
-        if not isinstance(source, Path) or user_dir is None or source.parent != user_dir:
-            # bundled: unchanged while running, unless the user adds an overriding file
-            return text, shown, lambda: user_dir is None or not (user_dir / template).is_file()
-        stamp = source.stat().st_mtime_ns
-
-        def uptodate() -> bool:
-            try:
-                return (
-                    source.stat().st_mtime_ns == stamp and template_file(template, self.user_dir)[0] == source
-                )
-            except OSError:
-                return False
-
-        return text, shown, uptodate
-
-
-_ENVIRONMENTS: dict[str, jinja2.Environment] = {}
-
-
-def jinja_environment(user_dir: Path | None = None) -> jinja2.Environment:
-    """The HTML environment: autoescape on, undefined names are errors (StrictUndefined).
-
-    One environment per template directory is kept, so compiled templates are reused; a user
-    template edited on disk is recompiled on the next render.
-    """
-    key = str(Path(user_dir).resolve()) if user_dir is not None else ""
-    env = _ENVIRONMENTS.get(key)
-    if env is None:
-        env = jinja2.Environment(
-            loader=_TraversableLoader(Path(key) if key else None),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            auto_reload=True,
-        )
-        _ENVIRONMENTS[key] = env
-    return env
-
-
-def template_error(
-    exc: Exception, shown: str, source_lines: Sequence[str] | None = None, part: str | None = None
-) -> ReportError:
-    """A Chinese :class:`ReportError` naming the template, the line and Jinja's own message.
-
-    ``part`` names the part of a Word template that is not its body (``word/footer1.xml``).
-    """
-    line = getattr(exc, "lineno", None)
-    name = getattr(exc, "filename", None) or getattr(exc, "name", None) or shown
-    if line is None:
-        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-            if frame.filename and (frame.filename == name or frame.filename.endswith(Path(shown).name)):
-                line = frame.lineno
-                break
-            if frame.filename == "<template>":
-                line = frame.lineno
-                break
-    detail = (getattr(exc, "message", None) or str(exc)).strip().rstrip("。.")
-    if isinstance(exc, jinja2.UndefinedError):
-        kind = "引用了不存在的数据项"
-    elif isinstance(exc, jinja2.TemplateSyntaxError):
-        kind = "语法错误"
-    else:
-        kind = "无法渲染"
-    where = f"第 {line} 行" if line else ""
-    snippet = ""
-    if source_lines is not None and line and 0 < line <= len(source_lines):
-        text = re.sub(r"<[^>]+>", "", source_lines[line - 1]).strip()
-        where = f"第 {max(line - 1, 1)} 段"  # line 1 is the XML before the first paragraph
-        snippet = f"（该处文字：「{text[:60]}」）" if text else ""
-    message = (
-        f"报告模板「{Path(shown).name}」{f'的「{part}」' if part else ''}{where}{kind}：{detail}{snippet}。"
-        "请检查 {{ }} 与 {% %} 是否成对、名称是否拼写正确，或删除自定义模板以使用内置模板"
-    )
-    return ReportError(message, path=shown if Path(shown).is_absolute() else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -427,9 +287,3 @@ def render_reports(
             written["review"] = render_review_docx(review, out / f"{review_name}.docx", templates)
             written["review-html"] = render_review_html(review, out / f"{review_name}.html", templates)
     return written
-
-
-def number_or_text(value: str) -> float | str:
-    """A formatted score/amount back as a number for a spreadsheet cell, or the text itself (``—``)."""
-    parsed = parse_number(value)
-    return parsed.value if parsed.value is not None else value

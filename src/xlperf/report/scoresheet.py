@@ -13,7 +13,7 @@ import string
 from pathlib import Path
 
 from ..io.xlsxwrite import CellStyle, PageSetup, Sheet, wrapped_height, write_workbook
-from .render import clean_text, number_or_text
+from .text import clean_text, number_or_text
 
 FONT_NAME = "宋体"
 HEADERS = ("一级指标", "二级指标", "三级指标", "分值", "得分", "扣分原因")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,10 @@ CARRIED_TABLES = (
     "功能分类：代码和科目名称（金额留空）",
     "季度支出：季度和序时进度（累计支出留空）",
 )
+
+#: Makes the macro-enabled ``target`` from the .xlsx ``base`` (宏工作簿), keyword arguments as
+#: :func:`xlperf.excel.addin.build_macro_workbook`.
+MacroBook = Callable[..., object]
 
 
 @dataclass
@@ -136,11 +141,13 @@ def write_next_year(
     config: list[tuple[str, str]] | None = None,
     *,
     replace: bool = False,
+    macro_book: MacroBook | None = None,
 ) -> list[str]:
     """Write next year's workbook ``target`` from last year's inputs (写出下年工作簿); returns what was carried.
 
     ``last`` is last year's file, compared in the new workbook's first build.  A ``.xlsm`` target is
-    made macro-enabled with the ``xlwings.conf`` rows ``config``.  An existing file is replaced only
+    made macro-enabled with the ``xlwings.conf`` rows ``config`` by ``macro_book`` (the Excel layer's
+    :func:`xlperf.excel.addin.build_macro_workbook`, passed in so this layer never imports it).  An existing file is replaced only
     with ``replace`` (the command line has then backed it up).
     """
     if target.exists() and not replace:
@@ -149,13 +156,13 @@ def write_next_year(
     if target.suffix.lower() != ".xlsm":
         create_workbook(carried.data, target, previous=last)
         return carried.lines
-    from ..excel.addin import build_macro_workbook
-
+    if macro_book is None:
+        raise ValueError("a .xlsm target needs macro_book (xlperf.excel.addin.build_macro_workbook)")
     rows = dict(config or [])
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".xlperf-next-") as tmp:
         base = Path(tmp) / f"{target.stem}.xlsx"
         create_workbook(carried.data, base, previous=last)
-        build_macro_workbook(
+        macro_book(
             target,
             base=base,
             interpreter=rows.get("INTERPRETER_WIN", ""),
@@ -165,10 +172,13 @@ def write_next_year(
     return carried.lines
 
 
-def carry_over(last: Path, target: Path, *, replace: bool = False) -> list[str]:
+def carry_over(
+    last: Path, target: Path, *, replace: bool = False, macro_book: MacroBook | None = None
+) -> list[str]:
     """Create next year's workbook ``target`` from the file ``last`` (结转下年); returns what was carried.
 
-    ``target`` ending in ``.xlsm`` gives the macro-enabled workbook with the 绩效自评 ribbon.
+    ``target`` ending in ``.xlsm`` gives the macro-enabled workbook with the 绩效自评 ribbon, made by
+    ``macro_book`` (see :func:`write_next_year`).
     """
     if last.resolve() == target.resolve():
         raise XlperfError("新工作簿不能覆盖上年工作簿，请用 -o 指定另一个文件", path=str(target))
@@ -178,4 +188,7 @@ def carry_over(last: Path, target: Path, *, replace: bool = False) -> list[str]:
         f"注意：上年工作簿：{problem}（新工作簿已按当前版式生成，请核对结转内容）"
         for problem, _ in inputs.locator.problems
     ]  # an older layout simply lacks the newer names (contract.ADDED_IN_LAYOUT): nothing to note
-    return write_next_year(inputs.data, evaluate(inputs.data), last, target, replace=replace) + notes
+    lines = write_next_year(
+        inputs.data, evaluate(inputs.data), last, target, replace=replace, macro_book=macro_book
+    )
+    return lines + notes

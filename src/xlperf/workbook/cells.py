@@ -151,9 +151,9 @@ def _summary_table(cells: Cells, pos: TablePos, ev: Evaluation, stale: set[tuple
         code_cell = _row_cell(pos, "编号", index)
         root = roots[index] if index < len(roots) else None
         where = {
-            h: (pos.sheet, pos.cell(h, index))
+            h: (pos.sheet, ref)
             for h in ("编号", "一级指标", "分值", "计算得分", "自评得分")
-            if pos.cell(h, index)
+            if (ref := pos.cell(h, index))
         }
         if root is None:
             for target in where.values():

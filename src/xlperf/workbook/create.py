@@ -324,12 +324,12 @@ def new_workbook(data: UnitData) -> Workbook:
             fill=WARN_FILL,
         ),
     )
-    for index, row in enumerate(data.indicators):
-        if "." not in str(row.code or "").strip("."):
+    for index, indicator in enumerate(data.indicators):
+        if "." not in str(indicator.code or "").strip("."):
             for col in range(1, len(c.RUBRIC.columns) + 1):
                 rubric.cell(5 + index, col).font = BOLD_FONT
         for header in ("实际值", "单位自述值"):
-            rubric[f"{letter[header]}{5 + index}"].number_format = actual_format(row)
+            rubric[f"{letter[header]}{5 + index}"].number_format = actual_format(indicator)
     rubric.freeze_panes = "C5"
     # the cursor inside the frozen panes' body: with it on A1 LibreOffice prints row 5's scores above the title
     rubric.sheet_view.selection[-1].activeCell = rubric.sheet_view.selection[-1].sqref = "C5"

@@ -10,7 +10,7 @@ so changing the style changes the report.  The official look follows GB/T 9704-2
 * tables 仿宋 五号 with borders, header rows repeated on every page (``w:tblHeader``);
 * page numbers ``— 1 —`` in 宋体 四号, odd pages right and even pages left (PAGE field).
 
-Run ``python -m xlperf.report.template_builder templates/report.docx`` after changing this file;
+Run ``python -m tools.template_builder`` (from the repository root) after changing this file;
 a test checks that the committed template equals what this module builds (XML parts compared).
 """
 
@@ -37,6 +37,9 @@ from docx.styles.style import BaseStyle
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from xlperf.io.atomic import atomic_write_bytes
+from xlperf.report.word_layout import SCORE_TABLE_CAPTION
+
 LATIN = "Times New Roman"
 TITLE_FONT, TITLE_FALLBACK = "方正小标宋简体", "宋体"
 BODY_FONT, BODY_FALLBACK = "仿宋_GB2312", "仿宋"
@@ -50,12 +53,10 @@ LINE = 28  # fixed line pitch of the body, points
 
 A4 = (Cm(21.0), Cm(29.7))
 MARGINS = {"top": Cm(3.7), "bottom": Cm(3.5), "left": Cm(2.8), "right": Cm(2.6)}
-TEXT_WIDTH_CM = 21.0 - 2.8 - 2.6
 LANDSCAPE_MARGINS = {"top": Cm(2.8), "bottom": Cm(2.6), "left": Cm(3.7), "right": Cm(3.5)}
 WIDE_WIDTH_CM = 29.7 - 3.7 - 3.5
 
 SIGNING_ROW_CM = 1.2  # rows of the 工作组 table, tall enough to sign by hand
-SCORE_TABLE_CAPTION = "自评表"  # 可选文字标题: the renderer merges repeated 一级/二级 cells of this table
 
 # Fonts the template names, with the font Word should substitute when one is missing (fontTable altName).
 FONT_TABLE = (
@@ -968,6 +969,7 @@ def build_document(name: str = "report.docx") -> DocumentObject:
     props.subject = f"{{{{ unit }}}}{{{{ year }}}}年度{kind}"
     props.author = "xlperf"
     props.last_modified_by = "xlperf"
+    # the text names the builder's old module on purpose: the committed templates stay byte-identical
     props.comments = f"{kind}模板，由 xlperf.report.template_builder 生成；可在 Word 中修改样式和文字。"
     props.keywords = "绩效自评"
     props.category = ""
@@ -993,7 +995,6 @@ def template_bytes(name: str = "report.docx") -> bytes:
 
 def build_templates(folder: Path) -> list[Path]:
     """Write every Word template (生成 Word 模板) into ``folder`` atomically; returns their paths."""
-    from ..io.atomic import atomic_write_bytes
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -1005,7 +1006,7 @@ def build_templates(folder: Path) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m xlperf.report.template_builder [FOLDER]`` (默认 templates/): report.docx and review.docx."""
+    """``python -m tools.template_builder [FOLDER]`` (默认 templates/): report.docx and review.docx."""
     args = list(sys.argv[1:] if argv is None else argv)
     for path in build_templates(Path(args[0]) if args else Path("templates")):
         print(f"已生成模板：{path}")

@@ -14,13 +14,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .evaluate import Evaluation, NodeScore
-from .fields import INCOME_SOURCES, THREE_PUBLIC_COLUMNS, THREE_PUBLIC_ITEMS
-from .findings import ERROR
-from .metrics import METRIC_BY_LABEL, METRICS
-from .numbers import fmt_amount, fmt_entered, fmt_money, fmt_rate, fmt_score, parse_number, parse_text
-from .rates import QuarterProgress, given_total, total
-from .rules import OK
+from ..core.fields import INCOME_SOURCES, THREE_PUBLIC_COLUMNS, THREE_PUBLIC_ITEMS
+from ..core.findings import ERROR
+from ..core.metrics import METRIC_BY_LABEL, METRICS
+from ..core.numbers import fmt_amount, fmt_entered, fmt_money, fmt_rate, fmt_score, parse_number, parse_text
+from ..core.rates import QuarterProgress, given_total, total
+from ..core.results import Evaluation, NodeScore
+from ..core.rules import OK
 
 ORDINALS = "一二三四五六七八九十"
 

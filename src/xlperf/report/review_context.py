@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .evaluate import Evaluation
-from .fields import FIELD_BY_KEY
-from .findings import ERROR, INFO, WARNING, Finding, check_family
-from .model import Ref
-from .numbers import fmt_score, parse_number, parse_text
+from ..core.fields import FIELD_BY_KEY
+from ..core.findings import ERROR, INFO, WARNING, Finding, check_family
+from ..core.model import Ref
+from ..core.numbers import fmt_score, parse_number, parse_text
+from ..core.results import Evaluation
 
 # What the unit is asked to do, by the family of the check (整改要求).
 REQUESTS = {

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from ..core.fields import FIELDS, MONEY
-from ..core.model import UnitData
-from ..examples import example_data
-from ..io.safety import safe_output_name
-from ..io.xlsxpatch import patch_workbook
-from ..workbook import contract as c
-from ..workbook.create import create_workbook
-from ..workbook.read import Locator, read_workbook
+from xlperf.core.fields import FIELDS, MONEY
+from xlperf.core.model import UnitData
+from xlperf.examples import example_data
+from xlperf.io.safety import safe_output_name
+from xlperf.io.xlsxpatch import patch_workbook
+from xlperf.workbook import contract as c
+from xlperf.workbook.create import create_workbook
+from xlperf.workbook.read import Locator, read_workbook
 
 COUNTIES = ("高邑县", "赞皇县", "元氏县", "赵县", "栾城区", "藁城区", "无极县", "深泽县")
 UNITS = (

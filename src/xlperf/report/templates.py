@@ -1,0 +1,139 @@
+"""Report templates (报告模板): the bundled ones and a user's folder, the Jinja environment, and
+the Chinese error for a broken template.  Shared by the Word and HTML renderers and :mod:`.render`."""
+
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Callable, Sequence
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+import jinja2
+
+from ..errors import XlperfError
+
+TEMPLATE_FILES = {"docx": "report.docx", "html": "report.html.j2"}
+REVIEW_FILES = {"docx": "review.docx", "html": "review.html.j2"}
+# what a template folder may replace
+USER_TEMPLATE_FILES = ("report.docx", "report.html.j2", "report.css", "review.docx", "review.html.j2")
+
+
+class ReportError(XlperfError):
+    """A report cannot be produced (报告无法生成): a broken user template, or errors under ``strict``."""
+
+
+def bundled_templates() -> Traversable:
+    """The templates shipped with xlperf (内置模板): ``xlperf/templates`` installed, else ``templates/``."""
+    try:
+        installed = resources.files("xlperf") / "templates"
+        if installed.is_dir() and installed.joinpath(TEMPLATE_FILES["html"]).is_file():
+            return installed
+    except (ModuleNotFoundError, OSError):  # pragma: no cover - xlperf itself is importable here
+        pass
+    source_tree = Path(__file__).resolve().parents[3] / "templates"
+    if source_tree.joinpath(TEMPLATE_FILES["html"]).is_file():
+        return source_tree
+    raise ReportError("找不到内置报告模板（xlperf/templates），安装可能不完整，请重新安装 xlperf")
+
+
+def template_file(name: str, user_dir: Path | None) -> tuple[Traversable, str]:
+    """The template ``name`` from ``user_dir`` if it has one, else the bundled one; with a display name."""
+    if user_dir is not None:
+        candidate = Path(user_dir) / name
+        if candidate.is_file():
+            return candidate, str(candidate)
+    return bundled_templates() / name, name
+
+
+class _TraversableLoader(jinja2.BaseLoader):
+    """Loads templates from the user directory first, then the bundled ones (one file at a time)."""
+
+    def __init__(self, user_dir: Path | None) -> None:
+        self.user_dir = user_dir
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, shown = template_file(template, self.user_dir)
+        if not source.is_file():
+            raise jinja2.TemplateNotFound(template)
+        text = source.read_text(encoding="utf-8")
+        user_dir = self.user_dir
+        if not isinstance(source, Path) or user_dir is None or source.parent != user_dir:
+            # bundled: unchanged while running, unless the user adds an overriding file
+            return text, shown, lambda: user_dir is None or not (user_dir / template).is_file()
+        stamp = source.stat().st_mtime_ns
+
+        def uptodate() -> bool:
+            try:
+                return (
+                    source.stat().st_mtime_ns == stamp and template_file(template, self.user_dir)[0] == source
+                )
+            except OSError:
+                return False
+
+        return text, shown, uptodate
+
+
+_ENVIRONMENTS: dict[str, jinja2.Environment] = {}
+
+
+def jinja_environment(user_dir: Path | None = None) -> jinja2.Environment:
+    """The HTML environment: autoescape on, undefined names are errors (StrictUndefined).
+
+    One environment per template directory is kept, so compiled templates are reused; a user
+    template edited on disk is recompiled on the next render.
+    """
+    key = str(Path(user_dir).resolve()) if user_dir is not None else ""
+    env = _ENVIRONMENTS.get(key)
+    if env is None:
+        env = jinja2.Environment(
+            loader=_TraversableLoader(Path(key) if key else None),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            auto_reload=True,
+        )
+        _ENVIRONMENTS[key] = env
+    return env
+
+
+def template_error(
+    exc: Exception, shown: str, source_lines: Sequence[str] | None = None, part: str | None = None
+) -> ReportError:
+    """A Chinese :class:`ReportError` naming the template, the line and Jinja's own message.
+
+    ``part`` names the part of a Word template that is not its body (``word/footer1.xml``).
+    """
+    line = getattr(exc, "lineno", None)
+    name = getattr(exc, "filename", None) or getattr(exc, "name", None) or shown
+    if line is None:
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if frame.filename and (frame.filename == name or frame.filename.endswith(Path(shown).name)):
+                line = frame.lineno
+                break
+            if frame.filename == "<template>":
+                line = frame.lineno
+                break
+    detail = (getattr(exc, "message", None) or str(exc)).strip().rstrip("。.")
+    if isinstance(exc, jinja2.UndefinedError):
+        kind = "引用了不存在的数据项"
+    elif isinstance(exc, jinja2.TemplateSyntaxError):
+        kind = "语法错误"
+    else:
+        kind = "无法渲染"
+    where = f"第 {line} 行" if line else ""
+    snippet = ""
+    if source_lines is not None and line and 0 < line <= len(source_lines):
+        text = re.sub(r"<[^>]+>", "", source_lines[line - 1]).strip()
+        where = f"第 {max(line - 1, 1)} 段"  # line 1 is the XML before the first paragraph
+        snippet = f"（该处文字：「{text[:60]}」）" if text else ""
+    message = (
+        f"报告模板「{Path(shown).name}」{f'的「{part}」' if part else ''}{where}{kind}：{detail}{snippet}。"
+        "请检查 {{ }} 与 {% %} 是否成对、名称是否拼写正确，或删除自定义模板以使用内置模板"
+    )
+    return ReportError(message, path=shown if Path(shown).is_absolute() else None)

@@ -1,0 +1,20 @@
+"""Text as the report writers put it into .docx and .xlsx cells (报告文字)."""
+
+from __future__ import annotations
+
+import re
+
+from ..core.numbers import parse_number
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(value: str) -> str:
+    """Drop characters XML cannot hold (控制字符) so any typed text fits in .docx and .xlsx."""
+    return _XML_INVALID.sub("", value)
+
+
+def number_or_text(value: str) -> float | str:
+    """A formatted score/amount back as a number for a spreadsheet cell, or the text itself (``—``)."""
+    parsed = parse_number(value)
+    return parsed.value if parsed.value is not None else value
