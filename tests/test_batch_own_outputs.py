@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import lxml.html
 import pytest
 from openpyxl import load_workbook
 
@@ -126,3 +127,35 @@ def test_a_closed_stdout_pipe_ends_quietly(previous: tuple[Path, list[Path]]) ->
     child.wait(timeout=120)
     assert "内部错误" not in stderr and "BrokenPipe" not in stderr and "Traceback" not in stderr
     assert child.returncode == 141
+
+
+def test_a_file_that_is_not_a_workbook_names_no_unit(
+    previous: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    _, units = previous
+    box = tmp_path / "收件箱"
+    box.mkdir()
+    shutil.copy(units[0], box / "高邑镇.xlsx")
+    for name in ("说明.pdf", "数据.csv", "压缩.rar"):
+        (box / name).write_bytes(b"not a workbook")
+    out = tmp_path / "输出"
+    result = run_batch(box, out, jobs=1, formats=("html",), stream=io.StringIO())
+    rows = {row["来源文件"]: row for row in _rows(out / SUMMARY_XLSX)}
+    assert {key: rows[key]["单位"] for key in ("说明.pdf", "数据.csv", "压缩.rar")} == dict.fromkeys(
+        ("说明.pdf", "数据.csv", "压缩.rar"), "—"
+    )
+    assert rows["高邑镇.xlsx"]["单位"] == next(r.unit for r in result.records if r.ok)
+    findings = list(load_workbook(out / SUMMARY_XLSX)["问题明细"].iter_rows(values_only=True))
+    assert {(row[0], row[1]) for row in findings[1:] if row[2] == "无法处理"} == {
+        ("—", "说明.pdf"),
+        ("—", "数据.csv"),
+        ("—", "压缩.rar"),
+    }
+    page = lxml.html.fromstring((out / "汇总.html").read_text(encoding="utf-8"))
+    table = page.xpath("//table[@id='unit-table']")[0]
+    headers = [th.text_content() for th in table.xpath("thead/tr/th")]
+    cells = {
+        tr.xpath("td")[headers.index("来源文件")].text_content(): tr.xpath("td")[1].text_content()
+        for tr in table.xpath("tbody/tr")
+    }
+    assert all(cells[key].startswith("—") for key in ("说明.pdf", "数据.csv", "压缩.rar"))

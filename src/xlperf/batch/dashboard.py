@@ -21,7 +21,19 @@ from ..core.grades import DEFAULT_BANDS
 from ..core.metrics import METRICS
 from ..core.numbers import fmt_rate, fmt_score, round_half_up
 from ..io.atomic import atomic_write_bytes
-from .summary import counted, notes, overclaim_text, ranks, repeated, root_names, shown_names, status_text
+from .summary import (
+    counted,
+    in_statistics,
+    latest_year,
+    notes,
+    overclaim_text,
+    ranks,
+    repeated,
+    root_names,
+    several_years,
+    shown_names,
+    status_text,
+)
 from .unit import UnitRecord
 from .years import year_changes
 
@@ -196,8 +208,15 @@ def dashboard_context(records: Sequence[UnitRecord], notes: Sequence[str] = ()) 
     run's ``notes`` on what it left out (skipped system files, xlperf's own output folders)."""
     roots = root_names(records)
     done = counted(records)  # identical copies of a workbook count once
-    totals = [r.total for r in done if r.total is not None]
+    stats = in_statistics(records)  # and with several years, the latest year's units only
+    totals = [r.total for r in stats if r.total is not None]
     years = sorted({r.year for r in done if r.year})
+    if several_years(records):
+        notes = [
+            f"收件箱中有 {'、'.join(years)} 多个年度的工作簿：排名按年度分别排列；平均分、等级分布和得分分布"
+            f"只统计最新的 {latest_year(records)} 年度，同一单位不重复计入；各单位的年度变化见“与上年比较”",
+            *notes,
+        ]
     return {
         "title": f"{'、'.join(years) + ' 年度' if years else ''}部门整体支出绩效自评汇总",
         "count": len(records),
@@ -205,13 +224,14 @@ def dashboard_context(records: Sequence[UnitRecord], notes: Sequence[str] = ()) 
         "copies": sum(1 for r in records if r.duplicate),
         "failed": [r for r in records if r.failed],
         "with_errors": sum(1 for r in done if r.counts.get("error", 0)),
+        "stats_year": f"（{latest_year(records)} 年度）" if several_years(records) else "",
         "mean_total": fmt_score(round_half_up(statistics.fmean(totals), 2)) if totals else "—",
         "roots": roots,
         "metrics": [{"label": m.label, "percent": m.percent} for m in METRICS],
         "units": _unit_rows(records, roots),
-        "grades": _grade_bars(done),
-        "histogram": _histogram(done),
-        "plots": _root_plots(done, roots),
+        "grades": _grade_bars(stats),
+        "histogram": _histogram(stats),
+        "plots": _root_plots(stats, roots),
         "plot_width": PLOT_WIDTH,
         "changes": [
             {

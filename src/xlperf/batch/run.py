@@ -168,12 +168,16 @@ def _record_id(key: str) -> str:
 def final_names(records: Iterable[UnitRecord], reserved: set[str]) -> dict[str, str]:
     """Output folder of every rebuilt unit (输出文件夹名), by source key, independent of processing order.
 
-    Units sharing a (sanitised, case-folded) name are ordered by source key: the first gets the bare
-    name, the others ``名称（2）``, ``名称（3）`` …; ``reserved`` (case-folded) names are never used.
+    When the units state several 评价年度, each name ends with its year (``名称2025``).  Units sharing
+    a (sanitised, case-folded) name are ordered by source key: the first gets the bare name, the
+    others ``名称（2）``, ``名称（3）`` …; ``reserved`` (case-folded) names are never used.
     """
+    records = sorted(records, key=lambda r: r.key)
+    with_year = len({r.year for r in records if r.unit and r.year}) > 1
+
     groups: dict[str, list[UnitRecord]] = {}
-    for record in sorted(records, key=lambda r: r.key):
-        groups.setdefault(folder_base(record).casefold(), []).append(record)
+    for record in records:
+        groups.setdefault(folder_base(record, with_year=with_year).casefold(), []).append(record)
     taken = set(reserved)
     names: dict[str, str] = {}
     later: list[UnitRecord] = []
@@ -182,11 +186,11 @@ def final_names(records: Iterable[UnitRecord], reserved: set[str]) -> dict[str, 
         if folded in taken:
             later.append(first)
         else:
-            names[first.key] = folder_base(first)
+            names[first.key] = folder_base(first, with_year=with_year)
             taken.add(folded)
         later += rest
     for record in later:
-        base, number = folder_base(record), 2
+        base, number = folder_base(record, with_year=with_year), 2
         while f"{base}（{number}）".casefold() in taken:
             number += 1
         names[record.key] = f"{base}（{number}）"

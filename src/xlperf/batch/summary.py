@@ -44,12 +44,22 @@ PRINTED = PageSetup(
 FINDING_COLUMNS = (UNIT, SOURCE, "级别", "检查类别", "说明", "位置")
 
 
+def _latest_first(record: UnitRecord) -> float:
+    """Sort key putting later 评价年度 first, units without a year last."""
+    return -int(record.year) if record.year.isdigit() else math.inf
+
+
 def ordered(records: Sequence[UnitRecord]) -> list[UnitRecord]:
-    """Summary order (排序): rebuilt units by 核定总分 high to low, then name; then identical copies,
-    then the files that could not be processed, each by path."""
+    """Summary order (排序): rebuilt units by 评价年度, latest first, then 核定总分 high to low, then
+    name; then identical copies, then the files that could not be processed, each by path."""
     done = sorted(
         (r for r in records if r.ok),
-        key=lambda r: (-(r.total if r.total is not None else -math.inf), r.display_name, r.key),
+        key=lambda r: (
+            _latest_first(r),
+            -(r.total if r.total is not None else -math.inf),
+            r.display_name,
+            r.key,
+        ),
     )
     copies = sorted((r for r in records if r.duplicate), key=lambda r: r.key)
     return done + copies + sorted((r for r in records if r.failed), key=lambda r: r.key)
@@ -100,6 +110,27 @@ def counted(records: Sequence[UnitRecord]) -> list[UnitRecord]:
     return [r for r in records if r.ok]
 
 
+def latest_year(records: Sequence[UnitRecord]) -> str:
+    """The latest 评价年度 the rebuilt units state (最新年度), or "" when none states one."""
+    return max((r.year for r in counted(records) if r.year.isdigit()), key=int, default="")
+
+
+def several_years(records: Sequence[UnitRecord]) -> list[str]:
+    """The 评价年度 of the rebuilt units when there are more than one (多个年度), else []."""
+    years = sorted({r.year for r in counted(records) if r.year})
+    return years if len(years) > 1 else []
+
+
+def in_statistics(records: Sequence[UnitRecord]) -> list[UnitRecord]:
+    """The units the statistics cover (统计口径): the counted units, and when the batch holds several
+    years only those of the latest year, so that no unit is counted once per year."""
+    done = counted(records)
+    if not several_years(records):
+        return done
+    latest = latest_year(records)
+    return [r for r in done if r.year == latest]
+
+
 def notes(record: UnitRecord, repeats: dict[str, str]) -> str:
     """The 说明 of a unit (说明): why it failed or is a copy, or its repeat note and the build's warnings."""
     if not record.ok:
@@ -109,14 +140,20 @@ def notes(record: UnitRecord, repeats: dict[str, str]) -> str:
 
 
 def ranks(records: Sequence[UnitRecord]) -> dict[str, int]:
-    """Rank by 核定总分 (排名), ties sharing the higher rank; units without a total and identical
-    copies are not ranked."""
-    ranked = [r for r in counted(records) if r.total is not None]
-    totals = sorted((round_half_up(r.total, 2) for r in ranked), reverse=True)  # type: ignore[arg-type]
-    first: dict[float, int] = {}
-    for index, total in enumerate(totals, 1):
-        first.setdefault(total, index)
-    return {r.key: first[round_half_up(r.total, 2)] for r in ranked}  # type: ignore[arg-type]
+    """Rank by 核定总分 within each 评价年度 (排名), ties sharing the higher rank; units without a
+    total and identical copies are not ranked."""
+    by_year: dict[str, list[UnitRecord]] = {}
+    for r in counted(records):
+        if r.total is not None:
+            by_year.setdefault(r.year, []).append(r)
+    rank: dict[str, int] = {}
+    for ranked in by_year.values():
+        totals = sorted((round_half_up(r.total, 2) for r in ranked), reverse=True)  # type: ignore[arg-type]
+        first: dict[float, int] = {}
+        for index, total in enumerate(totals, 1):
+            first.setdefault(total, index)
+        rank.update({r.key: first[round_half_up(r.total, 2)] for r in ranked})  # type: ignore[arg-type]
+    return rank
 
 
 def root_names(records: Sequence[UnitRecord]) -> list[str]:
