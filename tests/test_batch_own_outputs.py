@@ -51,6 +51,8 @@ def test_an_old_batch_output_without_its_hidden_folder_is_skipped(
         (box / unit.parent.name).mkdir(parents=True)
         shutil.copy(unit, box / unit.parent.name / unit.name)
     shutil.copytree(out, box / "去年汇总", ignore=shutil.ignore_patterns(BATCH_DIR))
+    one_unit = next(p for p in out.iterdir() if p.is_dir() and not p.name.startswith("."))
+    shutil.copytree(one_unit, box / "去年的一个单位")  # one unit's folder of an old batch, alone
     shutil.copy(out / SUMMARY_XLSX, box / SUMMARY_XLSX)  # loose: 汇总.xlsx …
     review = next(out.glob("*/*自评表.xlsx"))
     shutil.copy(review, box / review.name)  # … and a 自评表, each known by its content
@@ -66,7 +68,7 @@ def test_an_old_batch_output_without_its_hidden_folder_is_skipped(
         [SUMMARY_XLSX, "汇总.html", *(r.unit for r in result.records)]
     )  # no folder "（2）"
     lines = result.lines()
-    assert len([line for line in lines if "去年汇总" in line]) == 1
+    assert len([line for line in lines if "去年汇总" in line and "去年的一个单位" in line]) == 1
     loose = [line for line in lines if "xlperf 生成的文件" in line]
     assert len(loose) == 1 and "3 个" in loose[0] and "改了名字.xlsx" in loose[0]
     assert {row["来源文件"] for row in _rows(tmp_path / "输出" / SUMMARY_XLSX)} == {

@@ -35,6 +35,7 @@ from pathlib import Path, PurePosixPath
 from ..io.atomic import os_error_text
 from ..io.overwrite import LEDGER
 from ..io.safety import MAX_ZIP_ENTRIES, safe_output_name
+from .unit import FINDINGS_FILE
 
 MiB = 2**20
 #: Suffixes taken as workbooks; the file checks refuse the ones xlperf cannot read, with the reason.
@@ -142,10 +143,12 @@ def written_by_xlperf(path: Path) -> bool:
 
 def _own_output(folder: Path, name: str) -> bool:
     """Whether ``folder`` is one xlperf wrote (xlperf 的输出文件夹): a batch's (its own folder, or its
-    汇总.xlsx) or xlperf build's (its ledger of outputs, or its default name)."""
+    汇总.xlsx), one unit's folder of a batch (its 校验结果.json), or xlperf build's (its ledger of
+    outputs, or its default name)."""
     return (
         name == BUILD_OUTPUT
         or (folder / BATCH_DIR).is_dir()
+        or (folder / FINDINGS_FILE).is_file()
         or (folder / LEDGER).is_file()
         or ((folder / SUMMARY_XLSX).is_file() and written_by_xlperf(folder / SUMMARY_XLSX))
     )
