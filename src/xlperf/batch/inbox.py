@@ -13,7 +13,8 @@ members are kept as sources with a Chinese ``problem`` so the summary lists them
 Every file the inbox holds is listed: one that is not a workbook (.rar, .7z, .csv, .pdf, an .xlsx
 renamed .zip …) is a source with the reason it was not processed.  Only system files (Office lock
 files, hidden files, ``Thumbs.db``) and xlperf's own outputs are left out, with a note: a previous
-batch's output folder (its ``.xlperf-batch`` folder, or — copied without it — its 汇总.xlsx), an
+batch's output folder (its ``.xlperf-batch`` folder, or — copied without it — its 汇总.xlsx) or one
+unit's folder of it (its 校验结果.json), an
 ``xlperf build`` output folder (its ``.xlperf-outputs.json`` ledger, or the default ``xlperf-output``
 name), and any file xlperf wrote (:func:`written_by_xlperf`: 汇总.xlsx, 自评表, reports).
 An archive lists at most :data:`MAX_LISTED_MEMBERS` members, then one source for the rest.
