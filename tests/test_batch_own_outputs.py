@@ -12,6 +12,7 @@ import io
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import lxml.html
@@ -161,3 +162,19 @@ def test_a_file_that_is_not_a_workbook_names_no_unit(
         for tr in table.xpath("tbody/tr")
     }
     assert all(cells[key].startswith("—") for key in ("说明.pdf", "数据.csv", "压缩.rar"))
+
+
+def test_a_unit_workbook_is_never_taken_for_xlperf_output(
+    previous: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    out, units = previous
+    marked = tmp_path / "单位.xlsx"
+    with zipfile.ZipFile(units[0]) as src, zipfile.ZipFile(marked, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "docProps/app.xml":  # as if xlperf had written the whole file
+                data = b'<Properties xmlns="x"><Application>xlperf</Application></Properties>'
+            dst.writestr(info, data)
+    assert not written_by_xlperf(marked)  # it holds the contract's layout-version name
+    assert written_by_xlperf(out / SUMMARY_XLSX) and written_by_xlperf(next(out.glob("*/*自评表.xlsx")))
+    assert not written_by_xlperf(units[0])

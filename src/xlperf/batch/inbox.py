@@ -14,9 +14,9 @@ Every file the inbox holds is listed: one that is not a workbook (.rar, .7z, .cs
 renamed .zip …) is a source with the reason it was not processed.  Only system files (Office lock
 files, hidden files, ``Thumbs.db``) and xlperf's own outputs are left out, with a note: a previous
 batch's output folder (its ``.xlperf-batch`` folder, or — copied without it — its 汇总.xlsx) or one
-unit's folder of it (its 校验结果.json), an
-``xlperf build`` output folder (its ``.xlperf-outputs.json`` ledger, or the default ``xlperf-output``
-name), and any file xlperf wrote (:func:`written_by_xlperf`: 汇总.xlsx, 自评表, reports).
+unit's folder of it (its 校验结果.json), an ``xlperf build`` output folder (its ``.xlperf-outputs.json``
+ledger, or the default ``xlperf-output`` name), and any file xlperf wrote (:func:`written_by_xlperf`:
+汇总.xlsx, 自评表, reports).
 An archive lists at most :data:`MAX_LISTED_MEMBERS` members, then one source for the rest.
 """
 
@@ -36,6 +36,7 @@ from pathlib import Path, PurePosixPath
 from ..io.atomic import os_error_text
 from ..io.overwrite import LEDGER
 from ..io.safety import MAX_ZIP_ENTRIES, safe_output_name
+from ..workbook.contract import VERSION_NAME
 from .unit import FINDINGS_FILE
 
 MiB = 2**20
@@ -54,9 +55,10 @@ _MARK_BYTES = 64 * 1024  # how much of a part or page is read to find xlperf's m
 #: xlperf's mark in what it writes: the .xlsx files' ``<Application>``, the reports' ``dc:creator``
 #: (.docx) and ``<meta name="generator">`` (.html).
 _MARKS = {
-    "docProps/app.xml": re.compile(rb"<Application>\s*xlperf\s*</Application>"),
-    "docProps/core.xml": re.compile(rb"<dc:creator>\s*xlperf\s*</dc:creator>"),
+    ".docx": ("docProps/core.xml", re.compile(rb"<dc:creator>\s*xlperf\s*</dc:creator>")),
+    ".xlsx": ("docProps/app.xml", re.compile(rb"<Application>\s*xlperf\s*</Application>")),
 }
+_CONTRACT_BYTES = 4 * MiB  # how much of workbook.xml is searched for the layout-version name
 _HTML_MARK = re.compile(rb"<meta\s+name=\"generator\"\s+content=\"xlperf\"", re.IGNORECASE)
 ARCHIVES = frozenset({".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".cab", ".arj", ".lzh"})
 TEXTS = frozenset({".csv", ".txt", ".tsv", ".json", ".xml"})
@@ -124,19 +126,24 @@ def not_a_workbook(name: str) -> str:
 
 def written_by_xlperf(path: Path) -> bool:
     """Whether xlperf itself wrote this file (xlperf 生成的文件), by its content, not its name: the
-    mark in a .xlsx/.docx's document properties, or in an .html page's ``generator``."""
+    mark in a .xlsx/.docx's document properties, or in an .html page's ``generator``.  A workbook
+    that holds the contract's layout-version name is a unit's workbook, whoever wrote it."""
+    suffix = path.suffix.lower()
     try:
-        if path.suffix.lower() in (".html", ".htm"):
+        if suffix in (".html", ".htm"):
             with path.open("rb") as handle:
                 return bool(_HTML_MARK.search(handle.read(_MARK_BYTES)))
-        if not zipfile.is_zipfile(path):
+        if suffix not in _MARKS or not zipfile.is_zipfile(path):
             return False
+        part, mark = _MARKS[suffix]
         with zipfile.ZipFile(path) as zf:
-            for part, mark in _MARKS.items():
-                with contextlib.suppress(KeyError):
-                    with zf.open(part) as handle:
-                        if mark.search(handle.read(_MARK_BYTES)):
-                            return True
+            with contextlib.suppress(KeyError), zf.open(part) as handle:
+                if not mark.search(handle.read(_MARK_BYTES)):
+                    return False
+                if suffix == ".docx":
+                    return True
+                with zf.open("xl/workbook.xml") as book:
+                    return VERSION_NAME.encode() not in book.read(_CONTRACT_BYTES)
     except (OSError, zipfile.BadZipFile, ValueError, EOFError, NotImplementedError, RuntimeError):
         return False
     return False

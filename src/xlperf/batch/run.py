@@ -40,7 +40,7 @@ from .. import __version__
 from ..errors import OutputError, XlperfError
 from ..io.atomic import atomic_write_bytes, os_error_text
 from ..io.lock import LockHeld, hold, is_held
-from .inbox import BATCH_DIR, Source, collect
+from .inbox import BATCH_DIR, SUMMARY_XLSX, Source, collect
 from .pool import worker_pool
 from .progress import Progress
 from .unit import (
@@ -53,7 +53,7 @@ from .unit import (
     folder_base,
 )
 
-SUMMARY_XLSX, SUMMARY_HTML = "汇总.xlsx", "汇总.html"
+SUMMARY_HTML = "汇总.html"
 KEPT_DIR = "已替换的旧输出"  # unit folders with a reviewer's changes, moved here instead of being deleted
 RESERVED = frozenset(name.casefold() for name in (BATCH_DIR, SUMMARY_XLSX, SUMMARY_HTML, KEPT_DIR))
 REPORT_FORMATS = ("docx", "html", "xlsx", "review")
