@@ -174,10 +174,14 @@ def test_summary_workbook_has_one_checked_row_per_unit(baseline, inbox) -> None:
     for key in BAD:
         row = rows[labels[key]]
         assert row["状态"] == "无法处理" and row["核定总分"] is None and BAD[key] in row["说明"]
-    # Ranked by 核定总分, failed files last.
+    # By 年度 (latest first), ranked by 核定总分 within each year; failed files last.
     ordered = list(rows.values())
-    totals = [r["核定总分"] for r in ordered if r["状态"] == "成功"]
-    assert totals == sorted(totals, reverse=True) and ordered[0]["排名"] == 1
+    done = [(-r["年度"], -r["核定总分"], r["排名"]) for r in ordered if r["状态"] == "成功"]
+    assert done == sorted(done) and ordered[0]["排名"] == 1 and len({year for year, _, _ in done}) == 2
+    first_of_year: dict[int, int] = {}
+    for year, _, rank in done:
+        first_of_year.setdefault(year, rank)
+    assert set(first_of_year.values()) == {1}  # each year ranked on its own
     assert [r["状态"] for r in ordered[-len(BAD) - 1 :]] == ["重复报送"] + ["无法处理"] * len(BAD)
 
 
@@ -234,7 +238,8 @@ def test_duplicate_units_get_their_own_folders(baseline, inbox) -> None:
     same = sorted(r.key for r in result.records if r.ok and r.unit == EXAMPLE_UNIT)
     assert len(same) == 3  # the example, the deleted-sheet copy, and a generated unit of the same name
     folders = [next(r.folder for r in result.records if r.key == key) for key in same]
-    assert folders == [EXAMPLE_UNIT] + [f"{EXAMPLE_UNIT}（{n}）" for n in (2, 3)]
+    named = f"{EXAMPLE_UNIT}2024"  # the inbox holds 2023 and 2024 workbooks: folders carry the year
+    assert folders == [named] + [f"{named}（{n}）" for n in (2, 3)]
     assert len(unit_folders(out)) == 9  # the identical copy has no folder of its own
     for record in (r for r in result.records if r.ok):
         folder = out / record.folder
@@ -262,7 +267,9 @@ def test_dashboard_is_self_contained_and_links_every_report(baseline) -> None:
     assert not page.xpath("//*[@src]") and not page.xpath("//link") and page.xpath("//script[not(@src)]")
     grades = {r.grade for r in result.records if r.ok}
     bars = page.xpath("//section[@id='grades']//div[@class='bars']/span[contains(., '个（')]")
-    assert sum(int(b.text_content().split(" ")[0]) for b in bars) == 9 and grades  # the copy counts once
+    latest = [r for r in result.records if r.ok and r.year == "2024"]  # one generated unit states 2023
+    assert len(latest) == 8 and grades
+    assert sum(int(b.text_content().split(" ")[0]) for b in bars) == 8  # the copy once, 2023 not in 2024's
     cards = {c.text_content().strip() for c in page.xpath("//div[contains(@class, 'card')]")}
     assert {f"报送文件{FILES}", "已处理的单位9", "重复报送（只计一次）1", f"无法处理{len(BAD)}"} <= cards
     errors = sum(1 for r in result.records if r.ok and r.counts.get("error"))

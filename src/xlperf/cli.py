@@ -427,6 +427,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("已中断；已有的输出文件保持不变。", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader left (``xlperf check … | head``): end quietly, as SIGPIPE would
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141
     except Exception as exc:  # never show a traceback to a finance officer
         if os.environ.get("XLPERF_DEBUG"):
             raise

@@ -25,10 +25,13 @@ from ..io.atomic import atomic_write_bytes
 from .summary import (
     ROOT_SUFFIX,
     counted,
+    in_statistics,
+    latest_year,
     notes,
     overclaim_text,
     repeated,
     root_names,
+    several_years,
     status_text,
     unit_table,
 )
@@ -216,10 +219,18 @@ def dashboard_context(records: Sequence[UnitRecord], notes: Sequence[str] = ()) 
     the rebuilt units only, so identical copies of a workbook count once."""
     roots = root_names(records)
     table = unit_table(records)
-    done = counted(records)
-    rebuilt = table[table["ok"].astype(bool)]
-    totals = rebuilt["total"].dropna()
+    done = counted(records)  # identical copies of a workbook count once
+    stats = in_statistics(records)  # and with several years, the latest year's units only
+    rebuilt = table.loc[[r.key for r in done]]
+    counted_table = table.loc[[r.key for r in stats]]
+    totals = counted_table["total"].dropna()
     years = sorted({r.year for r in done if r.year})
+    if several_years(records):
+        notes = [
+            f"收件箱中有 {'、'.join(years)} 多个年度的工作簿：排名按年度分别排列；平均分、等级分布和得分分布"
+            f"只统计最新的 {latest_year(records)} 年度，同一单位不重复计入；各单位的年度变化见“与上年比较”",
+            *notes,
+        ]
     return {
         "title": f"{'、'.join(years) + ' 年度' if years else ''}部门整体支出绩效自评汇总",
         "count": len(records),
@@ -227,13 +238,14 @@ def dashboard_context(records: Sequence[UnitRecord], notes: Sequence[str] = ()) 
         "copies": int(table["duplicate"].astype(bool).sum()),
         "failed": [r for r in records if r.failed],
         "with_errors": int((rebuilt["error"].fillna(0) > 0).sum()),
+        "stats_year": f"（{latest_year(records)} 年度）" if several_years(records) else "",
         "mean_total": fmt_score(round_half_up(float(totals.mean()), 2)) if len(totals) else "—",
         "roots": roots,
         "metrics": [{"label": m.label, "percent": m.percent} for m in METRICS],
         "units": _unit_rows(records, roots, table),
-        "grades": _grade_bars(rebuilt),
-        "histogram": _histogram(rebuilt),
-        "plots": _root_plots(root_table(done), roots),
+        "grades": _grade_bars(counted_table),
+        "histogram": _histogram(counted_table),
+        "plots": _root_plots(root_table(stats), roots),
         "plot_width": PLOT_WIDTH,
         "changes": [
             {

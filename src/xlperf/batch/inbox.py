@@ -12,15 +12,20 @@ members are kept as sources with a Chinese ``problem`` so the summary lists them
 
 Every file the inbox holds is listed: one that is not a workbook (.rar, .7z, .csv, .pdf, an .xlsx
 renamed .zip …) is a source with the reason it was not processed.  Only system files (Office lock
-files, hidden files, ``Thumbs.db``) and xlperf's own output folders (a previous batch's, recognised
-by its ``.xlperf-batch`` folder, or ``xlperf build``'s ``xlperf-output``) are left out, with a note.
+files, hidden files, ``Thumbs.db``) and xlperf's own outputs are left out, with a note: a previous
+batch's output folder (its ``.xlperf-batch`` folder, or — copied without it — its 汇总.xlsx) or one
+unit's folder of it (its 校验结果.json), an ``xlperf build`` output folder (its ``.xlperf-outputs.json``
+ledger, or the default ``xlperf-output`` name), and any file xlperf wrote (:func:`written_by_xlperf`:
+汇总.xlsx, 自评表, reports).
 An archive lists at most :data:`MAX_LISTED_MEMBERS` members, then one source for the rest.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 import stat
 import tempfile
 import zipfile
@@ -29,7 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..io.atomic import os_error_text
+from ..io.overwrite import LEDGER
 from ..io.safety import MAX_ZIP_ENTRIES, safe_output_name
+from ..workbook.contract import VERSION_NAME
+from .unit import FINDINGS_FILE
 
 MiB = 2**20
 #: Suffixes taken as workbooks; the file checks refuse the ones xlperf cannot read, with the reason.
@@ -42,6 +50,16 @@ MAX_LISTED_MEMBERS = 200  # members of one archive listed one by one; the rest i
 _CHUNK = 1 * MiB
 BATCH_DIR = ".xlperf-batch"  # the batch's own folder inside its output: marks a batch output folder
 BUILD_OUTPUT = "xlperf-output"  # xlperf build's default output folder
+SUMMARY_XLSX = "汇总.xlsx"  # the batch's summary: marks a batch output folder copied without BATCH_DIR
+_MARK_BYTES = 64 * 1024  # how much of a part or page is read to find xlperf's mark
+#: xlperf's mark in what it writes: the .xlsx files' ``<Application>``, the reports' ``dc:creator``
+#: (.docx) and ``<meta name="generator">`` (.html).
+_MARKS = {
+    ".docx": ("docProps/core.xml", re.compile(rb"<dc:creator>\s*xlperf\s*</dc:creator>")),
+    ".xlsx": ("docProps/app.xml", re.compile(rb"<Application>\s*xlperf\s*</Application>")),
+}
+_CONTRACT_BYTES = 4 * MiB  # how much of workbook.xml is searched for the layout-version name
+_HTML_MARK = re.compile(rb"<meta\s+name=\"generator\"\s+content=\"xlperf\"", re.IGNORECASE)
 ARCHIVES = frozenset({".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".cab", ".arj", ".lzh"})
 TEXTS = frozenset({".csv", ".txt", ".tsv", ".json", ".xml"})
 DOCUMENTS = frozenset({".pdf", ".doc", ".docx", ".wps", ".ofd", ".rtf", ".odt", ".html", ".htm"})
@@ -106,9 +124,42 @@ def not_a_workbook(name: str) -> str:
     return kind
 
 
+def written_by_xlperf(path: Path) -> bool:
+    """Whether xlperf itself wrote this file (xlperf 生成的文件), by its content, not its name: the
+    mark in a .xlsx/.docx's document properties, or in an .html page's ``generator``.  A workbook
+    that holds the contract's layout-version name is a unit's workbook, whoever wrote it."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".html", ".htm"):
+            with path.open("rb") as handle:
+                return bool(_HTML_MARK.search(handle.read(_MARK_BYTES)))
+        if suffix not in _MARKS or not zipfile.is_zipfile(path):
+            return False
+        part, mark = _MARKS[suffix]
+        with zipfile.ZipFile(path) as zf:
+            with contextlib.suppress(KeyError), zf.open(part) as handle:
+                if not mark.search(handle.read(_MARK_BYTES)):
+                    return False
+                if suffix == ".docx":
+                    return True
+                with zf.open("xl/workbook.xml") as book:
+                    return VERSION_NAME.encode() not in book.read(_CONTRACT_BYTES)
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError, NotImplementedError, RuntimeError):
+        return False
+    return False
+
+
 def _own_output(folder: Path, name: str) -> bool:
-    """Whether ``folder`` is one xlperf wrote (xlperf 的输出文件夹): a batch's or xlperf build's."""
-    return name == BUILD_OUTPUT or (folder / BATCH_DIR).is_dir()
+    """Whether ``folder`` is one xlperf wrote (xlperf 的输出文件夹): a batch's (its own folder, or its
+    汇总.xlsx), one unit's folder of a batch (its 校验结果.json), or xlperf build's (its ledger of
+    outputs, or its default name)."""
+    return (
+        name == BUILD_OUTPUT
+        or (folder / BATCH_DIR).is_dir()
+        or (folder / FINDINGS_FILE).is_file()
+        or (folder / LEDGER).is_file()
+        or ((folder / SUMMARY_XLSX).is_file() and written_by_xlperf(folder / SUMMARY_XLSX))
+    )
 
 
 def _walk(inbox: Path, exclude: Path | None, outputs: list[str]) -> Iterator[Path]:
@@ -140,6 +191,7 @@ def collect(inbox: Path, workdir: Path, *, exclude: Path | None = None) -> Inbox
     """
     found = Inbox()
     outputs: list[str] = []
+    own: list[str] = []  # files xlperf wrote, lying loose in the inbox
     locks = 0
     exclude = exclude.resolve() if exclude is not None else None
     for path in _walk(inbox, exclude, outputs):
@@ -148,9 +200,12 @@ def collect(inbox: Path, workdir: Path, *, exclude: Path | None = None) -> Inbox
         if _skipped_name(path.name):
             locks += path.name.startswith("~$")
             continue
+        if suffix != ZIP_SUFFIX and written_by_xlperf(path):
+            own.append(key)
+            continue
         if suffix == ZIP_SUFFIX:
             found.workbooks += 1
-            found.sources += _zip_sources(path, key, workdir)
+            found.sources += _zip_sources(path, key, workdir, own)
         elif suffix in WORKBOOK_SUFFIXES:
             found.workbooks += 1
             try:
@@ -164,6 +219,10 @@ def collect(inbox: Path, workdir: Path, *, exclude: Path | None = None) -> Inbox
     if outputs:
         found.notes.append(
             f"跳过了 xlperf 以前生成的输出文件夹「{'」「'.join(outputs)}」：其中的汇总表和各单位输出不是报送材料"
+        )
+    if own:
+        found.notes.append(
+            f"跳过了 {len(own)} 个 xlperf 生成的文件（汇总表、自评表或报告，不是报送材料）：「{'」「'.join(own)}」"
         )
     found.sources.sort(key=lambda s: s.key)
     return found
@@ -194,7 +253,8 @@ def _unsafe_path(name: str) -> bool:
     return name.startswith(("/", "\\")) or ":" in parts[0] or ".." in parts
 
 
-def _zip_sources(path: Path, key: str, workdir: Path) -> list[Source]:
+def _zip_sources(path: Path, key: str, workdir: Path, own: list[str]) -> list[Source]:
+    """The sources in one .zip (压缩包中的文件); members xlperf wrote go to ``own`` instead."""
     label = key
     try:
         zf = zipfile.ZipFile(path)
@@ -291,6 +351,8 @@ def _zip_sources(path: Path, key: str, workdir: Path) -> list[Source]:
                 extracted = _extract(zf, info, Path(tempfile.mkdtemp(dir=workdir)), base)
                 if isinstance(extracted, str):
                     refused(extracted)
+                elif written_by_xlperf(extracted[0]):
+                    own.append(member_label)
                 else:
                     total += extracted[2]
                     sources.append(Source(member_key, member_label, extracted[0], extracted[1]))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import OutputError
 from ..io.atomic import atomic_write_bytes, os_error_text
-from .inbox import BATCH_DIR, Source
+from .inbox import BATCH_DIR, SUMMARY_XLSX, Source
 from .unit import (
     UnitRecord,
     UnitTask,
@@ -25,7 +25,7 @@ from .unit import (
     folder_base,
 )
 
-SUMMARY_XLSX, SUMMARY_HTML = "汇总.xlsx", "汇总.html"
+SUMMARY_HTML = "汇总.html"
 KEPT_DIR = "已替换的旧输出"  # unit folders with a reviewer's changes, moved here instead of being deleted
 RESERVED = frozenset(name.casefold() for name in (BATCH_DIR, SUMMARY_XLSX, SUMMARY_HTML, KEPT_DIR))
 TAIL_CHECKED = 1024  # bytes read from the end of an output to see that it was written to the end
@@ -52,12 +52,15 @@ def _record_id(key: str) -> str:
 def final_names(records: Iterable[UnitRecord], reserved: set[str]) -> dict[str, str]:
     """Output folder of every rebuilt unit (输出文件夹名), by source key, independent of processing order.
 
-    Units sharing a (sanitised, case-folded) name are ordered by source key: the first gets the bare
-    name, the others ``名称（2）``, ``名称（3）`` …; ``reserved`` (case-folded) names are never used.
+    When the units state several 评价年度, each name ends with its year (``名称2025``).  Units sharing
+    a (sanitised, case-folded) name are ordered by source key: the first gets the bare name, the
+    others ``名称（2）``, ``名称（3）`` …; ``reserved`` (case-folded) names are never used.
     """
+    records = sorted(records, key=lambda r: r.key)
+    with_year = len({r.year for r in records if r.unit and r.year}) > 1
     groups: dict[str, list[UnitRecord]] = {}
-    for record in sorted(records, key=lambda r: r.key):
-        groups.setdefault(folder_base(record).casefold(), []).append(record)
+    for record in records:
+        groups.setdefault(folder_base(record, with_year=with_year).casefold(), []).append(record)
     taken = set(reserved)
     names: dict[str, str] = {}
     later: list[UnitRecord] = []
@@ -66,11 +69,11 @@ def final_names(records: Iterable[UnitRecord], reserved: set[str]) -> dict[str, 
         if folded in taken:
             later.append(first)
         else:
-            names[first.key] = folder_base(first)
+            names[first.key] = folder_base(first, with_year=with_year)
             taken.add(folded)
         later += rest
     for record in later:
-        base, number = folder_base(record), 2
+        base, number = folder_base(record, with_year=with_year), 2
         while f"{base}（{number}）".casefold() in taken:
             number += 1
         names[record.key] = f"{base}（{number}）"

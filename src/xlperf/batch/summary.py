@@ -47,12 +47,22 @@ PRINTED = PageSetup(
 FINDING_COLUMNS = (UNIT, SOURCE, "级别", "检查类别", "说明", "位置")
 
 
+def _latest_first(record: UnitRecord) -> float:
+    """Sort key putting later 评价年度 first, units without a year last."""
+    return -int(record.year) if record.year.isdigit() else math.inf
+
+
 def ordered(records: Sequence[UnitRecord]) -> list[UnitRecord]:
-    """Summary order (排序): rebuilt units by 核定总分 high to low, then name; then identical copies,
-    then the files that could not be processed, each by path."""
+    """Summary order (排序): rebuilt units by 评价年度, latest first, then 核定总分 high to low, then
+    name; then identical copies, then the files that could not be processed, each by path."""
     done = sorted(
         (r for r in records if r.ok),
-        key=lambda r: (-(r.total if r.total is not None else -math.inf), r.display_name, r.key),
+        key=lambda r: (
+            _latest_first(r),
+            -(r.total if r.total is not None else -math.inf),
+            r.display_name,
+            r.key,
+        ),
     )
     copies = sorted((r for r in records if r.duplicate), key=lambda r: r.key)
     return done + copies + sorted((r for r in records if r.failed), key=lambda r: r.key)
@@ -103,6 +113,27 @@ def counted(records: Sequence[UnitRecord]) -> list[UnitRecord]:
     return [r for r in records if r.ok]
 
 
+def latest_year(records: Sequence[UnitRecord]) -> str:
+    """The latest 评价年度 the rebuilt units state (最新年度), or "" when none states one."""
+    return max((r.year for r in counted(records) if r.year.isdigit()), key=int, default="")
+
+
+def several_years(records: Sequence[UnitRecord]) -> list[str]:
+    """The 评价年度 of the rebuilt units when there are more than one (多个年度), else []."""
+    years = sorted({r.year for r in counted(records) if r.year})
+    return years if len(years) > 1 else []
+
+
+def in_statistics(records: Sequence[UnitRecord]) -> list[UnitRecord]:
+    """The units the statistics cover (统计口径): the counted units, and when the batch holds several
+    years only those of the latest year, so that no unit is counted once per year."""
+    done = counted(records)
+    if not several_years(records):
+        return done
+    latest = latest_year(records)
+    return [r for r in done if r.year == latest]
+
+
 def notes(record: UnitRecord, repeats: dict[str, str]) -> str:
     """The 说明 of a unit (说明): why it failed or is a copy, or its repeat note and the build's warnings."""
     if not record.ok:
@@ -135,7 +166,7 @@ def unit_table(records: Sequence[UnitRecord]) -> pd.DataFrame:
     Columns: ``ok``/``duplicate``/``failed``, ``name`` (显示名称), ``year``, ``total``/``grade`` (核定),
     ``self_total``/``self_grade`` (自评), ``excess`` (自评高出核定 = ROUND(自评总分 − 核定总分, 2)), one
     column per 一级指标 (its name + 得分), one per rate (its label), ``error``/``warning``/``info`` (校验
-    结果条数) and ``rank`` (排名: by ROUND(核定总分, 2) high to low, ties sharing the higher rank; only
+    结果条数) and ``rank`` (排名 within each 评价年度: by ROUND(核定总分, 2) high to low, ties sharing the higher rank; only
     the rebuilt units with a total are ranked, so an identical copy is never counted twice).
     Missing figures are NA.
     """
@@ -173,7 +204,8 @@ def unit_table(records: Sequence[UnitRecord]) -> pd.DataFrame:
     rounded = (
         table["total"].where(table["ok"].astype(bool)).map(lambda v: round_half_up(v, 2), na_action="ignore")
     )
-    table["rank"] = rounded.rank(method="min", ascending=False).astype("Int64")
+    ranked = rounded.groupby(table["year"]).rank(method="min", ascending=False)  # 排名 within each 评价年度
+    table["rank"] = ranked.reindex(table.index).astype("Int64")
     return table
 
 

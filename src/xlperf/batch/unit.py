@@ -134,8 +134,9 @@ class UnitRecord:
 
     @property
     def display_name(self) -> str:
-        """The unit name, or the file name when the workbook names no unit (显示名称)."""
-        return self.unit or self.name
+        """The unit name; for a rebuilt workbook that names no unit its file name; else ``—``, since a
+        file that could not be read names no unit (its file name has its own column) (显示名称)."""
+        return self.unit or (self.name if self.ok else "—")
 
     def to_json(self) -> bytes:
         """The record as UTF-8 JSON (序列化); compact, so the C encoder writes it."""
@@ -340,6 +341,10 @@ def build_unit(task: UnitTask) -> UnitRecord:
     return record
 
 
-def folder_base(record: UnitRecord) -> str:
-    """The unit's output folder name before disambiguation (输出文件夹名): its sanitised unit name."""
-    return safe_output_name(record.display_name, default="未命名单位")
+def folder_base(record: UnitRecord, *, with_year: bool = False) -> str:
+    """The unit's output folder name before disambiguation (输出文件夹名): its sanitised unit name,
+    followed by its 评价年度 with ``with_year`` (an inbox holding several years: ``…人民政府2025``)."""
+    name = record.display_name
+    if with_year and record.unit and record.year and not name.endswith(record.year):
+        name += record.year
+    return safe_output_name(name, default="未命名单位")

@@ -57,7 +57,8 @@ def evaluate_workbook(
     path: Path, previous: Path | None = None, *, named_previous: bool = True
 ) -> tuple[WorkbookInputs, Evaluation, list[Finding], FileReport]:
     """Check the file, read its inputs and evaluate them (读取并计算); raises XlperfError if unreadable
-    or if it is not a 绩效自评 workbook at all (none of the contract's sheets, names or tables).
+    or if it is not a 绩效自评 workbook at all: none of the contract's names or tables, whatever its
+    sheets are called (xlperf's own 汇总.xlsx has a sheet 汇总, and no inputs).
 
     Last year's workbook (``previous``, or with ``named_previous`` the one named in 上年自评工作簿)
     is compared too.
@@ -65,11 +66,13 @@ def evaluate_workbook(
     report = inspect_workbook_file(path)
     inputs = read_workbook(path)
     loc = inputs.locator
-    if not loc.names and not loc.tables and not set(c.SHEETS) & set(loc.sheets):
+    if not loc.names and not loc.tables:
         raise WorkbookStructureError(
-            "这不是绩效自评工作簿：模板的工作表（"
-            + "、".join(c.SHEETS[:3])
-            + "……）和命名区域一个也没有找到；请用 xlperf new 生成的模板填报后再报送",
+            "这不是绩效自评工作簿：模板的命名区域（"
+            + "、".join((c.VERSION_NAME, "unit_name", "year"))
+            + "……）和表格一个也没有找到"
+            + ("（虽有与模板同名的工作表）" if set(c.SHEETS) & set(loc.sheets) else "")
+            + "；请用 xlperf new 生成的模板填报后再报送",
             path=str(path),
         )
     ev = evaluate(inputs.data)
