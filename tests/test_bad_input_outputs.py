@@ -34,7 +34,7 @@ from test_bad_input_support import (
 )
 from xlperf.errors import OutputError
 from xlperf.io import atomic, xlsxpatch
-from xlperf.io.safety import safe_output_name
+from xlperf.io.filenames import safe_output_name
 from xlperf.workbook.build import build_workbook
 
 HTML_PAYLOADS = (

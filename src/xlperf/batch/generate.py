@@ -24,7 +24,7 @@ from pathlib import Path
 from ..core.fields import FIELDS, MONEY
 from ..core.model import UnitData
 from ..examples import example_data
-from ..io.safety import safe_output_name
+from ..io.filenames import safe_output_name
 from ..io.xlsxpatch import patch_workbook
 from ..workbook import contract as c
 from ..workbook.create import create_workbook

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..io.atomic import os_error_text
-from ..io.safety import MAX_ZIP_ENTRIES, safe_output_name
+from ..io.filenames import safe_output_name
+from ..io.safety import MAX_ZIP_ENTRIES
 
 MiB = 2**20
 #: Suffixes taken as workbooks; the file checks refuse the ones xlperf cannot read, with the reason.

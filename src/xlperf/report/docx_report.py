@@ -35,7 +35,8 @@ from markupsafe import Markup
 from ..core.evaluate import Evaluation
 from ..errors import XlperfError
 from ..io.atomic import atomic_output
-from ..io.safety import MAX_FILE_BYTES, check_package, parse_xml
+from ..io.safety import MAX_FILE_BYTES, check_package
+from ..io.safexml import parse_xml
 from .charts import chart_png, overview_bars, section_bars
 from .render import REVIEW_FILES, TEMPLATE_FILES, ReportError, clean_text, template_error, template_file
 from .template_builder import SCORE_TABLE_CAPTION, TEXT_WIDTH_CM

@@ -29,7 +29,7 @@ from ..core.previous import year_over_year
 from ..core.report_context import IndicatorLine, report_context
 from ..core.review_context import Locate, review_context
 from ..errors import XlperfError
-from ..io.safety import safe_output_name
+from ..io.filenames import safe_output_name
 from .charts import chart_key, overview_bars, section_bars
 
 FORMATS = ("docx", "html", "xlsx", "review")

@@ -36,7 +36,8 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel
 from ..core.fields import FIELDS, MONEY_KEYS, Field
 from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, Ref, TeamRow, UnitData
 from ..errors import UnreadableFileError, XlperfError
-from ..io.safety import MAX_MERGED_CELLS, iter_xml, parse_xml, part_limit
+from ..io.safety import MAX_MERGED_CELLS, part_limit
+from ..io.safexml import iter_xml, parse_xml
 from . import contract as c
 
 T = TypeVar("T")
@@ -325,7 +326,7 @@ def _cell_record(cell: etree._Element, masters: dict[str | None, tuple[str, str 
 class _Sheet:
     """One worksheet's cells by address, decoded on request (工作表单元格).
 
-    The sheet is streamed row by row (:func:`~xlperf.io.safety.iter_xml`): each cell that holds
+    The sheet is streamed row by row (:func:`~xlperf.io.safexml.iter_xml`): each cell that holds
     anything is kept as a small :class:`_Cell` and the XML is dropped at once, so empty rows cost
     nothing and memory grows with the filled cells only, never with the size of the tree.
     """
