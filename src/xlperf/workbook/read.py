@@ -18,7 +18,6 @@ results equal those of the openpyxl reader this replaced, about ten times faster
 
 from __future__ import annotations
 
-import posixpath
 import re
 import zipfile
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel
 from ..core.fields import FIELDS, MONEY_KEYS, Field
 from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, Ref, TeamRow, UnitData
 from ..errors import UnreadableFileError, XlperfError
+from ..io import opc
 from ..io.safety import MAX_MERGED_CELLS, part_limit
 from ..io.safexml import iter_xml, parse_xml
 from . import contract as c
@@ -109,10 +109,7 @@ class WorkbookInputs:
 # The package: parts, relationships, styles, shared strings
 # --------------------------------------------------------------------------------------------
 
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+_MAIN, _REL = opc.MAIN_NS, opc.REL_NS
 _WORKBOOK_TYPES = (  # .xltm, .xltx, .xlsm, .xlsx: the first one present is the workbook part
     "application/vnd.ms-excel.template.macroEnabled.main+xml",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
@@ -140,19 +137,6 @@ class _Damaged(Exception):
 def _localname(element: etree._Element) -> str:
     tag = element.tag
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _resolve(rels_part: str, target: str) -> str:
-    """A relationship target as a part name, the way openpyxl resolves it."""
-    if target.startswith("/"):
-        return target[1:]
-    parent = posixpath.split(posixpath.dirname(rels_part))[0]
-    return posixpath.normpath(posixpath.join(parent, target))
-
-
-def _rels_of(part: str) -> str:
-    folder, name = posixpath.split(part)
-    return posixpath.join(folder, "_rels", f"{name}.rels")
 
 
 def _text_content(element: etree._Element) -> str:
@@ -184,52 +168,54 @@ class _Package:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.zip = zipfile.ZipFile(path)
-        self.parts = {info.filename: info for info in self.zip.infolist()}
-        types = self.xml("[Content_Types].xml")
-        overrides = {
-            o.get("ContentType"): o.get("PartName", "") for o in reversed(types.findall(f"{{{_CT}}}Override"))
-        }
+        try:
+            self.package = opc.Package(path.read_bytes(), path=str(path))
+        except UnreadableFileError as exc:
+            raise _Damaged(exc.message) from None
+        types = self.xml(opc.CONTENT_TYPES)
+        overrides = opc.parts_of_type(types)
         workbook_part = next((overrides[t] for t in _WORKBOOK_TYPES if t in overrides), None)
         if workbook_part is None:
-            defaults = {d.get("ContentType") for d in types.findall(f"{{{_CT}}}Default")}
+            defaults = {d.get("ContentType") for d in types.iter(f"{{{opc.CT_NS}}}Default")}
             if not defaults & set(_WORKBOOK_TYPES):
                 raise _Damaged("找不到工作簿主体部件（workbook.xml）")
-            workbook_part = "/xl/workbook.xml"
-        self.workbook_part = workbook_part[1:]
-        strings_part = overrides.get(_SHARED_STRINGS_TYPE)
-        self.strings_part = strings_part[1:] if strings_part else None
+            workbook_part = "xl/workbook.xml"
+        self.workbook_part = workbook_part
+        self.strings_part = overrides.get(_SHARED_STRINGS_TYPE) or None
         self._strings: list[str] | None = None
         self.date_styles, self.timedelta_styles = self._number_styles()
         self._percent_styles: set[int] | None = None
 
+    def has(self, part: str) -> bool:
+        """Whether the package holds ``part``."""
+        return self.package.find(part) is not None
+
     def read(self, part: str) -> bytes:
         """The bytes of ``part``; over its size limit it is damage (inspect_workbook_file refused it first)."""
-        info = self.parts.get(part)
+        info = self.package.find(part)
         if info is None:
             raise _Damaged(f"缺少部件 {part}")
         limit = part_limit(part)
         if limit is not None and info.file_size > limit.max_bytes:
             raise _Damaged(f"部件 {part} 过大")
-        return self.zip.read(info)
+        return self.package.read(info)
 
     def xml(self, part: str) -> etree._Element:
         return parse_xml(self.read(part), path=str(self.path), part=part)
 
-    def relationships(self, part: str) -> dict[str, tuple[str, str]]:
-        """Id → (type, resolved target) of ``part``'s internal relationships; empty when it has none."""
-        rels_part = _rels_of(part)
-        if rels_part not in self.parts:
-            return {}
-        found = {}
-        for rel in self.xml(rels_part).iter(f"{{{_PKG_REL}}}Relationship"):
-            if rel.get("TargetMode") != "External":
-                found[rel.get("Id", "")] = (rel.get("Type", ""), _resolve(rels_part, rel.get("Target", "")))
-        return found
+    def relationships(self, part: str) -> dict[str, opc.Relationship]:
+        """Id → relationship of ``part``'s internal relationships; empty when it has none."""
+        rels_part = opc.rels_part(part)
+        data = self.read(rels_part) if self.has(rels_part) else None
+        return {
+            rel_id: rel
+            for rel_id, rel in opc.relationships(data, part, path=str(self.path)).items()
+            if not rel.external
+        }
 
     def _number_styles(self) -> tuple[set[int], set[int]]:
         """Indices of the cell styles whose number format shows a date / a duration (日期格式)."""
-        if "xl/styles.xml" not in self.parts:
+        if not self.has("xl/styles.xml"):
             return set(), set()
         root = self.xml("xl/styles.xml")
         custom = {
@@ -250,7 +236,7 @@ class _Package:
         """Indices of the cell styles whose number format shows a percent (百分比格式), parsed on first use."""
         if self._percent_styles is None:
             self._percent_styles = set()
-            if "xl/styles.xml" in self.parts:
+            if self.has("xl/styles.xml"):
                 root = self.xml("xl/styles.xml")
                 custom = {
                     int(f.get("numFmtId", "-1")): f.get("formatCode") or ""
@@ -501,19 +487,17 @@ class _Book:
         rels = package.relationships(package.workbook_part)
         self.sheetnames: list[str] = []
         self.worksheet_parts: dict[str, str] = {}
-        for sheet in root.iter(f"{{{_MAIN}}}sheet"):
-            rel_id = sheet.get(f"{{{_REL}}}id")
-            if not rel_id:
+        for entry in opc.sheet_map(root, rels):
+            if not entry.rel_id:
                 continue
-            if rel_id not in rels:
-                raise _Damaged(f"工作表「{sheet.get('name')}」的关系 {rel_id} 不存在")
-            kind, target = rels[rel_id]
-            if target not in package.parts:
+            if entry.rel is None:
+                raise _Damaged(f"工作表「{entry.title}」的关系 {entry.rel_id} 不存在")
+            target = entry.rel.target
+            if not package.has(target):
                 continue
-            title = sheet.get("name", "")
-            self.sheetnames.append(title)
-            if "chartsheet" not in kind:
-                self.worksheet_parts[title] = target
+            self.sheetnames.append(entry.title)
+            if "chartsheet" not in entry.rel.type:
+                self.worksheet_parts[entry.title] = target
         self.defined_names: dict[str, str] = {}
         for defined in root.iter(f"{{{_MAIN}}}definedName"):
             name = defined.get("name", "")
@@ -541,14 +525,14 @@ class _Book:
         seen: set[str] = set()
         for title, part in self.worksheet_parts.items():
             rels = self.package.relationships(part)
-            if not any(kind == _TABLE_REL for kind, _ in rels.values()):
+            if not any(rel.type == _TABLE_REL for rel in rels.values()):
                 continue
             sheet = self.sheet(title)
             assert sheet is not None
             for rel_id in sheet.table_ids:
                 if rel_id not in rels:
                     raise _Damaged(f"工作表「{title}」的表格关系 {rel_id} 不存在")
-                table = self.package.xml(rels[rel_id][1])
+                table = self.package.xml(rels[rel_id].target)
                 display, ref = table.get("displayName"), table.get("ref")
                 name = table.get("name") or display
                 if not name or not ref:
@@ -690,7 +674,7 @@ def read_workbook(path: Path) -> WorkbookInputs:
     try:
         return _read(book, path)
     finally:
-        book.package.zip.close()
+        book.package.package.zip.close()
 
 
 def _read(book: _Book, path: Path) -> WorkbookInputs:
