@@ -231,7 +231,7 @@ class Package:
             self.by_name[key] = info
 
     @classmethod
-    def open(cls, path: Path) -> Package:
+    def open(cls, path: Path, *, max_part: int = 512 * 2**20) -> Package:
         """The package in file ``path``; a missing or unreadable file is an :class:`UnreadableFileError`."""
         try:
             blob = path.read_bytes()
@@ -239,7 +239,7 @@ class Package:
             raise UnreadableFileError("文件不存在", path=str(path)) from exc
         except OSError as exc:
             raise UnreadableFileError(f"无法读取文件（{exc.strerror or exc}）", path=str(path)) from exc
-        return cls(blob, path=str(path))
+        return cls(blob, path=str(path), max_part=max_part)
 
     def find(self, name: str) -> zipfile.ZipInfo | None:
         """The entry of part ``name`` (OPC part names are case-insensitive), None when absent."""
