@@ -159,7 +159,8 @@ def content_type(types: etree._Element, part: str) -> str | None:
 def parts_of_type(types: etree._Element) -> dict[str, str]:
     """Content type → part name of every Override (the first one listed wins)."""
     return {
-        o.get("ContentType", ""): o.get("PartName", "").lstrip("/") for o in reversed(list(types.iter(_OVERRIDE)))
+        o.get("ContentType", ""): o.get("PartName", "").lstrip("/")
+        for o in reversed(list(types.iter(_OVERRIDE)))
     }
 
 

@@ -24,16 +24,18 @@ STREAM_ABOVE = 2**20
 GET_ORIGINAL = "请向报送单位重新索取原始文件"
 
 
-def safe_xml_parser() -> etree.XMLParser:
+def safe_xml_parser(*, recover: bool = False) -> etree.XMLParser:
     """THE lxml parser for XML from users' files (用户文件中的 XML 一律用此解析器).
 
     Every xlperf module that parses XML taken from a workbook (or any other user file) must
     use this parser, or :func:`parse_xml`, which also refuses DTDs outright.  Entities are not
     resolved, no DTD is loaded, nothing is fetched over the network and lxml's "huge tree"
     limits stay on.  A new parser is returned on each call: lxml parsers must not be shared
-    between threads.
+    between threads.  ``recover`` lets a stray tag through as Word and docxtpl do (a rendered
+    Word document); it changes nothing else.
     """
     return etree.XMLParser(
+        recover=recover,
         resolve_entities=False,
         no_network=True,
         huge_tree=False,
@@ -55,19 +57,23 @@ def _has_dtd_markup(data: bytes) -> bool:
     return False
 
 
-def parse_xml(data: bytes, *, path: str | None = None, part: str | None = None) -> etree._Element:
+def parse_xml(
+    data: bytes, *, path: str | None = None, part: str | None = None, recover: bool = False
+) -> etree._Element:
     """Parse untrusted XML with :func:`safe_xml_parser` (安全解析 XML), returning the root.
 
     Any DOCTYPE or ENTITY declaration is refused before parsing (XXE, "billion laughs"), and a
     DTD that slipped through in an exotic encoding is refused after parsing.  Malformed XML
     raises :class:`UnreadableFileError` with a Chinese message; ``path`` and ``part`` (e.g.
-    ``xl/workbook.xml``) name the source in that message.
+    ``xl/workbook.xml``) name the source in that message.  ``recover``: see :func:`safe_xml_parser`.
     """
     where = _refuse_dtd(data, path, part)
     try:
-        root = etree.fromstring(data, safe_xml_parser())
+        root = etree.fromstring(data, safe_xml_parser(recover=recover))
     except (etree.XMLSyntaxError, ValueError) as exc:
         raise _malformed(exc, where, path) from None
+    if root is None:  # recover found nothing to keep
+        raise _malformed(ValueError("没有可读的 XML 元素"), where, path)
     _refuse_doctype(root.getroottree().docinfo, where, path)
     return root
 
