@@ -232,6 +232,13 @@ def _grid_cells(tr: etree._Element, count: int) -> list[etree._Element]:
     return cells[:count]
 
 
+# schema order: tcW, gridSpan, hMerge, vMerge, tcBorders, shd, noWrap, tcMar, textDirection, …, vAlign
+_AFTER_VMERGE = frozenset(
+    f"{_W}{t}"
+    for t in ("tcBorders", "shd", "noWrap", "tcMar", "textDirection", "tcFitText", "vAlign", "hideMark")
+)
+
+
 def _set_vmerge(tc: etree._Element, value: str) -> None:
     tc_pr = tc.find(f"{_W}tcPr")
     if tc_pr is None:
@@ -241,10 +248,7 @@ def _set_vmerge(tc: etree._Element, value: str) -> None:
         tc_pr.remove(old)
     merge = etree.Element(f"{_W}vMerge")
     merge.set(f"{_W}val", value)
-    # schema order: tcW, gridSpan, hMerge, vMerge, tcBorders, shd, noWrap, tcMar, textDirection, …, vAlign
-    successors = {f"{_W}{t}" for t in ("tcBorders", "shd", "noWrap", "tcMar", "textDirection", "tcFitText",
-                                       "vAlign", "hideMark")}  # fmt: skip
-    anchor = next((child for child in tc_pr if child.tag in successors), None)
+    anchor = next((child for child in tc_pr if child.tag in _AFTER_VMERGE), None)
     if anchor is not None:
         anchor.addprevious(merge)
     else:
@@ -336,6 +340,8 @@ def _render_part(part: _Part, context: dict[str, Any], shown: str, is_document: 
     xml = clean_text(xml).replace("\n<w:p", "<w:p")  # values are escaped: every "\n<w:p" is _prepare's
     xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
     # tabs, line and page breaks typed in a value become Word runs (docxtpl's listing), paragraph by paragraph
+    if not _LISTING.search(xml):
+        return xml  # none typed: no paragraph to look at
     return _PARAGRAPH.sub(lambda m: _DOCXTPL.resolve_listing(m[0]) if _LISTING.search(m[0]) else m[0], xml)
 
 
