@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from xlperf.errors import UnreadableFileError
+from xlperf.io import opc
 from xlperf.io.lockowner import UNKNOWN_USER, find_lock
 from xlperf.io.safexml import GET_ORIGINAL as _GET_ORIGINAL
 from xlperf.io.safexml import parse_xml
@@ -608,23 +609,15 @@ def _sheet_title(zf: zipfile.ZipFile, part: str) -> str | None:
     """The title a user sees for a worksheet part (工作表名称), from workbook.xml; None if unknown.
 
     Only called for a refusal, and only reads workbook.xml and its relationships when both are small."""
-    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    rel_id = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    workbook, rels = "xl/workbook.xml", opc.rels_part("xl/workbook.xml")
     try:
-        if any(
-            zf.getinfo(name).file_size > 256 * 1024
-            for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
-        ):
+        if any(zf.getinfo(name).file_size > 256 * 1024 for name in (workbook, rels)):
             return None
-        rels = parse_xml(zf.read("xl/_rels/workbook.xml.rels"))
-        targets = {r.get("Id"): (r.get("Target") or "").lstrip("/") for r in rels}
-        for sheet in parse_xml(zf.read("xl/workbook.xml")).iter(f"{main}sheet"):
-            target = targets.get(sheet.get(rel_id), "")
-            if part in (target, "xl/" + target):
-                return sheet.get("name")
+        relationships = opc.relationships(zf.read(rels), workbook)
+        sheets = opc.sheet_map(parse_xml(zf.read(workbook)), relationships)
     except (KeyError, UnreadableFileError, zipfile.BadZipFile, zlib.error, OSError, ValueError):
         return None
-    return None
+    return next((sheet.title for sheet in sheets if sheet.part == part), None)
 
 
 # Parts whose CRC is always verified (streamed, never held whole); they are small in any real workbook.
