@@ -372,8 +372,8 @@ class _Sheet:
             if cell.shared is not None:
                 from openpyxl.formula.translate import Translator
 
-                text, origin = cell.shared
-                return Translator(text, origin).translate_formula(cell.r)
+                master, origin = cell.shared
+                return Translator(master, origin).translate_formula(cell.r)
             return "=" + cell.formula
         kind = cell.kind
         if kind == "inlineStr":
