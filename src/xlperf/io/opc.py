@@ -260,11 +260,6 @@ class Package:
         except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError) as exc:
             raise UnreadableFileError(f"部件 {info.filename} 已损坏（{exc}）", path=self.path) from exc
 
-    def xml(self, name: str) -> etree._Element:
-        """Part ``name`` parsed by the one safe parser."""
-        info = self.find(name)
-        return parse_xml(self.read(info or name), path=self.path, part=info.filename if info else name)
-
     def relationships(self, source: str) -> dict[str, Relationship]:
         """The relationships of part ``source`` (``""``: the package's) by id."""
         info = self.find(rels_part(source))
