@@ -10,6 +10,11 @@ rendering slow for a batch of hundreds of units.
 Values are data, never template: with autoescape every ``<``, ``&`` a unit typed is XML-escaped, so
 ``{{ 7*7 }}`` in a cell prints as is.  After rendering, the 一级/二级 cells of the 自评表 (the table
 whose 可选文字标题 is ``自评表``) that repeat the row above are merged vertically.
+
+The rendered body is edited as a parsed tree (drawing ids, grid fixes, the merge); parts,
+relationships and content types go through :mod:`xlperf.io.opc`, every parse through
+:mod:`xlperf.io.safexml`.  docxtpl is pinned to the versions ``tests/test_docx_docxtpl_equality.py``
+compares this renderer with.
 """
 
 from __future__ import annotations
