@@ -28,6 +28,7 @@ from typing import BinaryIO
 
 from xlperf.errors import UnreadableFileError
 from xlperf.io import opc
+from xlperf.io.cellref import column_index
 from xlperf.io.lockowner import UNKNOWN_USER, find_lock
 from xlperf.io.safexml import GET_ORIGINAL as _GET_ORIGINAL
 from xlperf.io.safexml import parse_xml
@@ -552,16 +553,9 @@ def merged_area(data: bytes) -> int:
         first, last = _ADDRESS.fullmatch(match[1]), _ADDRESS.fullmatch(match[2])
         if first is None or last is None:
             continue
-        columns = abs(_column_number(last[1]) - _column_number(first[1])) + 1
+        columns = abs(column_index(last[1].decode("ascii")) - column_index(first[1].decode("ascii"))) + 1
         total += columns * (abs(int(last[2]) - int(first[2])) + 1)
     return total
-
-
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for letter in letters.upper():
-        number = number * 26 + letter - 64
-    return number
 
 
 def check_part_elements(
