@@ -34,6 +34,7 @@ __all__ = [
     "SheetEntry",
     "add_relationships",
     "content_type",
+    "localname",
     "main_part",
     "rels_part",
     "relationships",
@@ -199,6 +200,12 @@ def sheet_map(workbook: etree._Element, rels: Mapping[str, Relationship]) -> lis
         )
         entries.append(SheetEntry(sheet.get("name", ""), rel_id, rels.get(rel_id)))
     return entries
+
+
+def localname(element: etree._Element) -> str:
+    """An element's tag without its namespace (本地名), ``""`` for a comment or processing instruction."""
+    tag = element.tag
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
 def serialize(root: etree._Element) -> bytes:

@@ -89,19 +89,9 @@ def _namespace(element: etree._Element) -> str:
     return etree.QName(element).namespace or ""
 
 
-def _local(element: etree._Element) -> str | None:
-    tag = element.tag
-    return etree.QName(tag).localname if isinstance(tag, str) else None
-
-
-# --------------------------------------------------------------------------------------------
-# Workbook structure: sheet titles -> worksheet parts
-# --------------------------------------------------------------------------------------------
-
-
 def _find_child(parent: etree._Element, localname: str) -> etree._Element | None:
     for child in parent:
-        if _local(child) == localname:
+        if opc.localname(child) == localname:
             return child
     return None
 
@@ -171,7 +161,7 @@ def _apply_calc_pr(workbook: etree._Element, full_calc_on_load: bool) -> bool:
         calc_pr = etree.SubElement(workbook, f"{{{_namespace(workbook)}}}calcPr")
         position = 0
         for index, child in enumerate(workbook):
-            if _local(child) in _BEFORE_CALCPR:
+            if opc.localname(child) in _BEFORE_CALCPR:
                 position = index + 1
         workbook.insert(position, calc_pr)
     elif calc_pr.get("fullCalcOnLoad") in ("1", "true"):

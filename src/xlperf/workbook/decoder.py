@@ -60,11 +60,6 @@ class Damaged(Exception):
     """The package is not a readable workbook (工作簿已损坏); carries the technical reason."""
 
 
-def _localname(element: etree._Element) -> str:
-    tag = element.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
 def _text_content(element: etree._Element) -> str:
     """Plain text of a ``<si>``/``<is>`` element: its ``<t>`` plus every run's ``<t>``, phonetics left out."""
     if len(element) == 1 and element[0].tag == _T:  # what nearly every cell holds: one <t>
@@ -72,13 +67,13 @@ def _text_content(element: etree._Element) -> str:
     plain: str | None = None
     runs: list[str] = []
     for child in element:
-        name = _localname(child)
+        name = opc.localname(child)
         if name == "t":
             plain = child.text
         elif name == "r":
             text = None
             for part in child:
-                if _localname(part) == "t":
+                if opc.localname(part) == "t":
                     text = part.text
             if text is not None:
                 runs.append(text)
