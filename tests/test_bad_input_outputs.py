@@ -30,8 +30,8 @@ from helpers_bad_input import (
     xlperf,
 )
 from xlperf.errors import OutputError
-from xlperf.io import atomic, xlsxpatch
-from xlperf.io.safety import safe_output_name
+from xlperf.io import atomic, xlsxpatch, zipcopy
+from xlperf.io.filenames import safe_output_name
 from xlperf.workbook.build import build_workbook
 
 HTML_PAYLOADS = (
@@ -192,7 +192,7 @@ def test_a_failure_while_writing_keeps_the_previous_output(
         book, tmp_path / "in" / "高邑镇2024.xlsx", {field_cell(book, "final_income_total"): 1.0}
     )
     calls = {"n": 0}
-    original_add = xlsxpatch._ZipWriter.add
+    original_add = zipcopy.ZipWriter.add
 
     def failing_add(self: object, *args: object, **kwargs: object) -> object:
         calls["n"] += 1
@@ -200,7 +200,7 @@ def test_a_failure_while_writing_keeps_the_previous_output(
             raise OSError(28, "No space left on device")
         return original_add(self, *args, **kwargs)
 
-    monkeypatch.setattr(xlsxpatch._ZipWriter, "add", failing_add)
+    monkeypatch.setattr(zipcopy.ZipWriter, "add", failing_add)
     with pytest.raises((OutputError, OSError)):
         build_workbook(changed, tmp_path / "out")
     assert first.output.read_bytes() == previous
@@ -210,7 +210,7 @@ def test_a_failure_while_writing_keeps_the_previous_output(
     def interrupted(self: object, *args: object, **kwargs: object) -> object:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(xlsxpatch._ZipWriter, "add", interrupted)
+    monkeypatch.setattr(zipcopy.ZipWriter, "add", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build_workbook(changed, tmp_path / "out")
     assert first.output.read_bytes() == previous

@@ -27,7 +27,8 @@ from tools.generate import make_template
 from xlperf.errors import UnreadableFileError
 from xlperf.io.xlsxpatch import ExcelError, Formula, patch_workbook
 from xlperf.workbook import contract as c
-from xlperf.workbook.read import _destinations, _open, read_workbook
+from xlperf.workbook.decoder import open_book as _open
+from xlperf.workbook.read import _destinations, read_workbook
 
 pytestmark = pytest.mark.filterwarnings("ignore:Data Validation extension:UserWarning")
 

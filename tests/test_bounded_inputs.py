@@ -215,8 +215,8 @@ def test_the_reader_streams_a_sheet_and_keeps_only_filled_cells(tmp_path: Path) 
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from xlperf.workbook import read\n"
-        "book = read._open(Path(sys.argv[1]))\n"
+        "from xlperf.workbook import decoder, read\n"
+        "book = decoder.open_book(Path(sys.argv[1]))\n"
         "sheet = book.sheet('基本信息')\n"
         "inputs = read.read_workbook(Path(sys.argv[1]))\n"
         "same = inputs.data == read.read_workbook(Path(sys.argv[2])).data\n"

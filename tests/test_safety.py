@@ -23,15 +23,10 @@ from lxml import etree
 
 from helpers_files import excel_lock_bytes, make_cfb
 from xlperf.errors import UnreadableFileError
-from xlperf.io import safety
-from xlperf.io.safety import (
-    MAX_ZIP_ENTRIES,
-    FileReport,
-    inspect_workbook_file,
-    parse_xml,
-    safe_output_name,
-    safe_xml_parser,
-)
+from xlperf.io import filenames, safety
+from xlperf.io.filenames import safe_output_name
+from xlperf.io.safety import MAX_ZIP_ENTRIES, FileReport, inspect_workbook_file
+from xlperf.io.safexml import parse_xml, safe_xml_parser
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -526,7 +521,7 @@ def test_safe_output_name_property(name: str, max_len: int):
     assert result not in {".", ".."}
     assert result == result.strip(" .")
     assert not any(unicodedata.category(ch) in {"Cc", "Cf", "Cs"} for ch in result)
-    assert result.split(".")[0].upper() not in safety._WINDOWS_RESERVED
+    assert result.split(".")[0].upper() not in filenames._WINDOWS_RESERVED
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp).resolve()
         target = root / result

@@ -19,7 +19,7 @@ import pytest
 from lxml import etree
 
 from xlperf.errors import OutputError, UnreadableFileError, WorkbookStructureError
-from xlperf.io import xlsxpatch
+from xlperf.io import xlsxpatch, zipcopy
 from xlperf.io.xlsxpatch import CURRENT_CALC_ID, ExcelError, patch_workbook
 
 xlsxwriter = pytest.importorskip("xlsxwriter")
@@ -659,7 +659,7 @@ def test_interrupt_during_write_leaves_destination_untouched(
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(xlsxpatch, "_write_new", boom)
+    monkeypatch.setattr(xlsxpatch, "write_new", boom)
     with pytest.raises(KeyboardInterrupt):
         patch_workbook(feature_xlsx, dst, {(RESULT_SHEET, "B2"): 1})
     assert dst.read_bytes() == b"previous content"
@@ -886,7 +886,7 @@ def test_disk_full_becomes_output_error(feature_xlsx: Path, tmp_path: Path, monk
     def no_space(self, comment):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(xlsxpatch._ZipWriter, "close", no_space)
+    monkeypatch.setattr(zipcopy.ZipWriter, "close", no_space)
     with pytest.raises(OutputError, match="写入输出文件失败"):
         patch_workbook(feature_xlsx, dst, {(RESULT_SHEET, "B2"): 1})
     assert dst.read_bytes() == b"previous"

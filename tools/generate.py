@@ -24,7 +24,7 @@ from pathlib import Path
 from xlperf.core.fields import FIELDS, MONEY
 from xlperf.core.model import UnitData
 from xlperf.examples import example_data
-from xlperf.io.safety import safe_output_name
+from xlperf.io.filenames import safe_output_name
 from xlperf.io.xlsxpatch import patch_workbook
 from xlperf.workbook import contract as c
 from xlperf.workbook.create import create_workbook

@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..io.atomic import os_error_text
+from ..io.filenames import safe_output_name
 from ..io.overwrite import LEDGER
-from ..io.safety import MAX_ZIP_ENTRIES, safe_output_name
+from ..io.safety import MAX_ZIP_ENTRIES
 from ..workbook.contract import VERSION_NAME
 from .unit import FINDINGS_FILE
 

@@ -21,7 +21,7 @@ import pandas as pd
 from ..core.findings import check_family
 from ..core.metrics import METRICS
 from ..core.numbers import fmt_score, round_half_up
-from ..io.xlsxpatch import column_letters
+from ..io.cellref import column_letters
 from ..io.xlsxwrite import CellStyle, Link, PageSetup, Sheet, text_width, write_workbook
 from .unit import UnitRecord
 

@@ -22,7 +22,7 @@ from ..core.metrics import METRICS
 from ..core.numbers import parse_number, parse_text
 from ..errors import OutputError, XlperfError
 from ..io.atomic import atomic_write_bytes, os_error_text, without_fsync
-from ..io.safety import safe_output_name
+from ..io.filenames import safe_output_name
 from ..workbook.build import BuildResult, build_workbook
 
 OK, FAILED, DUPLICATE = "ok", "failed", "duplicate"

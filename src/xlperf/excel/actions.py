@@ -29,7 +29,8 @@ from ..core.findings import SEVERITY_LABELS, SEVERITY_ORDER, Finding, count_by_s
 from ..core.functions import FUNCTIONS
 from ..core.numbers import fmt_score
 from ..errors import XlperfError
-from ..io.xlsxpatch import Formula, Literal, column_letters, parse_range
+from ..io.cellref import column_letters, parse_range
+from ..io.xlsxpatch import Formula, Literal
 from ..workbook import contract as c
 from ..workbook.build import structure_findings
 from ..workbook.cells import computed_cells, finding_cells

@@ -25,7 +25,10 @@ from pathlib import Path
 import openpyxl
 from lxml import etree
 
+from xlperf.errors import UnreadableFileError
 from xlperf.excel.vbaproject import Host, VbaModule, build_vba_project, read_vba_modules
+from xlperf.io import opc
+from xlperf.io.safexml import parse_xml
 
 MACRO_WORKBOOK_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 VBA_PROJECT_TYPE = "application/vnd.ms-office.vbaProject"
@@ -35,13 +38,9 @@ CUSTOMUI_NS = "http://schemas.microsoft.com/office/2006/01/customui"
 CUSTOMUI_PART = "customUI/customUI.xml"
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-_TYPES = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 _R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_CONTENT_TYPES = "[Content_Types].xml"
+_CONTENT_TYPES = opc.CONTENT_TYPES
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
 # Ribbon controls whose onAction callback takes more than the control (RibbonX callback signatures).
 _CALLBACK_ARITY = {"toggleButton": 2, "checkBox": 2, "command": 2, "dropDown": 3, "gallery": 3}
@@ -74,7 +73,7 @@ def build_xlsm(base_xlsx: Path, out: Path, modules: Sequence[VbaModule], customu
         _add_relationship(parts, "", CUSTOMUI_REL, CUSTOMUI_PART)
         if _content_type(parts, CUSTOMUI_PART) is None:
             content_types[CUSTOMUI_PART] = "application/xml"
-    parts[_CONTENT_TYPES] = _with_overrides(parts[_CONTENT_TYPES], content_types)
+    parts[_CONTENT_TYPES] = opc.with_content_types(parts[_CONTENT_TYPES], content_types)
     _write_atomically(out, parts)
 
 
@@ -89,7 +88,7 @@ def verify_xlsm(path: Path, modules: Sequence[VbaModule], customui_xml: str | No
     try:
         parts = _read_parts(path)
         workbook = _workbook_part(parts)
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, UnreadableFileError) as exc:
         return [f"{path.name}: not a readable workbook package ({exc})"]
     problems = [
         f"part {name} has no content type"
@@ -210,13 +209,13 @@ def _code_names(parts: dict[str, bytes], workbook: str, *, assign: bool) -> dict
     With *assign*, a missing codeName becomes ``ThisWorkbook``, ``SheetN`` or ``ChartN`` and the
     part's XML in *parts* is rewritten; otherwise a missing codeName raises ``ValueError``.
     """
-    book = _xml(parts[workbook])
+    book = _xml(parts, workbook)
     relationships = _relationships(parts, workbook)
     slots: list[tuple[str, etree._Element, str, Host]] = [(workbook, book, "workbookPr", "workbook")]
     for sheet in book.iterfind(f"{_MAIN}sheets/{_MAIN}sheet"):
         rel_type, part = relationships[sheet.get(f"{{{_R}}}id")]
         host: Host = "chartsheet" if rel_type == f"{_R}/chartsheet" else "worksheet"
-        slots.append((part, _xml(parts[part]), "sheetPr", host))
+        slots.append((part, _xml(parts, part), "sheetPr", host))
     names = [_code_name(root, tag) for _, root, tag, _ in slots]
     taken = {name.lower() for name in names if name}
     hosts: dict[str, Host] = {}
@@ -226,7 +225,7 @@ def _code_names(parts: dict[str, bytes], workbook: str, *, assign: bool) -> dict
                 raise ValueError(f"{part} has no codeName, so no VBA document module can belong to it")
             name = _fresh_code_name(host, taken)
             _set_code_name(root, tag, name)
-            parts[part] = _serialize(root)
+            parts[part] = opc.serialize(root)
             taken.add(name.lower())
         hosts[name] = host
     return hosts
@@ -255,45 +254,27 @@ def _set_code_name(root: etree._Element, tag: str, name: str) -> None:
 
 def _customui_root(xml: bytes) -> etree._Element:
     try:
-        root = etree.fromstring(xml, _PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise ValueError(f"customUI XML is not well-formed: {exc}") from exc
+        root = parse_xml(xml, part=CUSTOMUI_PART)
+    except UnreadableFileError as exc:
+        raise ValueError(f"customUI XML is not well-formed: {exc.message}") from exc
     if root.tag != f"{{{CUSTOMUI_NS}}}customUI":
         raise ValueError(f'the ribbon XML root must be <customUI xmlns="{CUSTOMUI_NS}">, not {root.tag}')
     return root
 
 
-def _xml(data: bytes) -> etree._Element:
-    return etree.fromstring(data, _PARSER)
-
-
-def _serialize(root: etree._Element) -> bytes:
-    """UTF-8 XML with the declaration Excel itself writes."""
-    return _DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
+def _xml(parts: dict[str, bytes], part: str) -> etree._Element:
+    return parse_xml(parts[part], part=part)
 
 
 def _read_parts(path: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as archive:
-        return {info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()}
-
-
-def _rels_part(source: str) -> str:
-    folder, name = posixpath.split(source)
-    return posixpath.join(folder, "_rels", f"{name}.rels")
+    package = opc.Package.open(path)
+    return {info.filename: package.read(info) for info in package.infos if not info.is_dir()}
 
 
 def _relationships(parts: dict[str, bytes], source: str) -> dict[str, tuple[str, str]]:
     """Internal relationships of *source* ("" for the package): id → (type, target part name)."""
-    rels = _rels_part(source)
-    if rels not in parts:
-        return {}
-    result = {}
-    for rel in _xml(parts[rels]).iterfind(f"{_RELS}Relationship"):
-        if rel.get("TargetMode") != "External":
-            target = rel.get("Target", "")
-            folder = "/" + posixpath.dirname(source)
-            result[rel.get("Id")] = (rel.get("Type"), posixpath.normpath(posixpath.join(folder, target))[1:])
-    return result
+    rels = opc.relationships(parts.get(opc.rels_part(source)), source)
+    return {rel_id: (rel.type, rel.target) for rel_id, rel in rels.items() if not rel.external}
 
 
 def _targets(parts: dict[str, bytes], source: str, rel_type: str) -> list[str]:
@@ -301,44 +282,19 @@ def _targets(parts: dict[str, bytes], source: str, rel_type: str) -> list[str]:
 
 
 def _workbook_part(parts: dict[str, bytes]) -> str:
-    targets = _targets(parts, "", f"{_R}/officeDocument")
+    targets = _targets(parts, "", opc.OFFICE_DOCUMENT)
     if len(targets) != 1 or targets[0] not in parts:
         raise ValueError("the package needs exactly one workbook part")
     return targets[0]
 
 
 def _add_relationship(parts: dict[str, bytes], source: str, rel_type: str, target: str) -> None:
-    rels = _rels_part(source)
-    root = _xml(parts[rels])
-    ids = {rel.get("Id") for rel in root}
-    rel_id = next(f"rId{n}" for n in itertools.count(1) if f"rId{n}" not in ids)
-    relative = posixpath.relpath(target, posixpath.dirname(source) or ".")
-    etree.SubElement(root, f"{_RELS}Relationship", {"Id": rel_id, "Type": rel_type, "Target": relative})
-    parts[rels] = _serialize(root)
+    rels = opc.rels_part(source)
+    parts[rels] = opc.add_relationships(parts[rels], source, [(None, rel_type, target)])[0]
 
 
 def _content_type(parts: dict[str, bytes], part: str) -> str | None:
-    types = _xml(parts[_CONTENT_TYPES])
-    for override in types.iterfind(f"{_TYPES}Override"):
-        if override.get("PartName", "").lower() == f"/{part}".lower():
-            return override.get("ContentType")
-    _, dot, extension = posixpath.basename(part).rpartition(".")
-    extension = extension.lower() if dot else ""
-    for default in types.iterfind(f"{_TYPES}Default"):
-        if default.get("Extension", "").lower() == extension:
-            return default.get("ContentType")
-    return None
-
-
-def _with_overrides(xml: bytes, content_types: dict[str, str]) -> bytes:
-    types = _xml(xml)
-    overrides = {item.get("PartName"): item for item in types.iterfind(f"{_TYPES}Override")}
-    for part, content_type in content_types.items():
-        override = overrides.get(f"/{part}")
-        if override is None:
-            override = etree.SubElement(types, f"{_TYPES}Override", {"PartName": f"/{part}"})
-        override.set("ContentType", content_type)
-    return _serialize(types)
+    return opc.content_type(_xml(parts, _CONTENT_TYPES), part)
 
 
 def _write_atomically(out: Path, parts: dict[str, bytes]) -> None:

@@ -11,28 +11,27 @@ zip bomb checks, which are decided from the central directory alone; afterwards 
 reader may parse is streamed once (never held whole) to verify its CRC and count its elements
 against :data:`PART_LIMITS`, so no part can make a parser take gigabytes or minutes.
 
-:func:`safe_output_name` turns a unit name (单位名称) into a safe file or folder name, and
-:func:`safe_xml_parser` / :func:`parse_xml` are the one way xlperf parses XML taken from a
-user's file (no DTDs, no entities, no network: XXE and "billion laughs" are refused).
+XML is parsed by :mod:`xlperf.io.safexml`, lock files are read by :mod:`xlperf.io.lockowner` and
+output names made safe by :mod:`xlperf.io.filenames`.
 """
 
 from __future__ import annotations
 
-import io
 import re
 import stat
 import struct
-import unicodedata
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from lxml import etree
-
 from xlperf.errors import UnreadableFileError
+from xlperf.io import opc
+from xlperf.io.cellref import column_index
+from xlperf.io.lockowner import UNKNOWN_USER, find_lock
+from xlperf.io.safexml import GET_ORIGINAL as _GET_ORIGINAL
+from xlperf.io.safexml import parse_xml
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -46,12 +45,8 @@ __all__ = [
     "check_package",
     "check_part_elements",
     "inspect_workbook_file",
-    "iter_xml",
     "merged_area",
-    "parse_xml",
     "part_limit",
-    "safe_output_name",
-    "safe_xml_parser",
 ]
 
 MiB = 2**20
@@ -99,8 +94,6 @@ MAX_TOTAL_ELEMENTS = 1_000_000
 MAX_UPGRADE_ELEMENTS = 250_000
 #: The cells merged ranges of one worksheet may cover together (合并单元格覆盖的单元格总数上限).
 MAX_MERGED_CELLS = 200_000
-#: Parts larger than this are streamed by :func:`iter_xml`, never held as a tree (流式解析阈值).
-STREAM_ABOVE = 1 * MiB
 #: A worksheet or the shared strings may not unpack to more than this (kept for callers).
 MAX_SHEET_PART = PART_LIMITS[0][1].max_bytes
 
@@ -119,7 +112,6 @@ ACCEPTED_KINDS = {".xlsx": "xlsx", ".xlsm": "xlsm", ".xltx": "xltx", ".xltm": "x
 _MACRO_KINDS = {"xlsm", "xltm"}
 
 _SAVE_AS_XLSX = "请在 Excel 或 WPS 中打开，选择“另存为”Excel 工作簿 (*.xlsx) 后再处理"
-_GET_ORIGINAL = "请向报送单位重新索取原始文件"
 
 
 @dataclass(frozen=True)
@@ -275,9 +267,9 @@ def _inspect(
         warnings.append(
             f"文件扩展名为 .{kind}，但其中包含宏（VBA 代码），通常应为 .xlsm；xlperf 不会运行宏。"
         )
-    lock_file, locked_by = _find_lock(path)
+    lock_file, locked_by = find_lock(path)
     if lock_file is not None:
-        who = f"「{locked_by}」" if locked_by != _UNKNOWN_USER else "其他用户"
+        who = f"「{locked_by}」" if locked_by != UNKNOWN_USER else "其他用户"
         warnings.append(
             f"该工作簿似乎正被{who}在 Excel/WPS 中打开（发现锁文件「{lock_file.name}」）；"
             "读取到的是最后一次保存的内容，未保存的修改不会包含在内。"
@@ -561,16 +553,9 @@ def merged_area(data: bytes) -> int:
         first, last = _ADDRESS.fullmatch(match[1]), _ADDRESS.fullmatch(match[2])
         if first is None or last is None:
             continue
-        columns = abs(_column_number(last[1]) - _column_number(first[1])) + 1
+        columns = abs(column_index(last[1].decode("ascii")) - column_index(first[1].decode("ascii"))) + 1
         total += columns * (abs(int(last[2]) - int(first[2])) + 1)
     return total
-
-
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for letter in letters.upper():
-        number = number * 26 + letter - 64
-    return number
 
 
 def check_part_elements(
@@ -618,23 +603,15 @@ def _sheet_title(zf: zipfile.ZipFile, part: str) -> str | None:
     """The title a user sees for a worksheet part (工作表名称), from workbook.xml; None if unknown.
 
     Only called for a refusal, and only reads workbook.xml and its relationships when both are small."""
-    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    rel_id = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    workbook, rels = "xl/workbook.xml", opc.rels_part("xl/workbook.xml")
     try:
-        if any(
-            zf.getinfo(name).file_size > 256 * 1024
-            for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
-        ):
+        if any(zf.getinfo(name).file_size > 256 * 1024 for name in (workbook, rels)):
             return None
-        rels = parse_xml(zf.read("xl/_rels/workbook.xml.rels"))
-        targets = {r.get("Id"): (r.get("Target") or "").lstrip("/") for r in rels}
-        for sheet in parse_xml(zf.read("xl/workbook.xml")).iter(f"{main}sheet"):
-            target = targets.get(sheet.get(rel_id), "")
-            if part in (target, "xl/" + target):
-                return sheet.get("name")
+        relationships = opc.relationships(zf.read(rels), workbook)
+        sheets = opc.sheet_map(parse_xml(zf.read(workbook)), relationships)
     except (KeyError, UnreadableFileError, zipfile.BadZipFile, zlib.error, OSError, ValueError):
         return None
-    return None
+    return next((sheet.title for sheet in sheets if sheet.part == part), None)
 
 
 # Parts whose CRC is always verified (streamed, never held whole); they are small in any real workbook.
@@ -742,268 +719,3 @@ def _check_extension(path: Path, has_macros: bool) -> str:
         f"文件内容是 Excel 工作簿，但扩展名是{shown}，而 xlperf 只接受 .xlsx、.xlsm、.xltx、.xltm；"
         f"请把扩展名改为 {right}（或在 Excel 中另存为 {right}）后再处理。"
     )
-
-
-# --- lock files ----------------------------------------------------------------------------
-
-_UNKNOWN_USER = "未知用户"
-
-
-def _find_lock(path: Path) -> tuple[Path | None, str | None]:
-    """Find an Office/WPS (``~$name``) or LibreOffice (``.~lock.name#``) lock file."""
-    for lock, reader in (
-        (path.with_name("~$" + path.name), _read_office_owner),
-        (path.with_name(".~lock." + path.name + "#"), _read_libreoffice_owner),
-    ):
-        try:
-            if not lock.is_file():
-                continue
-        except OSError:
-            continue
-        try:
-            with lock.open("rb") as fh:
-                data = fh.read(1024)
-        except OSError:
-            data = b""
-        return lock, reader(data) or _UNKNOWN_USER
-    return None, None
-
-
-def _plausible_name(name: str) -> str | None:
-    name = name.strip(" \x00")
-    if not name or any(unicodedata.category(ch)[0] == "C" for ch in name):
-        return None
-    return name
-
-
-def _read_office_owner(data: bytes) -> str | None:
-    """Owner name from an MS Office/WPS owner file (``~$book.xlsx``); None if unreadable.
-
-    Layout (reverse-engineered, 162/165 bytes): byte 0 is the length of the name in the ANSI
-    code page, which follows; from offset 55 (Excel/PowerPoint) or 54 (Word) a 2-byte length
-    and the same name in UTF-16-LE.  The UTF-16 copy is preferred (Chinese names survive).
-    """
-    for offset in (55, 54):
-        if len(data) < offset + 2:
-            continue
-        n = int.from_bytes(data[offset : offset + 2], "little")
-        if not 0 < n <= 64 or len(data) < offset + 2 + 2 * n:
-            continue
-        try:
-            name = _plausible_name(data[offset + 2 : offset + 2 + 2 * n].decode("utf-16-le"))
-        except UnicodeDecodeError:
-            continue
-        if name:
-            return name
-    if data:
-        n = data[0]
-        raw = data[1 : 1 + n] if 0 < n < len(data) else b""
-        for encoding in ("utf-8", "gb18030", "cp1252"):
-            try:
-                name = _plausible_name(raw.decode(encoding))
-            except UnicodeDecodeError:
-                continue
-            if name:
-                return name
-    return None
-
-
-def _read_libreoffice_owner(data: bytes) -> str | None:
-    """Owner name from a LibreOffice lock file: ``Full Name,login,host,date,url;``."""
-    text = data.decode("utf-8", "replace")
-    fields = text.split(",")
-    for field in fields[:2]:
-        name = _plausible_name(field)
-        if name and "\ufffd" not in name:
-            return name
-    return None
-
-
-# --------------------------------------------------------------------------------------------
-# Output file names
-# --------------------------------------------------------------------------------------------
-
-_FORBIDDEN_CHARS = re.compile(r'[<>:"|?*]')
-_SEPARATORS = re.compile(r"[/\\]")
-_WINDOWS_RESERVED = frozenset(
-    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$"}
-    | {f"{dev}{n}" for dev in ("COM", "LPT") for n in "0123456789¹²³"}
-)
-#: Longest name we derive: file systems allow 255 bytes (ext4, APFS), and a report adds a suffix
-#: ("-自评表.xlsx") and atomic writes a temporary marker (".NAME.xlperf-tmp-XXXXXXXX") to it.
-_MAX_NAME_BYTES = 180
-_DROP_CATEGORIES = {"Cc", "Cf", "Cs"}
-_SPACE_CATEGORIES = {"Zs", "Zl", "Zp"}
-
-
-def safe_output_name(name: str, *, default: str = "未命名单位", max_len: int = 80) -> str:
-    """Sanitise a unit name (单位名称) into a single safe file/folder name component.
-
-    Chinese text is kept (NFC-normalised).  Path separators become ``_`` (and ``.``/``..``
-    segments are dropped), control and format characters are removed, ``<>:"|?*`` become
-    ``_``, runs of dots and spaces collapse, leading/trailing dots and spaces go, Windows
-    reserved device names (``CON``, ``con.txt``, ``COM1``...) get a ``_`` prefix, and the
-    result is cut to ``max_len`` characters (and at most 180 UTF-8 bytes).  An empty result
-    becomes ``default`` (itself sanitised).
-    """
-    if max_len < 1:
-        raise ValueError("max_len must be at least 1")
-    result = _sanitise(name, max_len)
-    if result:
-        return result
-    fallback = _sanitise(default, max_len)
-    return fallback or "未命名"[:max_len]
-
-
-def _sanitise(name: str, max_len: int) -> str:
-    text = unicodedata.normalize("NFC", str(name).encode("utf-8", "replace").decode("utf-8"))
-    segments = [s for s in _SEPARATORS.split(text) if s.strip(" \t.") != ""]
-    text = "_".join(segments)
-    chars: list[str] = []
-    for ch in text:
-        category = unicodedata.category(ch)
-        if ch in "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85" or category in _SPACE_CATEGORIES:
-            chars.append(" ")
-        elif category not in _DROP_CATEGORIES:
-            chars.append(ch)
-    text = _FORBIDDEN_CHARS.sub("_", "".join(chars))
-    text = re.sub(r" {2,}", " ", text)
-    text = re.sub(r"\.{2,}", ".", text)
-    text = _fit(text.strip(" ."), max_len)
-    if text.split(".", 1)[0].rstrip(" ").upper() in _WINDOWS_RESERVED:
-        text = _fit("_" + text, max_len)
-    return text
-
-
-def _fit(text: str, max_len: int) -> str:
-    """Cut to ``max_len`` characters and 180 UTF-8 bytes, then drop trailing dots/spaces."""
-    text = text[:max_len]
-    while len(text.encode("utf-8")) > _MAX_NAME_BYTES:
-        text = text[:-1]
-    return text.rstrip(" .")
-
-
-# --------------------------------------------------------------------------------------------
-# XML from users' files
-# --------------------------------------------------------------------------------------------
-
-
-def safe_xml_parser() -> etree.XMLParser:
-    """THE lxml parser for XML from users' files (用户文件中的 XML 一律用此解析器).
-
-    Every xlperf module that parses XML taken from a workbook (or any other user file) must
-    use this parser, or :func:`parse_xml`, which also refuses DTDs outright.  Entities are not
-    resolved, no DTD is loaded, nothing is fetched over the network and lxml's "huge tree"
-    limits stay on.  A new parser is returned on each call: lxml parsers must not be shared
-    between threads.
-    """
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        dtd_validation=False,
-    )
-
-
-_DTD_TOKENS = ("<!DOCTYPE", "<!ENTITY")
-_WIDE_ENCODINGS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
-
-
-def _has_dtd_markup(data: bytes) -> bool:
-    """True if DOCTYPE/ENTITY markup appears in UTF-8 or (for wide-looking data) UTF-16/32."""
-    if any(token.encode("ascii") in data for token in _DTD_TOKENS):
-        return True
-    if b"\x00" in data[:4] or data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return any(token.encode(enc) in data for token in _DTD_TOKENS for enc in _WIDE_ENCODINGS)
-    return False
-
-
-def parse_xml(data: bytes, *, path: str | None = None, part: str | None = None) -> etree._Element:
-    """Parse untrusted XML with :func:`safe_xml_parser` (安全解析 XML), returning the root.
-
-    Any DOCTYPE or ENTITY declaration is refused before parsing (XXE, "billion laughs"), and a
-    DTD that slipped through in an exotic encoding is refused after parsing.  Malformed XML
-    raises :class:`UnreadableFileError` with a Chinese message; ``path`` and ``part`` (e.g.
-    ``xl/workbook.xml``) name the source in that message.
-    """
-    where = _refuse_dtd(data, path, part)
-    try:
-        root = etree.fromstring(data, safe_xml_parser())
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        raise _malformed(exc, where, path) from None
-    _refuse_doctype(root.getroottree().docinfo, where, path)
-    return root
-
-
-def iter_xml(
-    data: bytes, tags: Sequence[str], *, path: str | None = None, part: str | None = None
-) -> Iterator[etree._Element]:
-    """Stream the elements named ``tags`` of untrusted XML (流式安全解析), each when it ends.
-
-    The same refusals as :func:`parse_xml`, but no tree is kept: after the caller is done with an
-    element it is cleared and removed with everything before it, so memory stays that of one
-    element (a worksheet ``<row>``) however long the part is.
-    """
-    where = _refuse_dtd(data, path, part)
-    if len(data) <= STREAM_ABOVE:  # a small part: one parse is faster, and its tree is small
-        root = parse_xml(data, path=path, part=part)
-        yield from root.iter(*tags)
-        return
-    events = etree.iterparse(
-        io.BytesIO(data),
-        events=("end",),
-        tag=tuple(tags),
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        dtd_validation=False,
-    )
-    checked = False
-    try:
-        for _, element in events:
-            if not checked:
-                _refuse_doctype(element.getroottree().docinfo, where, path)
-                checked = True
-            yield element
-            element.clear()
-            parent = element.getparent()
-            while parent is not None and element.getprevious() is not None:
-                del parent[0]
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        raise _malformed(exc, where, path) from None
-    if not checked:
-        _refuse_doctype(events.root.getroottree().docinfo, where, path)
-
-
-def _refuse_dtd(data: bytes, path: str | None, part: str | None) -> str:
-    """Refuse DOCTYPE/ENTITY markup before parsing; returns how messages name the source."""
-    where = f"其中的「{part}」部分" if part else "其中的 XML 内容"
-    if _has_dtd_markup(data):
-        raise UnreadableFileError(
-            f"{where}包含 DOCTYPE/ENTITY 声明，正常的 Excel 文件不会有这种内容；"
-            "该文件可能是恶意构造的（XML 实体攻击），已拒绝处理。",
-            path=path,
-        )
-    return where
-
-
-def _refuse_doctype(docinfo: etree.DocInfo, where: str, path: str | None) -> None:
-    if docinfo.doctype or docinfo.internalDTD is not None:
-        raise UnreadableFileError(
-            f"{where}包含 DOCTYPE 声明，正常的 Excel 文件不会有这种内容；该文件可能是恶意构造的，已拒绝处理。",
-            path=path,
-        )
-
-
-def _malformed(exc: Exception, where: str, path: str | None) -> UnreadableFileError:
-    if isinstance(exc, etree.XMLSyntaxError):
-        line, column = exc.position if exc.position else (exc.lineno, 0)
-        return UnreadableFileError(
-            f"{where}已损坏，无法解析（第 {line} 行第 {column} 列附近；技术信息：{exc.msg}）；"
-            + _GET_ORIGINAL
-            + "。",
-            path=path,
-        )
-    return UnreadableFileError(f"{where}无法解析（{exc}）。", path=path)  # e.g. lxml refusing unusual input

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .atomic import atomic_output
-from .xlsxpatch import column_letters, excel_string, fit_cell_text, parse_address, parse_range
+from .cellref import column_letters, parse_address, parse_range
+from .xlsxvalues import excel_string, fit_cell_text
 
 __all__ = ["CellStyle", "Link", "PageSetup", "Sheet", "text_width", "wrapped_height", "write_workbook"]
 

@@ -10,11 +10,15 @@ rendering slow for a batch of hundreds of units.
 Values are data, never template: with autoescape every ``<``, ``&`` a unit typed is XML-escaped, so
 ``{{ 7*7 }}`` in a cell prints as is.  After rendering, the 一级/二级 cells of the 自评表 (the table
 whose 可选文字标题 is ``自评表``) that repeat the row above are merged vertically.
+
+The rendered body is edited as a parsed tree (drawing ids, grid fixes, the merge); parts,
+relationships and content types go through :mod:`xlperf.io.opc`, every parse through
+:mod:`xlperf.io.safexml`.  docxtpl is pinned to the versions ``tests/test_docx_docxtpl_equality.py``
+compares this renderer with.
 """
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import io
 import itertools
@@ -34,8 +38,10 @@ from markupsafe import Markup
 
 from ..core.evaluate import Evaluation
 from ..errors import XlperfError
+from ..io import opc
 from ..io.atomic import atomic_output
-from ..io.safety import MAX_FILE_BYTES, check_package, parse_xml
+from ..io.safety import MAX_FILE_BYTES, check_package
+from ..io.safexml import parse_xml
 from .charts import chart_png, overview_bars, section_bars
 from .templates import REVIEW_FILES, TEMPLATE_FILES, ReportError, template_error, template_file
 from .text import clean_text
@@ -45,9 +51,6 @@ MERGED_COLUMNS = 2  # 一级指标, 二级指标
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 WP = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
-REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
-OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
 CORE_PROPERTIES = "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties"
 IMAGE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
 RENDERED_RELS = {  # the parts docxtpl renders besides the body: headers, footers, footnotes
@@ -64,14 +67,7 @@ _DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 _COLUMN_TAGS = re.compile(r"\{[%{]-?\s*(?:tc\s|colspan\b|hm\b)")
 _PARAGRAPH = re.compile(r"<w:p(?: [^>]*)?>.*?</w:p>", re.DOTALL)
 _LISTING = re.compile("[\t\a\n\f]")
-_DOC_PR_ID = re.compile(r'(<wp:docPr\b[^>]*?\sid=")\d*(?=")')
-_ROOT_TAG = re.compile(r"<(w:document)\b[^>]*>")
 SCORE_TABLE_HEADERS = ("一级指标", "二级指标")  # the first cells of the 自评表, if its caption was lost
-_SCORE_MARK = re.compile(
-    rf'<w:tblCaption\s+w:val="{re.escape(SCORE_TABLE_CAPTION)}"\s*/>|>{re.escape(SCORE_TABLE_HEADERS[0])}</w:t>'
-)
-_TABLE_OPEN = re.compile(r"<w:tbl(?:\s[^>]*)?>")
-_TABLE_TAGS = re.compile(r"<w:tbl(?:\s[^>]*)?>|</w:tbl>")
 
 
 @dataclass(frozen=True)
@@ -97,23 +93,10 @@ class CompiledTemplate:
 # The Word templates' Jinja environment: autoescape on, undefined names are errors.
 _ENVIRONMENT = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 _COMPILED: dict[bytes, CompiledTemplate] = {}
-_PARSER = etree.XMLParser(recover=True, huge_tree=True)  # as docxtpl: a stray tag does not stop the report
 
 
-def _rels_name(part: str) -> str:
-    folder, base = posixpath.split(part)
-    return posixpath.join(folder, "_rels", f"{base}.rels")
-
-
-def _relationships(entries: dict[str, bytes], part: str) -> list[etree._Element]:
-    data = entries.get(_rels_name(part))
-    return (
-        [] if data is None else list(parse_xml(data, part=_rels_name(part)).iter(f"{{{REL_NS}}}Relationship"))
-    )
-
-
-def _target(part: str, rel: etree._Element) -> str:
-    return posixpath.normpath(posixpath.join(posixpath.dirname(part), rel.get("Target", ""))).lstrip("/")
+def _relationships(entries: dict[str, bytes], part: str) -> list[opc.Relationship]:
+    return list(opc.relationships(entries.get(opc.rels_part(part)), part).values())
 
 
 def _prepare(data: bytes, name: str) -> str:
@@ -143,19 +126,16 @@ def compile_template(data: bytes, shown: str) -> CompiledTemplate:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             check_package(zf)  # a zip bomb or a part over its limit, before any part is read
             entries = {info.filename: zf.read(info) for info in zf.infolist() if not info.is_dir()}
-        office = [r for r in _relationships(entries, "") if r.get("Type") == OFFICE_DOCUMENT]
-        document = _target("", office[0]) if office else "word/document.xml"
+        document = opc.main_part(opc.relationships(entries.get(opc.rels_part("")), "")) or "word/document.xml"
         if document not in entries:
             raise KeyError(f"缺少 {document}")
-        names = [document] + [
-            _target(document, r) for r in _relationships(entries, document) if r.get("Type") in RENDERED_RELS
-        ]
+        names = [document] + [r.target for r in _relationships(entries, document) if r.type in RENDERED_RELS]
         # document properties (标题、主题…) holding template tags are rendered too, as docxtpl does
         core = [
             name
             for r in _relationships(entries, "")
-            if r.get("Type") == CORE_PROPERTIES
-            and (name := _target("", r)) in entries
+            if r.type == CORE_PROPERTIES
+            and (name := r.target) in entries
             and re.search(rb"\{[{%]", entries[name])
         ]
         sources = {
@@ -258,6 +238,13 @@ def _grid_cells(tr: etree._Element, count: int) -> list[etree._Element]:
     return cells[:count]
 
 
+# schema order: tcW, gridSpan, hMerge, vMerge, tcBorders, shd, noWrap, tcMar, textDirection, …, vAlign
+_AFTER_VMERGE = frozenset(
+    f"{_W}{t}"
+    for t in ("tcBorders", "shd", "noWrap", "tcMar", "textDirection", "tcFitText", "vAlign", "hideMark")
+)
+
+
 def _set_vmerge(tc: etree._Element, value: str) -> None:
     tc_pr = tc.find(f"{_W}tcPr")
     if tc_pr is None:
@@ -267,10 +254,7 @@ def _set_vmerge(tc: etree._Element, value: str) -> None:
         tc_pr.remove(old)
     merge = etree.Element(f"{_W}vMerge")
     merge.set(f"{_W}val", value)
-    # schema order: tcW, gridSpan, hMerge, vMerge, tcBorders, shd, noWrap, tcMar, textDirection, …, vAlign
-    successors = {f"{_W}{t}" for t in ("tcBorders", "shd", "noWrap", "tcMar", "textDirection", "tcFitText",
-                                       "vAlign", "hideMark")}  # fmt: skip
-    anchor = next((child for child in tc_pr if child.tag in successors), None)
+    anchor = next((child for child in tc_pr if child.tag in _AFTER_VMERGE), None)
     if anchor is not None:
         anchor.addprevious(merge)
     else:
@@ -325,60 +309,31 @@ def merge_score_table(root: etree._Element) -> int:
     return merged
 
 
-def _finish_document(xml: str, fix_tables: bool, ids: Iterator[int]) -> bytes:
-    """The rendered body as docxtpl leaves it: table grids fixed, drawing ids renumbered, merged.
-
-    Without column tags only the 自评表 needs a tree: that table alone is parsed and put back, and
-    the drawing ids are renumbered in the text — a third of the cost of the whole document's tree.
-    """
+def _finish_document(xml: str, fix_tables: bool, ids: Iterator[int], name: str) -> bytes:
+    """The rendered body as docxtpl leaves it: table grids fixed, drawing ids renumbered, the 自评表 merged."""
     if fix_tables:
         tree = _DOCXTPL.fix_tables(xml.encode("utf-8"))
-        for doc_pr in tree.iter(f"{{{WP}}}docPr"):
-            doc_pr.set("id", str(next(ids)))
-        merge_score_table(tree)
-        return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", standalone=True)
-    return _merge_score_tables_in_text(_renumber_drawings(xml, ids)).encode("utf-8")
+    else:
+        tree = parse_xml(xml.encode("utf-8"), part=name, recover=True)
+    _renumber_drawings(tree, ids)
+    merge_score_table(tree)
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def _renumber_drawings(xml: str, ids: Iterator[int]) -> str:
-    """Give every drawing (``wp:docPr``) of the text the next id: ids are unique across the document."""
-    return _DOC_PR_ID.sub(lambda m: f"{m[1]}{next(ids)}", xml)
+def _renumber_drawings(root: etree._Element, ids: Iterator[int]) -> None:
+    """Give every drawing (``wp:docPr``) the next id: ids are unique across the document (docxtpl's
+    ``fix_docpr_ids``)."""
+    for doc_pr in root.iter(f"{{{WP}}}docPr"):
+        doc_pr.set("id", str(next(ids)))
 
 
-def _merge_score_tables_in_text(xml: str) -> str:
-    """:func:`merge_score_table` on each 自评表 of the document text (found by its caption or its
-    first header cell), each parsed on its own."""
-    root = _ROOT_TAG.search(xml)
-    if root is None:
-        return xml
-    pieces, done = [], 0
-    for mark in _SCORE_MARK.finditer(xml):
-        if mark.start() < done:
-            continue
-        # the table's start tag is the last one before its caption or first header cell
-        last = collections.deque(_TABLE_OPEN.finditer(xml, done, mark.start()), maxlen=1)
-        end = _table_end(xml, last[0].start()) if last else -1
-        if end < 0:
-            continue
-        opening = last[0]
-        tree = etree.fromstring(f"{root[0]}{xml[opening.start() : end]}</{root[1]}>", _PARSER)
-        if not merge_score_table(tree):
-            continue
-        merged = etree.tostring(tree[0], encoding="unicode")
-        # the parse declared the document's namespaces on the table: give it back its own start tag
-        pieces += [xml[done : opening.start()], opening[0], merged[merged.index(">") + 1 :]]
-        done = end
-    return "".join(pieces) + xml[done:] if pieces else xml
-
-
-def _table_end(xml: str, start: int) -> int:
-    """The index just after the ``</w:tbl>`` closing the table opened at ``start`` (nested tables skipped)."""
-    depth = 0
-    for tag in _TABLE_TAGS.finditer(xml, start):
-        depth += -1 if tag[0] == "</w:tbl>" else 1
-        if depth == 0:
-            return tag.end()
-    return -1
+def _finish_part(xml: str, ids: Iterator[int], name: str) -> bytes:
+    """A rendered header, footer or footnotes part with its drawings renumbered."""
+    if "docPr" not in xml:
+        return xml.encode("utf-8")
+    tree = parse_xml(xml.encode("utf-8"), part=name, recover=True)
+    _renumber_drawings(tree, ids)
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def _render_part(part: _Part, context: dict[str, Any], shown: str, is_document: bool) -> str:
@@ -391,27 +346,9 @@ def _render_part(part: _Part, context: dict[str, Any], shown: str, is_document: 
     xml = clean_text(xml).replace("\n<w:p", "<w:p")  # values are escaped: every "\n<w:p" is _prepare's
     xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
     # tabs, line and page breaks typed in a value become Word runs (docxtpl's listing), paragraph by paragraph
+    if not _LISTING.search(xml):
+        return xml  # none typed: no paragraph to look at
     return _PARAGRAPH.sub(lambda m: _DOCXTPL.resolve_listing(m[0]) if _LISTING.search(m[0]) else m[0], xml)
-
-
-def _with_images(rels: bytes | None, images: list[tuple[str, str, bytes]], part: str) -> bytes:
-    root = (
-        etree.fromstring(rels) if rels else etree.Element(f"{{{REL_NS}}}Relationships", nsmap={None: REL_NS})
-    )
-    folder = posixpath.dirname(part)
-    for rid, name, _png in images:
-        etree.SubElement(
-            root, f"{{{REL_NS}}}Relationship", Id=rid, Type=IMAGE_REL, Target=posixpath.relpath(name, folder)
-        )
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-
-
-def _with_png_type(content_types: bytes) -> bytes:
-    root = etree.fromstring(content_types)
-    if any(d.get("Extension", "").lower() == "png" for d in root.iter(f"{{{CT_NS}}}Default")):
-        return content_types
-    root.insert(0, etree.Element(f"{{{CT_NS}}}Default", Extension="png", ContentType="image/png"))
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def render_package(compiled: CompiledTemplate, context: dict[str, Any], shown: str) -> bytes:
@@ -422,27 +359,31 @@ def render_package(compiled: CompiledTemplate, context: dict[str, Any], shown: s
     images = _chart_images(context)
     ids = itertools.count(1001)
     for part in compiled.parts:
-        rel_ids = {r.get("Id", "") for r in _relationships(entries, part.name)}
+        rel_ids = {r.id for r in _relationships(entries, part.name)}
         collector = None if part.properties else _Media(part.name, taken, rel_ids)
         for image in images:
             image.media = collector
         is_document = part.name == compiled.document
         xml = _render_part(part, context, shown, is_document)
         if is_document:
-            entries[part.name] = _finish_document(xml, compiled.fix_tables, ids)
+            entries[part.name] = _finish_document(xml, compiled.fix_tables, ids, part.name)
         else:
-            entries[part.name] = (xml if part.properties else _renumber_drawings(xml, ids)).encode("utf-8")
+            entries[part.name] = xml.encode("utf-8") if part.properties else _finish_part(xml, ids, part.name)
         if collector is not None and collector.images:
             media.append((part.name, list(collector.images.values())))
     for image in images:
         image.media = None
     for part_name, added in media:
-        rels = _rels_name(part_name)
-        entries[rels] = _with_images(entries.get(rels), added, part_name)
+        rels = opc.rels_part(part_name)
+        entries[rels] = opc.add_relationships(
+            entries.get(rels), part_name, [(rid, IMAGE_REL, name) for rid, name, _png in added]
+        )[0]
         for _rid, name, png in added:
             entries[name] = png
-    if media and "[Content_Types].xml" in entries:
-        entries["[Content_Types].xml"] = _with_png_type(entries["[Content_Types].xml"])
+    if media and opc.CONTENT_TYPES in entries:
+        entries[opc.CONTENT_TYPES] = opc.with_content_types(
+            entries[opc.CONTENT_TYPES], defaults={"png": "image/png"}
+        )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:
         for name, data in entries.items():

@@ -20,7 +20,7 @@ from ..core.evaluate import Evaluation
 from ..core.findings import ERROR, Finding
 from ..core.numbers import fmt_score, parse_text
 from ..core.previous import year_over_year
-from ..io.safety import safe_output_name
+from ..io.filenames import safe_output_name
 from .charts import chart_key, overview_bars, section_bars
 from .report_context import IndicatorLine, report_context
 from .review_context import Locate, review_context

@@ -14,11 +14,12 @@ from ..core.metrics import METRIC_BY_LABEL, METRICS, Column, Group
 from ..core.numbers import parse_text
 from ..core.rates import on_schedule
 from ..core.rubric import subtotal, table_shape
+from ..io.cellref import column_letters as get_column_letter
+from ..io.cellref import range_boundaries
 from ..io.xlsxpatch import Formula, Literal
-from ..io.xlsxpatch import column_letters as get_column_letter
 from ..io.xlsxwrite import wrapped_height
 from . import contract as c
-from .read import Locator, TablePos, range_boundaries
+from .read import Locator, TablePos
 
 Cells = dict[tuple[str, str], object]
 #: Column widths of the 校验结果 sheet (级别, 检查项, 说明, 位置), set by ``xlperf new``.

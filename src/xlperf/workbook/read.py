@@ -4,110 +4,37 @@ Nothing here knows a cell address: fields are found through their defined names,
 their display names and column headers.  Damage — a missing sheet, name or column, a broken
 reference — is collected as :attr:`Locator.problems` (Chinese) instead of raising, so a build can
 still report everything else.  Cells that hold a formula the user typed are read through their
-cached value (python-calamine), cells xlperf computes are skipped.
-
-The package is read directly (zipfile + the safe lxml parser), not through ``openpyxl.load_workbook``:
-only ``workbook.xml``, the relationships, the styles' number formats, the shared strings, the table
-parts and the worksheets that hold named cells are parsed, and only the cells asked for are decoded.
-Worksheets are streamed row by row and only their filled cells kept, so memory follows the data, not
-the file (every part was already checked against ``io.safety.PART_LIMITS``).
-Each cell decodes to exactly what openpyxl's ``load_workbook`` (formulas, not cached values) gives —
-ints and floats as written, dates through the cell's number format, ``"=…"`` for formulas — so the
-results equal those of the openpyxl reader this replaced, about ten times faster.
+cached value, cells xlperf computes are skipped.  The package itself is decoded by
+:mod:`xlperf.workbook.decoder`; where things are is kept in :class:`~xlperf.workbook.locator.Locator`.
 """
 
 from __future__ import annotations
 
-import posixpath
 import re
-import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TypeVar
-
-from lxml import etree
 
 from ..core.fields import FIELDS, MONEY_KEYS, Field
 from ..core.model import ClassRow, GoalRow, IndicatorRow, QuarterRow, Ref, TeamRow, UnitData
-from ..errors import UnreadableFileError, XlperfError
-from ..io.safety import MAX_MERGED_CELLS, iter_xml, parse_xml, part_limit
-from ..io.xlsxpatch import column_letters as get_column_letter
-from ..io.xlsxpatch import parse_address, parse_range
+from ..io.cellref import column_letters as get_column_letter
+from ..io.cellref import range_boundaries
 from . import contract as c
-from .numfmt import BUILTIN_FORMATS, MAC_EPOCH, WINDOWS_EPOCH, is_date_format, is_timedelta_format
+from .decoder import Book, guarded, open_book
+from .locator import Locator, TablePos
 
-T = TypeVar("T")
-
-
-def range_boundaries(ref: str) -> tuple[int, int, int, int]:
-    """``(min_col, min_row, max_col, max_row)`` of an A1 cell or range (单元格范围); ValueError if it is not one."""
-    bounds = parse_range(ref)
-    if bounds is None:
-        raise ValueError(f"{ref} is not a cell range")
-    return bounds[1], bounds[0], bounds[3], bounds[2]
-
-
-def column_index_from_string(letters: str) -> int:
-    """The number of column ``letters`` (列号): A → 1."""
-    found = parse_address(f"{letters}1")
-    if found is None:
-        raise ValueError(f"{letters} is not a column")
-    return found[1]
-
-
-@dataclass
-class TablePos:
-    """Where a contract table is (表格位置): sheet, header row, data rows and column letters by header."""
-
-    spec: c.TableSpec
-    sheet: str
-    header_row: int
-    first_row: int
-    last_row: int
-    columns: dict[str, str]
-
-    def cell(self, header: str, index: int) -> str | None:
-        """The A1 address of ``header`` in data row ``index`` (0-based), or None if the column is missing."""
-        letter = self.columns.get(header)
-        return f"{letter}{self.first_row + index}" if letter else None
-
-    @property
-    def rows(self) -> int:
-        """Number of data rows (数据行数)."""
-        return self.last_row - self.first_row + 1
-
-
-@dataclass
-class Locator:
-    """Where every contract item lives in one workbook (位置表)."""
-
-    names: dict[str, tuple[str, str]] = field(default_factory=dict)
-    tables: dict[str, TablePos] = field(default_factory=dict)
-    problems: list[tuple[str, Ref | None]] = field(default_factory=list)
-    sheets: list[str] = field(default_factory=list)
-    formula_cells: set[tuple[str, str]] = field(default_factory=set)
-    own_formula_cells: set[tuple[str, str]] = field(default_factory=set)
-    finding_rows: int = 0
-    layout_version: int = c.LAYOUT_VERSION
-    outdated: str = ""  # an older layout's notice: its newer names read as blank until upgraded
-
-    def locate(self, ref: Ref) -> tuple[str, str] | None:
-        """The (sheet, cell) a core :class:`Ref` points at (定位), or None."""
-        if ref.table is None:
-            return self.names.get(ref.key)
-        spec = c.TABLE_BY_CAPTION.get(ref.table)
-        pos = self.tables.get(spec.name) if spec else None
-        if pos is None or ref.row is None:
-            return None
-        address = pos.cell(ref.key, ref.row)
-        return (pos.sheet, address) if address else None
-
-    def describe(self, ref: Ref) -> str:
-        """``工作表!单元格`` for messages (位置描述)."""
-        found = self.locate(ref)
-        return f"{found[0]}!{found[1]}" if found else ""
+__all__ = [
+    "MAX_NAME_PROBLEMS",
+    "Locator",
+    "TablePos",
+    "WorkbookInputs",
+    "contract_inputs",
+    "count_finding_rows",
+    "is_own_formula",
+    "place_table",
+    "read_workbook",
+]
 
 
 @dataclass
@@ -119,473 +46,10 @@ class WorkbookInputs:
     values: dict[tuple[str, str], object]
 
 
-# --------------------------------------------------------------------------------------------
-# The package: parts, relationships, styles, shared strings
-# --------------------------------------------------------------------------------------------
-
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
-_WORKBOOK_TYPES = (  # .xltm, .xltx, .xlsm, .xlsx: the first one present is the workbook part
-    "application/vnd.ms-excel.template.macroEnabled.main+xml",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
-    "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
-)
-_SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
-_TABLE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/table"
-_ROW, _C, _F, _V, _IS = (f"{{{_MAIN}}}{tag}" for tag in ("row", "c", "f", "v", "is"))
-_MERGE, _TABLE_PART, _T = f"{{{_MAIN}}}mergeCell", f"{{{_MAIN}}}tablePart", f"{{{_MAIN}}}t"
-# Global names openpyxl files under the sheets, not the workbook.
-_SHEET_SCOPED = ("_xlnm.Print_Titles", "_xlnm.Print_Area", "_xlnm._FilterDatabase")
-_COORD = re.compile(r"([A-Za-z]{1,3})(\d+)")
-_CANONICAL = re.compile(r"[A-Z]{1,3}[1-9][0-9]*")  # an A1 address as Excel writes it
 # 'Sheet'!$B$5 or Sheet!$B$5:$B$8 — one area, the only shape a contract name has.
 _ONE_AREA = re.compile(
     r"(?:'((?:[^']|'')+)'|([^\W\d][\w.]*))!(\$?[A-Z]{1,3}\$?[1-9]\d*(?::\$?[A-Z]{1,3}\$?[1-9]\d*)?)"
 )
-
-
-class _Damaged(Exception):
-    """Internal: the package is not a readable workbook; carries the technical reason."""
-
-
-def _localname(element: etree._Element) -> str:
-    tag = element.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _resolve(rels_part: str, target: str) -> str:
-    """A relationship target as a part name, the way openpyxl resolves it."""
-    if target.startswith("/"):
-        return target[1:]
-    parent = posixpath.split(posixpath.dirname(rels_part))[0]
-    return posixpath.normpath(posixpath.join(parent, target))
-
-
-def _rels_of(part: str) -> str:
-    folder, name = posixpath.split(part)
-    return posixpath.join(folder, "_rels", f"{name}.rels")
-
-
-def _text_content(element: etree._Element) -> str:
-    """Plain text of a ``<si>``/``<is>`` element: its ``<t>`` plus every run's ``<t>``, phonetics left out."""
-    if len(element) == 1 and element[0].tag == _T:  # what nearly every cell holds: one <t>
-        return element[0].text or ""
-    plain: str | None = None
-    runs: list[str] = []
-    for child in element:
-        name = _localname(child)
-        if name == "t":
-            plain = child.text
-        elif name == "r":
-            text = None
-            for part in child:
-                if _localname(part) == "t":
-                    text = part.text
-            if text is not None:
-                runs.append(text)
-    return (plain or "") + "".join(runs)
-
-
-def _cast_number(text: str) -> int | float:
-    return float(text) if "." in text or "E" in text or "e" in text else int(text)
-
-
-class _Package:
-    """The parts of an .xlsx that reading inputs needs (工作簿部件), parsed on first use."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.zip = zipfile.ZipFile(path)
-        self.parts = {info.filename: info for info in self.zip.infolist()}
-        types = self.xml("[Content_Types].xml")
-        overrides = {
-            o.get("ContentType"): o.get("PartName", "") for o in reversed(types.findall(f"{{{_CT}}}Override"))
-        }
-        workbook_part = next((overrides[t] for t in _WORKBOOK_TYPES if t in overrides), None)
-        if workbook_part is None:
-            defaults = {d.get("ContentType") for d in types.findall(f"{{{_CT}}}Default")}
-            if not defaults & set(_WORKBOOK_TYPES):
-                raise _Damaged("找不到工作簿主体部件（workbook.xml）")
-            workbook_part = "/xl/workbook.xml"
-        self.workbook_part = workbook_part[1:]
-        strings_part = overrides.get(_SHARED_STRINGS_TYPE)
-        self.strings_part = strings_part[1:] if strings_part else None
-        self._strings: list[str] | None = None
-        self.date_styles, self.timedelta_styles = self._number_styles()
-        self._percent_styles: set[int] | None = None
-
-    def read(self, part: str) -> bytes:
-        """The bytes of ``part``; over its size limit it is damage (inspect_workbook_file refused it first)."""
-        info = self.parts.get(part)
-        if info is None:
-            raise _Damaged(f"缺少部件 {part}")
-        limit = part_limit(part)
-        if limit is not None and info.file_size > limit.max_bytes:
-            raise _Damaged(f"部件 {part} 过大")
-        return self.zip.read(info)
-
-    def xml(self, part: str) -> etree._Element:
-        return parse_xml(self.read(part), path=str(self.path), part=part)
-
-    def relationships(self, part: str) -> dict[str, tuple[str, str]]:
-        """Id → (type, resolved target) of ``part``'s internal relationships; empty when it has none."""
-        rels_part = _rels_of(part)
-        if rels_part not in self.parts:
-            return {}
-        found = {}
-        for rel in self.xml(rels_part).iter(f"{{{_PKG_REL}}}Relationship"):
-            if rel.get("TargetMode") != "External":
-                found[rel.get("Id", "")] = (rel.get("Type", ""), _resolve(rels_part, rel.get("Target", "")))
-        return found
-
-    def _number_styles(self) -> tuple[set[int], set[int]]:
-        """Indices of the cell styles whose number format shows a date / a duration (日期格式)."""
-        if "xl/styles.xml" not in self.parts:
-            return set(), set()
-        root = self.xml("xl/styles.xml")
-        custom = {
-            int(fmt.get("numFmtId", "-1")): fmt.get("formatCode") for fmt in root.iter(f"{{{_MAIN}}}numFmt")
-        }
-        xfs = root.find(f"{{{_MAIN}}}cellXfs")
-        dates, durations = set(), set()
-        for index, xf in enumerate(xfs.iter(f"{{{_MAIN}}}xf") if xfs is not None else ()):
-            number = int(xf.get("numFmtId", "0"))
-            code = custom[number] if number in custom else BUILTIN_FORMATS.get(number)
-            if is_date_format(code):
-                dates.add(index)
-            if is_timedelta_format(code):
-                durations.add(index)
-        return dates, durations
-
-    def percent_styles(self) -> set[int]:
-        """Indices of the cell styles whose number format shows a percent (百分比格式), parsed on first use."""
-        if self._percent_styles is None:
-            self._percent_styles = set()
-            if "xl/styles.xml" in self.parts:
-                root = self.xml("xl/styles.xml")
-                custom = {
-                    int(f.get("numFmtId", "-1")): f.get("formatCode") or ""
-                    for f in root.iter(f"{{{_MAIN}}}numFmt")
-                }
-                xfs = root.find(f"{{{_MAIN}}}cellXfs")
-                for index, xf in enumerate(xfs.iter(f"{{{_MAIN}}}xf") if xfs is not None else ()):
-                    number = int(xf.get("numFmtId", "0"))
-                    code = custom[number] if number in custom else BUILTIN_FORMATS.get(number) or ""
-                    if "%" in code:
-                        self._percent_styles.add(index)
-        return self._percent_styles
-
-    def shared_string(self, index: int) -> str:
-        if self._strings is None:
-            self._strings = []
-            if self.strings_part is not None:
-                root = self.xml(self.strings_part)
-                self._strings = [
-                    _text_content(si).replace("x005F_", "") for si in root.iter(f"{{{_MAIN}}}si")
-                ]
-        return self._strings[index]
-
-
-# --------------------------------------------------------------------------------------------
-# Worksheets: cells decoded as openpyxl does
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)  # not frozen: a frozen dataclass is five times slower to create
-class _Cell:
-    """What reading needs of one ``<c>`` (单元格记录), kept instead of the XML tree: the first ``<f>``,
-    ``<v>`` and ``<is>`` as find() would give them, and the shared formula it belongs to."""
-
-    r: str | None
-    kind: str
-    style: str | None
-    value: str | None
-    formula: str | None  # the text of <f>, "" when it has none; None without <f>
-    inline: str | None  # the text of <is>, None without it
-    shared: tuple[str, str | None] | None  # (master formula, master address) for a shared-formula cell
-
-
-def _cell_record(cell: etree._Element, masters: dict[str | None, tuple[str, str | None]]) -> _Cell:
-    formula = value = inline = None
-    for child in cell:  # the first <f>, <v> and <is>, as find() would give, without its cost
-        tag = child.tag
-        if tag == _F:
-            formula = child if formula is None else formula
-        elif tag == _V:
-            value = child if value is None else value
-        elif tag == _IS:
-            inline = child if inline is None else inline
-    shared = None
-    # Shared formulas: the first cell of a group holds the text, the others refer to it (共享公式).
-    if formula is not None and formula.get("t") == "shared" and cell.tag == _C:
-        key = formula.get("si")
-        if key in masters:
-            shared = masters[key]
-        elif formula.text:
-            masters[key] = ("=" + formula.text, cell.get("r"))
-    return _Cell(
-        cell.get("r"),
-        cell.get("t", "n"),
-        cell.get("s"),
-        value.text if value is not None else None,
-        (formula.text or "") if formula is not None else None,
-        _text_content(inline) if inline is not None else None,
-        shared,
-    )
-
-
-class _Sheet:
-    """One worksheet's cells by address, decoded on request (工作表单元格).
-
-    The sheet is streamed row by row (:func:`~xlperf.io.safety.iter_xml`): each cell that holds
-    anything is kept as a small :class:`_Cell` and the XML is dropped at once, so empty rows cost
-    nothing and memory grows with the filled cells only, never with the size of the tree.
-    """
-
-    def __init__(self, book: _Book, title: str, part: str) -> None:
-        self.book, self.title = book, title
-        package = book.package
-        self.cells: dict[str, _Cell] = {}
-        self.table_ids: list[str] = []
-        merges: list[str] = []
-        masters: dict[str | None, tuple[str, str | None]] = {}
-        row_number = 0
-        elements = iter_xml(
-            package.read(part), (_ROW, _MERGE, _TABLE_PART), path=str(package.path), part=part
-        )
-        for element in elements:
-            if element.tag == _MERGE:
-                merges.append(element.get("ref", ""))
-            elif element.tag == _TABLE_PART:
-                self.table_ids.append(element.get(f"{{{_REL}}}id", ""))
-            else:
-                row_number = self._read_row(element, row_number, masters)
-        # Merged cells: every covered cell reads the value of the range's top-left cell (合并单元格),
-        # as a user sees it — e.g. one 绩效目标 merged over the indicators under it.
-        self.merged: dict[str, str] = {}
-        covered = 0
-        for ref in merges:
-            try:
-                min_col, min_row, max_col, max_row = range_boundaries(ref)
-            except (TypeError, ValueError):
-                continue
-            area = (max_col - min_col + 1) * (max_row - min_row + 1)
-            if area > 10_000:
-                continue  # a whole-column merge: nothing a table row would read
-            covered += area
-            if covered > MAX_MERGED_CELLS:
-                raise UnreadableFileError(
-                    f"合并单元格覆盖的单元格超过 {MAX_MERGED_CELLS:,} 个，远超绩效自评工作簿所需；"
-                    "文件可能已损坏或是恶意构造的，请取消不需要的合并单元格后再处理",
-                    path=str(package.path),
-                    sheet=title,
-                )
-            anchor = f"{get_column_letter(min_col)}{min_row}"
-            for row in range(min_row, max_row + 1):
-                for col in range(min_col, max_col + 1):
-                    self.merged.setdefault(f"{get_column_letter(col)}{row}", anchor)
-
-    def _read_row(
-        self, row: etree._Element, row_number: int, masters: dict[str | None, tuple[str, str | None]]
-    ) -> int:
-        """Keep the cells of one ``<row>``, addressed as openpyxl counts them; returns the row's number.
-
-        A cell's own ``r`` (what Excel writes) is its address; a row or cell without one follows the
-        previous, and an oddly spelt address (``a01``) is normalised.
-        """
-        r = row.get("r")
-        if r is None:
-            row_number += 1
-        else:
-            try:
-                row_number = int(r)
-            except ValueError:
-                number = float(r)
-                if not number.is_integer():
-                    raise _Damaged(f"工作表「{self.title}」的行号 {r} 无效") from None
-                row_number = int(number)
-        column = 0
-        previous: str | None = None  # an address whose column is not computed yet
-        for cell in row:
-            tag = cell.tag
-            if tag != _C and (not isinstance(tag, str) or tag.endswith("}extLst")):
-                continue  # comments, processing instructions and extensions are not cells
-            coordinate = cell.get("r")
-            if coordinate and _CANONICAL.fullmatch(coordinate):
-                address, previous = coordinate, coordinate
-            elif coordinate:
-                match = _COORD.fullmatch(coordinate)
-                if match is None:
-                    raise _Damaged(f"工作表「{self.title}」的单元格地址 {coordinate} 无效")
-                column, previous = column_index_from_string(match[1]), None
-                address = f"{get_column_letter(column)}{int(match[2])}"
-            else:
-                if previous is not None:
-                    column, previous = column_index_from_string(_COORD.fullmatch(previous)[1]), None  # type: ignore[index]
-                column += 1
-                address = f"{get_column_letter(column)}{row_number}"
-            if len(cell):
-                self.cells[address] = _cell_record(cell, masters)
-            else:  # an empty <c/> reads as None: nothing to keep, but it replaces an earlier one
-                self.cells.pop(address, None)
-        return row_number
-
-    def value(self, row: int, column: int) -> object:
-        """The cell's value as openpyxl's ``load_workbook`` gives it: ``"=…"`` for a formula (单元格值)."""
-        return self.value_at(f"{get_column_letter(column)}{row}")
-
-    def value_at(self, address: str) -> object:
-        """The value of the top-left cell of ``address`` (``A1`` or ``A1:B2``)."""
-        key = address.split(":", 1)[0]
-        key = self.merged.get(key, key)
-        cell = self.cells.get(key)
-        if cell is None and not _CANONICAL.fullmatch(key):
-            col, row = range_boundaries(address)[:2]
-            key = f"{get_column_letter(col)}{row}"
-            cell = self.cells.get(key)
-        if cell is None:
-            return None
-        try:
-            return self._decode(cell)
-        except (IndexError, ValueError, OverflowError, TypeError) as exc:
-            raise UnreadableFileError(
-                f"单元格内容已损坏，无法读取（{type(exc).__name__}: {exc}）",
-                path=str(self.book.package.path),
-                sheet=self.title,
-                cell=key,
-            ) from None
-
-    def percent_at(self, address: str) -> bool:
-        """Whether the number in ``address`` is shown as a percent (以百分比显示), i.e. typed as ``12%``."""
-        cell = self.cells.get(self.merged.get(address, address))
-        style = cell.style if cell is not None else None
-        return bool(style) and int(style or 0) in self.book.package.percent_styles()
-
-    def cached_at(self, address: str) -> object:
-        """The saved result of the formula in ``address`` (公式缓存值), None when there is none."""
-        cell = self.cells.get(address)
-        return self._decode(cell, cached=True) if cell is not None else None
-
-    def _decode(self, cell: _Cell, *, cached: bool = False) -> object:
-        if cell.formula is not None and not cached:
-            if cell.shared is not None:
-                from openpyxl.formula.translate import Translator
-
-                master, origin = cell.shared
-                return Translator(master, origin).translate_formula(cell.r)
-            return "=" + cell.formula
-        kind = cell.kind
-        if kind == "inlineStr":
-            return cell.inline
-        text = cell.value
-        if not text:
-            return None
-        if kind == "n":
-            number = _cast_number(text)
-            style = cell.style
-            style_id = 0 if style is None else int(style) if style else -1
-            package = self.book.package
-            if style_id in package.date_styles:
-                from openpyxl.utils.datetime import from_excel  # only for dates: openpyxl costs ≈150 ms
-
-                try:
-                    return from_excel(number, self.book.epoch, timedelta=style_id in package.timedelta_styles)
-                except (OverflowError, ValueError):
-                    return "#VALUE!"
-            return number
-        if kind == "s":
-            return self.book.package.shared_string(int(text))
-        if kind == "b":
-            return bool(int(text))
-        if kind == "d":
-            from openpyxl.utils.datetime import from_ISO8601
-
-            return from_ISO8601(text)
-        return text  # "str" (a formula's text result), "e" (an error code)
-
-
-class _Book:
-    """The sheets of a workbook in tab order, worksheets parsed on first use (工作簿)."""
-
-    def __init__(self, path: Path) -> None:
-        self.package = package = _Package(path)
-        root = package.xml(package.workbook_part)
-        properties = root.find(f"{{{_MAIN}}}workbookPr")
-        date1904 = properties.get("date1904") if properties is not None else None
-        self.epoch = MAC_EPOCH if date1904 not in (None, "false", "f", "0") else WINDOWS_EPOCH
-        rels = package.relationships(package.workbook_part)
-        self.sheetnames: list[str] = []
-        self.worksheet_parts: dict[str, str] = {}
-        for sheet in root.iter(f"{{{_MAIN}}}sheet"):
-            rel_id = sheet.get(f"{{{_REL}}}id")
-            if not rel_id:
-                continue
-            if rel_id not in rels:
-                raise _Damaged(f"工作表「{sheet.get('name')}」的关系 {rel_id} 不存在")
-            kind, target = rels[rel_id]
-            if target not in package.parts:
-                continue
-            title = sheet.get("name", "")
-            self.sheetnames.append(title)
-            if "chartsheet" not in kind:
-                self.worksheet_parts[title] = target
-        self.defined_names: dict[str, str] = {}
-        for defined in root.iter(f"{{{_MAIN}}}definedName"):
-            name = defined.get("name", "")
-            if defined.get("localSheetId") is None and name not in _SHEET_SCOPED:
-                self.defined_names[name] = defined.text or ""
-        self._sheets: dict[str, _Sheet] = {}
-
-    def sheet(self, title: str) -> _Sheet | None:
-        """The worksheet called ``title`` (exact match), or None for a chart sheet or an unknown title."""
-        part = self.worksheet_parts.get(title)
-        if part is None:
-            return None
-        if title not in self._sheets:
-            self._sheets[title] = _Sheet(self, title, part)
-        return self._sheets[title]
-
-    def value(self, sheet: str, address: str) -> object:
-        """The value of ``sheet!address``; None where there is no such worksheet."""
-        found = self.sheet(sheet)
-        return found.value_at(address) if found is not None else None
-
-    def tables(self) -> dict[str, tuple[str, str]]:
-        """Display name → (sheet, ref) of every table; a later sheet wins, as in openpyxl."""
-        found: dict[str, tuple[str, str]] = {}
-        seen: set[str] = set()
-        for title, part in self.worksheet_parts.items():
-            rels = self.package.relationships(part)
-            if not any(kind == _TABLE_REL for kind, _ in rels.values()):
-                continue
-            sheet = self.sheet(title)
-            assert sheet is not None
-            for rel_id in sheet.table_ids:
-                if rel_id not in rels:
-                    raise _Damaged(f"工作表「{title}」的表格关系 {rel_id} 不存在")
-                table = self.package.xml(rels[rel_id][1])
-                display, ref = table.get("displayName"), table.get("ref")
-                name = table.get("name") or display
-                if not name or not ref:
-                    raise _Damaged(f"工作表「{title}」中的表格缺少名称或区域")
-                if name.lower() in seen:
-                    raise _Damaged(f"表格名称 {name} 重复")
-                seen.add(name.lower())
-                found[display or ""] = (title, ref)
-        return found
-
-
-def _open(path: Path) -> _Book:
-    try:
-        return _Book(path)
-    except XlperfError:
-        raise
-    except (_Damaged, zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
-        detail = str(exc) if isinstance(exc, _Damaged) else f"{type(exc).__name__}: {exc}"
-        raise UnreadableFileError(f"无法作为 Excel 工作簿打开（{detail}）", path=str(path)) from None
 
 
 def _destinations(text: str) -> list[tuple[str, str]]:
@@ -609,7 +73,7 @@ def _destinations(text: str) -> list[tuple[str, str]]:
 MAX_NAME_PROBLEMS = 20
 
 
-def _locate_names(book: _Book, loc: Locator) -> None:
+def _locate_names(book: Book, loc: Locator) -> None:
     broken: list[str] = []
     for name, text in book.defined_names.items():
         if "#REF!" in text:
@@ -635,8 +99,8 @@ def _locate_names(book: _Book, loc: Locator) -> None:
         )
 
 
-def _locate_tables(book: _Book, loc: Locator) -> None:
-    found = _guarded(book, book.tables)
+def _locate_tables(book: Book, loc: Locator) -> None:
+    found = guarded(book, book.tables)
     for spec in c.TABLES:
         if spec.name not in found:
             loc.problems.append(
@@ -691,29 +155,16 @@ def count_finding_rows(loc: Locator, cell: Callable[[str, int, int], object]) ->
     return count
 
 
-def _guarded(book: _Book, read: Callable[[], T]) -> T:
-    """Run a step that parses more parts, turning damage into :class:`UnreadableFileError`."""
-    try:
-        return read()
-    except XlperfError:
-        raise
-    except (_Damaged, KeyError, ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
-        detail = str(exc) if isinstance(exc, _Damaged) else f"{type(exc).__name__}: {exc}"
-        raise UnreadableFileError(
-            f"无法作为 Excel 工作簿打开（{detail}）", path=str(book.package.path)
-        ) from None
-
-
 def read_workbook(path: Path) -> WorkbookInputs:
     """Read inputs into :class:`UnitData` with a :class:`Locator` (读取输入); raises only if unreadable."""
-    book = _open(path)
+    book = open_book(path)
     try:
         return _read(book, path)
     finally:
-        book.package.zip.close()
+        book.package.package.zip.close()
 
 
-def _read(book: _Book, path: Path) -> WorkbookInputs:
+def _read(book: Book, path: Path) -> WorkbookInputs:
     loc = Locator(sheets=list(book.sheetnames))
     for sheet in c.SHEETS:
         if sheet not in book.sheetnames:
@@ -723,18 +174,18 @@ def _read(book: _Book, path: Path) -> WorkbookInputs:
     _locate_names(book, loc)
     _locate_tables(book, loc)
     _check_version(book, loc)
-    loc.finding_rows = _guarded(book, lambda: count_finding_rows(loc, _sheet_cell(book)))
+    loc.finding_rows = guarded(book, lambda: count_finding_rows(loc, _sheet_cell(book)))
     values: dict[tuple[str, str], object] = {}
 
     def value(sheet: str, address: str, ref: Ref) -> object:
-        raw = _guarded(book, lambda: book.value(sheet, address))
+        raw = guarded(book, lambda: book.value(sheet, address))
         if isinstance(raw, str) and raw.startswith("="):
             loc.formula_cells.add((sheet, address))
             if is_own_formula(raw):
                 loc.own_formula_cells.add((sheet, address))
                 raw = None
             else:  # a formula the user typed: its saved result
-                formula, raw = raw, _guarded(book, lambda: book.sheet(sheet).cached_at(address))  # type: ignore[union-attr]
+                formula, raw = raw, guarded(book, lambda: book.sheet(sheet).cached_at(address))  # type: ignore[union-attr]
                 if raw is None:
                     loc.problems.append(
                         (
@@ -804,7 +255,7 @@ def contract_inputs(
     )
 
 
-def _sheet_cell(book: _Book) -> Callable[[str, int, int], object]:
+def _sheet_cell(book: Book) -> Callable[[str, int, int], object]:
     def cell(title: str, row: int, column: int) -> object:
         sheet = book.sheet(title)
         return sheet.value(row, column) if sheet is not None else None
@@ -812,7 +263,7 @@ def _sheet_cell(book: _Book) -> Callable[[str, int, int], object]:
     return cell
 
 
-def _check_version(book: _Book, loc: Locator) -> None:
+def _check_version(book: Book, loc: Locator) -> None:
     """The layout version the workbook was generated with (布局版本) against this xlperf's."""
     text = book.defined_names.get(c.VERSION_NAME, "").strip()
     version = int(text) if text.isdigit() else 0
@@ -832,7 +283,7 @@ def _check_version(book: _Book, loc: Locator) -> None:
         )
 
 
-def _check_label(book: _Book, loc: Locator, f: Field, where: tuple[str, str]) -> None:
+def _check_label(book: Book, loc: Locator, f: Field, where: tuple[str, str]) -> None:
     """A field's name must still sit between its label and its unit (名称与标签一致); else the name is stale."""
     sheet = book.sheet(where[0])
     if sheet is None:

@@ -1,0 +1,106 @@
+"""The Open Packaging layer (io/opc.py) on real packages: a workbook openpyxl wrote and a Word file."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import docx
+import openpyxl
+import pytest
+
+from xlperf.errors import UnreadableFileError
+from xlperf.io import opc
+from xlperf.io.safexml import parse_xml
+
+
+def _workbook(path: Path) -> Path:
+    wb = openpyxl.Workbook()
+    wb.active.title = "基本信息"
+    wb.create_sheet("项目")
+    wb.create_chartsheet("图表")
+    wb.save(path)
+    return path
+
+
+def test_sheet_map_and_main_part_of_a_real_workbook(tmp_path: Path) -> None:
+    package = opc.Package.open(_workbook(tmp_path / "book.xlsx"))
+    workbook = package.main_part()
+    assert workbook == "xl/workbook.xml"
+    sheets = opc.sheet_map(parse_xml(package.read(workbook)), package.relationships(workbook))
+    assert [(s.title, s.kind) for s in sheets] == [
+        ("基本信息", "worksheet"),
+        ("项目", "worksheet"),
+        ("图表", "chartsheet"),
+    ]
+    assert all(s.part is not None and package.find(s.part) is not None for s in sheets)
+    assert package.find("XL/WORKBOOK.XML") is package.find("xl/workbook.xml")  # names are case-insensitive
+    types = parse_xml(package.read(opc.CONTENT_TYPES))
+    assert opc.content_type(types, "xl/workbook.xml") == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+    )
+    assert opc.content_type(types, "xl/_rels/workbook.xml.rels") == (
+        "application/vnd.openxmlformats-package.relationships+xml"
+    )  # from the extension's Default
+    assert opc.content_type(types, "xl/unknown.bin") is None
+
+
+def test_targets_resolve_relative_absolute_and_escaped() -> None:
+    assert opc.rels_part("") == "_rels/.rels"
+    assert opc.rels_part("word/document.xml") == "word/_rels/document.xml.rels"
+    assert opc.resolve_target("xl/workbook.xml", "worksheets/sheet1.xml") == "xl/worksheets/sheet1.xml"
+    assert opc.resolve_target("xl/worksheets/sheet1.xml", "../tables/table1.xml") == "xl/tables/table1.xml"
+    assert (
+        opc.resolve_target("xl/workbook.xml", "/xl/worksheets/sheet%202.xml") == "xl/worksheets/sheet 2.xml"
+    )
+    assert opc.resolve_target("", "xl\\workbook.xml") == "xl/workbook.xml"
+
+
+def test_added_relationships_and_content_types_read_back_in_python_docx() -> None:
+    buffer = io.BytesIO()
+    docx.Document().save(buffer)
+    with zipfile.ZipFile(buffer) as zf:
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    rels = opc.rels_part("word/document.xml")
+    before = opc.relationships(parts[rels], "word/document.xml")
+    image = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
+    parts[rels], ids = opc.add_relationships(
+        parts[rels],
+        "word/document.xml",
+        [(None, image, "word/media/a.png"), ("rIdMine", image, "word/media/b.png")],
+    )
+    assert ids[0] not in before and ids[1] == "rIdMine"
+    after = opc.relationships(parts[rels], "word/document.xml")
+    assert {after[i].target for i in ids} == {"word/media/a.png", "word/media/b.png"}
+    parts[opc.CONTENT_TYPES] = opc.with_content_types(parts[opc.CONTENT_TYPES], defaults={"png": "image/png"})
+    assert (
+        opc.with_content_types(parts[opc.CONTENT_TYPES], defaults={"PNG": "image/png"})
+        == parts[opc.CONTENT_TYPES]
+    )
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+    parts["word/media/a.png"] = parts["word/media/b.png"] = png
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    document = docx.Document(io.BytesIO(out.getvalue()))  # python-docx reads the package we changed
+    assert {document.part.rels[i].target_ref for i in ids} == {"media/a.png", "media/b.png"}
+
+
+def test_damaged_packages_are_refused_in_chinese(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableFileError, match="不是有效的"):
+        opc.Package(b"not a zip", path="x.xlsx")
+    with pytest.raises(UnreadableFileError, match="文件不存在"):
+        opc.Package.open(tmp_path / "missing.xlsx")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("a.xml", "<a/>")
+        zf.writestr("A.xml", "<b/>")
+    with pytest.raises(UnreadableFileError, match="重复的部件"):
+        opc.Package(buffer.getvalue())
+    with pytest.raises(UnreadableFileError, match="缺少部件"):
+        opc.Package(_workbook(tmp_path / "b.xlsx").read_bytes()).read("xl/none.xml")
+    small = opc.Package((tmp_path / "b.xlsx").read_bytes(), max_part=10)
+    with pytest.raises(UnreadableFileError, match="解压后超过"):
+        small.read("xl/workbook.xml")
