@@ -585,3 +585,53 @@ def test_blank_figures_in_consistent_data_never_give_an_error(
         key = next(k for k in blank if k in label and finding.message.startswith(f"{label[k]}未填写"))
         value = float(unit[key])  # type: ignore[arg-type]
         assert finding.figures["推算"] == (fmt_score(value) if key.startswith("staff") else fmt_money(value))
+
+
+# --- derivation chains, and derived figures never feed a rate silently (review of issue 13) ----------------
+
+
+def test_derivation_chains_until_nothing_more_can_be_derived() -> None:
+    # 预算基本 and 项目 both blank: 基本 = 人员 + 公用 = 912.30, then 项目 = 合计 − 基本 = 348.20
+    ev = health(drop=["budget_exp_basic", "budget_exp_project"])
+    assert ev.errors() == [] and found(ev, "sum.unverifiable") == []
+    assert [f.figures["推算"] for f in found(ev, "sum.derived")] == ["912.30", "348.20"]
+    # and the derived 项目支出 budget still shows spending above it
+    over = health(
+        {"final_exp_project": 471.47, "final_exp_total": 1401.92, "carryover_end": 42.22},
+        drop=["budget_exp_basic", "budget_exp_project"],
+    )
+    assert only(over, "sign.over_budget").message == (
+        "项目支出决算 471.47 万元，比预算 348.20 万元多 123.27 万元"
+        "（预算项目支出为按勾稽关系推算的数，项目支出执行率未计算）"
+    )
+
+
+def test_a_negative_derived_balance_is_a_warning_said_once() -> None:
+    # 年初 55.38 + 收入 1300.00 − 支出 1401.92 = −46.54: the money available was overspent
+    ev = health(
+        {
+            "final_income_total": 1300.00,
+            "final_income_general": 1201.50,
+            "final_exp_project": 471.47,
+            "final_exp_total": 1401.92,
+        },
+        drop=["carryover_end"],
+    )
+    finding = only(ev, "identity.derived")
+    assert finding.severity == WARNING
+    assert finding.message == (
+        "年末结转结余未填写，按 年初结转结余 + 决算收入合计 − 决算支出合计 推算为 -46.54 万元，"
+        "为负数：本年支出超出了年初结转结余与本年收入之和，请核对收支和结转结余"
+    )
+    assert found(ev, "identity.overspent") == []  # the same fact, not said twice
+
+
+def test_a_rate_whose_input_was_derived_says_so_in_one_way() -> None:
+    # rates are computed from typed figures only (sheet function = headless = report); the derived figure is named
+    ev = health(drop=["budget_exp_basic"])
+    assert not ev.metrics["basic_exec"].ok
+    [line] = [f for f in found(ev, "info.metric") if "基本支出执行率" in f.message]
+    assert line.message == (
+        "无法计算基本支出执行率：缺少基本支出预算数（按勾稽关系可推算出 预算基本支出 912.30 万元，"
+        "但比率只按填写的数字计算，请填写后核实）（未纳入评分）"
+    )

@@ -199,14 +199,18 @@ def _why_unknown(raw: object) -> str:
 def _derived(
     identity: Identity, key: str, amount: float, refs: tuple[Ref, ...], why: str = "未填写"
 ) -> Finding:
+    """A blank figure derived from its identity (推算); a negative result is itself a warning sign."""
     fmt, unit = _fmt(identity), identity.unit
-    return Finding(
-        identity.check.split(".")[0] + ".derived",
-        INFO,
-        f"{_label(key)}{why}，按 {_derived_from(identity, key)} 推算为 {fmt(amount)} {unit}，据此继续核对",
-        refs,
-        {"推算": fmt(amount)},
-    )
+    message = f"{_label(key)}{why}，按 {_derived_from(identity, key)} 推算为 {fmt(amount)} {unit}"
+    if amount >= 0:
+        return Finding(
+            identity.check.split(".")[0] + ".derived", INFO, f"{message}，据此继续核对", refs, {"推算": fmt(amount)}
+        )
+    if key == "carryover_end":
+        message += "，为负数：本年支出超出了年初结转结余与本年收入之和，请核对收支和结转结余"
+    else:
+        message += f"，为负数，{_label(key)}不应为负，请核对相关数字"
+    return Finding(identity.check.split(".")[0] + ".derived", WARNING, message, refs, {"推算": fmt(amount)})
 
 
 def _disagree(
@@ -238,8 +242,25 @@ def _disagree(
 def known_values(ev: Evaluation) -> tuple[Known, list[Finding]]:
     """Run every identity in order (逐项勾稽): the figures derived on the way and the findings."""
     known: Known = {}
-    findings = [f for identity in IDENTITIES for f in _check_identity(ev, known, identity)]
-    return known, findings
+    results: dict[int, list[Finding]] = {}  # by identity, in the order their outcome became final
+    grown = True
+    while grown:  # a figure derived late can complete an identity checked earlier: chain until nothing new
+        grown = False
+        for index, identity in enumerate(IDENTITIES):
+            if any(not f.check.endswith(".unverifiable") for f in results.get(index, ())):
+                continue  # derived or in error: final (checking again would hide how a figure was derived)
+            before = len(known)
+            outcome = list(_check_identity(ev, known, identity))
+            if len(known) > before:
+                grown = True
+                results.pop(index, None)  # re-inserted last: read after the derivation it relies on
+            results[index] = outcome
+    return known, [f for outcome in results.values() for f in outcome]
+
+
+def derived_figures(ev: Evaluation) -> Known:
+    """The blank figures the identities derive (推算值), e.g. 预算项目支出 = 支出合计 − 基本支出."""
+    return known_values(ev)[0]
 
 
 def check_balances(ev: Evaluation) -> Iterator[Finding]:
@@ -252,8 +273,8 @@ def check_balances(ev: Evaluation) -> Iterator[Finding]:
 def _available_money(ev: Evaluation, known: Known) -> Iterator[Finding]:
     """本年支出 ≤ 本年收入 + 年初结转结余 (可用资金): spending beyond it cannot be financed."""
     spent = value(ev, known, "final_exp_total")
-    if spent is None:
-        return
+    if spent is None or known.get("carryover_end", 0.0) < 0:
+        return  # a negative derived 年末结转结余 already says the spending exceeds the money available
     terms = [(k, value(ev, known, k)) for k in ("final_income_total", "carryover_begin")]
     refs = (Ref("final_exp_total"), *(Ref(k) for k, _ in terms))
     missing = [k for k, v in terms if v is None]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from .balances import check_balances
+from .balances import check_balances, derived_figures
 from .claims import check_stated_values, read_stated, show
 from .fields import CHOICE, FIELDS, LONGTEXT, MONEY, SETTINGS_SECTION, TEXT
 from .findings import ERROR, INFO, WARNING, Finding
@@ -335,11 +335,27 @@ def _missing_behind_score(ev: Evaluation, s: object, ref: Ref, title: str) -> It
     yield Finding(
         "input.missing",
         severity,
-        f"{title} 自评 {fmt_score(s.self_score)} 分，但{s.reason.removesuffix('，本项不得分')}，无法核实，计0分"
-        f"{_stated_note(ev, s)}",
+        f"{title} 自评 {fmt_score(s.self_score)} 分，但{s.reason.removesuffix('，本项不得分')}"
+        f"{_derived_note(ev, metric)}，无法核实，计0分{_stated_note(ev, s)}",
         tuple(refs),
         {"自评得分": fmt_score(s.self_score)},
     )
+
+
+def _derived_note(ev: Evaluation, metric: Metric | None) -> str:
+    """Why a rate stays uncomputed although the balance checks derived its blank input (推算值不参与比率).
+
+    Rates are computed from typed figures only, the same way by the sheet function, the headless
+    run and the report; a figure derived by the identities is named with its value so the unit can type it.
+    """
+    if metric is None:
+        return ""
+    derived = derived_figures(ev)
+    keys = [r.key for r in _input_refs(ev, metric, blank_only=True) if r.key in derived]
+    if not keys:
+        return ""
+    shown = "、".join(f"{_label(k).removeprefix('其中：')} {fmt_money(derived[k])} 万元" for k in keys)
+    return f"（按勾稽关系可推算出 {shown}，但比率只按填写的数字计算，请填写后核实）"
 
 
 NUMERIC_KEYS = frozenset(f.key for f in FIELDS if f.kind not in (TEXT, LONGTEXT, CHOICE))
@@ -531,15 +547,25 @@ def _warning_signs(ev: Evaluation) -> dict[str, Finding]:
             tuple(_input_refs(ev, METRIC_BY_KEY["staff_control"], blank_only=False)),
             {"在职人数": fmt_score(actual), "编制数": fmt_score(quota), "超编": fmt_score(actual - quota)},
         )
+    derived = derived_figures(ev)
     for key, (what, spent_key, budget_key) in OVER_BUDGET.items():
-        rate, spent, budget = ev.metrics[key], _num(ev, spent_key), _num(ev, budget_key)
-        if _over(rate) and spent is not None and budget is not None:
+        rate = ev.metrics[key]
+        spent, budget = (_num(ev, k) if k not in derived else derived[k] for k in (spent_key, budget_key))
+        over = _over(rate) if rate.value is not None else spent is not None and budget is not None and (
+            spent - budget > ev.settings.tolerance_money + 1e-9
+        )
+        if over and spent is not None and budget is not None:
             excess = round_half_up(spent - budget, 2)
+            guessed = [n for k, n in ((spent_key, "决算"), (budget_key, "预算")) if k in derived]
+            why = (
+                f"{rate.name} {fmt_rate(rate.value)}"
+                if rate.value is not None
+                else f"{'、'.join(guessed)}{what}为按勾稽关系推算的数，{rate.name}未计算"
+            )
             signs[key] = Finding(
                 "sign.over_budget",
                 WARNING,
-                f"{what}决算 {fmt_money(spent)} 万元，比预算 {fmt_money(budget)} 万元多 {fmt_money(excess)} 万元"
-                f"（{rate.name} {fmt_rate(rate.value)}）",
+                f"{what}决算 {fmt_money(spent)} 万元，比预算 {fmt_money(budget)} 万元多 {fmt_money(excess)} 万元（{why}）",
                 (Ref(spent_key), Ref(budget_key)),
                 {"决算": fmt_money(spent), "预算": fmt_money(budget), "超出": fmt_money(excess)},
             )
@@ -599,12 +625,21 @@ def check_unscored_metrics(ev: Evaluation) -> Iterator[Finding]:
     scored = {s.source for s in ev.leaves} | set(_warning_signs(ev))
     for metric in METRICS:
         rate = ev.metrics[metric.key]
-        if metric.label not in scored and metric.key not in scored and rate.value is not None:
+        if metric.label in scored or metric.key in scored:
+            continue
+        if rate.value is not None:
             yield Finding(
                 "info.metric",
                 INFO,
                 f"{metric.label} {show(rate.value, metric.percent)}（未纳入评分）",
                 tuple(_input_refs(ev, metric, blank_only=False)),
+            )
+        elif note := _derived_note(ev, metric):
+            yield Finding(
+                "info.metric",
+                INFO,
+                f"{rate.reason}{note}（未纳入评分）",
+                tuple(_input_refs(ev, metric, blank_only=True)),
             )
 
 
