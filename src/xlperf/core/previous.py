@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 FROM_LAST_YEAR: tuple[tuple[str, str], ...] = (
     ("carryover_begin", "carryover_end"),
     *((f"tp_{key}_last", f"tp_{key}_actual") for key, _ in THREE_PUBLIC_ITEMS),
+    ("tp_total_last", "tp_total_actual"),  # a total given without the four-way split is carried too
 )
 # Facts of the unit that should not change silently (单位基本情况): a change needs ``change_note``.
 STABLE_FIELDS = ("unit_name", "staff_quota_admin", "staff_quota_inst", "staff_quota_total")
@@ -51,10 +52,10 @@ def _carried_figures(ev: Evaluation, prev: Evaluation) -> Iterator[Finding]:
     last = _year_of(prev)
     for key, source in FROM_LAST_YEAR:
         label, source_label = FIELD_BY_KEY[key].label, FIELD_BY_KEY[source].label
-        here, there = _num(ev, key), _num(prev, source)
+        here, there = _num(ev, key), _last_year_figure(prev, source)
         check = "previous.carryover" if key == "carryover_begin" else "previous.three_public"
-        if here is None and there is None:
-            continue
+        if here is None and (there is None or key == "tp_total_last" and _any_typed(ev, "last")):
+            continue  # nothing to compare; a blank 合计 beside a typed split is checked item by item
         if here is None or there is None:
             blank = label if here is None else f"上年工作簿的{source_label}"
             yield Finding(
@@ -74,6 +75,19 @@ def _carried_figures(ev: Evaluation, prev: Evaluation) -> Iterator[Finding]:
                 (Ref(key),),
                 {"本年填报": fmt_money(here), "上年工作簿": fmt_money(there), "差额": fmt_money(diff)},
             )
+
+
+def _any_typed(ev: Evaluation, column: str) -> bool:
+    return any(_num(ev, f"tp_{item}_{column}") is not None for item, _ in THREE_PUBLIC_ITEMS)
+
+
+def _last_year_figure(prev: Evaluation, key: str) -> float | None:
+    """Last year's figure (上年数); its “三公经费” 合计 is the typed total, else the sum of the four items given."""
+    value = _num(prev, key)
+    if value is not None or key != "tp_total_actual":
+        return value
+    items = [_num(prev, f"tp_{item}_actual") for item, _ in THREE_PUBLIC_ITEMS]
+    return round_half_up(sum(v for v in items if v is not None), 2) if any(v is not None for v in items) else None
 
 
 def _same(a: object, b: object) -> bool:
