@@ -134,7 +134,7 @@ def test_income_by_source() -> None:
     assert unverifiable.severity == INFO
     assert unverifiable.message == (
         "无法核对预算收入合计：预算国有资本经营预算拨款收入、预算财政专户管理资金收入、预算其他来源收入未填写；"
-        "已填各项合计 4,419.11 万元，与预算收入合计 4,419.16 万元相差 0.05 万元"
+        "已填各项合计 4,419.11 万元，比预算收入合计 4,419.16 万元少 0.05 万元"
     )
 
 
@@ -150,7 +150,7 @@ def test_expense_basic_and_staff_sums() -> None:
     finding = only(unit({"staff_quota_total": 80}), "sum.staff")
     assert finding.figures == {"合计": "80", "各项之和": "79", "差额": "1"}
     assert finding.message == (  # head-counts in 人, not 万元
-        "编制数合计不等于行政编制与事业编制之和：编制数合计（单位填报） 80 人，各项之和 40 + 39 = 79 人，相差 1 人"
+        "编制数合计不等于行政编制与事业编制之和：编制数合计（单位填报） 80 人，各项之和 40 + 39 = 79 人，各项之和比合计少 1 人"
     )
 
 
@@ -198,7 +198,7 @@ def test_project_total_against_functional_classes() -> None:
     assert found(ev, "sum.project_classes") == []
     assert only(ev, "sum.unverifiable").message == (
         "无法核对预算项目支出与功能分类：一般公共服务支出、信访事务、节能环保支出未填写预算数；"
-        "已填各行合计 2,606.32 万元，与预算项目支出 2,600.00 万元相差 -6.32 万元"
+        "已填各行合计 2,606.32 万元，比预算项目支出 2,600.00 万元多 6.32 万元"
     )
     zeros = tuple(
         ClassRow(r.code, r.name, 0 if r.budget is None else r.budget, r.final) for r in REFERENCE_CLASSES
@@ -234,7 +234,7 @@ def test_carryover_identity_broken_by_two_cents() -> None:
     assert finding.figures == {"应为": "113.07", "填写": "113.09", "差额": "0.02"}
     assert finding.message == (
         "结转结余不平衡：年初 298.15 + 收入 8,690.35 − 支出 8,875.43 = 113.07 万元，"
-        "而年末结转结余填写为 113.09 万元，相差 0.02 万元"
+        "而年末结转结余填写为 113.09 万元，比应有数多 0.02 万元"
     )
     assert finding.refs == tuple(
         Ref(k) for k in ("carryover_begin", "final_income_total", "final_exp_total", "carryover_end")

@@ -235,7 +235,7 @@ def test_parts_given_already_above_their_total_are_an_error() -> None:
     assert error.check == "sum.expense"
     assert error.message == (
         "预算支出不等于基本支出与项目支出之和：已填各项之和 1,300.00 万元，已超过预算支出合计 1,260.50 万元，"
-        "相差 39.50 万元（预算基本支出未填写，也无法使其相符）"
+        "超出 39.50 万元（预算基本支出未填写，也无法使其相符）"
     )
 
 
@@ -244,7 +244,7 @@ def test_all_present_and_disagreeing_is_still_an_error_with_the_difference() -> 
     assert finding.severity == ERROR
     assert finding.figures == {"应为": "173.57", "填写": "170.00", "差额": "-3.57"}
     staff = only(health({"staff_quota_total": 48}), "sum.staff")
-    assert staff.message.endswith("48 人，各项之和 0 + 46 = 46 人，相差 2 人")  # head-counts in 人
+    assert staff.message.endswith("48 人，各项之和 0 + 46 = 46 人，各项之和比合计少 2 人")  # head-counts in 人
 
 
 # --- derive what can be derived -----------------------------------------------------------------------------
@@ -442,7 +442,7 @@ def test_stated_amounts_are_checked_and_a_different_total_is_named() -> None:
         "单位自述预算执行率对应的金额为 1,388.76 万元，等于决算收入合计，而预算执行率所用的决算支出合计为 1,270.57 万元"
     )
     other = only(health(stated={"1.1": "1200万元"}), "claim.amount")
-    assert other.message.endswith("与决算支出合计 1,270.57 万元不符，相差 -70.57 万元")
+    assert other.message.endswith("比决算支出合计 1,270.57 万元少 70.57 万元，二者不符")
 
 
 def test_a_percent_typed_into_an_amount_is_an_error_naming_the_field(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from .fields import FIELD_BY_KEY, INCOME_SOURCES, THREE_PUBLIC_COLUMNS, THREE_PUBLIC_ITEMS
 from .findings import ERROR, INFO, WARNING, Finding
 from .model import Ref
-from .numbers import fmt_money, fmt_score, parse_number, percent_text, round_half_up
+from .numbers import fmt_money, fmt_score, more_or_less, parse_number, percent_text, round_half_up
 
 if TYPE_CHECKING:
     from .evaluate import Evaluation
@@ -160,7 +160,7 @@ def _check_identity(ev: Evaluation, known: Known, identity: Identity) -> Iterato
             identity.check,
             ERROR,
             f"{identity.title}：已填各项之和 {fmt(present)} {unit}，已超过{_label(identity.total)} "
-            f"{fmt(total)} {unit}，相差 {fmt(-gap)} {unit}（{shown}未填写，也无法使其相符）",
+            f"{fmt(total)} {unit}，超出 {fmt(-gap)} {unit}（{shown}未填写，也无法使其相符）",
             refs,
             {"合计": fmt(total), "各项之和": fmt(present), "差额": fmt(gap)},
         )
@@ -184,7 +184,10 @@ def _unverifiable(
     figures: dict[str, str] = {}
     if gap is not None:
         total, present, diff = gap
-        message += f"；已填各项合计 {fmt(present)} {unit}，与{_label(identity.total)} {fmt(total)} {unit}相差 {fmt(diff)} {unit}"
+        message += (
+            f"；已填各项合计 {fmt(present)} {unit}，比{_label(identity.total)} {fmt(total)} {unit}"
+            f"{more_or_less(-diff, unit, fmt)}"
+        )
         figures = {"合计": fmt(total), "已填各项": fmt(present), "差额": fmt(diff)}
     return Finding(identity.check.split(".")[0] + ".unverifiable", INFO, message, refs, figures)
 
@@ -204,7 +207,11 @@ def _derived(
     message = f"{_label(key)}{why}，按 {_derived_from(identity, key)} 推算为 {fmt(amount)} {unit}"
     if amount >= 0:
         return Finding(
-            identity.check.split(".")[0] + ".derived", INFO, f"{message}，据此继续核对", refs, {"推算": fmt(amount)}
+            identity.check.split(".")[0] + ".derived",
+            INFO,
+            f"{message}，据此继续核对",
+            refs,
+            {"推算": fmt(amount)},
         )
     if key == "carryover_end":
         message += "，为负数：本年支出超出了年初结转结余与本年收入之和，请核对收支和结转结余"
@@ -224,7 +231,7 @@ def _disagree(
             identity.check,
             ERROR,
             f"结转结余不平衡：年初 {fmt(begin)} + 收入 {fmt(income)} − 支出 {fmt(spent)} = "
-            f"{fmt(present)} 万元，而年末结转结余填写为 {fmt(total)} 万元，相差 {fmt(gap)} 万元",
+            f"{fmt(present)} 万元，而年末结转结余填写为 {fmt(total)} 万元，比应有数{more_or_less(gap)}",
             refs,
             {"应为": fmt(present), "填写": fmt(total), "差额": fmt(gap)},
         )
@@ -233,7 +240,7 @@ def _disagree(
         identity.check,
         ERROR,
         f"{identity.title}：{FIELD_BY_KEY[identity.total].label} {fmt(total)} {unit}，各项之和 {shown} = "
-        f"{fmt(present)} {unit}，相差 {fmt(gap)} {unit}",
+        f"{fmt(present)} {unit}，各项之和比合计{more_or_less(-gap, unit, fmt)}",
         (Ref(identity.total), *(Ref(k) for k, _ in identity.parts)),
         {"合计": fmt(total), "各项之和": fmt(present), "差额": fmt(gap)},
     )

@@ -22,6 +22,7 @@ from .numbers import (
     fmt_money,
     fmt_rate,
     fmt_score,
+    more_or_less,
     parse_number,
     parse_text,
     percent_points,
@@ -200,7 +201,7 @@ def _classes_total(
             "sum.unverifiable",
             INFO,
             f"无法核对{word}项目支出与功能分类：{names}未填写{attr_col(attr)}；已填各行合计 {fmt_money(deduped)} 万元，"
-            f"与{word}项目支出 {fmt_money(project)} 万元相差 {fmt_money(diff)} 万元",
+            f"比{word}项目支出 {fmt_money(project)} 万元{more_or_less(-diff)}",
             refs,
             {"项目支出": fmt_money(project), "已填合计": fmt_money(deduped), "差额": fmt_money(diff)},
         )
@@ -210,7 +211,7 @@ def _classes_total(
         "sum.project_classes",
         ERROR,
         f"{word}项目支出 {fmt_money(project)} 万元，按功能分类（剔除重复的下级科目后）合计 {fmt_money(deduped)} 万元"
-        f"{extra}，相差 {fmt_money(diff)} 万元",
+        f"{extra}，功能分类合计比项目支出{more_or_less(-diff)}",
         refs,
         {"项目支出": fmt_money(project), "功能分类合计": fmt_money(deduped), "差额": fmt_money(diff)},
     )
@@ -285,7 +286,7 @@ def _stated_note(ev: Evaluation, s: object) -> str:
         return ""
     row = ev.data.indicators[s.row]
     outcome = indicator_outcome(row.rule, row.params, s.maximum, stated, None, s.source, s.name)
-    shown = show(stated, metric.percent if metric else True)
+    shown = show(stated, metric.percent, metric.unit) if metric else show(stated, True)
     if s.self_score > outcome.score + 0.005:
         return f"；即使按单位自述的 {shown}，依规则也只得 {fmt_score(outcome.score)} 分（{outcome.reason}）"
     if s.status != "ok":
@@ -551,8 +552,12 @@ def _warning_signs(ev: Evaluation) -> dict[str, Finding]:
     for key, (what, spent_key, budget_key) in OVER_BUDGET.items():
         rate = ev.metrics[key]
         spent, budget = (_num(ev, k) if k not in derived else derived[k] for k in (spent_key, budget_key))
-        over = _over(rate) if rate.value is not None else spent is not None and budget is not None and (
-            spent - budget > ev.settings.tolerance_money + 1e-9
+        over = (
+            _over(rate)
+            if rate.value is not None
+            else spent is not None
+            and budget is not None
+            and (spent - budget > ev.settings.tolerance_money + 1e-9)
         )
         if over and spent is not None and budget is not None:
             excess = round_half_up(spent - budget, 2)
@@ -631,7 +636,7 @@ def check_unscored_metrics(ev: Evaluation) -> Iterator[Finding]:
             yield Finding(
                 "info.metric",
                 INFO,
-                f"{metric.label} {show(rate.value, metric.percent)}（未纳入评分）",
+                f"{metric.label} {show(rate.value, metric.percent, metric.unit)}（未纳入评分）",
                 tuple(_input_refs(ev, metric, blank_only=False)),
             )
         elif note := _derived_note(ev, metric):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
@@ -191,6 +192,11 @@ def fmt_score(score: float | None) -> str:
         return "—"
     text = f"{round_half_up(score, 2):.2f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
+
+
+def more_or_less(gap: float, unit: str = "万元", fmt: Callable[[float], str] = fmt_money) -> str:
+    """A difference said by its direction (差额方向): ``13.07`` → ``多 13.07 万元``, ``-2`` → ``少 2 人``."""
+    return f"{'多' if gap > 0 else '少'} {fmt(abs(gap))} {unit}"
 
 
 def percent_points(rate: float) -> float:

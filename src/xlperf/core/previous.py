@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING
 from .fields import FIELD_BY_KEY, THREE_PUBLIC_ITEMS
 from .findings import ERROR, INFO, SEVERITY_ORDER, WARNING, Finding
 from .model import Ref
-from .numbers import fmt_money, fmt_rate, fmt_score, parse_number, parse_text, percent_points, round_half_up
+from .numbers import (
+    fmt_money,
+    fmt_rate,
+    fmt_score,
+    more_or_less,
+    parse_number,
+    parse_text,
+    percent_points,
+    round_half_up,
+)
 
 if TYPE_CHECKING:
     from .evaluate import Evaluation
@@ -71,7 +80,7 @@ def _carried_figures(ev: Evaluation, prev: Evaluation) -> Iterator[Finding]:
                 check,
                 ERROR,
                 f"{label} {fmt_money(here)} 万元与{last}工作簿的{source_label} {fmt_money(there)} 万元不一致，"
-                f"相差 {fmt_money(diff)} 万元",
+                f"本年所填{more_or_less(diff)}",
                 (Ref(key),),
                 {"本年填报": fmt_money(here), "上年工作簿": fmt_money(there), "差额": fmt_money(diff)},
             )
@@ -87,7 +96,11 @@ def _last_year_figure(prev: Evaluation, key: str) -> float | None:
     if value is not None or key != "tp_total_actual":
         return value
     items = [_num(prev, f"tp_{item}_actual") for item, _ in THREE_PUBLIC_ITEMS]
-    return round_half_up(sum(v for v in items if v is not None), 2) if any(v is not None for v in items) else None
+    return (
+        round_half_up(sum(v for v in items if v is not None), 2)
+        if any(v is not None for v in items)
+        else None
+    )
 
 
 def _same(a: object, b: object) -> bool:
