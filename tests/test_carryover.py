@@ -109,7 +109,7 @@ def test_a_mismatching_carryover_is_flagged_with_both_figures(
     carry = found["previous.carryover"]
     assert carry.severity == "error"
     assert "120.50 万元" in carry.message and "113.07 万元" in carry.message and "2024年" in carry.message
-    assert carry.figures == {"本年填报": "120.50", "上年工作簿": "113.07", "差额": "7.43"}
+    assert carry.figures == {"本年填报": "120.50 万元", "上年工作簿": "113.07 万元", "差额": "7.43 万元"}
     assert result.where(carry).startswith("预算收支!")
     assert "2.00 万元" in found["previous.three_public"].message
     assert "1.26 万元" in found["previous.three_public"].message
@@ -266,4 +266,4 @@ def test_a_three_public_total_without_its_split_is_carried_and_compared(tmp_path
     [finding] = [f for f in result.findings if f.check == "previous.three_public"]
     assert finding.severity == "error"
     assert "15.00 万元" in finding.message and "18.00 万元" in finding.message
-    assert finding.figures["上年工作簿"] == "18.00"
+    assert finding.figures["上年工作簿"] == "18.00 万元"

@@ -35,7 +35,7 @@ def test_check_is_a_ci_gate_with_json_locations() -> None:
     assert payload["total"] == 80 and payload["counts"]["error"] >= 10
     double = next(f for f in payload["findings"] if f["check"] == "sum.double_count")
     assert {"sheet": "预算收支"}.items() <= double["cells"][0].items()
-    assert double["figures"]["重复金额"] == "7.00"
+    assert double["figures"]["重复金额"] == "7.00 万元"
 
 
 def test_clean_workbook_exits_zero(tmp_path: Path) -> None:

@@ -196,11 +196,11 @@ def test_a_derived_part_is_used_by_the_next_identity() -> None:
     # 决算基本支出 and 人员经费 both blank: 基本 = 1270.57 − 340.12 = 930.45, then 人员 = 930.45 − 170.43 = 760.02
     ev = health(drop=["final_exp_basic", "final_exp_personnel"])
     assert ev.errors() == []
-    assert [f.figures["推算"] for f in found(ev, "sum.derived")] == ["930.45", "760.02"]
+    assert [f.figures["推算"] for f in found(ev, "sum.derived")] == ["930.45 万元", "760.02 万元"]
     # and a derived 基本 that disagrees with typed 人员 + 公用 is a real disagreement: 930.45 ≠ 700.00 + 170.43
     ev = health({"final_exp_personnel": 700.00}, drop=["final_exp_basic"])
     [error] = ev.errors()
-    assert error.check == "sum.basic" and error.figures["差额"] == "60.02"
+    assert error.check == "sum.basic" and error.figures["差额"] == "60.02 万元"
 
 
 def test_several_blank_parts_say_what_cannot_be_verified() -> None:
@@ -222,9 +222,9 @@ def test_several_blank_parts_say_what_cannot_be_verified() -> None:
     ev = health({"budget_income_general": 1100.50}, drop=["budget_income_soe", "budget_income_special"])
     assert ev.errors() == []
     assert only(ev, "sum.unverifiable").figures == {
-        "合计": "1,260.50",
-        "已填各项": "1,180.50",
-        "差额": "80.00",
+        "合计": "1,260.50 万元",
+        "已填各项": "1,180.50 万元",
+        "差额": "80.00 万元",
     }
 
 
@@ -242,9 +242,11 @@ def test_parts_given_already_above_their_total_are_an_error() -> None:
 def test_all_present_and_disagreeing_is_still_an_error_with_the_difference() -> None:
     finding = only(health({"carryover_end": 170.00}), "identity.carryover")
     assert finding.severity == ERROR
-    assert finding.figures == {"应为": "173.57", "填写": "170.00", "差额": "-3.57"}
+    assert finding.figures == {"应为": "173.57 万元", "填写": "170.00 万元", "差额": "-3.57 万元"}
     staff = only(health({"staff_quota_total": 48}), "sum.staff")
-    assert staff.message.endswith("48 人，各项之和 0 + 46 = 46 人，各项之和比合计少 2 人")  # head-counts in 人
+    assert staff.message.endswith(
+        "48 人，各项之和 0 + 46 = 46 人，各项之和比合计少 2 人"
+    )  # head-counts in 人
 
 
 # --- derive what can be derived -----------------------------------------------------------------------------
@@ -255,7 +257,7 @@ def test_budget_adjustment_derived_from_the_two_budgets() -> None:
     # |1398.10 − 1260.50| = 137.60; 137.60 / 1260.50 = 10.92%
     assert ev.metrics["budget_adj"].text() == "10.92%"
     finding = only(ev, "input.derived")
-    assert finding.severity == INFO and finding.figures == {"推算": "137.60"}
+    assert finding.severity == INFO and finding.figures == {"推算": "137.60 万元"}
     assert finding.message.startswith("预算调整数未填写，按 |调整后预算数 − 年初预算数| 推算为 137.60 万元")
     # a typed value wins (150 / 1260.50 = 11.90%); the excluded part is still subtracted
     typed = health({"budget_adjustment": 150})
@@ -299,9 +301,9 @@ def test_three_public_totals_without_the_split() -> None:
     assert found(health(totals), "sum.") == []
     finding = only(health(totals | {"tp_total_actual": 7.52}), "sum.three_public")
     assert finding.severity == ERROR and finding.figures == {
-        "合计": "7.52",
-        "各项之和": "7.25",
-        "差额": "0.27",
+        "合计": "7.52 万元",
+        "各项之和": "7.25 万元",
+        "差额": "0.27 万元",
     }
     split = report_context(health())["three_public"]
     assert [i["label"] for i in split["items"]] == [
@@ -584,7 +586,7 @@ def test_blank_figures_in_consistent_data_never_give_an_error(
         label = {r.key: FIELD_BY_KEY[r.key].label.removeprefix("其中：") for r in finding.refs}
         key = next(k for k in blank if k in label and finding.message.startswith(f"{label[k]}未填写"))
         value = float(unit[key])  # type: ignore[arg-type]
-        assert finding.figures["推算"] == (fmt_score(value) if key.startswith("staff") else fmt_money(value))
+        assert finding.figures["推算"] == (f"{fmt_score(value)} 人" if key.startswith("staff") else f"{fmt_money(value)} 万元")
 
 
 # --- derivation chains, and derived figures never feed a rate silently (review of issue 13) ----------------
@@ -594,7 +596,7 @@ def test_derivation_chains_until_nothing_more_can_be_derived() -> None:
     # 预算基本 and 项目 both blank: 基本 = 人员 + 公用 = 912.30, then 项目 = 合计 − 基本 = 348.20
     ev = health(drop=["budget_exp_basic", "budget_exp_project"])
     assert ev.errors() == [] and found(ev, "sum.unverifiable") == []
-    assert [f.figures["推算"] for f in found(ev, "sum.derived")] == ["912.30", "348.20"]
+    assert [f.figures["推算"] for f in found(ev, "sum.derived")] == ["912.30 万元", "348.20 万元"]
     # and the derived 项目支出 budget still shows spending above it
     over = health(
         {"final_exp_project": 471.47, "final_exp_total": 1401.92, "carryover_end": 42.22},

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING
 from .fields import FIELD_BY_KEY, INCOME_SOURCES, THREE_PUBLIC_COLUMNS, THREE_PUBLIC_ITEMS
 from .findings import ERROR, INFO, WARNING, Finding
 from .model import Ref
-from .numbers import fmt_money, fmt_score, more_or_less, parse_number, percent_text, round_half_up
+from .numbers import (
+    fmt_money,
+    fmt_score,
+    money_figure,
+    more_or_less,
+    parse_number,
+    percent_text,
+    round_half_up,
+)
 
 if TYPE_CHECKING:
     from .evaluate import Evaluation
@@ -47,6 +55,11 @@ def _label(key: str) -> str:
 
 def _fmt(identity: Identity) -> Callable[[float], str]:
     return fmt_money if identity.unit == "万元" else fmt_score
+
+
+def _figure(identity: Identity, amount: float) -> str:
+    """A figure with its unit (带单位的数据): ``7.00 万元``, ``2 人``."""
+    return f"{_fmt(identity)(amount)} {identity.unit}"
 
 
 def identities() -> tuple[Identity, ...]:
@@ -162,7 +175,11 @@ def _check_identity(ev: Evaluation, known: Known, identity: Identity) -> Iterato
             f"{identity.title}：已填各项之和 {fmt(present)} {unit}，已超过{_label(identity.total)} "
             f"{fmt(total)} {unit}，超出 {fmt(-gap)} {unit}（{shown}未填写，也无法使其相符）",
             refs,
-            {"合计": fmt(total), "各项之和": fmt(present), "差额": fmt(gap)},
+            {
+                "合计": _figure(identity, total),
+                "各项之和": _figure(identity, present),
+                "差额": _figure(identity, gap),
+            },
         )
         return
     if len(blank) == 1:
@@ -188,7 +205,11 @@ def _unverifiable(
             f"；已填各项合计 {fmt(present)} {unit}，比{_label(identity.total)} {fmt(total)} {unit}"
             f"{more_or_less(-diff, unit, fmt)}"
         )
-        figures = {"合计": fmt(total), "已填各项": fmt(present), "差额": fmt(diff)}
+        figures = {
+            "合计": _figure(identity, total),
+            "已填各项": _figure(identity, present),
+            "差额": _figure(identity, diff),
+        }
     return Finding(identity.check.split(".")[0] + ".unverifiable", INFO, message, refs, figures)
 
 
@@ -211,13 +232,15 @@ def _derived(
             INFO,
             f"{message}，据此继续核对",
             refs,
-            {"推算": fmt(amount)},
+            {"推算": _figure(identity, amount)},
         )
     if key == "carryover_end":
         message += "，为负数：本年支出超出了年初结转结余与本年收入之和，请核对收支和结转结余"
     else:
         message += f"，为负数，{_label(key)}不应为负，请核对相关数字"
-    return Finding(identity.check.split(".")[0] + ".derived", WARNING, message, refs, {"推算": fmt(amount)})
+    return Finding(
+        identity.check.split(".")[0] + ".derived", WARNING, message, refs, {"推算": _figure(identity, amount)}
+    )
 
 
 def _disagree(
@@ -233,7 +256,11 @@ def _disagree(
             f"结转结余不平衡：年初 {fmt(begin)} + 收入 {fmt(income)} − 支出 {fmt(spent)} = "
             f"{fmt(present)} 万元，而年末结转结余填写为 {fmt(total)} 万元，比应有数{more_or_less(gap)}",
             refs,
-            {"应为": fmt(present), "填写": fmt(total), "差额": fmt(gap)},
+            {
+                "应为": _figure(identity, present),
+                "填写": _figure(identity, total),
+                "差额": _figure(identity, gap),
+            },
         )
     shown = " + ".join(fmt(v or 0.0) for _, _, v in parts)
     return Finding(
@@ -242,7 +269,11 @@ def _disagree(
         f"{identity.title}：{FIELD_BY_KEY[identity.total].label} {fmt(total)} {unit}，各项之和 {shown} = "
         f"{fmt(present)} {unit}，各项之和比合计{more_or_less(-gap, unit, fmt)}",
         (Ref(identity.total), *(Ref(k) for k, _ in identity.parts)),
-        {"合计": fmt(total), "各项之和": fmt(present), "差额": fmt(gap)},
+        {
+            "合计": _figure(identity, total),
+            "各项之和": _figure(identity, present),
+            "差额": _figure(identity, gap),
+        },
     )
 
 
@@ -304,5 +335,5 @@ def _available_money(ev: Evaluation, known: Known) -> Iterator[Finding]:
             f"本年支出 {fmt_money(spent)} 万元，超过可用资金 {fmt_money(available)} 万元（本年收入 "
             f"{fmt_money(income)} + 年初结转结余 {fmt_money(begin)}），超出 {fmt_money(gap)} 万元",
             refs,
-            {"本年支出": fmt_money(spent), "可用资金": fmt_money(available), "超出": fmt_money(gap)},
+            {"本年支出": money_figure(spent), "可用资金": money_figure(available), "超出": money_figure(gap)},
         )

@@ -19,9 +19,11 @@ from .metrics import METRIC_BY_KEY, METRIC_BY_LABEL, METRICS, Column, Group, Met
 from .model import CLASSES, GOALS, RUBRIC, TEAM, Ref
 from .numbers import (
     EXCEL_ERRORS,
+    count_figure,
     fmt_money,
     fmt_rate,
     fmt_score,
+    money_figure,
     more_or_less,
     parse_number,
     parse_text,
@@ -160,7 +162,7 @@ def check_functional_classes(ev: Evaluation) -> Iterator[Finding]:
                 f"{word}：{name}（{code}）属于{parent_name}（{parent_code}），二者同时列出，"
                 f"{fmt_money(values[i])} 万元被重复计算",
                 (Ref(attr_col(attr), CLASSES, i), Ref(attr_col(attr), CLASSES, j)),
-                {"重复金额": fmt_money(values[i])},
+                {"重复金额": money_figure(values[i])},
             )
         yield from _classes_total(ev, stage, word, attr, rows, values, nested)
 
@@ -203,7 +205,11 @@ def _classes_total(
             f"无法核对{word}项目支出与功能分类：{names}未填写{attr_col(attr)}；已填各行合计 {fmt_money(deduped)} 万元，"
             f"比{word}项目支出 {fmt_money(project)} 万元{more_or_less(-diff)}",
             refs,
-            {"项目支出": fmt_money(project), "已填合计": fmt_money(deduped), "差额": fmt_money(diff)},
+            {
+                "项目支出": money_figure(project),
+                "已填合计": money_figure(deduped),
+                "差额": money_figure(diff),
+            },
         )
         return
     extra = f"（逐行相加为 {fmt_money(listed)} 万元）" if nested else ""
@@ -213,7 +219,11 @@ def _classes_total(
         f"{word}项目支出 {fmt_money(project)} 万元，按功能分类（剔除重复的下级科目后）合计 {fmt_money(deduped)} 万元"
         f"{extra}，功能分类合计比项目支出{more_or_less(-diff)}",
         refs,
-        {"项目支出": fmt_money(project), "功能分类合计": fmt_money(deduped), "差额": fmt_money(diff)},
+        {
+            "项目支出": money_figure(project),
+            "功能分类合计": money_figure(deduped),
+            "差额": money_figure(diff),
+        },
     )
 
 
@@ -242,7 +252,7 @@ def check_scores(ev: Evaluation) -> Iterator[Finding]:
             WARNING,
             f"{len(unscored)} 个指标未填写自评得分：{'、'.join(f'{s.code} {s.name}' for s in unscored)}",
             tuple(Ref("自评得分", RUBRIC, s.row) for s in unscored),
-            {"未填写": str(len(unscored))},
+            {"未填写": f"{len(unscored)} 个指标"},
         )
     for s in ev.leaves:
         ref = Ref("自评得分", RUBRIC, s.row)
@@ -272,7 +282,7 @@ def check_scores(ev: Evaluation) -> Iterator[Finding]:
                 f"{title} 自评 {fmt_score(s.self_score)} 分，按数据计算只得 {fmt_score(s.score)} 分（{s.reason}）"
                 f"{_stated_note(ev, s)}",
                 (ref, Ref("计算得分", RUBRIC, s.row)),
-                {"自评得分": fmt_score(s.self_score), "计算得分": fmt_score(s.score)},
+                {"自评得分": count_figure(s.self_score, "分"), "计算得分": count_figure(s.score, "分")},
             )
 
 
@@ -339,7 +349,7 @@ def _missing_behind_score(ev: Evaluation, s: object, ref: Ref, title: str) -> It
         f"{title} 自评 {fmt_score(s.self_score)} 分，但{s.reason.removesuffix('，本项不得分')}"
         f"{_derived_note(ev, metric)}，无法核实，计0分{_stated_note(ev, s)}",
         tuple(refs),
-        {"自评得分": fmt_score(s.self_score)},
+        {"自评得分": count_figure(s.self_score, "分")},
     )
 
 
@@ -383,13 +393,13 @@ def check_claims(ev: Evaluation) -> Iterator[Finding]:
     computed_differs = claimed is not None and ev.total is not None and abs(claimed - ev.total) > 0.005
     if claimed is not None and ev.self_total is not None and abs(claimed - ev.self_total) > 0.005:
         also = f"；按数据和评分规则核定为 {fmt_score(ev.total)} 分（{ev.grade}）" if computed_differs else ""
-        figures = {"所写总分": fmt_score(claimed), "自评合计": fmt_score(ev.self_total)}
+        figures = {"所写总分": count_figure(claimed, "分"), "自评合计": count_figure(ev.self_total, "分")}
         yield Finding(  # one finding for the stated total, naming the computed total too
             "claim.total",
             ERROR,
             f"报告所写总分 {fmt_score(claimed)} 分，但各项自评得分相加为 {fmt_score(ev.self_total)} 分{also}",
             (Ref("claimed_total"),),
-            figures | ({"核定总分": fmt_score(ev.total)} if computed_differs else {}),
+            figures | ({"核定总分": count_figure(ev.total, "分")} if computed_differs else {}),
         )
     elif computed_differs:
         assert claimed is not None
@@ -398,7 +408,7 @@ def check_claims(ev: Evaluation) -> Iterator[Finding]:
             WARNING,
             f"报告所写总分 {fmt_score(claimed)} 分，按数据和评分规则核定为 {fmt_score(ev.total)} 分（{ev.grade}）",
             (Ref("claimed_total"),),
-            {"所写总分": fmt_score(claimed), "核定总分": fmt_score(ev.total)},
+            {"所写总分": count_figure(claimed, "分"), "核定总分": count_figure(ev.total, "分")},
         )
     claimed_grade = parse_text(ev.data.get("claimed_grade"))
     if claimed_grade:
@@ -546,7 +556,11 @@ def _warning_signs(ev: Evaluation) -> dict[str, Finding]:
             f"在职人员 {fmt_score(actual)} 人，超过编制数 {fmt_score(quota)} 人（在职人员控制率 "
             f"{fmt_rate(staff.value)}），超编 {fmt_score(actual - quota)} 人",
             tuple(_input_refs(ev, METRIC_BY_KEY["staff_control"], blank_only=False)),
-            {"在职人数": fmt_score(actual), "编制数": fmt_score(quota), "超编": fmt_score(actual - quota)},
+            {
+                "在职人数": count_figure(actual, "人"),
+                "编制数": count_figure(quota, "人"),
+                "超编": count_figure(actual - quota, "人"),
+            },
         )
     derived = derived_figures(ev)
     for key, (what, spent_key, budget_key) in OVER_BUDGET.items():
@@ -572,7 +586,7 @@ def _warning_signs(ev: Evaluation) -> dict[str, Finding]:
                 WARNING,
                 f"{what}决算 {fmt_money(spent)} 万元，比预算 {fmt_money(budget)} 万元多 {fmt_money(excess)} 万元（{why}）",
                 (Ref(spent_key), Ref(budget_key)),
-                {"决算": fmt_money(spent), "预算": fmt_money(budget), "超出": fmt_money(excess)},
+                {"决算": money_figure(spent), "预算": money_figure(budget), "超出": money_figure(excess)},
             )
     return signs
 
@@ -608,7 +622,7 @@ def check_derived_inputs(ev: Evaluation) -> Iterator[Finding]:
             f"预算调整数未填写，按 |调整后预算数 − 年初预算数| 推算为 {fmt_money(derived.value)} 万元，用于计算预算调整率"
             "（这是净调整额，追加与追减分别计算时实际调整数可能更大）",
             (Ref("budget_adjustment"), Ref("budget_adjusted_total"), Ref("budget_exp_total")),
-            {"推算": fmt_money(derived.value)},
+            {"推算": money_figure(derived.value)},
         )
     split = [parse_number(ev.data.get(k)) for k in ("staff_quota_admin", "staff_quota_inst")]
     quota = _num(ev, "staff_quota_total")
@@ -618,7 +632,7 @@ def check_derived_inputs(ev: Evaluation) -> Iterator[Finding]:
             INFO,
             f"行政编制数、事业编制数未分别填写，按编制数合计 {fmt_score(quota)} 人计算在职人员控制率",
             (Ref("staff_quota_total"), Ref("staff_quota_admin"), Ref("staff_quota_inst")),
-            {"编制数": fmt_score(quota)},
+            {"编制数": count_figure(quota, "人")},
         )
 
 

@@ -22,6 +22,7 @@ from .numbers import (
     fmt_money,
     fmt_rate,
     fmt_score,
+    money_figure,
     more_or_less,
     parse_number,
     parse_text,
@@ -187,7 +188,9 @@ def _check_rate(ev: Evaluation, s: NodeScore, metric: Metric, value: float, ref:
         )
         return
     others = "；".join(
-        f"按{basis}口径为 {show(r.value, metric.percent, metric.unit)}" for basis, r in rated[1:] if r.value is not None
+        f"按{basis}口径为 {show(r.value, metric.percent, metric.unit)}"
+        for basis, r in rated[1:]
+        if r.value is not None
     )
     yield Finding(
         "claim.rate",
@@ -255,5 +258,5 @@ def _check_amount(ev: Evaluation, metric: Metric, amount: float, ref: Ref) -> It
         ERROR,
         message,
         (ref, Ref(key)),
-        {"自述": fmt_money(amount), "应为": fmt_money(expected), "差额": fmt_money(gap)},
+        {"自述": money_figure(amount), "应为": money_figure(expected), "差额": money_figure(gap)},
     )

@@ -199,6 +199,16 @@ def more_or_less(gap: float, unit: str = "万元", fmt: Callable[[float], str] =
     return f"{'多' if gap > 0 else '少'} {fmt(abs(gap))} {unit}"
 
 
+def money_figure(value: float | None) -> str:
+    """An amount as a finding's figure carries it (数据栏金额): ``7.00 万元``."""
+    return f"{fmt_money(value)} 万元"
+
+
+def count_figure(value: float | None, unit: str) -> str:
+    """A score or head-count as a finding's figure carries it (数据栏计数): ``94.75 分``, ``46 人``."""
+    return f"{fmt_score(value)} {unit}"
+
+
 def percent_points(rate: float) -> float:
     """A rate as percentage points rounded to two decimals (百分点), the figure rules compare."""
     return round_half_up(rate * 100, 2)

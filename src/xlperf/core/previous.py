@@ -16,9 +16,11 @@ from .fields import FIELD_BY_KEY, THREE_PUBLIC_ITEMS
 from .findings import ERROR, INFO, SEVERITY_ORDER, WARNING, Finding
 from .model import Ref
 from .numbers import (
+    count_figure,
     fmt_money,
     fmt_rate,
     fmt_score,
+    money_figure,
     more_or_less,
     parse_number,
     parse_text,
@@ -82,7 +84,11 @@ def _carried_figures(ev: Evaluation, prev: Evaluation) -> Iterator[Finding]:
                 f"{label} {fmt_money(here)} 万元与{last}工作簿的{source_label} {fmt_money(there)} 万元不一致，"
                 f"本年所填{more_or_less(diff)}",
                 (Ref(key),),
-                {"本年填报": fmt_money(here), "上年工作簿": fmt_money(there), "差额": fmt_money(diff)},
+                {
+                    "本年填报": money_figure(here),
+                    "上年工作簿": money_figure(there),
+                    "差额": money_figure(diff),
+                },
             )
 
 
@@ -150,7 +156,7 @@ def _stated_result(ev: Evaluation, prev: Evaluation) -> Iterator[Finding]:
             WARNING,
             f"上年核定总分填写为 {fmt_score(typed)} 分，{_year_of(prev)}工作簿计算为 {fmt_score(prev.total)} 分",
             (Ref("prev_total_score"),),
-            {"本年填报": fmt_score(typed), "上年工作簿": fmt_score(prev.total)},
+            {"本年填报": count_figure(typed, "分"), "上年工作簿": count_figure(prev.total, "分")},
         )
     grade_typed = parse_text(ev.data.get("prev_grade"))
     if grade_typed and prev.total is not None and grade_typed != prev.grade:

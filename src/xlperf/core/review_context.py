@@ -35,7 +35,7 @@ DEFAULT_REQUEST = "请核实并说明。"
 CHECK_REQUESTS = {
     "score.self_missing": "请按评分规则逐项填写自评得分。",
 }
-ROWS_LISTED = 3  # more rows of one table column than this are named as one range (位置合并)
+ROWS_LISTED = 5  # more rows of one table column than this are named as one range (位置合并)
 
 Locate = Callable[[Ref], "tuple[str, str] | None"]
 
