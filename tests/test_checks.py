@@ -204,13 +204,21 @@ def test_project_total_against_functional_classes() -> None:
         ClassRow(r.code, r.name, 0 if r.budget is None else r.budget, r.final) for r in REFERENCE_CLASSES
     )
     finding = only(unit({"budget_exp_project": 2600}, classes=zeros), "sum.project_classes")
-    assert finding.figures == {"项目支出": "2,600.00 万元", "功能分类合计": "2,606.32 万元", "差额": "-6.32 万元"}
+    assert finding.figures == {
+        "项目支出": "2,600.00 万元",
+        "功能分类合计": "2,606.32 万元",
+        "差额": "-6.32 万元",
+    }
     assert finding.message.startswith("预算项目支出 2,600.00 万元，按功能分类")
     # 决算 with the duplicate: the message also gives the row-by-row sum 7845.47
     classes = (*REFERENCE_CLASSES[:4], ClassRow("213", "农林水支出", 175.84, 180))
     finding = only(unit(classes=classes), "sum.project_classes")
     # 243.49 + 23 + 7397.75 + 180 = 7844.24; 7838.48 − 7844.24 = −5.76
-    assert finding.figures == {"项目支出": "7,838.48 万元", "功能分类合计": "7,844.24 万元", "差额": "-5.76 万元"}
+    assert finding.figures == {
+        "项目支出": "7,838.48 万元",
+        "功能分类合计": "7,844.24 万元",
+        "差额": "-5.76 万元",
+    }
     assert "（逐行相加为 7,851.24 万元）" in finding.message  # + 7 for 信访事务
 
 

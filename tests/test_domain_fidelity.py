@@ -586,7 +586,9 @@ def test_blank_figures_in_consistent_data_never_give_an_error(
         label = {r.key: FIELD_BY_KEY[r.key].label.removeprefix("其中：") for r in finding.refs}
         key = next(k for k in blank if k in label and finding.message.startswith(f"{label[k]}未填写"))
         value = float(unit[key])  # type: ignore[arg-type]
-        assert finding.figures["推算"] == (f"{fmt_score(value)} 人" if key.startswith("staff") else f"{fmt_money(value)} 万元")
+        assert finding.figures["推算"] == (
+            f"{fmt_score(value)} 人" if key.startswith("staff") else f"{fmt_money(value)} 万元"
+        )
 
 
 # --- derivation chains, and derived figures never feed a rate silently (review of issue 13) ----------------

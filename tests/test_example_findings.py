@@ -112,7 +112,13 @@ def test_key_figures(ev: Evaluation) -> None:
     assert by_check["claim.total"] == [{"所写总分": "95.75 分", "自评合计": "94.75 分", "核定总分": "80 分"}]
     assert sorted(fig["计算"] for fig in by_check["claim.rate"]) == ["196.65%", "2.56%"]
     assert sorted(fig["自述"] for fig in by_check["claim.rate"]) == ["0.60%", "100.00%"]
-    assert sorted(fig["自评得分"] for fig in by_check["input.missing"]) == ["2 分", "2 分", "2 分", "3 分", "4 分"]
+    assert sorted(fig["自评得分"] for fig in by_check["input.missing"]) == [
+        "2 分",
+        "2 分",
+        "2 分",
+        "3 分",
+        "4 分",
+    ]
 
 
 def test_checks_that_pass_on_the_example(ev: Evaluation) -> None:
