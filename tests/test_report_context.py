@@ -118,7 +118,7 @@ def test_the_review_names_units_and_asks_the_fitting_request(tmp_path):
     assert unscored["request"] == "请按评分规则逐项填写自评得分。"
     count = sum(1 for s in ev.leaves if s.self_score is None)
     [place] = unscored["places"]
-    assert place["sheet"] == "指标评分" and place["label"] == f"「指标评分」表「自评得分」列共 {count} 行"
+    assert place["sheet"] == "指标评分" and place["label"] == f"「自评得分」列共 {count} 行"
     first, last = place["cell"].split(":")
     assert first[0] == last[0] and int(last[1:]) > int(first[1:])
     assert f"未填写{count} 个指标" in unscored["figures"]

@@ -80,11 +80,12 @@ def _places(finding: Finding, ev: Evaluation, locate: Locate | None) -> list[dic
 
 
 def _column_place(table: str, key: str, rows: list[Ref], locate: Locate | None) -> dict[str, str]:
-    """Several rows of one column as one place (列区域): ``「自评得分」列 31 行`` and ``J5:J40``."""
+    """Several rows of one column as one place (列区域): ``「自评得分」列共 31 行`` and ``J5:J40``."""
     found = [f for f in (locate(r) if locate is not None else None for r in rows) if f]
     sheet = found[0][0] if found else ""
     cell = f"{found[0][1]}:{found[-1][1]}" if len(found) > 1 else (found[0][1] if found else "")
-    return {"sheet": sheet, "label": f"「{table}」表「{key}」列共 {len(rows)} 行", "cell": cell}
+    where = "" if sheet else f"「{table}」表"  # the located sheet is printed before the label
+    return {"sheet": sheet, "label": f"{where}「{key}」列共 {len(rows)} 行", "cell": cell}
 
 
 def _finding_row(number: int, finding: Finding, ev: Evaluation, locate: Locate | None) -> dict[str, object]:
