@@ -624,8 +624,8 @@ def test_a_negative_derived_balance_is_a_warning_said_once() -> None:
     finding = only(ev, "identity.derived")
     assert finding.severity == WARNING
     assert finding.message == (
-        "年末结转结余未填写，按 年初结转结余 + 决算收入合计 − 决算支出合计 推算为 -46.54 万元，"
-        "为负数：本年支出超出了年初结转结余与本年收入之和，请核对收支和结转结余"
+        "年末结转结余未填写，按 年初结转结余 + 决算收入合计 − 决算支出合计 推算为 -46.54 万元"
+        "（年初结转结余 55.38 + 决算收入合计 1,300.00 − 决算支出合计 1,401.92），为负数：本年支出超出了年初结转结余与本年收入之和，请核对收支和结转结余"
     )
     assert found(ev, "identity.overspent") == []  # the same fact, not said twice
 

@@ -156,7 +156,7 @@ def _check_identity(ev: Evaluation, known: Known, identity: Identity) -> Iterato
     if total is None:
         if not blank and identity.derive_total:
             known[identity.total] = present
-            yield _derived(identity, identity.total, present, refs)
+            yield _derived(identity, identity.total, present, refs, figures=_terms(identity, parts))
         elif identity.derive_total:
             yield _unverifiable(identity, [identity.total, *blank], refs)
         return
@@ -220,12 +220,27 @@ def _why_unknown(raw: object) -> str:
     return "无法识别为数字" if parse_number(raw).problem else "未填写"
 
 
+def _terms(identity: Identity, parts: list[tuple[str, int, float | None]]) -> str:
+    """The parts with their figures (各项数值), e.g. ``年初结转结余 298.15 + 决算收入合计 8,690.35 − …``."""
+    fmt = _fmt(identity)
+    text = " ".join(f"{'+' if s > 0 else '−'} {_label(k)} {fmt(v or 0.0)}" for k, s, v in parts)
+    return text.removeprefix("+ ")
+
+
 def _derived(
-    identity: Identity, key: str, amount: float, refs: tuple[Ref, ...], why: str = "未填写"
+    identity: Identity,
+    key: str,
+    amount: float,
+    refs: tuple[Ref, ...],
+    why: str = "未填写",
+    *,
+    figures: str = "",
 ) -> Finding:
     """A blank figure derived from its identity (推算); a negative result is itself a warning sign."""
     fmt, unit = _fmt(identity), identity.unit
     message = f"{_label(key)}{why}，按 {_derived_from(identity, key)} 推算为 {fmt(amount)} {unit}"
+    if amount < 0 and figures:
+        message += f"（{figures}）"
     if amount >= 0:
         return Finding(
             identity.check.split(".")[0] + ".derived",
