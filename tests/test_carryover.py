@@ -109,7 +109,7 @@ def test_a_mismatching_carryover_is_flagged_with_both_figures(
     carry = found["previous.carryover"]
     assert carry.severity == "error"
     assert "120.50 万元" in carry.message and "113.07 万元" in carry.message and "2024年" in carry.message
-    assert carry.figures == {"本年填报": "120.50", "上年工作簿": "113.07", "差额": "7.43"}
+    assert carry.figures == {"本年填报": "120.50 万元", "上年工作簿": "113.07 万元", "差额": "7.43 万元"}
     assert result.where(carry).startswith("预算收支!")
     assert "2.00 万元" in found["previous.three_public"].message
     assert "1.26 万元" in found["previous.three_public"].message
@@ -250,3 +250,20 @@ def test_a_network_path_named_in_the_workbook_is_not_opened(
     _, ev, findings, _ = evaluate_workbook(typed)
     missing = next(f for f in findings if f.check == "previous.file")
     assert ev.previous is None and "网络路径不会自动打开" in missing.message
+
+
+def test_a_three_public_total_without_its_split_is_carried_and_compared(tmp_path: Path) -> None:
+    # a 2024 workbook gives “三公经费” 实际 as a total of 18 only: 2025's 上年 total is filled with it,
+    # and a 2025 workbook that types 15 instead is flagged with both figures
+    data = example_data()
+    fields = {k: v for k, v in data.fields.items() if not k.startswith("tp_")} | {"tp_total_actual": 18}
+    last, nxt = tmp_path / "2024.xlsx", tmp_path / "2025.xlsx"
+    create_workbook(replace(data, fields=fields), last)
+    assert main(["new", "--from", str(last), "-o", str(nxt)]) == 0
+    assert read_workbook(nxt).data.get("tp_total_last") == 18
+    typed = _set(nxt, tmp_path / "typed.xlsx", tp_total_last=15, previous_file=None)
+    result = build_workbook(typed, tmp_path / "out", previous=last)
+    [finding] = [f for f in result.findings if f.check == "previous.three_public"]
+    assert finding.severity == "error"
+    assert "15.00 万元" in finding.message and "18.00 万元" in finding.message
+    assert finding.figures["上年工作簿"] == "18.00 万元"

@@ -122,7 +122,7 @@ def test_income_by_source() -> None:
     zeros = {"budget_income_soe": 0, "budget_income_special": 0, "budget_income_other": 0}
     finding = only(unit({"budget_income_general": 2178.80} | zeros), "sum.income")
     assert finding.severity == ERROR
-    assert finding.figures == {"合计": "4,419.16", "各项之和": "4,419.11", "差额": "0.05"}
+    assert finding.figures == {"合计": "4,419.16 万元", "各项之和": "4,419.11 万元", "差额": "0.05 万元"}
     assert finding.message.startswith("预算收入与各来源不符：预算收入合计 4,419.16 万元，各项之和 ")
     assert Ref("budget_income_total") in finding.refs and Ref("budget_income_general") in finding.refs
     # 0.01 off is within the 金额核对容差 of 0.01 万元
@@ -134,23 +134,23 @@ def test_income_by_source() -> None:
     assert unverifiable.severity == INFO
     assert unverifiable.message == (
         "无法核对预算收入合计：预算国有资本经营预算拨款收入、预算财政专户管理资金收入、预算其他来源收入未填写；"
-        "已填各项合计 4,419.11 万元，与预算收入合计 4,419.16 万元相差 0.05 万元"
+        "已填各项合计 4,419.11 万元，比预算收入合计 4,419.16 万元少 0.05 万元"
     )
 
 
 def test_expense_basic_and_staff_sums() -> None:
     # 决算 项目 typed 7838.50: 1036.95 + 7838.50 = 8875.45 vs 8875.43 → −0.02
     finding = only(unit({"final_exp_project": 7838.50}), "sum.expense")
-    assert finding.figures == {"合计": "8,875.43", "各项之和": "8,875.45", "差额": "-0.02"}
+    assert finding.figures == {"合计": "8,875.43 万元", "各项之和": "8,875.45 万元", "差额": "-0.02 万元"}
     assert "决算支出不等于基本支出与项目支出之和" in finding.message
     # 预算 公用经费 typed 84.73 (a dropped digit): 972.11 + 84.73 = 1056.84 vs 1812.84 → 756.00
     finding = only(unit({"budget_exp_public": 84.73}), "sum.basic")
-    assert finding.figures == {"合计": "1,812.84", "各项之和": "1,056.84", "差额": "756.00"}
+    assert finding.figures == {"合计": "1,812.84 万元", "各项之和": "1,056.84 万元", "差额": "756.00 万元"}
     # 编制 合计 80 ≠ 40 + 39
     finding = only(unit({"staff_quota_total": 80}), "sum.staff")
-    assert finding.figures == {"合计": "80", "各项之和": "79", "差额": "1"}
+    assert finding.figures == {"合计": "80 人", "各项之和": "79 人", "差额": "1 人"}
     assert finding.message == (  # head-counts in 人, not 万元
-        "编制数合计不等于行政编制与事业编制之和：编制数合计（单位填报） 80 人，各项之和 40 + 39 = 79 人，相差 1 人"
+        "编制数合计不等于行政编制与事业编制之和：编制数合计（单位填报） 80 人，各项之和 40 + 39 = 79 人，各项之和比合计少 1 人"
     )
 
 
@@ -184,7 +184,7 @@ def test_a_sub_item_listed_beside_its_class_is_double_counted() -> None:
     assert finding.message == (
         "决算：信访事务（2010308）属于一般公共服务支出（201），二者同时列出，7.00 万元被重复计算"
     )
-    assert finding.figures == {"重复金额": "7.00"}
+    assert finding.figures == {"重复金额": "7.00 万元"}
     assert finding.refs == (Ref("决算数", CLASSES, 1), Ref("决算数", CLASSES, 0))
     # Without the duplicate the classes add to 243.49 + 23 + 7397.75 + 174.23 = 7838.47, 0.01 from
     # 项目支出 7838.48 — within tolerance. (Row by row they add to 7845.47, 6.99 too much.)
@@ -198,19 +198,27 @@ def test_project_total_against_functional_classes() -> None:
     assert found(ev, "sum.project_classes") == []
     assert only(ev, "sum.unverifiable").message == (
         "无法核对预算项目支出与功能分类：一般公共服务支出、信访事务、节能环保支出未填写预算数；"
-        "已填各行合计 2,606.32 万元，与预算项目支出 2,600.00 万元相差 -6.32 万元"
+        "已填各行合计 2,606.32 万元，比预算项目支出 2,600.00 万元多 6.32 万元"
     )
     zeros = tuple(
         ClassRow(r.code, r.name, 0 if r.budget is None else r.budget, r.final) for r in REFERENCE_CLASSES
     )
     finding = only(unit({"budget_exp_project": 2600}, classes=zeros), "sum.project_classes")
-    assert finding.figures == {"项目支出": "2,600.00", "功能分类合计": "2,606.32", "差额": "-6.32"}
+    assert finding.figures == {
+        "项目支出": "2,600.00 万元",
+        "功能分类合计": "2,606.32 万元",
+        "差额": "-6.32 万元",
+    }
     assert finding.message.startswith("预算项目支出 2,600.00 万元，按功能分类")
     # 决算 with the duplicate: the message also gives the row-by-row sum 7845.47
     classes = (*REFERENCE_CLASSES[:4], ClassRow("213", "农林水支出", 175.84, 180))
     finding = only(unit(classes=classes), "sum.project_classes")
     # 243.49 + 23 + 7397.75 + 180 = 7844.24; 7838.48 − 7844.24 = −5.76
-    assert finding.figures == {"项目支出": "7,838.48", "功能分类合计": "7,844.24", "差额": "-5.76"}
+    assert finding.figures == {
+        "项目支出": "7,838.48 万元",
+        "功能分类合计": "7,844.24 万元",
+        "差额": "-5.76 万元",
+    }
     assert "（逐行相加为 7,851.24 万元）" in finding.message  # + 7 for 信访事务
 
 
@@ -231,10 +239,10 @@ def test_carryover_identity_holds_for_the_reference() -> None:
 def test_carryover_identity_broken_by_two_cents() -> None:
     finding = only(unit({"carryover_end": 113.09}), "identity.carryover")
     assert finding.severity == ERROR
-    assert finding.figures == {"应为": "113.07", "填写": "113.09", "差额": "0.02"}
+    assert finding.figures == {"应为": "113.07 万元", "填写": "113.09 万元", "差额": "0.02 万元"}
     assert finding.message == (
         "结转结余不平衡：年初 298.15 + 收入 8,690.35 − 支出 8,875.43 = 113.07 万元，"
-        "而年末结转结余填写为 113.09 万元，相差 0.02 万元"
+        "而年末结转结余填写为 113.09 万元，比应有数多 0.02 万元"
     )
     assert finding.refs == tuple(
         Ref(k) for k in ("carryover_begin", "final_income_total", "final_exp_total", "carryover_end")
@@ -255,7 +263,7 @@ def test_self_score_above_what_the_rule_gives() -> None:
     ev = unit(scores={"1.1": 20})
     finding = only(ev, "score.unsupported")
     assert finding.severity == ERROR
-    assert finding.figures == {"自评得分": "20", "计算得分": "0"}
+    assert finding.figures == {"自评得分": "20 分", "计算得分": "0 分"}
     assert finding.message == (
         "指标 1.1 收入预算完成率 自评 20 分，按数据计算只得 0 分"
         "（收入预算完成率196.65%，偏离100.00% 96.65个百分点，扣完20分，本项不得分）"
@@ -387,7 +395,7 @@ def test_claimed_total_and_grade() -> None:
     # computed from the data: 收入 196.65% → 0; 预算调整数, 三公, 采购 blank → 0; 结转结余 2.56% → 10;
     # 满意度 (自评) 5 → total 15 — one finding for the stated total, with both figures
     total = only(ev, "claim.total")
-    assert total.figures == {"所写总分": "96", "自评合计": "95", "核定总分": "15"}
+    assert total.figures == {"所写总分": "96 分", "自评合计": "95 分", "核定总分": "15 分"}
     assert (
         total.message == "报告所写总分 96 分，但各项自评得分相加为 95 分；按数据和评分规则核定为 15 分（差）"
     )
@@ -395,7 +403,7 @@ def test_claimed_total_and_grade() -> None:
     # the stated total equal to the self-scores but not to the computed total: a warning
     computed = only(unit({"claimed_total": 95}, scores=scores), "claim.total_computed")
     assert computed.severity == WARNING
-    assert computed.figures == {"所写总分": "95", "核定总分": "15"}
+    assert computed.figures == {"所写总分": "95 分", "核定总分": "15 分"}
     assert computed.message == "报告所写总分 95 分，按数据和评分规则核定为 15 分（差）"
     assert found(ev, "claim.grade") == []  # 96 → 优, "优秀" starts with 优
     wrong = only(unit({"claimed_total": 95, "claimed_grade": "良好"}, scores=scores), "claim.grade")

@@ -29,7 +29,7 @@ def test_check_is_a_ci_gate_with_json_locations() -> None:
     assert payload["total"] == 80 and payload["counts"]["error"] >= 10
     double = next(f for f in payload["findings"] if f["check"] == "sum.double_count")
     assert {"sheet": "预算收支"}.items() <= double["cells"][0].items()
-    assert double["figures"]["重复金额"] == "7.00"
+    assert double["figures"]["重复金额"] == "7.00 万元"
 
 
 def test_clean_workbook_exits_zero(tmp_path: Path) -> None:
@@ -46,3 +46,16 @@ def test_unreadable_input_exits_two_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in run.stderr and "报表.xlsx" in run.stderr
     missing = xlperf("build", str(tmp_path / "nope.xlsx"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_argument_errors_are_chinese_only() -> None:
+    import re
+
+    for argv, expected in (
+        (["build", "a.xlsx", "--jobs", "2"], "无法识别的参数：--jobs 2"),
+        (["batch", "inbox", "--jobs", "x"], "参数 --jobs：「x」不是有效的整数"),
+    ):
+        done = xlperf(*argv)
+        assert done.returncode == 2
+        assert expected in done.stderr, done.stderr
+        assert not re.search(r"unrecognized|invalid|\bint\b", done.stderr), done.stderr

@@ -196,11 +196,11 @@ def test_a_derived_part_is_used_by_the_next_identity() -> None:
     # 决算基本支出 and 人员经费 both blank: 基本 = 1270.57 − 340.12 = 930.45, then 人员 = 930.45 − 170.43 = 760.02
     ev = health(drop=["final_exp_basic", "final_exp_personnel"])
     assert ev.errors() == []
-    assert [f.figures["推算"] for f in found(ev, "sum.derived")] == ["930.45", "760.02"]
+    assert [f.figures["推算"] for f in found(ev, "sum.derived")] == ["930.45 万元", "760.02 万元"]
     # and a derived 基本 that disagrees with typed 人员 + 公用 is a real disagreement: 930.45 ≠ 700.00 + 170.43
     ev = health({"final_exp_personnel": 700.00}, drop=["final_exp_basic"])
     [error] = ev.errors()
-    assert error.check == "sum.basic" and error.figures["差额"] == "60.02"
+    assert error.check == "sum.basic" and error.figures["差额"] == "60.02 万元"
 
 
 def test_several_blank_parts_say_what_cannot_be_verified() -> None:
@@ -222,9 +222,9 @@ def test_several_blank_parts_say_what_cannot_be_verified() -> None:
     ev = health({"budget_income_general": 1100.50}, drop=["budget_income_soe", "budget_income_special"])
     assert ev.errors() == []
     assert only(ev, "sum.unverifiable").figures == {
-        "合计": "1,260.50",
-        "已填各项": "1,180.50",
-        "差额": "80.00",
+        "合计": "1,260.50 万元",
+        "已填各项": "1,180.50 万元",
+        "差额": "80.00 万元",
     }
 
 
@@ -235,16 +235,18 @@ def test_parts_given_already_above_their_total_are_an_error() -> None:
     assert error.check == "sum.expense"
     assert error.message == (
         "预算支出不等于基本支出与项目支出之和：已填各项之和 1,300.00 万元，已超过预算支出合计 1,260.50 万元，"
-        "相差 39.50 万元（预算基本支出未填写，也无法使其相符）"
+        "超出 39.50 万元（预算基本支出未填写，也无法使其相符）"
     )
 
 
 def test_all_present_and_disagreeing_is_still_an_error_with_the_difference() -> None:
     finding = only(health({"carryover_end": 170.00}), "identity.carryover")
     assert finding.severity == ERROR
-    assert finding.figures == {"应为": "173.57", "填写": "170.00", "差额": "-3.57"}
+    assert finding.figures == {"应为": "173.57 万元", "填写": "170.00 万元", "差额": "-3.57 万元"}
     staff = only(health({"staff_quota_total": 48}), "sum.staff")
-    assert staff.message.endswith("48 人，各项之和 0 + 46 = 46 人，相差 2 人")  # head-counts in 人
+    assert staff.message.endswith(
+        "48 人，各项之和 0 + 46 = 46 人，各项之和比合计少 2 人"
+    )  # head-counts in 人
 
 
 # --- derive what can be derived -----------------------------------------------------------------------------
@@ -255,7 +257,7 @@ def test_budget_adjustment_derived_from_the_two_budgets() -> None:
     # |1398.10 − 1260.50| = 137.60; 137.60 / 1260.50 = 10.92%
     assert ev.metrics["budget_adj"].text() == "10.92%"
     finding = only(ev, "input.derived")
-    assert finding.severity == INFO and finding.figures == {"推算": "137.60"}
+    assert finding.severity == INFO and finding.figures == {"推算": "137.60 万元"}
     assert finding.message.startswith("预算调整数未填写，按 |调整后预算数 − 年初预算数| 推算为 137.60 万元")
     # a typed value wins (150 / 1260.50 = 11.90%); the excluded part is still subtracted
     typed = health({"budget_adjustment": 150})
@@ -299,9 +301,9 @@ def test_three_public_totals_without_the_split() -> None:
     assert found(health(totals), "sum.") == []
     finding = only(health(totals | {"tp_total_actual": 7.52}), "sum.three_public")
     assert finding.severity == ERROR and finding.figures == {
-        "合计": "7.52",
-        "各项之和": "7.25",
-        "差额": "0.27",
+        "合计": "7.52 万元",
+        "各项之和": "7.25 万元",
+        "差额": "0.27 万元",
     }
     split = report_context(health())["three_public"]
     assert [i["label"] for i in split["items"]] == [
@@ -442,7 +444,7 @@ def test_stated_amounts_are_checked_and_a_different_total_is_named() -> None:
         "单位自述预算执行率对应的金额为 1,388.76 万元，等于决算收入合计，而预算执行率所用的决算支出合计为 1,270.57 万元"
     )
     other = only(health(stated={"1.1": "1200万元"}), "claim.amount")
-    assert other.message.endswith("与决算支出合计 1,270.57 万元不符，相差 -70.57 万元")
+    assert other.message.endswith("比决算支出合计 1,270.57 万元少 70.57 万元，二者不符")
 
 
 def test_a_percent_typed_into_an_amount_is_an_error_naming_the_field(tmp_path: Path) -> None:
@@ -584,4 +586,56 @@ def test_blank_figures_in_consistent_data_never_give_an_error(
         label = {r.key: FIELD_BY_KEY[r.key].label.removeprefix("其中：") for r in finding.refs}
         key = next(k for k in blank if k in label and finding.message.startswith(f"{label[k]}未填写"))
         value = float(unit[key])  # type: ignore[arg-type]
-        assert finding.figures["推算"] == (fmt_score(value) if key.startswith("staff") else fmt_money(value))
+        assert finding.figures["推算"] == (
+            f"{fmt_score(value)} 人" if key.startswith("staff") else f"{fmt_money(value)} 万元"
+        )
+
+
+# --- derivation chains, and derived figures never feed a rate silently (review of issue 13) ----------------
+
+
+def test_derivation_chains_until_nothing_more_can_be_derived() -> None:
+    # 预算基本 and 项目 both blank: 基本 = 人员 + 公用 = 912.30, then 项目 = 合计 − 基本 = 348.20
+    ev = health(drop=["budget_exp_basic", "budget_exp_project"])
+    assert ev.errors() == [] and found(ev, "sum.unverifiable") == []
+    assert [f.figures["推算"] for f in found(ev, "sum.derived")] == ["912.30 万元", "348.20 万元"]
+    # and the derived 项目支出 budget still shows spending above it
+    over = health(
+        {"final_exp_project": 471.47, "final_exp_total": 1401.92, "carryover_end": 42.22},
+        drop=["budget_exp_basic", "budget_exp_project"],
+    )
+    assert only(over, "sign.over_budget").message == (
+        "项目支出决算 471.47 万元，比预算 348.20 万元多 123.27 万元"
+        "（预算项目支出为按勾稽关系推算的数，项目支出执行率未计算）"
+    )
+
+
+def test_a_negative_derived_balance_is_a_warning_said_once() -> None:
+    # 年初 55.38 + 收入 1300.00 − 支出 1401.92 = −46.54: the money available was overspent
+    ev = health(
+        {
+            "final_income_total": 1300.00,
+            "final_income_general": 1201.50,
+            "final_exp_project": 471.47,
+            "final_exp_total": 1401.92,
+        },
+        drop=["carryover_end"],
+    )
+    finding = only(ev, "identity.derived")
+    assert finding.severity == WARNING
+    assert finding.message == (
+        "年末结转结余未填写，按 年初结转结余 + 决算收入合计 − 决算支出合计 推算为 -46.54 万元"
+        "（年初结转结余 55.38 + 决算收入合计 1,300.00 − 决算支出合计 1,401.92），为负数：本年支出超出了年初结转结余与本年收入之和，请核对收支和结转结余"
+    )
+    assert found(ev, "identity.overspent") == []  # the same fact, not said twice
+
+
+def test_a_rate_whose_input_was_derived_says_so_in_one_way() -> None:
+    # rates are computed from typed figures only (sheet function = headless = report); the derived figure is named
+    ev = health(drop=["budget_exp_basic"])
+    assert not ev.metrics["basic_exec"].ok
+    [line] = [f for f in found(ev, "info.metric") if "基本支出执行率" in f.message]
+    assert line.message == (
+        "无法计算基本支出执行率：缺少基本支出预算数（按勾稽关系可推算出 预算基本支出 912.30 万元，"
+        "但比率只按填写的数字计算，请填写后核实）（未纳入评分）"
+    )

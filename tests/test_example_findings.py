@@ -107,12 +107,18 @@ def test_key_figures(ev: Evaluation) -> None:
     by_check: dict[str, list[dict[str, str]]] = {}
     for f in ev.findings:
         by_check.setdefault(f.check, []).append(f.figures)
-    assert by_check["sum.double_count"] == [{"重复金额": "7.00"}]
-    assert by_check["score.unsupported"] == [{"自评得分": "2", "计算得分": "0"}]
-    assert by_check["claim.total"] == [{"所写总分": "95.75", "自评合计": "94.75", "核定总分": "80"}]
+    assert by_check["sum.double_count"] == [{"重复金额": "7.00 万元"}]
+    assert by_check["score.unsupported"] == [{"自评得分": "2 分", "计算得分": "0 分"}]
+    assert by_check["claim.total"] == [{"所写总分": "95.75 分", "自评合计": "94.75 分", "核定总分": "80 分"}]
     assert sorted(fig["计算"] for fig in by_check["claim.rate"]) == ["196.65%", "2.56%"]
     assert sorted(fig["自述"] for fig in by_check["claim.rate"]) == ["0.60%", "100.00%"]
-    assert sorted(fig["自评得分"] for fig in by_check["input.missing"]) == ["2", "2", "2", "3", "4"]
+    assert sorted(fig["自评得分"] for fig in by_check["input.missing"]) == [
+        "2 分",
+        "2 分",
+        "2 分",
+        "3 分",
+        "4 分",
+    ]
 
 
 def test_checks_that_pass_on_the_example(ev: Evaluation) -> None:

@@ -273,6 +273,9 @@ def test_malformed_json_is_answered_400_in_chinese(client: object) -> None:
             response = client.post(path, content=body, headers={"Content-Type": "application/json"})
             assert response.status_code == 400, (path, body, response.text)
             assert "JSON" in response.text and "An error occurred" not in response.text
+            assert not re.search("[A-Za-z]{4,}", response.text.replace("JSON", "").replace("UTF", "")), (
+                response.text
+            )
 
 
 def test_a_body_or_arguments_over_the_limits_are_refused(client: object) -> None:

@@ -97,3 +97,38 @@ def test_the_review_context_compares_the_written_score_with_the_supported_one(ex
     assert first["request"] and first["figures"]
     differing = {d["code"]: (d["self_score"], d["score"]) for d in review["differing"]}
     assert differing["2.1.1"] == ("2", "0") and differing["2.1.9"] == ("3.75", "4")
+
+
+def test_the_review_names_units_and_asks_the_fitting_request(tmp_path):
+    # every self-score blank (a real workbook, re-read): one finding, the request to fill the scores, one place
+    from xlperf.workbook.create import create_workbook
+    from xlperf.workbook.read import read_workbook
+
+    data = example_data()
+    blank = dataclasses.replace(
+        data, indicators=tuple(dataclasses.replace(r, self_score=None) for r in data.indicators)
+    )
+    path = tmp_path / "unscored.xlsx"
+    create_workbook(blank, path)
+    inputs = read_workbook(path)
+    ev = evaluate(inputs.data)
+    review = review_context(ev, ev.findings, inputs.locator.locate)
+    rows = [r for level in ("errors", "warnings", "infos") for r in review[level]]
+    [unscored] = [r for r in rows if "个指标未填写自评得分" in r["message"]]
+    assert unscored["request"] == "请按评分规则逐项填写自评得分。"
+    count = sum(1 for s in ev.leaves if s.self_score is None)
+    [place] = unscored["places"]
+    assert place["sheet"] == "指标评分" and place["label"] == f"「自评得分」列共 {count} 行"
+    first, last = place["cell"].split(":")
+    assert first[0] == last[0] and int(last[1:]) > int(first[1:])
+    assert f"未填写{count} 个指标" in unscored["figures"]
+    # amounts in the 数据 column carry 万元
+    [double] = [r for r in review_context(evaluate(example_data()))["errors"] if "重复" in r["message"]]
+    assert double["figures"] == "重复金额7.00 万元"
+
+
+def test_a_stated_count_is_shown_with_its_unit():
+    data = example_data()
+    ev = evaluate(data)
+    [missing] = [f for f in ev.findings if f.check == "input.missing" and "支出进度" in f.message]
+    assert missing.message.endswith("单位自述为 3 个季度")

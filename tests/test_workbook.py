@@ -215,3 +215,21 @@ def test_committed_macro_workbook_is_the_builder_output(tmp_path: Path) -> None:
     committed, regenerated = _parts(ROOT / "workbook/绩效自评模板.xlsm"), _parts(fresh)
     assert sorted(committed) == sorted(regenerated)
     assert [name for name in committed if committed[name] != regenerated[name]] == []
+
+
+def test_a_blank_workbook_carries_no_other_units_indicators(tmp_path: Path) -> None:
+    """`xlperf new --unit 某某局`: generic 产出 rows to be replaced, same tree and weights as the example's."""
+    from xlperf.cli import main
+
+    path = tmp_path / "某某局.xlsx"
+    assert main(["new", "--unit", "某某局", "--year", "2025", "-o", str(path)]) == 0
+    blank = read_workbook(path).data.indicators
+    example = example_data().indicators
+    assert [(str(r.code), r.maximum, r.rule) for r in blank] == [
+        (str(r.code), r.maximum, r.rule) for r in example
+    ]
+    own = {r.name for r in example} - {r.name for r in blank}
+    assert "抓好城市建设，打造最美县城" in own and len(own) == 9
+    outputs = [r.name for r in blank if str(r.code).count(".") == 2 and str(r.code).startswith("3.")]
+    assert outputs[:2] == ["数量指标1（请填写本单位指标）", "数量指标2（请填写本单位指标）"]
+    assert all("请填写本单位指标" in name for name in outputs)

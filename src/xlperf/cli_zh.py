@@ -62,6 +62,10 @@ METAVARS = {
 }
 
 
+#: What a typed argument must be (参数类型), by the type function's name.
+TYPE_NAMES = {"int": "整数", "float": "数字", "Path": "路径", "str": "文字"}
+
+
 def translate(message: str) -> str:
     """The Chinese for an argparse phrase (中文短语), or the phrase itself."""
     return PHRASES.get(message, message)
@@ -117,6 +121,21 @@ class ChineseArgumentParser(argparse.ArgumentParser):
     ) -> tuple[argparse.Namespace, list[str]]:
         with _chinese():
             return super().parse_known_args(args, namespace)
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        with _chinese():  # "unrecognized arguments" is looked up after parse_known_args returns
+            return super().parse_args(args, namespace)
+
+    def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
+        try:
+            return super()._get_value(action, arg_string)
+        except argparse.ArgumentError:
+            kind = TYPE_NAMES.get(getattr(action.type, "__name__", ""))
+            if kind is None:  # a type function of ours raises its own Chinese message
+                raise
+            raise argparse.ArgumentError(action, f"「{arg_string}」不是有效的{kind}") from None
 
     def error(self, message: str) -> NoReturn:
         with _chinese():

@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from .fields import FIELD_BY_KEY, INCOME_SOURCES, THREE_PUBLIC_COLUMNS, THREE_PUBLIC_ITEMS
 from .findings import ERROR, INFO, WARNING, Finding
 from .model import Ref
-from .numbers import fmt_money, fmt_score, parse_number, percent_text, round_half_up
+from .numbers import (
+    fmt_money,
+    fmt_score,
+    money_figure,
+    more_or_less,
+    parse_number,
+    percent_text,
+    round_half_up,
+)
 from .results import Evaluation
 
 Known = dict[str, float]
@@ -44,6 +52,11 @@ def _label(key: str) -> str:
 
 def _fmt(identity: Identity) -> Callable[[float], str]:
     return fmt_money if identity.unit == "万元" else fmt_score
+
+
+def _figure(identity: Identity, amount: float) -> str:
+    """A figure with its unit (带单位的数据): ``7.00 万元``, ``2 人``."""
+    return f"{_fmt(identity)(amount)} {identity.unit}"
 
 
 def identities() -> tuple[Identity, ...]:
@@ -140,7 +153,7 @@ def _check_identity(ev: Evaluation, known: Known, identity: Identity) -> Iterato
     if total is None:
         if not blank and identity.derive_total:
             known[identity.total] = present
-            yield _derived(identity, identity.total, present, refs)
+            yield _derived(identity, identity.total, present, refs, figures=_terms(identity, parts))
         elif identity.derive_total:
             yield _unverifiable(identity, [identity.total, *blank], refs)
         return
@@ -157,9 +170,13 @@ def _check_identity(ev: Evaluation, known: Known, identity: Identity) -> Iterato
             identity.check,
             ERROR,
             f"{identity.title}：已填各项之和 {fmt(present)} {unit}，已超过{_label(identity.total)} "
-            f"{fmt(total)} {unit}，相差 {fmt(-gap)} {unit}（{shown}未填写，也无法使其相符）",
+            f"{fmt(total)} {unit}，超出 {fmt(-gap)} {unit}（{shown}未填写，也无法使其相符）",
             refs,
-            {"合计": fmt(total), "各项之和": fmt(present), "差额": fmt(gap)},
+            {
+                "合计": _figure(identity, total),
+                "各项之和": _figure(identity, present),
+                "差额": _figure(identity, gap),
+            },
         )
         return
     if len(blank) == 1:
@@ -181,8 +198,15 @@ def _unverifiable(
     figures: dict[str, str] = {}
     if gap is not None:
         total, present, diff = gap
-        message += f"；已填各项合计 {fmt(present)} {unit}，与{_label(identity.total)} {fmt(total)} {unit}相差 {fmt(diff)} {unit}"
-        figures = {"合计": fmt(total), "已填各项": fmt(present), "差额": fmt(diff)}
+        message += (
+            f"；已填各项合计 {fmt(present)} {unit}，比{_label(identity.total)} {fmt(total)} {unit}"
+            f"{more_or_less(-diff, unit, fmt)}"
+        )
+        figures = {
+            "合计": _figure(identity, total),
+            "已填各项": _figure(identity, present),
+            "差额": _figure(identity, diff),
+        }
     return Finding(identity.check.split(".")[0] + ".unverifiable", INFO, message, refs, figures)
 
 
@@ -193,16 +217,41 @@ def _why_unknown(raw: object) -> str:
     return "无法识别为数字" if parse_number(raw).problem else "未填写"
 
 
+def _terms(identity: Identity, parts: list[tuple[str, int, float | None]]) -> str:
+    """The parts with their figures (各项数值), e.g. ``年初结转结余 298.15 + 决算收入合计 8,690.35 − …``."""
+    fmt = _fmt(identity)
+    text = " ".join(f"{'+' if s > 0 else '−'} {_label(k)} {fmt(v or 0.0)}" for k, s, v in parts)
+    return text.removeprefix("+ ")
+
+
 def _derived(
-    identity: Identity, key: str, amount: float, refs: tuple[Ref, ...], why: str = "未填写"
+    identity: Identity,
+    key: str,
+    amount: float,
+    refs: tuple[Ref, ...],
+    why: str = "未填写",
+    *,
+    figures: str = "",
 ) -> Finding:
+    """A blank figure derived from its identity (推算); a negative result is itself a warning sign."""
     fmt, unit = _fmt(identity), identity.unit
+    message = f"{_label(key)}{why}，按 {_derived_from(identity, key)} 推算为 {fmt(amount)} {unit}"
+    if amount < 0 and figures:
+        message += f"（{figures}）"
+    if amount >= 0:
+        return Finding(
+            identity.check.split(".")[0] + ".derived",
+            INFO,
+            f"{message}，据此继续核对",
+            refs,
+            {"推算": _figure(identity, amount)},
+        )
+    if key == "carryover_end":
+        message += "，为负数：本年支出超出了年初结转结余与本年收入之和，请核对收支和结转结余"
+    else:
+        message += f"，为负数，{_label(key)}不应为负，请核对相关数字"
     return Finding(
-        identity.check.split(".")[0] + ".derived",
-        INFO,
-        f"{_label(key)}{why}，按 {_derived_from(identity, key)} 推算为 {fmt(amount)} {unit}，据此继续核对",
-        refs,
-        {"推算": fmt(amount)},
+        identity.check.split(".")[0] + ".derived", WARNING, message, refs, {"推算": _figure(identity, amount)}
     )
 
 
@@ -217,26 +266,51 @@ def _disagree(
             identity.check,
             ERROR,
             f"结转结余不平衡：年初 {fmt(begin)} + 收入 {fmt(income)} − 支出 {fmt(spent)} = "
-            f"{fmt(present)} 万元，而年末结转结余填写为 {fmt(total)} 万元，相差 {fmt(gap)} 万元",
+            f"{fmt(present)} 万元，而年末结转结余填写为 {fmt(total)} 万元，比应有数{more_or_less(gap)}",
             refs,
-            {"应为": fmt(present), "填写": fmt(total), "差额": fmt(gap)},
+            {
+                "应为": _figure(identity, present),
+                "填写": _figure(identity, total),
+                "差额": _figure(identity, gap),
+            },
         )
     shown = " + ".join(fmt(v or 0.0) for _, _, v in parts)
     return Finding(
         identity.check,
         ERROR,
         f"{identity.title}：{FIELD_BY_KEY[identity.total].label} {fmt(total)} {unit}，各项之和 {shown} = "
-        f"{fmt(present)} {unit}，相差 {fmt(gap)} {unit}",
+        f"{fmt(present)} {unit}，各项之和比合计{more_or_less(-gap, unit, fmt)}",
         (Ref(identity.total), *(Ref(k) for k, _ in identity.parts)),
-        {"合计": fmt(total), "各项之和": fmt(present), "差额": fmt(gap)},
+        {
+            "合计": _figure(identity, total),
+            "各项之和": _figure(identity, present),
+            "差额": _figure(identity, gap),
+        },
     )
 
 
 def known_values(ev: Evaluation) -> tuple[Known, list[Finding]]:
     """Run every identity in order (逐项勾稽): the figures derived on the way and the findings."""
     known: Known = {}
-    findings = [f for identity in IDENTITIES for f in _check_identity(ev, known, identity)]
-    return known, findings
+    results: dict[int, list[Finding]] = {}  # by identity, in the order their outcome became final
+    grown = True
+    while grown:  # a figure derived late can complete an identity checked earlier: chain until nothing new
+        grown = False
+        for index, identity in enumerate(IDENTITIES):
+            if any(not f.check.endswith(".unverifiable") for f in results.get(index, ())):
+                continue  # derived or in error: final (checking again would hide how a figure was derived)
+            before = len(known)
+            outcome = list(_check_identity(ev, known, identity))
+            if len(known) > before:
+                grown = True
+                results.pop(index, None)  # re-inserted last: read after the derivation it relies on
+            results[index] = outcome
+    return known, [f for outcome in results.values() for f in outcome]
+
+
+def derived_figures(ev: Evaluation) -> Known:
+    """The blank figures the identities derive (推算值), e.g. 预算项目支出 = 支出合计 − 基本支出."""
+    return known_values(ev)[0]
 
 
 def check_balances(ev: Evaluation) -> Iterator[Finding]:
@@ -249,8 +323,8 @@ def check_balances(ev: Evaluation) -> Iterator[Finding]:
 def _available_money(ev: Evaluation, known: Known) -> Iterator[Finding]:
     """本年支出 ≤ 本年收入 + 年初结转结余 (可用资金): spending beyond it cannot be financed."""
     spent = value(ev, known, "final_exp_total")
-    if spent is None:
-        return
+    if spent is None or known.get("carryover_end", 0.0) < 0:
+        return  # a negative derived 年末结转结余 already says the spending exceeds the money available
     terms = [(k, value(ev, known, k)) for k in ("final_income_total", "carryover_begin")]
     refs = (Ref("final_exp_total"), *(Ref(k) for k, _ in terms))
     missing = [k for k, v in terms if v is None]
@@ -273,5 +347,5 @@ def _available_money(ev: Evaluation, known: Known) -> Iterator[Finding]:
             f"本年支出 {fmt_money(spent)} 万元，超过可用资金 {fmt_money(available)} 万元（本年收入 "
             f"{fmt_money(income)} + 年初结转结余 {fmt_money(begin)}），超出 {fmt_money(gap)} 万元",
             refs,
-            {"本年支出": fmt_money(spent), "可用资金": fmt_money(available), "超出": fmt_money(gap)},
+            {"本年支出": money_figure(spent), "可用资金": money_figure(available), "超出": money_figure(gap)},
         )

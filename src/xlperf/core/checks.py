@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
-from .balances import check_balances
+from .balances import check_balances, derived_figures
 from .claims import check_stated_values, read_stated, show
 from .fields import CHOICE, FIELDS, LONGTEXT, MONEY, SETTINGS_SECTION, TEXT
 from .findings import ERROR, INFO, WARNING, Finding
@@ -18,9 +18,12 @@ from .metrics import METRIC_BY_KEY, METRIC_BY_LABEL, METRICS, Column, Group, Met
 from .model import CLASSES, GOALS, RUBRIC, TEAM, Ref
 from .numbers import (
     EXCEL_ERRORS,
+    count_figure,
     fmt_money,
     fmt_rate,
     fmt_score,
+    money_figure,
+    more_or_less,
     parse_number,
     parse_text,
     percent_points,
@@ -156,7 +159,7 @@ def check_functional_classes(ev: Evaluation) -> Iterator[Finding]:
                 f"{word}：{name}（{code}）属于{parent_name}（{parent_code}），二者同时列出，"
                 f"{fmt_money(values[i])} 万元被重复计算",
                 (Ref(attr_col(attr), CLASSES, i), Ref(attr_col(attr), CLASSES, j)),
-                {"重复金额": fmt_money(values[i])},
+                {"重复金额": money_figure(values[i])},
             )
         yield from _classes_total(ev, stage, word, attr, rows, values, nested)
 
@@ -197,9 +200,13 @@ def _classes_total(
             "sum.unverifiable",
             INFO,
             f"无法核对{word}项目支出与功能分类：{names}未填写{attr_col(attr)}；已填各行合计 {fmt_money(deduped)} 万元，"
-            f"与{word}项目支出 {fmt_money(project)} 万元相差 {fmt_money(diff)} 万元",
+            f"比{word}项目支出 {fmt_money(project)} 万元{more_or_less(-diff)}",
             refs,
-            {"项目支出": fmt_money(project), "已填合计": fmt_money(deduped), "差额": fmt_money(diff)},
+            {
+                "项目支出": money_figure(project),
+                "已填合计": money_figure(deduped),
+                "差额": money_figure(diff),
+            },
         )
         return
     extra = f"（逐行相加为 {fmt_money(listed)} 万元）" if nested else ""
@@ -207,9 +214,13 @@ def _classes_total(
         "sum.project_classes",
         ERROR,
         f"{word}项目支出 {fmt_money(project)} 万元，按功能分类（剔除重复的下级科目后）合计 {fmt_money(deduped)} 万元"
-        f"{extra}，相差 {fmt_money(diff)} 万元",
+        f"{extra}，功能分类合计比项目支出{more_or_less(-diff)}",
         refs,
-        {"项目支出": fmt_money(project), "功能分类合计": fmt_money(deduped), "差额": fmt_money(diff)},
+        {
+            "项目支出": money_figure(project),
+            "功能分类合计": money_figure(deduped),
+            "差额": money_figure(diff),
+        },
     )
 
 
@@ -238,7 +249,7 @@ def check_scores(ev: Evaluation) -> Iterator[Finding]:
             WARNING,
             f"{len(unscored)} 个指标未填写自评得分：{'、'.join(f'{s.code} {s.name}' for s in unscored)}",
             tuple(Ref("自评得分", RUBRIC, s.row) for s in unscored),
-            {"未填写": str(len(unscored))},
+            {"未填写": f"{len(unscored)} 个指标"},
         )
     for s in ev.leaves:
         ref = Ref("自评得分", RUBRIC, s.row)
@@ -268,7 +279,7 @@ def check_scores(ev: Evaluation) -> Iterator[Finding]:
                 f"{title} 自评 {fmt_score(s.self_score)} 分，按数据计算只得 {fmt_score(s.score)} 分（{s.reason}）"
                 f"{_stated_note(ev, s)}",
                 (ref, Ref("计算得分", RUBRIC, s.row)),
-                {"自评得分": fmt_score(s.self_score), "计算得分": fmt_score(s.score)},
+                {"自评得分": count_figure(s.self_score, "分"), "计算得分": count_figure(s.score, "分")},
             )
 
 
@@ -279,7 +290,7 @@ def _stated_note(ev: Evaluation, s: NodeScore) -> str:
         return ""
     row = ev.data.indicators[s.row]
     outcome = indicator_outcome(row.rule, row.params, s.maximum, stated, None, s.source, s.name)
-    shown = show(stated, metric.percent if metric else True)
+    shown = show(stated, metric.percent, metric.unit) if metric else show(stated, True)
     if s.self_score > outcome.score + 0.005:
         return f"；即使按单位自述的 {shown}，依规则也只得 {fmt_score(outcome.score)} 分（{outcome.reason}）"
     if s.status != "ok":
@@ -326,11 +337,27 @@ def _missing_behind_score(ev: Evaluation, s: NodeScore, ref: Ref, title: str) ->
     yield Finding(
         "input.missing",
         severity,
-        f"{title} 自评 {fmt_score(s.self_score)} 分，但{s.reason.removesuffix('，本项不得分')}，无法核实，计0分"
-        f"{_stated_note(ev, s)}",
+        f"{title} 自评 {fmt_score(s.self_score)} 分，但{s.reason.removesuffix('，本项不得分')}"
+        f"{_derived_note(ev, metric)}，无法核实，计0分{_stated_note(ev, s)}",
         tuple(refs),
-        {"自评得分": fmt_score(s.self_score)},
+        {"自评得分": count_figure(s.self_score, "分")},
     )
+
+
+def _derived_note(ev: Evaluation, metric: Metric | None) -> str:
+    """Why a rate stays uncomputed although the balance checks derived its blank input (推算值不参与比率).
+
+    Rates are computed from typed figures only, the same way by the sheet function, the headless
+    run and the report; a figure derived by the identities is named with its value so the unit can type it.
+    """
+    if metric is None:
+        return ""
+    derived = derived_figures(ev)
+    keys = [r.key for r in _input_refs(ev, metric, blank_only=True) if r.key in derived]
+    if not keys:
+        return ""
+    shown = "、".join(f"{_label(k).removeprefix('其中：')} {fmt_money(derived[k])} 万元" for k in keys)
+    return f"（按勾稽关系可推算出 {shown}，但比率只按填写的数字计算，请填写后核实）"
 
 
 NUMERIC_KEYS = frozenset(f.key for f in FIELDS if f.kind not in (TEXT, LONGTEXT, CHOICE))
@@ -357,13 +384,13 @@ def check_claims(ev: Evaluation) -> Iterator[Finding]:
     computed_differs = claimed is not None and ev.total is not None and abs(claimed - ev.total) > 0.005
     if claimed is not None and ev.self_total is not None and abs(claimed - ev.self_total) > 0.005:
         also = f"；按数据和评分规则核定为 {fmt_score(ev.total)} 分（{ev.grade}）" if computed_differs else ""
-        figures = {"所写总分": fmt_score(claimed), "自评合计": fmt_score(ev.self_total)}
+        figures = {"所写总分": count_figure(claimed, "分"), "自评合计": count_figure(ev.self_total, "分")}
         yield Finding(  # one finding for the stated total, naming the computed total too
             "claim.total",
             ERROR,
             f"报告所写总分 {fmt_score(claimed)} 分，但各项自评得分相加为 {fmt_score(ev.self_total)} 分{also}",
             (Ref("claimed_total"),),
-            figures | ({"核定总分": fmt_score(ev.total)} if computed_differs else {}),
+            figures | ({"核定总分": count_figure(ev.total, "分")} if computed_differs else {}),
         )
     elif computed_differs:
         assert claimed is not None
@@ -372,7 +399,7 @@ def check_claims(ev: Evaluation) -> Iterator[Finding]:
             WARNING,
             f"报告所写总分 {fmt_score(claimed)} 分，按数据和评分规则核定为 {fmt_score(ev.total)} 分（{ev.grade}）",
             (Ref("claimed_total"),),
-            {"所写总分": fmt_score(claimed), "核定总分": fmt_score(ev.total)},
+            {"所写总分": count_figure(claimed, "分"), "核定总分": count_figure(ev.total, "分")},
         )
     claimed_grade = parse_text(ev.data.get("claimed_grade"))
     if claimed_grade:
@@ -520,19 +547,37 @@ def _warning_signs(ev: Evaluation) -> dict[str, Finding]:
             f"在职人员 {fmt_score(actual)} 人，超过编制数 {fmt_score(quota)} 人（在职人员控制率 "
             f"{fmt_rate(staff.value)}），超编 {fmt_score(actual - quota)} 人",
             tuple(_input_refs(ev, METRIC_BY_KEY["staff_control"], blank_only=False)),
-            {"在职人数": fmt_score(actual), "编制数": fmt_score(quota), "超编": fmt_score(actual - quota)},
+            {
+                "在职人数": count_figure(actual, "人"),
+                "编制数": count_figure(quota, "人"),
+                "超编": count_figure(actual - quota, "人"),
+            },
         )
+    derived = derived_figures(ev)
     for key, (what, spent_key, budget_key) in OVER_BUDGET.items():
-        rate, spent, budget = ev.metrics[key], _num(ev, spent_key), _num(ev, budget_key)
-        if _over(rate) and spent is not None and budget is not None:
+        rate = ev.metrics[key]
+        spent, budget = (_num(ev, k) if k not in derived else derived[k] for k in (spent_key, budget_key))
+        over = (
+            _over(rate)
+            if rate.value is not None
+            else spent is not None
+            and budget is not None
+            and (spent - budget > ev.settings.tolerance_money + 1e-9)
+        )
+        if over and spent is not None and budget is not None:
             excess = round_half_up(spent - budget, 2)
+            guessed = [n for k, n in ((spent_key, "决算"), (budget_key, "预算")) if k in derived]
+            why = (
+                f"{rate.name} {fmt_rate(rate.value)}"
+                if rate.value is not None
+                else f"{'、'.join(guessed)}{what}为按勾稽关系推算的数，{rate.name}未计算"
+            )
             signs[key] = Finding(
                 "sign.over_budget",
                 WARNING,
-                f"{what}决算 {fmt_money(spent)} 万元，比预算 {fmt_money(budget)} 万元多 {fmt_money(excess)} 万元"
-                f"（{rate.name} {fmt_rate(rate.value)}）",
+                f"{what}决算 {fmt_money(spent)} 万元，比预算 {fmt_money(budget)} 万元多 {fmt_money(excess)} 万元（{why}）",
                 (Ref(spent_key), Ref(budget_key)),
-                {"决算": fmt_money(spent), "预算": fmt_money(budget), "超出": fmt_money(excess)},
+                {"决算": money_figure(spent), "预算": money_figure(budget), "超出": money_figure(excess)},
             )
     return signs
 
@@ -568,7 +613,7 @@ def check_derived_inputs(ev: Evaluation) -> Iterator[Finding]:
             f"预算调整数未填写，按 |调整后预算数 − 年初预算数| 推算为 {fmt_money(derived.value)} 万元，用于计算预算调整率"
             "（这是净调整额，追加与追减分别计算时实际调整数可能更大）",
             (Ref("budget_adjustment"), Ref("budget_adjusted_total"), Ref("budget_exp_total")),
-            {"推算": fmt_money(derived.value)},
+            {"推算": money_figure(derived.value)},
         )
     split = [parse_number(ev.data.get(k)) for k in ("staff_quota_admin", "staff_quota_inst")]
     quota = _num(ev, "staff_quota_total")
@@ -578,7 +623,7 @@ def check_derived_inputs(ev: Evaluation) -> Iterator[Finding]:
             INFO,
             f"行政编制数、事业编制数未分别填写，按编制数合计 {fmt_score(quota)} 人计算在职人员控制率",
             (Ref("staff_quota_total"), Ref("staff_quota_admin"), Ref("staff_quota_inst")),
-            {"编制数": fmt_score(quota)},
+            {"编制数": count_figure(quota, "人")},
         )
 
 
@@ -590,12 +635,21 @@ def check_unscored_metrics(ev: Evaluation) -> Iterator[Finding]:
     scored = {s.source for s in ev.leaves} | set(_warning_signs(ev))
     for metric in METRICS:
         rate = ev.metrics[metric.key]
-        if metric.label not in scored and metric.key not in scored and rate.value is not None:
+        if metric.label in scored or metric.key in scored:
+            continue
+        if rate.value is not None:
             yield Finding(
                 "info.metric",
                 INFO,
-                f"{metric.label} {show(rate.value, metric.percent)}（未纳入评分）",
+                f"{metric.label} {show(rate.value, metric.percent, metric.unit)}（未纳入评分）",
                 tuple(_input_refs(ev, metric, blank_only=False)),
+            )
+        elif note := _derived_note(ev, metric):
+            yield Finding(
+                "info.metric",
+                INFO,
+                f"{rate.reason}{note}（未纳入评分）",
+                tuple(_input_refs(ev, metric, blank_only=True)),
             )
 
 

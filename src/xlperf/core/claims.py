@@ -17,7 +17,17 @@ from .fields import BUDGET_BASES, CARRYOVER_BASES, FIELD_BY_KEY, MONEY, MONEY_KE
 from .findings import ERROR, INFO, WARNING, Finding
 from .metrics import METRIC_BY_LABEL, Metric, arg_value
 from .model import RUBRIC, Ref
-from .numbers import fmt_money, fmt_rate, fmt_score, parse_number, parse_text, percent_points, round_half_up
+from .numbers import (
+    fmt_money,
+    fmt_rate,
+    fmt_score,
+    money_figure,
+    more_or_less,
+    parse_number,
+    parse_text,
+    percent_points,
+    round_half_up,
+)
 from .rates import Rate, derived_adjustment
 from .results import Evaluation, NodeScore
 
@@ -54,9 +64,9 @@ def read_stated(raw: object, metric: Metric | None) -> Stated:
     return Stated(rate=parsed.value)
 
 
-def show(value: float, percent: bool) -> str:
-    """A rate as ``31.00%``, a count as ``3`` (显示)."""
-    return fmt_rate(value) if percent else fmt_score(value)
+def show(value: float, percent: bool, unit: str = "") -> str:
+    """A rate as ``31.00%``, a count with its unit as ``3 个季度`` (显示)."""
+    return fmt_rate(value) if percent else f"{fmt_score(value)} {unit}".rstrip()
 
 
 def _close(a: float, b: float, tolerance: float) -> bool:
@@ -135,13 +145,13 @@ def _check_rate(ev: Evaluation, s: NodeScore, metric: Metric, value: float, ref:
         return  # the common case: the stated rate is the workbook's own
     chosen, rated = bases(ev, metric)
     computed = rated[0][1]
-    shown = show(value, metric.percent)
+    shown = show(value, metric.percent, metric.unit)
     matches = [basis for basis, r in rated if r.value is not None and _close(r.value, value, tolerance)]
     if matches and matches[0] == rated[0][0]:
         return
     if matches:
         actual = (
-            f"按选定的{chosen}口径计算为 {show(computed.value, metric.percent)}（{computed.formula}）"
+            f"按选定的{chosen}口径计算为 {show(computed.value, metric.percent, metric.unit)}（{computed.formula}）"
             if computed.value is not None
             else f"选定的{chosen}口径{computed.reason.split('：', 1)[-1]}"
         )
@@ -168,22 +178,24 @@ def _check_rate(ev: Evaluation, s: NodeScore, metric: Metric, value: float, ref:
         yield Finding(  # the net change is only a floor of the gross 调整数: a higher rate is possible
             "claim.unverifiable",
             INFO,
-            f"单位自述{metric.label}为 {shown}，高于按净调整额推算的 {show(computed.value, metric.percent)}"
+            f"单位自述{metric.label}为 {shown}，高于按净调整额推算的 {show(computed.value, metric.percent, metric.unit)}"
             f"（{computed.formula}）；追加与追减分别计算时调整数会更大，未填写预算调整数无法核实",
             (ref, Ref("budget_adjustment")),
-            {"自述": shown, "推算下限": show(computed.value, metric.percent)},
+            {"自述": shown, "推算下限": show(computed.value, metric.percent, metric.unit)},
         )
         return
     others = "；".join(
-        f"按{basis}口径为 {show(r.value, metric.percent)}" for basis, r in rated[1:] if r.value is not None
+        f"按{basis}口径为 {show(r.value, metric.percent, metric.unit)}"
+        for basis, r in rated[1:]
+        if r.value is not None
     )
     yield Finding(
         "claim.rate",
         ERROR,
-        f"单位自述{metric.label}为 {shown}，按填报数据计算为 {show(computed.value, metric.percent)}"
+        f"单位自述{metric.label}为 {shown}，按填报数据计算为 {show(computed.value, metric.percent, metric.unit)}"
         f"（{computed.formula}）{f'；{others}' if others else ''}{_implied_base(ev, metric, value)}",
         (ref,),
-        {"自述": shown, "计算": show(computed.value, metric.percent)},
+        {"自述": shown, "计算": show(computed.value, metric.percent, metric.unit)},
     )
 
 
@@ -235,13 +247,13 @@ def _check_amount(ev: Evaluation, metric: Metric, amount: float, ref: Ref) -> It
         )
     else:
         message = (
-            f"单位自述{metric.label}对应的金额为 {fmt_money(amount)} 万元，与{FIELD_BY_KEY[key].label} "
-            f"{fmt_money(expected)} 万元不符，相差 {fmt_money(gap)} 万元"
+            f"单位自述{metric.label}对应的金额为 {fmt_money(amount)} 万元，比{FIELD_BY_KEY[key].label} "
+            f"{fmt_money(expected)} 万元{more_or_less(gap)}，二者不符"
         )
     yield Finding(
         "claim.amount",
         ERROR,
         message,
         (ref, Ref(key)),
-        {"自述": fmt_money(amount), "应为": fmt_money(expected), "差额": fmt_money(gap)},
+        {"自述": money_figure(amount), "应为": money_figure(expected), "差额": money_figure(gap)},
     )

@@ -48,6 +48,7 @@ class Metric:
     func: Callable[..., Rate]
     args: tuple[Arg, ...]
     percent: bool = True
+    unit: str = ""  # what a count is counted in (计数单位), e.g. 个季度
 
 
 def _tp(column: str) -> Group:
@@ -89,6 +90,7 @@ METRICS: tuple[Metric, ...] = (
         rates.quarters_on_schedule,
         (Q_CUMULATIVE, Q_SCHEDULE, "budget_exp_total", *BASIS),
         percent=False,
+        unit="个季度",
     ),
     Metric(
         "carryover",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
@@ -191,6 +192,21 @@ def fmt_score(score: float | None) -> str:
         return "—"
     text = f"{round_half_up(score, 2):.2f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
+
+
+def more_or_less(gap: float, unit: str = "万元", fmt: Callable[[float], str] = fmt_money) -> str:
+    """A difference said by its direction (差额方向): ``13.07`` → ``多 13.07 万元``, ``-2`` → ``少 2 人``."""
+    return f"{'多' if gap > 0 else '少'} {fmt(abs(gap))} {unit}"
+
+
+def money_figure(value: float | None) -> str:
+    """An amount as a finding's figure carries it (数据栏金额): ``7.00 万元``."""
+    return f"{fmt_money(value)} 万元"
+
+
+def count_figure(value: float | None, unit: str) -> str:
+    """A score or head-count as a finding's figure carries it (数据栏计数): ``94.75 分``, ``46 人``."""
+    return f"{fmt_score(value)} {unit}"
 
 
 def percent_points(rate: float) -> float:

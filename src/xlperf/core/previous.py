@@ -14,13 +14,25 @@ from dataclasses import dataclass
 from .fields import FIELD_BY_KEY, THREE_PUBLIC_ITEMS
 from .findings import ERROR, INFO, SEVERITY_ORDER, WARNING, Finding
 from .model import Ref
-from .numbers import fmt_money, fmt_rate, fmt_score, parse_number, parse_text, percent_points, round_half_up
+from .numbers import (
+    count_figure,
+    fmt_money,
+    fmt_rate,
+    fmt_score,
+    money_figure,
+    more_or_less,
+    parse_number,
+    parse_text,
+    percent_points,
+    round_half_up,
+)
 from .results import Evaluation
 
 # This year's field ← last year's field (上年数来源): what ``xlperf new --from`` fills and the checks compare.
 FROM_LAST_YEAR: tuple[tuple[str, str], ...] = (
     ("carryover_begin", "carryover_end"),
     *((f"tp_{key}_last", f"tp_{key}_actual") for key, _ in THREE_PUBLIC_ITEMS),
+    ("tp_total_last", "tp_total_actual"),  # a total given without the four-way split is carried too
 )
 # Facts of the unit that should not change silently (单位基本情况): a change needs ``change_note``.
 STABLE_FIELDS = ("unit_name", "staff_quota_admin", "staff_quota_inst", "staff_quota_total")
@@ -48,10 +60,10 @@ def _carried_figures(ev: Evaluation, prev: Evaluation) -> Iterator[Finding]:
     last = _year_of(prev)
     for key, source in FROM_LAST_YEAR:
         label, source_label = FIELD_BY_KEY[key].label, FIELD_BY_KEY[source].label
-        here, there = _num(ev, key), _num(prev, source)
+        here, there = _num(ev, key), _last_year_figure(prev, source)
         check = "previous.carryover" if key == "carryover_begin" else "previous.three_public"
-        if here is None and there is None:
-            continue
+        if here is None and (there is None or key == "tp_total_last" and _any_typed(ev, "last")):
+            continue  # nothing to compare; a blank 合计 beside a typed split is checked item by item
         if here is None or there is None:
             blank = label if here is None else f"上年工作簿的{source_label}"
             yield Finding(
@@ -67,10 +79,31 @@ def _carried_figures(ev: Evaluation, prev: Evaluation) -> Iterator[Finding]:
                 check,
                 ERROR,
                 f"{label} {fmt_money(here)} 万元与{last}工作簿的{source_label} {fmt_money(there)} 万元不一致，"
-                f"相差 {fmt_money(diff)} 万元",
+                f"本年所填{more_or_less(diff)}",
                 (Ref(key),),
-                {"本年填报": fmt_money(here), "上年工作簿": fmt_money(there), "差额": fmt_money(diff)},
+                {
+                    "本年填报": money_figure(here),
+                    "上年工作簿": money_figure(there),
+                    "差额": money_figure(diff),
+                },
             )
+
+
+def _any_typed(ev: Evaluation, column: str) -> bool:
+    return any(_num(ev, f"tp_{item}_{column}") is not None for item, _ in THREE_PUBLIC_ITEMS)
+
+
+def _last_year_figure(prev: Evaluation, key: str) -> float | None:
+    """Last year's figure (上年数); its “三公经费” 合计 is the typed total, else the sum of the four items given."""
+    value = _num(prev, key)
+    if value is not None or key != "tp_total_actual":
+        return value
+    items = [_num(prev, f"tp_{item}_actual") for item, _ in THREE_PUBLIC_ITEMS]
+    return (
+        round_half_up(sum(v for v in items if v is not None), 2)
+        if any(v is not None for v in items)
+        else None
+    )
 
 
 def _same(a: object, b: object) -> bool:
@@ -120,7 +153,7 @@ def _stated_result(ev: Evaluation, prev: Evaluation) -> Iterator[Finding]:
             WARNING,
             f"上年核定总分填写为 {fmt_score(typed)} 分，{_year_of(prev)}工作簿计算为 {fmt_score(prev.total)} 分",
             (Ref("prev_total_score"),),
-            {"本年填报": fmt_score(typed), "上年工作簿": fmt_score(prev.total)},
+            {"本年填报": count_figure(typed, "分"), "上年工作簿": count_figure(prev.total, "分")},
         )
     grade_typed = parse_text(ev.data.get("prev_grade"))
     if grade_typed and prev.total is not None and grade_typed != prev.grade:

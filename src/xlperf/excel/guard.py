@@ -130,8 +130,13 @@ class ServerGuard:
         body = await self._body(headers, receive)
         try:
             data = await asyncio.to_thread(json.loads, body)  # 8 MB of JSON takes a second: not on the loop
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise _Refused(400, f"请求内容不是有效的 JSON（{exc}）。") from None
+        except UnicodeDecodeError:
+            raise _Refused(400, "请求内容不是有效的 JSON：不是 UTF-8 编码的文字。") from None
+        except json.JSONDecodeError as exc:  # json's own sentence is English: only its place is said
+            raise _Refused(
+                400,
+                f"请求内容不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列（第 {exc.pos + 1} 个字符）处格式有误。",
+            ) from None
         if not isinstance(data, dict):
             raise _Refused(400, "请求内容必须是 JSON 对象（{…}）。")
         if path == _CALLS[0]:

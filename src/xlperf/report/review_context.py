@@ -31,6 +31,11 @@ REQUESTS = {
     "info": "请补充计算该比率所需的数据。",
 }
 DEFAULT_REQUEST = "请核实并说明。"
+# Checks whose request differs from their family's (按检查项的整改要求).
+CHECK_REQUESTS = {
+    "score.self_missing": "请按评分规则逐项填写自评得分。",
+}
+ROWS_LISTED = 5  # more rows of one table column than this are named as one range (位置合并)
 
 Locate = Callable[[Ref], "tuple[str, str] | None"]
 
@@ -56,12 +61,31 @@ def ref_label(ref: Ref, ev: Evaluation) -> str:
 
 
 def _places(finding: Finding, ev: Evaluation, locate: Locate | None) -> list[dict[str, str]]:
-    places = []
+    """Where a finding sits (位置); many rows of one table column are named once, as a range."""
+    columns: dict[tuple[str | None, str], list[Ref]] = {}
     for ref in finding.refs:
+        columns.setdefault((ref.table, ref.key), []).append(ref)
+    places, merged = [], set()
+    for ref in finding.refs:
+        rows = columns[(ref.table, ref.key)]
+        if ref.table is not None and len(rows) > ROWS_LISTED:
+            if (ref.table, ref.key) not in merged:
+                merged.add((ref.table, ref.key))
+                places.append(_column_place(ref.table, ref.key, rows, locate))
+            continue
         found = locate(ref) if locate is not None else None
         sheet, cell = found if found else ("", "")
         places.append({"sheet": sheet, "label": ref_label(ref, ev), "cell": cell})
     return places
+
+
+def _column_place(table: str, key: str, rows: list[Ref], locate: Locate | None) -> dict[str, str]:
+    """Several rows of one column as one place (列区域): ``「自评得分」列共 31 行`` and ``J5:J40``."""
+    found = [f for f in (locate(r) if locate is not None else None for r in rows) if f]
+    sheet = found[0][0] if found else ""
+    cell = f"{found[0][1]}:{found[-1][1]}" if len(found) > 1 else (found[0][1] if found else "")
+    where = "" if sheet else f"「{table}」表"  # the located sheet is printed before the label
+    return {"sheet": sheet, "label": f"{where}「{key}」列共 {len(rows)} 行", "cell": cell}
 
 
 def _finding_row(number: int, finding: Finding, ev: Evaluation, locate: Locate | None) -> dict[str, object]:
@@ -74,7 +98,7 @@ def _finding_row(number: int, finding: Finding, ev: Evaluation, locate: Locate |
         "message": finding.message,
         "figures": "；".join(f"{k}{v}" for k, v in finding.figures.items()),
         "places": _places(finding, ev, locate),
-        "request": REQUESTS.get(family, DEFAULT_REQUEST),
+        "request": CHECK_REQUESTS.get(finding.check) or REQUESTS.get(family, DEFAULT_REQUEST),
     }
 
 
