@@ -280,7 +280,10 @@ def xlperf(*args: str) -> subprocess.CompletedProcess[str]:
     """
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main(list(args))
+        try:
+            code = cli.main(list(args))
+        except SystemExit as exc:  # argparse's usage errors and --help end the process as sys.exit does
+            code = exc.code if isinstance(exc.code, int) else 1
     return subprocess.CompletedProcess(["xlperf", *args], code, out.getvalue(), err.getvalue())
 
 
