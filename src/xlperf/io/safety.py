@@ -1,7 +1,7 @@
 """Input safety checks for untrusted workbooks (输入文件安全检查).
 
 Finance staff mail workbooks around, and a county bureau may run hundreds it has received.
-Before openpyxl, pandas or calamine touches a file, :func:`inspect_workbook_file` refuses bad
+Before xlperf's reader or openpyxl touches a file, :func:`inspect_workbook_file` refuses bad
 files cleanly, quickly and with bounded memory, raising
 :class:`~xlperf.errors.UnreadableFileError` with a Chinese message a finance officer can act on:
 empty or oversized files, legacy ``.xls`` and password-protected workbooks (OLE2 compound
@@ -94,8 +94,6 @@ MAX_TOTAL_ELEMENTS = 1_000_000
 MAX_UPGRADE_ELEMENTS = 250_000
 #: The cells merged ranges of one worksheet may cover together (合并单元格覆盖的单元格总数上限).
 MAX_MERGED_CELLS = 200_000
-#: A worksheet or the shared strings may not unpack to more than this (kept for callers).
-MAX_SHEET_PART = PART_LIMITS[0][1].max_bytes
 
 
 def part_limit(name: str) -> PartLimit | None:

@@ -39,11 +39,6 @@ class UpgradeResult:
     backup: Path | None = None
 
     @property
-    def needs_upgrade(self) -> bool:
-        """True when the structure is damaged or the layout is older than this xlperf's (需要升级)."""
-        return bool(self.problems)
-
-    @property
     def exit_code(self) -> int:
         """0 repaired (or nothing to repair), 1 something needs a person (需要人工处理)."""
         return 1 if self.attention else 0
