@@ -284,6 +284,22 @@ NARRATIVES = {
 }
 
 
+# What the report does where a text cell is blank (未填写时报告的处理), by narrative key.
+_OMITTED = "报告中省略「{}」一小节"
+_SHARED = "报告中省略「{}」，同一节各项都未填写时该节写明“本部分内容待补充”"
+BLANK_EFFECT = {
+    "duties": _OMITTED.format("部门职责"),
+    "overall_goal": "报告该节只列绩效目标表；没有绩效目标时写明“本部分内容待补充”",
+    "budget_issues": "报告第四节写明“本部分内容待补充”",
+    "evaluation_org": "报告按评价工作组名单写组织工作；没有名单时" + _SHARED.format("自评的组织工作"),
+    "evaluation_method": _SHARED.format("评价方法"),
+    "evaluation_process": _SHARED.format("评价过程"),
+    "goal_achievement": _OMITTED.format("总体绩效目标实现情况"),
+    "problems": _SHARED.format("存在的问题"),
+    "measures": _SHARED.format("改进措施"),
+}
+
+
 def blank_narratives(ev: Evaluation) -> list[str]:
     """The keys of the report's text cells left blank (未填写的报告文字), in the report's order."""
     return [key for key in NARRATIVES if not paragraphs(ev.data.get(key))]
@@ -292,8 +308,8 @@ def blank_narratives(ev: Evaluation) -> list[str]:
 def report_context(ev: Evaluation, findings: list | None = None) -> dict[str, object]:
     """Build the 自评报告's template context (报告上下文) from an evaluation.
 
-    ``findings`` only decide ``draft`` (征求意见稿): any error-level finding left marks the report
-    as a draft; their text never enters the report.
+    ``findings`` only help decide ``draft`` (征求意见稿, :func:`draft_reasons`); their text never
+    enters the report.
     """
     data = ev.data
     all_findings = findings if findings is not None else ev.findings
@@ -318,17 +334,21 @@ def report_context(ev: Evaluation, findings: list | None = None) -> dict[str, ob
     departments = [
         d for p in paragraphs(data.get("departments")) for d in p.replace("，", "、").split("、") if d
     ]
-    return {
+    text = {
+        key: outline(paragraphs(data.get(key)), level, heading)
+        for key, (level, heading) in NARRATIVES.items()
+    }
+    organised = team_sentence(data)
+    if not text["evaluation_org"] and organised:  # 组织工作 from the team the workbook lists
+        text["evaluation_org"] = [{"lead": "", "text": organised, "heading": False}]
+    ctx: dict[str, object] = {
         "unit": unit,
         "year": year,
         "title": f"{unit}{year}年度部门整体支出绩效自评报告".strip(),
-        "draft": any(f.severity == ERROR for f in all_findings),
+        "draft": bool(draft_reasons(ev, all_findings)),
         "nature": parse_text(data.get("unit_nature")),
         "funding_type": parse_text(data.get("funding_type")),
-        "text": {
-            key: outline(paragraphs(data.get(key)), level, heading)
-            for key, (level, heading) in NARRATIVES.items()
-        },
+        "text": text,
         "departments": departments,
         "departments_count": str(len(departments)),
         "staff": {
@@ -387,18 +407,187 @@ def report_context(ev: Evaluation, findings: list | None = None) -> dict[str, ob
         "scoring_rows": scoring_rows(ev),
         "total": fmt_score(ev.total),
         "grade": ev.grade,
-        "team": [
-            {
-                "name": parse_text(t.name),
-                "employer": parse_text(t.employer),
-                "title": parse_text(t.title),
-                "role": parse_text(t.role),
-            }
-            for t in data.team
-            if parse_text(t.name)
-        ],
+        "team": team_members(data),
         "chart": [{"name": r.name, "maximum": r.maximum, "score": r.score} for r in ev.roots],
     }
+    ctx["sentences"] = sentences(ctx)
+    return ctx
+
+
+# The team fields of 基本信息 (评价工作组) and the role each gives its people, in the reference's order.
+TEAM_ROLES = (("team_leader", "组长"), ("team_deputies", "副组长"), ("team_members", "成员"))
+
+
+def _names(value: object) -> list[str]:
+    """Names typed in one cell, split at 、，, ; or spaces (人员名单)."""
+    return [n for n in re.split(r"[、，,;；\s]+", parse_text(value)) if n]
+
+
+def team_members(data: object) -> list[dict[str, str]]:
+    """The evaluation team's signing rows (评价工作组人员名单): the 评价工作组 table, else the people
+    named in 评价工作组组长/副组长/成员, one row each."""
+    rows = [
+        {
+            "name": parse_text(t.name),
+            "employer": parse_text(t.employer),
+            "title": parse_text(t.title),
+            "role": parse_text(t.role),
+        }
+        for t in data.team  # type: ignore[attr-defined]
+        if parse_text(t.name)
+    ]
+    if rows:
+        return rows
+    unit = parse_text(data.get("unit_name"))  # type: ignore[attr-defined]
+    return [
+        {"name": name, "employer": unit, "title": "", "role": role}
+        for key, role in TEAM_ROLES
+        for name in _names(data.get(key))  # type: ignore[attr-defined]
+    ]
+
+
+def team_sentence(data: object) -> str:
+    """The 组织 sentence as the reference writes it (自评的组织工作): "成立了绩效评价工作小组，张三为组长，
+    李四、王五为成员，负责绩效评价的组织管理和实施工作。"; "" when no one is named."""
+    by_role: dict[str, list[str]] = {}
+    for row in team_members(data):
+        role = row["role"] or "成员"
+        by_role.setdefault(role if role in ("组长", "副组长") else "成员", []).append(row["name"])
+    parts = [f"{'、'.join(by_role[role])}为{role}" for _, role in TEAM_ROLES if by_role.get(role)]
+    if not parts:
+        return ""
+    return f"为保证绩效评价工作顺利开展，成立了绩效评价工作小组，{'，'.join(parts)}，负责绩效评价的组织管理和实施工作。"
+
+
+def _clauses(*parts: str) -> str:
+    """The clauses whose figures are given, joined by ，(从句): a clause holding "—" is left out."""
+    return "，".join(p for p in parts if p and "—" not in p)
+
+
+def _staff_sentence(staff: dict[str, str], rate: str) -> str:
+    """人员情况 as one sentence of the figures given, "" when none is (人员情况句)."""
+    quota = _clauses(
+        f"行政编制{staff['quota_admin']}人",
+        f"事业编制{staff['quota_inst']}人",
+        f"共计{staff['quota_total']}人",
+    )
+    actual = _clauses(f"实有在职人员{staff['actual']}人", f"在职人员控制率为{rate}" if rate else "")
+    text = "；".join(p for p in (quota, actual) if p)
+    return f"{text}。" if text else ""
+
+
+def _assets_sentence(year: str, vehicles: str, assets: str, use_rate: str) -> str:
+    """资产情况 as one sentence of the figures given (资产情况句)."""
+    text = _clauses(
+        f"共有车辆{vehicles}辆",
+        f"固定资产总额{assets}万元",
+        f"固定资产利用率为{use_rate}" if use_rate else "",
+    )
+    return f"截至{year}年底，{text}。" if text else ""
+
+
+def _income_sentence(year: str, name: str, stage: dict[str, object]) -> str:
+    """预算/决算收入 as one sentence: the total and the sources given (收入句)."""
+    listed = _clauses(*(f"{i['label']}{i['amount']}万元" for i in stage["income"]))  # type: ignore[attr-defined]
+    total_text = f"{year}年{name}{stage['income_total']}万元"
+    if "—" not in total_text:
+        return f"{total_text}，其中：{listed}。" if listed else f"{total_text}。"
+    return f"{year}年{name}中，{listed}。" if listed else ""
+
+
+def _expense_sentence(year: str, name: str, stage: dict[str, object], classes: list[str]) -> str:
+    """预算/决算支出 as one sentence: the total, 基本支出 with its parts, 项目支出, 功能分类 (支出句)."""
+    parts = _clauses(f"人员经费{stage['personnel']}万元", f"日常公用经费{stage['public']}万元").replace(
+        "，", "、"
+    )
+    basic = f"基本支出{stage['basic']}万元" if "—" not in str(stage["basic"]) else ""
+    if basic and parts:
+        basic += f"（{parts}）"
+    elif not basic and parts:
+        basic = f"基本支出中{parts}"
+    details = _clauses(
+        basic,
+        f"项目支出{stage['project']}万元",
+        f"按功能分类为{'、'.join(classes)}" if classes else "",
+    )
+    total_text = f"{year}年{name}{stage['exp_total']}万元"
+    if "—" not in total_text:
+        return f"{total_text}，其中：{details}。" if details else f"{total_text}。"
+    return f"{year}年{name}中，{details}。" if details else ""
+
+
+def _carryover_sentence(begin: str, end: str, rate: str) -> str:
+    """结转结余 as one sentence of the figures given (结转结余句)."""
+    text = _clauses(
+        f"年初结转结余{begin}万元", f"年末结转结余{end}万元", f"结转结余率为{rate}" if rate else ""
+    )
+    return f"{text}。" if text else ""
+
+
+def sentences(ctx: dict[str, object]) -> dict[str, str]:
+    """The report's fact sentences (基本情况语句), each built only from the figures given.
+
+    A clause whose input is blank is left out and a sentence with no figure at all is ``""``, so
+    the report never prints "—" or a note on why a rate cannot be computed in running text.
+    """
+    year = str(ctx["year"])
+    rates = {m["label"]: m["value"] for m in ctx["metrics"] if m["value"] != "无法计算"}  # type: ignore[attr-defined]
+    staff = ctx["staff"]
+    assert isinstance(staff, dict)
+    out = {
+        "staff": _staff_sentence(staff, rates.get("在职人员控制率", "")),
+        "assets": _assets_sentence(
+            year, str(ctx["vehicles"]), str(ctx["fixed_assets"]), rates.get("固定资产利用率", "")
+        ),
+        "carryover": _carryover_sentence(
+            str(ctx["carryover_begin"]), str(ctx["carryover_end"]), rates.get("结转结余率", "")
+        ),
+    }
+    for stage, income, expense in (("budget", "预算收入", "支出预算"), ("final", "决算收入", "决算支出")):
+        data = ctx[stage]
+        assert isinstance(data, dict)
+        classes = [
+            f"{c['name']}{c[stage]}万元"
+            for c in ctx["classes"]  # type: ignore[attr-defined]
+            if c[stage] != "—" and c["name"]
+        ]
+        out[f"{stage}_income"] = _income_sentence(year, income, data)
+        out[f"{stage}_expense"] = _expense_sentence(year, expense, data, classes)
+    return out
+
+
+def draft_reasons(ev: Evaluation, findings: list) -> list[str]:
+    """Why the report is only a draft (征求意见稿原因): error-level findings left, no self-score at all,
+    no budget or final amount at all.  Empty for a report the unit can submit."""
+    reasons = []
+    errors = sum(1 for f in findings if f.severity == ERROR)
+    if errors:
+        reasons.append(f"校验发现 {errors} 条错误")
+    if ev.leaves and all(s.self_score is None for s in ev.leaves):
+        reasons.append("未填写任何指标的自评得分")
+    if not has_amounts(ev):
+        reasons.append("未填写预算数和决算数")
+    return reasons
+
+
+def has_amounts(ev: Evaluation) -> bool:
+    """Whether any budget or final amount (预算数、决算数) is given."""
+    keys = [f"{stage}_{key}" for stage in ("budget", "final") for key in STAGE_AMOUNTS]
+    return any(parse_number(ev.data.get(k)).value is not None for k in keys) or any(
+        parse_number(c.budget).value is not None or parse_number(c.final).value is not None
+        for c in ev.data.classes
+    )
+
+
+STAGE_AMOUNTS = (
+    "income_total",
+    *(f"income_{key}" for key, _ in INCOME_SOURCES),
+    "exp_total",
+    "exp_basic",
+    "exp_personnel",
+    "exp_public",
+    "exp_project",
+)
 
 
 def _goal_value(value: object, unit: object) -> str:
