@@ -40,6 +40,7 @@ class NodeScore:
     actual: object = None
     rule: str = ""
     source: str = ""
+    short: str = ""  # the limit missed in plain words where points are lost (未达标说明)
 
     @property
     def lost(self) -> float:
@@ -181,6 +182,7 @@ def score_rows(data: UnitData, metrics: dict[str, Rate], goal_rates: list[Rate])
                 actual,
                 parse_text(row.rule),
                 parse_text(row.source),
+                outcome.short,
             )
         else:
             kids = [scores[child] for child in children[code]]

@@ -177,8 +177,8 @@ def _basis(node: NodeScore, quarters: list[QuarterProgress]) -> str:
 def indicator_prose(node: NodeScore, evidence: list[str], quarters: list[QuarterProgress]) -> list[str]:
     """The analysis of one indicator in the unit's voice (指标分析), as the reference writes it.
 
-    "经自评，收入预算完成率为196.65%，未达到满分标准，扣2分，故此项得0分。" — the actual figure, a
-    plain reason where points are lost, the score.  A qualitative indicator with the unit's own
+    "经自评，收入预算完成率为196.65%，超过100.00%，扣2分，故此项得0分。" — the actual figure, the
+    limit of the rubric rule that fired in plain words where points are lost, the score.  A qualitative indicator with the unit's own
     说明/佐证 uses that text.
     """
     score = f"故此项得{fmt_score(node.score)}分。"
@@ -192,7 +192,7 @@ def indicator_prose(node: NodeScore, evidence: list[str], quarters: list[Quarter
         return body
     basis = _basis(node, quarters)
     if lost and node.status == OK:
-        why = "" if node.rule == "季度进度" else "，未达到满分标准"
+        why = f"，{node.short}" if node.short else ""
         basis = f"{basis}{why}，扣{fmt_score(node.lost)}分" if basis else f"扣{fmt_score(node.lost)}分"
     return [f"经自评，{basis}，{score}" if basis else f"经自评，{score}"]
 
@@ -211,6 +211,7 @@ class IndicatorLine:
     level2: str = ""
     lost: bool = False
     children: list[IndicatorLine] = field(default_factory=list)
+    lost_points: str = ""
 
 
 def _evidence(ev: Evaluation, node: NodeScore) -> list[str]:
@@ -231,6 +232,7 @@ def _indicator_tree(ev: Evaluation) -> list[IndicatorLine]:
             fmt_score(s.score),
             indicator_prose(s, _evidence(ev, s), ev.quarters) if s.leaf else [],
             lost=s.score < s.maximum - 0.005,
+            lost_points=fmt_score(s.lost),
         )
         lines[s.code] = line
         if parent in lines:
@@ -245,10 +247,13 @@ def _indicator_tree(ev: Evaluation) -> list[IndicatorLine]:
     return roots
 
 
-def _deduction(prose: list[str]) -> str:
-    """The reason points were lost, for the 自评表's 扣分原因 (扣分说明): the prose without its frame."""
-    text = "".join(prose).removeprefix("经自评，")
-    return re.sub(r"，?故此项得[\d.]+分。$", "", text) + "。" if text else ""
+def _deduction(line: IndicatorLine) -> str:
+    """The reason points were lost, for the 自评表's 扣分原因 (扣分说明): the prose without its frame,
+    ending with the points lost ("因缺少社会公众满意度的实际值，扣2分。")."""
+    text = re.sub(r"，?故此项得[\d.]+分。$", "", "".join(line.prose).removeprefix("经自评，"))
+    if not text:
+        return ""
+    return text + "。" if "扣" in text else f"{text}，扣{line.lost_points}分。"
 
 
 def scoring_rows(ev: Evaluation) -> list[dict[str, str]]:
@@ -264,7 +269,7 @@ def scoring_rows(ev: Evaluation) -> list[dict[str, str]]:
                         "level3": leaf.name if leaf is not child else "",
                         "maximum": leaf.maximum,
                         "score": leaf.score,
-                        "reason": _deduction(leaf.prose) if leaf.lost else "",
+                        "reason": _deduction(leaf) if leaf.lost else "",
                     }
                 )
     return rows
