@@ -82,6 +82,36 @@ def _numbering(text: str) -> tuple[str, int, str]:
     return "", 0, text
 
 
+_LABEL = re.compile(r"^([^，。；：:]{2,8})[：:]")
+
+
+def _unnumbered_headings(parsed: list[tuple[str, int, str]]) -> list[tuple[str, int, str]]:
+    """Give a pasted heading that lost its number the numbering of its siblings (补全标题序号).
+
+    Where the numbered headings of one style are followed by a labelled paragraph ("绩效目标：…"),
+    a short unnumbered line followed by the same label is a heading of that style, numbered after
+    the one before it.
+    """
+    label_style: dict[str, str] = {}
+    for (style, _, _), (after, _, text) in zip(parsed, parsed[1:], strict=False):
+        label = _LABEL.match(text)
+        if style and not after and label:
+            label_style.setdefault(label[1], style)
+    out = list(parsed)
+    last: dict[str, int] = {}
+    for index, (style, number, text) in enumerate(parsed):
+        if style:
+            last[style] = number
+            continue
+        label = _LABEL.match(parsed[index + 1][2]) if index + 1 < len(parsed) else None
+        short = len(text) <= 40 and not _LABEL.match(text) and not any(p in text[:-1] for p in "。；;")
+        if label and short and not parsed[index + 1][0] and label[1] in label_style:
+            style = label_style[label[1]]
+            last[style] = last.get(style, 0) + 1
+            out[index] = (style, last[style], text)
+    return out
+
+
 def outline(paragraphs: list[str], level: int, heading: str = "") -> list[dict[str, object]]:
     """The unit's paragraphs renumbered under a heading of outline ``level`` (段落编号规范化).
 
@@ -92,7 +122,9 @@ def outline(paragraphs: list[str], level: int, heading: str = "") -> list[dict[s
     ``{lead, text, heading}``: the number and a short title (up to the first 。 or ：) in ``lead``,
     printed bold; a short numbered line with no sentence after it is a sub-heading on its own.
     Levels deeper than 4 keep their text without a number.  A first line repeating ``heading``
-    (the report's own heading above the text) is dropped.
+    (the report's own heading above the text) is dropped.  A short unnumbered line followed by the
+    label that follows the numbered headings ("绩效目标：") is one of those headings whose number
+    was lost in pasting (:func:`_unnumbered_headings`).
     """
     if paragraphs and heading:
         bare = _numbering(paragraphs[0])[2].rstrip("：:。 ")
@@ -101,8 +133,8 @@ def outline(paragraphs: list[str], level: int, heading: str = "") -> list[dict[s
     depth_of: dict[str, int] = {}
     counters: list[int] = []
     items: list[dict[str, object]] = []
-    for text in paragraphs:
-        style, number, bare = _numbering(text)
+    for style, number, bare in _unnumbered_headings([_numbering(text) for text in paragraphs]):
+        text = bare
         if not style:
             items.append({"lead": "", "text": text, "heading": False})
             continue

@@ -1,0 +1,44 @@
+"""Layout of the 自评报告 on the real files: goal headings numbered consistently, short values in
+tables kept on one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from xlperf.core.report_context import outline
+from xlperf.report import render_reports
+from xlperf.workbook.build import evaluate_workbook
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "workbook/examples/高邑镇2024.xlsx"
+
+
+@pytest.fixture(scope="module")
+def example_docx(tmp_path_factory) -> Document:
+    _, ev, findings, _ = evaluate_workbook(EXAMPLE)
+    out = tmp_path_factory.mktemp("layout")
+    return Document(str(render_reports(ev, findings, out, formats=["docx"])["docx"]))
+
+
+def test_a_goal_heading_pasted_without_its_number_is_numbered_with_its_siblings(example_docx):
+    paragraphs = example_docx.paragraphs
+    start = next(i for i, p in enumerate(paragraphs) if p.text == "三、部门整体支出绩效目标、指标")
+    end = next(i for i, p in enumerate(paragraphs) if p.text.startswith("四、当年预算执行"))
+    headings = [p.text[:3] for p in paragraphs[start:end] if p.style.name == "报告小标题"]
+    assert headings == ["（一）", "（二）", "（三）", "（四）", "（五）"]
+    second = next(p for p in paragraphs[start:end] if "持之以恒抓扩容提质" in p.text)
+    assert second.text == "（二）持之以恒抓扩容提质、精细管理，全力打造区域中心城镇。"
+
+
+def test_an_unnumbered_line_is_a_heading_only_when_its_siblings_show_it():
+    text = ["（一）甲目标", "绩效目标：甲。", "乙目标", "绩效目标：乙。", "（3）丙目标", "绩效目标：丙。"]
+    assert [i["lead"] for i in outline(text, 1) if i["heading"]] == [
+        "（一）甲目标",
+        "（二）乙目标",
+        "（三）丙目标",
+    ]
+    plain = ["（一）甲目标", "绩效目标：甲。", "这是一段说明。", "工作要求：按时完成。"]
+    assert [i["lead"] for i in outline(plain, 1) if i["heading"]] == ["（一）甲目标"]
