@@ -42,3 +42,23 @@ def test_an_unnumbered_line_is_a_heading_only_when_its_siblings_show_it():
     ]
     plain = ["（一）甲目标", "绩效目标：甲。", "这是一段说明。", "工作要求：按时完成。"]
     assert [i["lead"] for i in outline(plain, 1) if i["heading"]] == ["（一）甲目标"]
+
+
+def _fits_one_line(table, column: int, texts: list[str]) -> None:
+    """The column's width (w:gridCol, twips) holds the longest text at 五号 (10.5 pt) plus the cell margins (85 twips each side)."""
+    from docx.oxml.ns import qn
+
+    width = int(table._tbl.tblGrid.findall(qn("w:gridCol"))[column].get(qn("w:w")))
+    longest = max(len(t) for t in texts)
+    assert width >= longest * 10.5 * 20 + 2 * 85, (texts, width)
+
+
+def test_short_values_in_tables_are_not_broken(example_docx):
+    from xlperf.core.metrics import METRICS
+
+    metrics = next(t for t in example_docx.tables if t.rows[0].cells[0].text == "指标")
+    _fits_one_line(metrics, 0, [m.label for m in METRICS])  # "支出进度达标季度数"
+    scores = next(t for t in example_docx.tables if t.rows[0].cells[0].text == "一级指标")
+    level2 = {r.cells[1].text for r in scores.rows[1:] if r.cells[1].text}
+    assert "绩效目标指标管理" in level2
+    _fits_one_line(scores, 1, sorted(level2))
