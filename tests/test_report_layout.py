@@ -62,3 +62,20 @@ def test_short_values_in_tables_are_not_broken(example_docx):
     level2 = {r.cells[1].text for r in scores.rows[1:] if r.cells[1].text}
     assert "绩效目标指标管理" in level2
     _fits_one_line(scores, 1, sorted(level2))
+
+
+def test_the_review_page_fits_a_phone(tmp_path):
+    """Every 复核意见 table scrolls inside .table-wrap with its caption in view; the title breaks whole."""
+    import re
+
+    inputs, ev, findings, _ = evaluate_workbook(EXAMPLE)
+    page = render_reports(ev, findings, tmp_path, formats=["review"], locate=inputs.locator.locate)[
+        "review-html"
+    ]
+    html = page.read_text(encoding="utf-8")
+    tables = re.findall(r"<table\b", html)
+    assert len(tables) >= 3
+    assert len(re.findall(r'<div class="table-wrap">\s*<table\b', html)) == len(tables)
+    assert '年度部门整体支出绩效<span class="keep">自评复核意见</span>' in html
+    assert ".table-wrap caption { position: sticky; left: 0;" in html
+    assert "h1.doc-title .keep { display: inline-block; }" in html
