@@ -131,3 +131,15 @@ def test_the_cli_says_why_the_report_is_a_draft(tmp_path):
     assert "未填写任何指标的自评得分、未填写预算数和决算数，报告已标为“征求意见稿”" in done.stdout
     assert "报告文字「部门职责」（基本信息!B17）未填写，报告中省略「部门职责」一小节" in done.stdout
     assert "省略该部分或写明" not in done.stdout
+
+
+def test_the_ribbon_says_why_the_report_is_a_draft(tmp_path):
+    import xlwings as xw
+
+    from xlperf.excel import actions
+    from xlperf.excel.bookjson import book_payload
+
+    book = tmp_path / "empty.xlsx"
+    create_workbook(blank_data("某某局", 2025), book)
+    result = actions.word_report(xw.Book(json=book_payload(book)), tmp_path / "out")
+    assert "注意：未填写任何指标的自评得分、未填写预算数和决算数，报告已标为“征求意见稿”" in result.message
