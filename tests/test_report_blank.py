@@ -114,10 +114,12 @@ def test_the_team_named_in_the_workbook_is_in_the_report(half):
 def test_the_review_says_what_is_missing(empty):
     for path in (empty.paths["review"],):
         text = "\n".join(_body(path))
-        assert "工作簿未填写任何指标的自评得分、未填写预算数和决算数，无法复核，须补全后重新报送。" in text
+        assert (
+            "工作簿未填写任何指标的自评得分、未填写预算数和决算数，无法完整复核；须补全后重新报送。" in text
+        )
         assert "复核未发现需要更正的错误" not in text and "合计为—分" not in text
     html = empty.paths["review-html"].read_text(encoding="utf-8")
-    assert "无法复核" in html and "复核未发现需要更正的错误" not in html and "—</span> 分" not in html
+    assert "无法完整复核" in html and "复核未发现需要更正的错误" not in html and "—</span> 分" not in html
 
 
 def test_the_cli_says_why_the_report_is_a_draft(tmp_path):

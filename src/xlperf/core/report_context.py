@@ -210,8 +210,8 @@ def indicator_prose(node: NodeScore, evidence: list[str], quarters: list[Quarter
     """The analysis of one indicator in the unit's voice (指标分析), as the reference writes it.
 
     "经自评，收入预算完成率为196.65%，超过100.00%，扣2分，故此项得0分。" — the actual figure, the
-    limit of the rubric rule that fired in plain words where points are lost, the score.  A qualitative indicator with the unit's own
-    说明/佐证 uses that text.
+    limit of the rubric rule that fired in plain words where points are lost, the score.  A
+    qualitative indicator with the unit's own 说明/佐证 uses that text.
     """
     score = f"故此项得{fmt_score(node.score)}分。"
     lost = node.lost > 0.005
@@ -593,27 +593,21 @@ def sentences(ctx: dict[str, object]) -> dict[str, str]:
     return out
 
 
-def draft_reasons(ev: Evaluation, findings: list) -> list[str]:
-    """Why the report is only a draft (征求意见稿原因): error-level findings left, no self-score at all,
-    no budget or final amount at all.  Empty for a report the unit can submit."""
-    reasons = []
-    errors = sum(1 for f in findings if f.severity == ERROR)
-    if errors:
-        reasons.append(f"校验发现 {errors} 条错误")
+def missing_inputs(ev: Evaluation) -> list[str]:
+    """What a workbook lacks entirely (缺少的基本数据): every self-score, every budget/final amount."""
+    missing = []
     if ev.leaves and all(s.self_score is None for s in ev.leaves):
-        reasons.append("未填写任何指标的自评得分")
+        missing.append("未填写任何指标的自评得分")
     if not has_amounts(ev):
-        reasons.append("未填写预算数和决算数")
-    return reasons
+        missing.append("未填写预算数和决算数")
+    return missing
 
 
-def has_amounts(ev: Evaluation) -> bool:
-    """Whether any budget or final amount (预算数、决算数) is given."""
-    keys = [f"{stage}_{key}" for stage in ("budget", "final") for key in STAGE_AMOUNTS]
-    return any(parse_number(ev.data.get(k)).value is not None for k in keys) or any(
-        parse_number(c.budget).value is not None or parse_number(c.final).value is not None
-        for c in ev.data.classes
-    )
+def draft_reasons(ev: Evaluation, findings: list) -> list[str]:
+    """Why the report is only a draft (征求意见稿原因): error-level findings left, and
+    :func:`missing_inputs`.  Empty for a report the unit can submit."""
+    errors = sum(1 for f in findings if f.severity == ERROR)
+    return ([f"校验发现 {errors} 条错误"] if errors else []) + missing_inputs(ev)
 
 
 STAGE_AMOUNTS = (
@@ -625,6 +619,15 @@ STAGE_AMOUNTS = (
     "exp_public",
     "exp_project",
 )
+
+
+def has_amounts(ev: Evaluation) -> bool:
+    """Whether any budget or final amount (预算数、决算数) is given."""
+    keys = [f"{stage}_{key}" for stage in ("budget", "final") for key in STAGE_AMOUNTS]
+    return any(parse_number(ev.data.get(k)).value is not None for k in keys) or any(
+        parse_number(c.budget).value is not None or parse_number(c.final).value is not None
+        for c in ev.data.classes
+    )
 
 
 def _goal_value(value: object, unit: object) -> str:

@@ -16,7 +16,7 @@ from .fields import FIELD_BY_KEY
 from .findings import ERROR, INFO, WARNING, Finding, check_family
 from .model import Ref
 from .numbers import fmt_score, parse_number, parse_text
-from .report_context import has_amounts
+from .report_context import missing_inputs
 
 # What the unit is asked to do, by the family of the check (整改要求).
 REQUESTS = {
@@ -110,32 +110,23 @@ def review_context(
         for s in ev.leaves
         if s.self_score is not None and abs(s.self_score - s.score) > 0.005
     ]
-    missing = [
-        text
-        for text, lacking in (
-            ("未填写任何指标的自评得分", bool(ev.leaves) and all(s.self_score is None for s in ev.leaves)),
-            ("未填写预算数和决算数", not has_amounts(ev)),
-        )
-        if lacking
-    ]
+    missing = missing_inputs(ev)
     self_total = fmt_score(ev.self_total) if ev.self_total is not None else ""
     maximum = fmt_score(sum(r.maximum for r in ev.roots)) if ev.roots else "—"
-    stated = (
-        f"你单位自评报告所写总分为{fmt_score(claimed)}分"
-        + (
-            f"、等级为“{parse_text(data.get('claimed_grade'))}”"
-            if parse_text(data.get("claimed_grade"))
-            else ""
-        )
-        + "，"
-        if claimed is not None
-        else ""
-    )
+    claimed_grade = parse_text(data.get("claimed_grade"))
+    stated = ""
+    if claimed is not None:
+        grade_text = f"、等级为“{claimed_grade}”" if claimed_grade else ""
+        stated = f"你单位自评报告所写总分为{fmt_score(claimed)}分{grade_text}，"
     own = f"各项自评得分合计为{self_total}分；" if self_total else ""
+    lacking = f"工作簿{'、'.join(missing)}，无法完整复核；" if missing else ""
     if rows[ERROR]:
-        verdict = f"复核发现错误{len(rows[ERROR])}条，须更正后重新报送；另有需要核实或说明的事项{len(rows[WARNING])}条。"
+        verdict = (
+            f"{lacking}复核发现错误{len(rows[ERROR])}条，须更正后重新报送；"
+            f"另有需要核实或说明的事项{len(rows[WARNING])}条。"
+        )
     elif missing:
-        verdict = f"工作簿{'、'.join(missing)}，无法复核，须补全后重新报送。"
+        verdict = f"{lacking}须补全后重新报送。"
     else:
         verdict = "复核未发现需要更正的错误。"
     conclusion = (
@@ -147,7 +138,7 @@ def review_context(
         "year": year,
         "title": f"{unit}{year}年度部门整体支出绩效自评复核意见",
         "claimed_total": fmt_score(claimed) if claimed is not None else "",
-        "claimed_grade": parse_text(data.get("claimed_grade")),
+        "claimed_grade": claimed_grade,
         "self_total": self_total,
         "self_grade": ev.self_grade,
         "total": fmt_score(ev.total),
