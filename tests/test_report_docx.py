@@ -147,10 +147,10 @@ def test_indicator_analysis_is_prose_with_figures_and_plain_reasons(rendered):
     _, doc = rendered
     paragraphs = [p.text for p in doc.paragraphs]
     at = paragraphs.index("①收入预算完成率（分值2分）")
-    assert paragraphs[at + 1] == "经自评，收入预算完成率为196.65%，未达到满分标准，扣2分，故此项得0分。"
+    assert paragraphs[at + 1] == "经自评，收入预算完成率为196.65%，超过100.00%，扣2分，故此项得0分。"
     assert "经自评，因缺少预算调整数，无法计算预算调整率，故此项得0分。" in paragraphs
     assert "经自评，结转结余率为2.56%，故此项得2分。" in paragraphs
-    assert "经自评，此项评定为“达成”，未达到满分标准，扣2分，故此项得8分。" in paragraphs
+    assert "经自评，此项评定为“达成”，扣2分，故此项得8分。" in paragraphs
     item = next(p for p in doc.paragraphs if p.text.startswith("①收入预算完成率"))
     assert item.runs[0].style.name == "指标名称"
     text = all_text(doc)
@@ -181,7 +181,7 @@ def test_score_table_rows_merges_and_totals(rendered, example):
         assert cells[5].text == want["reason"]
         assert bool(want["reason"]) == (want["score"] != want["maximum"])
     assert [c.text for c in total.cells[3:]] == ["100", "80", "评价等级：良"]
-    assert data[5].cells[5].text == "收入预算完成率为196.65%，未达到满分标准，扣2分。"
+    assert data[5].cells[5].text == "收入预算完成率为196.65%，超过100.00%，扣2分。"
     # 一级 cells merged vertically: 投入 spans its 5 rows, the first carries the text
     merges = [tc.find(qn("w:tcPr")).find(qn("w:vMerge")) for tc in (r._tr.tc_lst[0] for r in data[:5])]
     assert merges[0].get(qn("w:val")) == "restart"

@@ -592,47 +592,48 @@ def _content(b: _Builder) -> None:
         "{% if departments %}内设机构{{ departments_count }}个：{{ departments | join('、') }}。{% endif %}"
     )
     b.h2("（{{ '三' if has.duties else '二' }}）人员情况")
-    b.p(
-        "行政编制{{ staff.quota_admin }}人，事业编制{{ staff.quota_inst }}人，共计{{ staff.quota_total }}人；"
-        "实有在职人员{{ staff.actual }}人，在职人员控制率为{{ staff.control_rate }}。"
-    )
+    b.tag("{%p if sentences.staff %}")
+    b.p("{{ sentences.staff }}")
+    b.tag("{%p else %}")
+    b.p(BLANK)
+    b.tag("{%p endif %}")
     b.h2("（{{ '四' if has.duties else '三' }}）资产情况")
-    b.p(
-        "截至{{ year }}年底，共有车辆{{ vehicles }}辆，固定资产总额{{ fixed_assets }}万元"
-        "{% if metric['固定资产利用率'].ok %}，固定资产利用率为{{ metric['固定资产利用率'].value }}{% endif %}。"
-    )
+    b.tag("{%p if sentences.assets %}")
+    b.p("{{ sentences.assets }}")
+    b.tag("{%p else %}")
+    b.p(BLANK)
+    b.tag("{%p endif %}")
 
     # 二、部门收支预算情况
     b.h1("二、部门收支预算情况")
     b.h2("（一）预算情况")
-    b.p(
-        "{{ year }}年预算收入{{ budget.income_total }}万元{% if budget.income_listed %}，其中："
-        "{% for i in budget.income_listed %}{{ i.label }}{{ i.amount }}万元{{ '。' if loop.last else '，' }}{% endfor %}"
-        "{% else %}。{% endif %}"
-    )
-    b.p(
-        "{{ year }}年支出预算{{ budget.exp_total }}万元，其中：基本支出{{ budget.basic }}万元（人员经费{{ budget.personnel }}万元、"
-        "日常公用经费{{ budget.public }}万元），项目支出{{ budget.project }}万元"
-        "{% if classes_budget %}，按功能分类为{% for c in classes_budget %}{{ c.name }}{{ c.budget }}万元"
-        "{{ '' if loop.last else '、' }}{% endfor %}{% endif %}。"
-    )
+    b.tag("{%p if sentences.budget_income or sentences.budget_expense %}")
+    b.tag("{%p if sentences.budget_income %}")
+    b.p("{{ sentences.budget_income }}")
+    b.tag("{%p endif %}")
+    b.tag("{%p if sentences.budget_expense %}")
+    b.p("{{ sentences.budget_expense }}")
+    b.tag("{%p endif %}")
+    b.tag("{%p else %}")
+    b.p(BLANK)
+    b.tag("{%p endif %}")
     b.h2("（二）决算情况")
-    b.p(
-        "{{ year }}年决算收入{{ final.income_total }}万元{% if final.income_listed %}，其中："
-        "{% for i in final.income_listed %}{{ i.label }}{{ i.amount }}万元{{ '。' if loop.last else '，' }}{% endfor %}"
-        "{% else %}。{% endif %}"
-    )
-    b.p(
-        "{{ year }}年决算支出{{ final.exp_total }}万元，其中：基本支出{{ final.basic }}万元（人员经费{{ final.personnel }}万元、"
-        "日常公用经费{{ final.public }}万元），项目支出{{ final.project }}万元"
-        "{% if classes_final %}，按功能分类为{% for c in classes_final %}{{ c.name }}{{ c.final }}万元"
-        "{{ '' if loop.last else '、' }}{% endfor %}{% endif %}。"
-    )
+    b.tag("{%p if sentences.final_income or sentences.final_expense %}")
+    b.tag("{%p if sentences.final_income %}")
+    b.p("{{ sentences.final_income }}")
+    b.tag("{%p endif %}")
+    b.tag("{%p if sentences.final_expense %}")
+    b.p("{{ sentences.final_expense }}")
+    b.tag("{%p endif %}")
+    b.tag("{%p else %}")
+    b.p(BLANK)
+    b.tag("{%p endif %}")
     b.h2("（三）结转结余情况")
-    b.p(
-        "年初结转结余{{ carryover_begin }}万元，年末结转结余{{ carryover_end }}万元"
-        "{% if metric['结转结余率'].ok %}，结转结余率为{{ metric['结转结余率'].value }}{% endif %}。"
-    )
+    b.tag("{%p if sentences.carryover %}")
+    b.p("{{ sentences.carryover }}")
+    b.tag("{%p else %}")
+    b.p(BLANK)
+    b.tag("{%p endif %}")
     b.p("表1  收支预算与决算情况", "表题")
     b.p("单位：万元", "表注")
     b.table(
@@ -646,7 +647,11 @@ def _content(b: _Builder) -> None:
     b.h2("（四）预算执行主要指标")
     b.p("表2  预算执行主要指标", "表题")
     b.table(
-        [("指标", 3.6, "l"), ("计算公式", 9.6, "l"), ("计算结果", 2.4, "r")],
+        [
+            ("指标", 4.1, "l"),
+            ("计算公式", 9.1, "l"),
+            ("计算结果", 2.4, "r"),
+        ],  # 指标 fits "支出进度达标季度数"
         [
             ("tag", ["{%tr for m in metrics %}"]),
             ("data", ["{{ m.label }}", "{{ m.formula }}", "{{ m.value }}"]),
@@ -828,8 +833,8 @@ def _content(b: _Builder) -> None:
     b.table(
         [
             ("一级指标", 1.9, "c"),
-            ("二级指标", 3.2, "c"),
-            ("三级指标", 6.4, "l"),
+            ("二级指标", 3.9, "c"),  # fits a nine-character name such as "绩效目标指标管理"
+            ("三级指标", 5.7, "l"),
             ("分值", 1.3, "c"),
             ("得分", 1.3, "c"),
             ("扣分原因", WIDE_WIDTH_CM - 14.1, "l"),
@@ -870,12 +875,7 @@ def _review_content(b: _Builder) -> None:
         "意见如下。"
     )
     b.h1("一、复核结论")
-    b.p(
-        "{% if claimed_total %}你单位自评报告所写总分为{{ claimed_total }}分{% if claimed_grade %}、等级为“{{ claimed_grade }}”"
-        "{% endif %}，{% endif %}各项自评得分合计为{{ self_total }}分；按填报数据和评分办法计算，得分为{{ total }}分"
-        "（满分{{ maximum }}分），等级为“{{ grade }}”。{% if passed %}复核未发现需要更正的错误。{% else %}复核发现错误"
-        "{{ n_errors }}条，须更正后重新报送；另有需要核实或说明的事项{{ n_warnings }}条。{% endif %}"
-    )
+    b.p("{{ conclusion }}")
     b.tag("{%p if differing %}")
     b.h1("二、自评得分与数据不符的指标")
     b.table(

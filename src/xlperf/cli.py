@@ -78,7 +78,7 @@ def _backed_up(backups: list[Path]) -> None:
 def _report_notes(result: object) -> None:
     """Tell the clerk what the 自评报告 leaves out (报告提示): each blank text cell, and the 征求意见稿 mark."""
     from .core.fields import FIELD_BY_KEY
-    from .report.report_context import blank_narratives
+    from .report.report_context import BLANK_EFFECT, blank_narratives, draft_reasons
     from .workbook.build import BuildResult
 
     assert isinstance(result, BuildResult)
@@ -89,12 +89,12 @@ def _report_notes(result: object) -> None:
         where = (
             f"（{found[0]}!{found[1]}）" if found else "（工作簿中没有此项，运行 xlperf upgrade 后即可填写）"
         )
+        result.warnings.append(f"报告文字「{FIELD_BY_KEY[key].label}」{where}未填写，{BLANK_EFFECT[key]}")
+    reasons = draft_reasons(result.evaluation, result.findings)
+    if reasons:
         result.warnings.append(
-            f"报告文字「{FIELD_BY_KEY[key].label}」{where}未填写，报告中省略该部分或写明“本部分内容待补充”"
+            f"{'、'.join(reasons)}，报告已标为“征求意见稿”；补全、更正后重新生成即为正式稿"
         )
-    errors = sum(1 for f in result.findings if f.severity == "error")
-    if errors:
-        result.warnings.append(f"存在 {errors} 条错误，报告已标为“征求意见稿”；更正后重新生成即为正式稿")
 
 
 def _cmd_new(args: argparse.Namespace) -> int:

@@ -92,6 +92,7 @@ def score_rows(data: UnitData, metrics: dict[str, Rate], goal_rates: list[Rate])
                 actual,
                 parse_text(row.rule),
                 parse_text(row.source),
+                outcome.short,
             )
         else:
             kids = [scores[child] for child in children[code]]

@@ -35,6 +35,7 @@ class NodeScore:
     actual: object = None
     rule: str = ""
     source: str = ""
+    short: str = ""  # the limit missed in plain words where points are lost (未达标说明)
 
     @property
     def lost(self) -> float:

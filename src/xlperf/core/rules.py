@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ..errors import RubricError
@@ -62,6 +62,8 @@ class Outcome:
     score: float
     reason: str
     status: str = OK
+    # where points are lost, the limit missed in plain words (未达标说明): "超过30.00%"; not part of the result
+    short: str = field(default="", compare=False)
 
 
 def split_params(text: str) -> dict[str, str]:
@@ -179,10 +181,12 @@ class Proportional(Rule):
         result = _finish(self.maximum, share, "")
         if result.score >= self.maximum:
             return Outcome(result.score, f"{measure.name}{measure.show()}，得满分")
+        full = Measure("", self.full, measure.percent).show()
         return Outcome(
             result.score,
             f"{measure.name}{measure.show()}，按比例得{fmt_score(result.score)}分，"
             f"扣{fmt_score(self.maximum - result.score)}分",
+            short=f"未达到{full}" if self.higher else f"超过{full}",
         )
 
 
@@ -219,24 +223,30 @@ class Tiers(Rule):
         value = measure.value or 0.0
         pp = percent_points(value)
         word = "不高于" if self.at_most else "不低于"
-        for bound, share in self.bands:
+        over = "超过" if self.at_most else "低于"
+        for index, (bound, share) in enumerate(self.bands):
             hit = pp <= percent_points(bound) if self.at_most else pp >= percent_points(bound)
             if hit:
                 bound_text = Measure("", bound, measure.percent).show()
-                return self._outcome(measure, share, f"{word}{bound_text}")
+                # the band above this one is the limit missed
+                missed = (
+                    Measure("", self.bands[index - 1][0], measure.percent).show() if index else bound_text
+                )
+                return self._outcome(measure, share, f"{word}{bound_text}", f"{over}{missed}")
         last = Measure("", self.bands[-1][0], measure.percent).show() if self.bands else ""
-        over = "超过" if self.at_most else "低于"
-        return self._outcome(measure, self.other, f"{over}{last}")
+        return self._outcome(measure, self.other, f"{over}{last}", f"{over}{last}")
 
-    def _outcome(self, measure: Measure, share: float, where: str) -> Outcome:
+    def _outcome(self, measure: Measure, share: float, where: str, short: str) -> Outcome:
         result = _finish(self.maximum, share, "")
         head = f"{measure.name}{measure.show()}，{where}"
         if result.score >= self.maximum:
             return Outcome(result.score, f"{head}，得满分")
         if result.score == 0:
-            return Outcome(0.0, f"{head}，本项不得分")
+            return Outcome(0.0, f"{head}，本项不得分", short=short)
         return Outcome(
-            result.score, f"{head}，得分比例{fmt_rate(share)}，扣{fmt_score(self.maximum - result.score)}分"
+            result.score,
+            f"{head}，得分比例{fmt_rate(share)}，扣{fmt_score(self.maximum - result.score)}分",
+            short=short,
         )
 
 
@@ -286,13 +296,14 @@ class Deduct(Rule):
                 steps = math.ceil(round_half_up(steps, 6))
             lost = min(self.maximum, round_half_up(steps * self.per_step, 2))
         word = {"高于": "超过", "低于": "低于", "偏离": "偏离"}[self.direction]
+        short = f"超过{limit}" if delta_pp > 0 else f"未达到{limit}"
         # percent_points scales by 100; a count or score is compared in its own units
         shown = excess if measure.percent else excess / 100
         unit = "个百分点" if measure.percent else ""
         head = f"{measure.name}{measure.show()}，{word}{limit} {fmt_score(round_half_up(shown, 2))}{unit}"
         if lost >= self.maximum:
-            return Outcome(0.0, f"{head}，扣完{fmt_score(self.maximum)}分，本项不得分")
-        return Outcome(_cap(self.maximum - lost, self.maximum), f"{head}，扣{fmt_score(lost)}分")
+            return Outcome(0.0, f"{head}，扣完{fmt_score(self.maximum)}分，本项不得分", short=short)
+        return Outcome(_cap(self.maximum - lost, self.maximum), f"{head}，扣{fmt_score(lost)}分", short=short)
 
 
 class Checklist(Rule):

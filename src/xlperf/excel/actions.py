@@ -353,10 +353,12 @@ def _report(book: Any, action: str, fmt: str, out_dir: Path | None, stem: str | 
     except OSError as exc:
         raise XlperfError(f"无法写入报告：{exc.strerror or exc}", path=str(target)) from None
     path = outputs[fmt]
-    errors = count_by_severity(findings)["error"]
+    from ..report.report_context import draft_reasons
+
+    reasons = draft_reasons(ev, findings)
     note = (
-        f"注意：校验发现 {errors} 条错误，报告已标为“征求意见稿”；请运行「数据校验」查看并修正。"
-        if errors
+        f"注意：{'、'.join(reasons)}，报告已标为“征求意见稿”；请补全后运行「数据校验」查看并修正。"
+        if reasons
         else ""
     )
     message = f"已生成{LABELS[action][2:]}：{path}。{note}"

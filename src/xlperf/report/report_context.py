@@ -82,6 +82,36 @@ def _numbering(text: str) -> tuple[str, int, str]:
     return "", 0, text
 
 
+_LABEL = re.compile(r"^([^，。；：:]{2,8})[：:]")
+
+
+def _unnumbered_headings(parsed: list[tuple[str, int, str]]) -> list[tuple[str, int, str]]:
+    """Give a pasted heading that lost its number the numbering of its siblings (补全标题序号).
+
+    Where the numbered headings of one style are followed by a labelled paragraph ("绩效目标：…"),
+    a short unnumbered line followed by the same label is a heading of that style, numbered after
+    the one before it.
+    """
+    label_style: dict[str, str] = {}
+    for (style, _, _), (after, _, text) in zip(parsed, parsed[1:], strict=False):
+        label = _LABEL.match(text)
+        if style and not after and label:
+            label_style.setdefault(label[1], style)
+    out = list(parsed)
+    last: dict[str, int] = {}
+    for index, (style, number, text) in enumerate(parsed):
+        if style:
+            last[style] = number
+            continue
+        label = _LABEL.match(parsed[index + 1][2]) if index + 1 < len(parsed) else None
+        short = len(text) <= 40 and not _LABEL.match(text) and not any(p in text[:-1] for p in "。；;")
+        if label and short and not parsed[index + 1][0] and label[1] in label_style:
+            style = label_style[label[1]]
+            last[style] = last.get(style, 0) + 1
+            out[index] = (style, last[style], text)
+    return out
+
+
 def outline(paragraphs: list[str], level: int, heading: str = "") -> list[dict[str, object]]:
     """The unit's paragraphs renumbered under a heading of outline ``level`` (段落编号规范化).
 
@@ -92,7 +122,9 @@ def outline(paragraphs: list[str], level: int, heading: str = "") -> list[dict[s
     ``{lead, text, heading}``: the number and a short title (up to the first 。 or ：) in ``lead``,
     printed bold; a short numbered line with no sentence after it is a sub-heading on its own.
     Levels deeper than 4 keep their text without a number.  A first line repeating ``heading``
-    (the report's own heading above the text) is dropped.
+    (the report's own heading above the text) is dropped.  A short unnumbered line followed by the
+    label that follows the numbered headings ("绩效目标：") is one of those headings whose number
+    was lost in pasting (:func:`_unnumbered_headings`).
     """
     if paragraphs and heading:
         bare = _numbering(paragraphs[0])[2].rstrip("：:。 ")
@@ -101,8 +133,8 @@ def outline(paragraphs: list[str], level: int, heading: str = "") -> list[dict[s
     depth_of: dict[str, int] = {}
     counters: list[int] = []
     items: list[dict[str, object]] = []
-    for text in paragraphs:
-        style, number, bare = _numbering(text)
+    for style, number, bare in _unnumbered_headings([_numbering(text) for text in paragraphs]):
+        text = bare
         if not style:
             items.append({"lead": "", "text": text, "heading": False})
             continue
@@ -177,9 +209,9 @@ def _basis(node: NodeScore, quarters: list[QuarterProgress]) -> str:
 def indicator_prose(node: NodeScore, evidence: list[str], quarters: list[QuarterProgress]) -> list[str]:
     """The analysis of one indicator in the unit's voice (指标分析), as the reference writes it.
 
-    "经自评，收入预算完成率为196.65%，未达到满分标准，扣2分，故此项得0分。" — the actual figure, a
-    plain reason where points are lost, the score.  A qualitative indicator with the unit's own
-    说明/佐证 uses that text.
+    "经自评，收入预算完成率为196.65%，超过100.00%，扣2分，故此项得0分。" — the actual figure, the
+    limit of the rubric rule that fired in plain words where points are lost, the score.  A
+    qualitative indicator with the unit's own 说明/佐证 uses that text.
     """
     score = f"故此项得{fmt_score(node.score)}分。"
     lost = node.lost > 0.005
@@ -192,7 +224,7 @@ def indicator_prose(node: NodeScore, evidence: list[str], quarters: list[Quarter
         return body
     basis = _basis(node, quarters)
     if lost and node.status == OK:
-        why = "" if node.rule == "季度进度" else "，未达到满分标准"
+        why = f"，{node.short}" if node.short else ""
         basis = f"{basis}{why}，扣{fmt_score(node.lost)}分" if basis else f"扣{fmt_score(node.lost)}分"
     return [f"经自评，{basis}，{score}" if basis else f"经自评，{score}"]
 
@@ -211,6 +243,7 @@ class IndicatorLine:
     level2: str = ""
     lost: bool = False
     children: list[IndicatorLine] = field(default_factory=list)
+    lost_points: str = ""
 
 
 def _evidence(ev: Evaluation, node: NodeScore) -> list[str]:
@@ -231,6 +264,7 @@ def _indicator_tree(ev: Evaluation) -> list[IndicatorLine]:
             fmt_score(s.score),
             indicator_prose(s, _evidence(ev, s), ev.quarters) if s.leaf else [],
             lost=s.score < s.maximum - 0.005,
+            lost_points=fmt_score(s.lost),
         )
         lines[s.code] = line
         if parent in lines:
@@ -245,10 +279,13 @@ def _indicator_tree(ev: Evaluation) -> list[IndicatorLine]:
     return roots
 
 
-def _deduction(prose: list[str]) -> str:
-    """The reason points were lost, for the 自评表's 扣分原因 (扣分说明): the prose without its frame."""
-    text = "".join(prose).removeprefix("经自评，")
-    return re.sub(r"，?故此项得[\d.]+分。$", "", text) + "。" if text else ""
+def _deduction(line: IndicatorLine) -> str:
+    """The reason points were lost, for the 自评表's 扣分原因 (扣分说明): the prose without its frame,
+    ending with the points lost ("因缺少社会公众满意度的实际值，扣2分。")."""
+    text = re.sub(r"，?故此项得[\d.]+分。$", "", "".join(line.prose).removeprefix("经自评，"))
+    if not text:
+        return ""
+    return text + "。" if "扣" in text else f"{text}，扣{line.lost_points}分。"
 
 
 def scoring_rows(ev: Evaluation) -> list[dict[str, str]]:
@@ -264,7 +301,7 @@ def scoring_rows(ev: Evaluation) -> list[dict[str, str]]:
                         "level3": leaf.name if leaf is not child else "",
                         "maximum": leaf.maximum,
                         "score": leaf.score,
-                        "reason": _deduction(leaf.prose) if leaf.lost else "",
+                        "reason": _deduction(leaf) if leaf.lost else "",
                     }
                 )
     return rows
@@ -284,6 +321,22 @@ NARRATIVES = {
 }
 
 
+# What the report does where a text cell is blank (未填写时报告的处理), by narrative key.
+_OMITTED = "报告中省略「{}」一小节"
+_SHARED = "报告中省略「{}」，同一节各项都未填写时该节写明“本部分内容待补充”"
+BLANK_EFFECT = {
+    "duties": _OMITTED.format("部门职责"),
+    "overall_goal": "报告该节只列绩效目标表；没有绩效目标时写明“本部分内容待补充”",
+    "budget_issues": "报告第四节写明“本部分内容待补充”",
+    "evaluation_org": "报告按评价工作组名单写组织工作；没有名单时" + _SHARED.format("自评的组织工作"),
+    "evaluation_method": _SHARED.format("评价方法"),
+    "evaluation_process": _SHARED.format("评价过程"),
+    "goal_achievement": _OMITTED.format("总体绩效目标实现情况"),
+    "problems": _SHARED.format("存在的问题"),
+    "measures": _SHARED.format("改进措施"),
+}
+
+
 def blank_narratives(ev: Evaluation) -> list[str]:
     """The keys of the report's text cells left blank (未填写的报告文字), in the report's order."""
     return [key for key in NARRATIVES if not paragraphs(ev.data.get(key))]
@@ -292,8 +345,8 @@ def blank_narratives(ev: Evaluation) -> list[str]:
 def report_context(ev: Evaluation, findings: list | None = None) -> dict[str, object]:
     """Build the 自评报告's template context (报告上下文) from an evaluation.
 
-    ``findings`` only decide ``draft`` (征求意见稿): any error-level finding left marks the report
-    as a draft; their text never enters the report.
+    ``findings`` only help decide ``draft`` (征求意见稿, :func:`draft_reasons`); their text never
+    enters the report.
     """
     data = ev.data
     all_findings = findings if findings is not None else ev.findings
@@ -318,17 +371,21 @@ def report_context(ev: Evaluation, findings: list | None = None) -> dict[str, ob
     departments = [
         d for p in paragraphs(data.get("departments")) for d in p.replace("，", "、").split("、") if d
     ]
-    return {
+    text = {
+        key: outline(paragraphs(data.get(key)), level, heading)
+        for key, (level, heading) in NARRATIVES.items()
+    }
+    organised = team_sentence(data)
+    if not text["evaluation_org"] and organised:  # 组织工作 from the team the workbook lists
+        text["evaluation_org"] = [{"lead": "", "text": organised, "heading": False}]
+    ctx: dict[str, object] = {
         "unit": unit,
         "year": year,
         "title": f"{unit}{year}年度部门整体支出绩效自评报告".strip(),
-        "draft": any(f.severity == ERROR for f in all_findings),
+        "draft": bool(draft_reasons(ev, all_findings)),
         "nature": parse_text(data.get("unit_nature")),
         "funding_type": parse_text(data.get("funding_type")),
-        "text": {
-            key: outline(paragraphs(data.get(key)), level, heading)
-            for key, (level, heading) in NARRATIVES.items()
-        },
+        "text": text,
         "departments": departments,
         "departments_count": str(len(departments)),
         "staff": {
@@ -387,18 +444,190 @@ def report_context(ev: Evaluation, findings: list | None = None) -> dict[str, ob
         "scoring_rows": scoring_rows(ev),
         "total": fmt_score(ev.total),
         "grade": ev.grade,
-        "team": [
-            {
-                "name": parse_text(t.name),
-                "employer": parse_text(t.employer),
-                "title": parse_text(t.title),
-                "role": parse_text(t.role),
-            }
-            for t in data.team
-            if parse_text(t.name)
-        ],
+        "team": team_members(data),
         "chart": [{"name": r.name, "maximum": r.maximum, "score": r.score} for r in ev.roots],
     }
+    ctx["sentences"] = sentences(ctx)
+    return ctx
+
+
+# The team fields of 基本信息 (评价工作组) and the role each gives its people, in the reference's order.
+TEAM_ROLES = (("team_leader", "组长"), ("team_deputies", "副组长"), ("team_members", "成员"))
+
+
+def _names(value: object) -> list[str]:
+    """Names typed in one cell, split at 、，, ; or spaces (人员名单)."""
+    return [n for n in re.split(r"[、，,;；\s]+", parse_text(value)) if n]
+
+
+def team_members(data: object) -> list[dict[str, str]]:
+    """The evaluation team's signing rows (评价工作组人员名单): the 评价工作组 table, else the people
+    named in 评价工作组组长/副组长/成员, one row each."""
+    rows = [
+        {
+            "name": parse_text(t.name),
+            "employer": parse_text(t.employer),
+            "title": parse_text(t.title),
+            "role": parse_text(t.role),
+        }
+        for t in data.team  # type: ignore[attr-defined]
+        if parse_text(t.name)
+    ]
+    if rows:
+        return rows
+    unit = parse_text(data.get("unit_name"))  # type: ignore[attr-defined]
+    return [
+        {"name": name, "employer": unit, "title": "", "role": role}
+        for key, role in TEAM_ROLES
+        for name in _names(data.get(key))  # type: ignore[attr-defined]
+    ]
+
+
+def team_sentence(data: object) -> str:
+    """The 组织 sentence as the reference writes it (自评的组织工作): "成立了绩效评价工作小组，张三为组长，
+    李四、王五为成员，负责绩效评价的组织管理和实施工作。"; "" when no one is named."""
+    by_role: dict[str, list[str]] = {}
+    for row in team_members(data):
+        role = row["role"] or "成员"
+        by_role.setdefault(role if role in ("组长", "副组长") else "成员", []).append(row["name"])
+    parts = [f"{'、'.join(by_role[role])}为{role}" for _, role in TEAM_ROLES if by_role.get(role)]
+    if not parts:
+        return ""
+    return f"为保证绩效评价工作顺利开展，成立了绩效评价工作小组，{'，'.join(parts)}，负责绩效评价的组织管理和实施工作。"
+
+
+def _clauses(*parts: str) -> str:
+    """The clauses whose figures are given, joined by ，(从句): a clause holding "—" is left out."""
+    return "，".join(p for p in parts if p and "—" not in p)
+
+
+def _staff_sentence(staff: dict[str, str], rate: str) -> str:
+    """人员情况 as one sentence of the figures given, "" when none is (人员情况句)."""
+    quota = _clauses(
+        f"行政编制{staff['quota_admin']}人",
+        f"事业编制{staff['quota_inst']}人",
+        f"共计{staff['quota_total']}人",
+    )
+    actual = _clauses(f"实有在职人员{staff['actual']}人", f"在职人员控制率为{rate}" if rate else "")
+    text = "；".join(p for p in (quota, actual) if p)
+    return f"{text}。" if text else ""
+
+
+def _assets_sentence(year: str, vehicles: str, assets: str, use_rate: str) -> str:
+    """资产情况 as one sentence of the figures given (资产情况句)."""
+    text = _clauses(
+        f"共有车辆{vehicles}辆",
+        f"固定资产总额{assets}万元",
+        f"固定资产利用率为{use_rate}" if use_rate else "",
+    )
+    return f"截至{year}年底，{text}。" if text else ""
+
+
+def _income_sentence(year: str, name: str, stage: dict[str, object]) -> str:
+    """预算/决算收入 as one sentence: the total and the sources given (收入句)."""
+    listed = _clauses(*(f"{i['label']}{i['amount']}万元" for i in stage["income"]))  # type: ignore[attr-defined]
+    total_text = f"{year}年{name}{stage['income_total']}万元"
+    if "—" not in total_text:
+        return f"{total_text}，其中：{listed}。" if listed else f"{total_text}。"
+    return f"{year}年{name}中，{listed}。" if listed else ""
+
+
+def _expense_sentence(year: str, name: str, stage: dict[str, object], classes: list[str]) -> str:
+    """预算/决算支出 as one sentence: the total, 基本支出 with its parts, 项目支出, 功能分类 (支出句)."""
+    parts = _clauses(f"人员经费{stage['personnel']}万元", f"日常公用经费{stage['public']}万元").replace(
+        "，", "、"
+    )
+    basic = f"基本支出{stage['basic']}万元" if "—" not in str(stage["basic"]) else ""
+    if basic and parts:
+        basic += f"（{parts}）"
+    elif not basic and parts:
+        basic = f"基本支出中{parts}"
+    details = _clauses(
+        basic,
+        f"项目支出{stage['project']}万元",
+        f"按功能分类为{'、'.join(classes)}" if classes else "",
+    )
+    total_text = f"{year}年{name}{stage['exp_total']}万元"
+    if "—" not in total_text:
+        return f"{total_text}，其中：{details}。" if details else f"{total_text}。"
+    return f"{year}年{name}中，{details}。" if details else ""
+
+
+def _carryover_sentence(begin: str, end: str, rate: str) -> str:
+    """结转结余 as one sentence of the figures given (结转结余句)."""
+    text = _clauses(
+        f"年初结转结余{begin}万元", f"年末结转结余{end}万元", f"结转结余率为{rate}" if rate else ""
+    )
+    return f"{text}。" if text else ""
+
+
+def sentences(ctx: dict[str, object]) -> dict[str, str]:
+    """The report's fact sentences (基本情况语句), each built only from the figures given.
+
+    A clause whose input is blank is left out and a sentence with no figure at all is ``""``, so
+    the report never prints "—" or a note on why a rate cannot be computed in running text.
+    """
+    year = str(ctx["year"])
+    rates = {m["label"]: m["value"] for m in ctx["metrics"] if m["value"] != "无法计算"}  # type: ignore[attr-defined]
+    staff = ctx["staff"]
+    assert isinstance(staff, dict)
+    out = {
+        "staff": _staff_sentence(staff, rates.get("在职人员控制率", "")),
+        "assets": _assets_sentence(
+            year, str(ctx["vehicles"]), str(ctx["fixed_assets"]), rates.get("固定资产利用率", "")
+        ),
+        "carryover": _carryover_sentence(
+            str(ctx["carryover_begin"]), str(ctx["carryover_end"]), rates.get("结转结余率", "")
+        ),
+    }
+    for stage, income, expense in (("budget", "预算收入", "支出预算"), ("final", "决算收入", "决算支出")):
+        data = ctx[stage]
+        assert isinstance(data, dict)
+        classes = [
+            f"{c['name']}{c[stage]}万元"
+            for c in ctx["classes"]  # type: ignore[attr-defined]
+            if c[stage] != "—" and c["name"]
+        ]
+        out[f"{stage}_income"] = _income_sentence(year, income, data)
+        out[f"{stage}_expense"] = _expense_sentence(year, expense, data, classes)
+    return out
+
+
+def missing_inputs(ev: Evaluation) -> list[str]:
+    """What a workbook lacks entirely (缺少的基本数据): every self-score, every budget/final amount."""
+    missing = []
+    if ev.leaves and all(s.self_score is None for s in ev.leaves):
+        missing.append("未填写任何指标的自评得分")
+    if not has_amounts(ev):
+        missing.append("未填写预算数和决算数")
+    return missing
+
+
+def draft_reasons(ev: Evaluation, findings: list) -> list[str]:
+    """Why the report is only a draft (征求意见稿原因): error-level findings left, and
+    :func:`missing_inputs`.  Empty for a report the unit can submit."""
+    errors = sum(1 for f in findings if f.severity == ERROR)
+    return ([f"校验发现 {errors} 条错误"] if errors else []) + missing_inputs(ev)
+
+
+STAGE_AMOUNTS = (
+    "income_total",
+    *(f"income_{key}" for key, _ in INCOME_SOURCES),
+    "exp_total",
+    "exp_basic",
+    "exp_personnel",
+    "exp_public",
+    "exp_project",
+)
+
+
+def has_amounts(ev: Evaluation) -> bool:
+    """Whether any budget or final amount (预算数、决算数) is given."""
+    keys = [f"{stage}_{key}" for stage in ("budget", "final") for key in STAGE_AMOUNTS]
+    return any(parse_number(ev.data.get(k)).value is not None for k in keys) or any(
+        parse_number(c.budget).value is not None or parse_number(c.final).value is not None
+        for c in ev.data.classes
+    )
 
 
 def _goal_value(value: object, unit: object) -> str:

@@ -16,6 +16,7 @@ from ..core.findings import ERROR, INFO, WARNING, Finding, check_family
 from ..core.model import Ref
 from ..core.numbers import fmt_score, parse_number, parse_text
 from ..core.results import Evaluation
+from .report_context import missing_inputs
 
 # What the unit is asked to do, by the family of the check (整改要求).
 REQUESTS = {
@@ -133,22 +134,47 @@ def review_context(
         for s in ev.leaves
         if s.self_score is not None and abs(s.self_score - s.score) > 0.005
     ]
+    missing = missing_inputs(ev)
+    self_total = fmt_score(ev.self_total) if ev.self_total is not None else ""
+    maximum = fmt_score(sum(r.maximum for r in ev.roots)) if ev.roots else "—"
+    claimed_grade = parse_text(data.get("claimed_grade"))
+    stated = ""
+    if claimed is not None:
+        grade_text = f"、等级为“{claimed_grade}”" if claimed_grade else ""
+        stated = f"你单位自评报告所写总分为{fmt_score(claimed)}分{grade_text}，"
+    own = f"各项自评得分合计为{self_total}分；" if self_total else ""
+    lacking = f"工作簿{'、'.join(missing)}，无法完整复核；" if missing else ""
+    if rows[ERROR]:
+        verdict = (
+            f"{lacking}复核发现错误{len(rows[ERROR])}条，须更正后重新报送；"
+            f"另有需要核实或说明的事项{len(rows[WARNING])}条。"
+        )
+    elif missing:
+        verdict = f"{lacking}须补全后重新报送。"
+    else:
+        verdict = "复核未发现需要更正的错误。"
+    conclusion = (
+        f"{stated}{own}按填报数据和评分办法计算，得分为{fmt_score(ev.total)}分（满分{maximum}分），"
+        f"等级为“{ev.grade}”。{verdict}"
+    )
     return {
         "unit": unit,
         "year": year,
         "title": f"{unit}{year}年度部门整体支出绩效自评复核意见",
         "claimed_total": fmt_score(claimed) if claimed is not None else "",
-        "claimed_grade": parse_text(data.get("claimed_grade")),
-        "self_total": fmt_score(ev.self_total),
+        "claimed_grade": claimed_grade,
+        "self_total": self_total,
         "self_grade": ev.self_grade,
         "total": fmt_score(ev.total),
         "grade": ev.grade,
-        "maximum": fmt_score(sum(r.maximum for r in ev.roots)) if ev.roots else "—",
+        "maximum": maximum,
         "differing": differing,
         "errors": rows[ERROR],
         "warnings": rows[WARNING],
         "infos": rows[INFO],
         "n_errors": len(rows[ERROR]),
         "n_warnings": len(rows[WARNING]),
-        "passed": not rows[ERROR],
+        "passed": not rows[ERROR] and not missing,
+        "missing": missing,
+        "conclusion": conclusion,
     }
