@@ -27,8 +27,10 @@ from helpers_bad_input import (
     Merge,
     Text,
     assert_clean_exit,
+    cell_elements,
     example_copy,
     field_cell,
+    locate_inputs,
     scratch_dir,
     table_cell,
     write_cells,
@@ -305,3 +307,16 @@ def test_an_invalid_goal_direction_names_the_direction_cell(tmp_path: Path) -> N
     where = table_cell(book, "tbl_goals", "方向", 0)
     result = build_workbook(write_cells(book, tmp_path / "d.xlsx", {where: Text("大约")}), tmp_path / "out")
     assert any("大约" in m for m in _findings_at(result, where))
+
+
+def test_text_that_looks_like_an_xlperf_formula_is_kept(tmp_path: Path) -> None:
+    # "=INDICATOR_SCORE(1)" typed as text into a mixed 实际值 cell is the user's text, not xlperf's formula
+    master = example_copy(tmp_path / "master")
+    mixed = next(i for i in locate_inputs(master) if i.mixed)
+    source = write_cells(
+        master, tmp_path / "case.xlsx", {(mixed.sheet, mixed.coord): Text("=INDICATOR_SCORE(1)")}
+    )
+    before = cell_elements(source)[(mixed.sheet, mixed.coord)]
+    result = build_workbook(source, tmp_path / "out")
+    assert (mixed.sheet, mixed.coord) not in result.locator.own_formula_cells
+    assert cell_elements(result.output)[(mixed.sheet, mixed.coord)] == before

@@ -330,8 +330,8 @@ class _Sheet:
         """The cell's value as openpyxl's ``load_workbook`` gives it: ``"=…"`` for a formula (单元格值)."""
         return self.value_at(f"{get_column_letter(column)}{row}")
 
-    def value_at(self, address: str) -> object:
-        """The value of the top-left cell of ``address`` (``A1`` or ``A1:B2``)."""
+    def _cell_at(self, address: str) -> tuple[str, _Cell | None]:
+        """The top-left cell of ``address`` (``A1`` or ``A1:B2``) and its canonical address."""
         key = address.split(":", 1)[0]
         key = self.merged.get(key, key)
         cell = self.cells.get(key)
@@ -339,6 +339,15 @@ class _Sheet:
             col, row = range_boundaries(address)[:2]
             key = f"{get_column_letter(col)}{row}"
             cell = self.cells.get(key)
+        return key, cell
+
+    def formula_at(self, address: str) -> bool:
+        """Whether ``address`` holds a formula (含公式), not text that merely starts with ``=``."""
+        return (found := self._cell_at(address)[1]) is not None and found.formula is not None
+
+    def value_at(self, address: str) -> object:
+        """The value of the top-left cell of ``address`` (``A1`` or ``A1:B2``)."""
+        key, cell = self._cell_at(address)
         if cell is None:
             return None
         try:
@@ -443,6 +452,11 @@ class Book:
         """The value of ``sheet!address``; None where there is no such worksheet."""
         found = self.sheet(sheet)
         return found.value_at(address) if found is not None else None
+
+    def formula_at(self, sheet: str, address: str) -> bool:
+        """Whether ``sheet!address`` holds a formula (含公式)."""
+        found = self.sheet(sheet)
+        return found is not None and found.formula_at(address)
 
     def tables(self) -> dict[str, tuple[str, str]]:
         """Display name → (sheet, ref) of every table; a later sheet wins, as in openpyxl."""

@@ -179,7 +179,11 @@ def _read(book: Book, path: Path) -> WorkbookInputs:
 
     def value(sheet: str, address: str, ref: Ref) -> object:
         raw = guarded(book, lambda: book.value(sheet, address))
-        if isinstance(raw, str) and raw.startswith("="):
+        if (
+            isinstance(raw, str)
+            and raw.startswith("=")
+            and guarded(book, lambda: book.formula_at(sheet, address))
+        ):
             loc.formula_cells.add((sheet, address))
             if is_own_formula(raw):
                 loc.own_formula_cells.add((sheet, address))
