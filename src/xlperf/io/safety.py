@@ -96,6 +96,19 @@ MAX_UPGRADE_ELEMENTS = 250_000
 MAX_MERGED_CELLS = 200_000
 
 
+#: What reading a damaged or hostile zip member can raise (损坏的压缩部件).
+ZIP_DAMAGE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    struct.error,
+    OSError,
+)
+
+
 def part_limit(name: str) -> PartLimit | None:
     """The :data:`PART_LIMITS` entry for a part name (部件上限), None for a part xlperf never parses."""
     key = name.lower()
@@ -625,16 +638,7 @@ def _count_elements(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
             while chunk := part.read(MiB):
                 count += chunk.count(b"<") - (previous + chunk).count(b"</")
                 previous = chunk[-1:]
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        NotImplementedError,
-        RuntimeError,
-        ValueError,
-        struct.error,
-        OSError,
-    ):
+    except ZIP_DAMAGE:
         raise _Refusal(_corrupt(f"部件「{info.filename}」校验失败")) from None
     return count
 
@@ -681,16 +685,7 @@ def _read_small(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes
     try:
         with zf.open(info) as part:
             return part.read(limit)
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        NotImplementedError,
-        RuntimeError,
-        ValueError,
-        struct.error,
-        OSError,
-    ):
+    except ZIP_DAMAGE:
         raise _Refusal(_corrupt(f"部件「{info.filename}」无法读取")) from None
 
 
