@@ -256,40 +256,25 @@ def _unsafe_path(name: str) -> bool:
 
 def _zip_sources(path: Path, key: str, workdir: Path, own: list[str]) -> list[Source]:
     """The sources in one .zip (压缩包中的文件); members xlperf wrote go to ``own`` instead."""
-    label = key
+
+    def refuse_archive(reason: str) -> list[Source]:
+        return [Source(key, key, None, "", reason)]
+
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return [
-            Source(
-                key, label, None, "", "压缩包已损坏或不是 ZIP 格式，无法打开；请重新打包或向报送单位重新索取"
-            )
-        ]
+        return refuse_archive("压缩包已损坏或不是 ZIP 格式，无法打开；请重新打包或向报送单位重新索取")
     sources: list[Source] = []
     with zf:
         infos = zf.infolist()
         if "[Content_Types].xml" in zf.namelist() and any(
             n.lower() in ("xl/workbook.xml", "xl/workbook.bin") for n in zf.namelist()
         ):
-            return [
-                Source(
-                    key,
-                    label,
-                    None,
-                    "",
-                    "该文件其实是 Excel 工作簿，扩展名被改成了 .zip；请把扩展名改回 .xlsx 后重新放入收件箱",
-                )
-            ]
+            return refuse_archive(
+                "该文件其实是 Excel 工作簿，扩展名被改成了 .zip；请把扩展名改回 .xlsx 后重新放入收件箱"
+            )
         if len(infos) > MAX_ZIP_ENTRIES:
-            return [
-                Source(
-                    key,
-                    label,
-                    None,
-                    "",
-                    f"压缩包中有 {len(infos)} 个文件，超过上限 {MAX_ZIP_ENTRIES}，未处理",
-                )
-            ]
+            return refuse_archive(f"压缩包中有 {len(infos)} 个文件，超过上限 {MAX_ZIP_ENTRIES}，未处理")
         total = 0
         seen: set[str] = set()
         members = [
@@ -358,7 +343,7 @@ def _zip_sources(path: Path, key: str, workdir: Path, own: list[str]) -> list[So
                     total += extracted[2]
                     sources.append(Source(member_key, member_label, extracted[0], extracted[1]))
     if not sources:
-        return [Source(key, label, None, "", "压缩包是空的，其中没有任何文件")]
+        return refuse_archive("压缩包是空的，其中没有任何文件")
     return sources
 
 
