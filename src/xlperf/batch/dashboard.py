@@ -211,14 +211,17 @@ def _root_plots(roots: pd.DataFrame, names: list[str]) -> list[dict[str, object]
     return plots
 
 
-def dashboard_context(records: Sequence[UnitRecord], notes: Sequence[str] = ()) -> dict[str, object]:
+def dashboard_context(
+    records: Sequence[UnitRecord], notes: Sequence[str] = (), table: pd.DataFrame | None = None
+) -> dict[str, object]:
     """Everything the dashboard template shows (看板内容), from the records in summary order, and the
     run's ``notes`` on what it left out (skipped system files, xlperf's own output folders).
 
-    The figures come from the bureau's unit table (:func:`.summary.unit_table`); statistics count
-    the rebuilt units only, so identical copies of a workbook count once."""
+    The figures come from the bureau's unit table (:func:`.summary.unit_table`, built here unless the
+    caller passes the one it built for 汇总.xlsx); statistics count the rebuilt units only, so identical
+    copies of a workbook count once."""
     roots = root_names(records)
-    table = unit_table(records)
+    table = unit_table(records) if table is None else table
     done = counted(records)  # identical copies of a workbook count once
     stats = in_statistics(records)  # and with several years, the latest year's units only
     rebuilt = table.loc[[r.key for r in done]]
@@ -275,12 +278,16 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_dashboard(records: Sequence[UnitRecord], notes: Sequence[str] = ()) -> str:
+def render_dashboard(
+    records: Sequence[UnitRecord], notes: Sequence[str] = (), table: pd.DataFrame | None = None
+) -> str:
     """The dashboard as HTML text (生成看板)."""
-    return _environment().get_template(TEMPLATE).render(dashboard_context(records, notes))
+    return _environment().get_template(TEMPLATE).render(dashboard_context(records, notes, table))
 
 
-def write_dashboard(records: Sequence[UnitRecord], path: Path, notes: Sequence[str] = ()) -> Path:
+def write_dashboard(
+    records: Sequence[UnitRecord], path: Path, notes: Sequence[str] = (), table: pd.DataFrame | None = None
+) -> Path:
     """Write 汇总.html (写出汇总看板) atomically; returns its path."""
-    atomic_write_bytes(path, render_dashboard(records, notes).encode("utf-8"))
+    atomic_write_bytes(path, render_dashboard(records, notes, table).encode("utf-8"))
     return path

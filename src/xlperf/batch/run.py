@@ -449,11 +449,12 @@ def _run(
     if not result.interrupted:
         manifest.settle_names(keys)
         from .dashboard import write_dashboard
-        from .summary import ordered, write_summary
+        from .summary import ordered, unit_table, write_summary
 
         result.records = ordered([manifest.records[key] for key in keys])
-        result.summary = write_summary(result.records, out / SUMMARY_XLSX)
-        result.dashboard = write_dashboard(result.records, out / SUMMARY_HTML, result.notes)
+        table = unit_table(result.records)  # built once for 汇总.xlsx and 汇总.html
+        result.summary = write_summary(result.records, out / SUMMARY_XLSX, table)
+        result.dashboard = write_dashboard(result.records, out / SUMMARY_HTML, result.notes, table)
     else:
         result.records = [manifest.records[key] for key in keys if key in manifest.records]
     result.kept = manifest.kept

@@ -321,9 +321,11 @@ def _sheet(
     )
 
 
-def write_summary(records: Sequence[UnitRecord], path: Path) -> Path:
-    """Write 汇总.xlsx (写出汇总表): sheet 汇总 (one row per unit) and 问题明细 (every finding); atomic."""
-    units, findings = unit_frame(records), finding_frame(records)
+def write_summary(records: Sequence[UnitRecord], path: Path, table: pd.DataFrame | None = None) -> Path:
+    """Write 汇总.xlsx (写出汇总表): sheet 汇总 (one row per unit) and 问题明细 (every finding); atomic.
+
+    ``table`` is the unit table (:func:`unit_table`) when the caller already built it."""
+    units, findings = unit_frame(records, table), finding_frame(records)
     formats = {TOTAL: "0.00", SELF_TOTAL: "0.00", EXCESS: "0.00", YEAR: "0", RANK: "0"}
     formats.update({name + ROOT_SUFFIX: "0.00" for name in root_names(records)})
     formats.update({m.label: "0.00%" if m.percent else "0" for m in METRICS})
