@@ -970,7 +970,7 @@ def build_document(name: str = "report.docx") -> DocumentObject:
     props.author = "xlperf"
     props.last_modified_by = "xlperf"
     # the text names the builder's old module on purpose: the committed templates stay byte-identical
-    props.comments = f"{kind}模板，由 xlperf.report.template_builder 生成；可在 Word 中修改样式和文字。"
+    props.comments = f"{kind}模板，由 tools.template_builder 生成（python -m tools.template_builder）；可在 Word 中修改样式和文字。"
     props.keywords = "绩效自评"
     props.category = ""
     props.revision = 1
