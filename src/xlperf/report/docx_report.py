@@ -26,10 +26,11 @@ import posixpath
 import re
 import struct
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 from docxtpl import DocxTemplate
@@ -42,6 +43,7 @@ from ..io import opc
 from ..io.atomic import atomic_output
 from ..io.safety import MAX_FILE_BYTES, check_package
 from ..io.safexml import parse_xml
+from ..io.zipcopy import ZipWriter
 from .charts import chart_png, overview_bars, section_bars
 from .templates import REVIEW_FILES, TEMPLATE_FILES, ReportError, template_error, template_file
 from .text import clean_text
@@ -81,6 +83,26 @@ class _Part:
 
 
 @dataclass(frozen=True)
+class _Packed:
+    """A zip entry's payload as written (压缩后的部件): method, CRC-32, size and the (deflated) bytes."""
+
+    method: int
+    crc: int
+    size: int
+    payload: bytes
+
+
+def _pack(name: str, data: bytes) -> _Packed:
+    """``data`` as the entry ``name`` stores it: pictures as they are (compressed already), the rest
+    deflated at level 1 (twice as fast as 6, 10 % larger)."""
+    if name.lower().endswith((".png", ".jpg", ".jpeg", ".gif")):
+        return _Packed(zipfile.ZIP_STORED, zlib.crc32(data), len(data), data)
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
+    payload = compressor.compress(data) + compressor.flush()
+    return _Packed(zipfile.ZIP_DEFLATED, zlib.crc32(data), len(data), payload)
+
+
+@dataclass(frozen=True)
 class CompiledTemplate:
     """A Word template prepared for rendering (已编译的 Word 模板): its parts and the compiled ones."""
 
@@ -88,6 +110,7 @@ class CompiledTemplate:
     document: str
     parts: tuple[_Part, ...]
     fix_tables: bool  # the template changes table columns ({%tc %}, colspan, hm): fix the grids
+    packed: Mapping[str, _Packed]  # the entries every render copies unchanged, compressed once
 
 
 # The Word templates' Jinja environment: autoescape on, undefined names are errors.
@@ -155,7 +178,8 @@ def compile_template(data: bytes, shown: str) -> CompiledTemplate:
         except jinja2.TemplateError as exc:
             raise template_error(exc, shown, lines, None if name == document else name) from None
     fix = bool(_COLUMN_TAGS.search("".join(parse_xml(entries[document]).itertext())))
-    compiled = CompiledTemplate(tuple(entries.items()), document, tuple(parts), fix)
+    packed = {name: _pack(name, data) for name, data in entries.items() if name not in sources}
+    compiled = CompiledTemplate(tuple(entries.items()), document, tuple(parts), fix, packed)
     _COMPILED[key] = compiled
     if len(_COMPILED) > 16:
         _COMPILED.pop(next(iter(_COMPILED)))
@@ -384,13 +408,24 @@ def render_package(compiled: CompiledTemplate, context: dict[str, Any], shown: s
         entries[opc.CONTENT_TYPES] = opc.with_content_types(
             entries[opc.CONTENT_TYPES], defaults={"png": "image/png"}
         )
+    return _zip(entries, compiled)
+
+
+def _zip(entries: dict[str, bytes], compiled: CompiledTemplate) -> bytes:
+    """The package's bytes: the template's unchanged entries as compressed when it was compiled."""
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as zf:
-        for name, data in entries.items():
-            info = zipfile.ZipInfo(name, _FIXED_TIME)
-            stored = name.lower().endswith((".png", ".jpg", ".jpeg", ".gif"))  # compressed already
-            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
-            zf.writestr(info, data, compresslevel=1)  # level 1: twice as fast as 6, 10 % larger
+    writer = ZipWriter(cast(io.BufferedWriter, out), Path("word.docx"))
+    original = dict(compiled.entries)
+    for name, data in entries.items():
+        known = compiled.packed.get(name)
+        entry = known if known is not None and data is original[name] else _pack(name, data)
+        info = zipfile.ZipInfo(name, _FIXED_TIME)
+        info.flag_bits = flags = 0 if name.isascii() else 0x800  # 0x800: the name is UTF-8
+        writer.add(
+            info, flags=flags, method=entry.method, crc=entry.crc, payload=entry.payload,
+            size=entry.size, local_extra=b"",
+        )  # fmt: skip
+    writer.close(b"")
     return out.getvalue()
 
 
