@@ -80,6 +80,7 @@ class _Part:
     template: jinja2.Template
     lines: tuple[str, ...]  # the Jinja source split at paragraphs, for error messages
     properties: bool = False  # docProps/core.xml: text only, no pictures
+    own_drawings: bool = False  # the template's own pictures (wp:docPr): renumbered in the parsed part
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class CompiledTemplate:
     document: str
     parts: tuple[_Part, ...]
     fix_tables: bool  # the template changes table columns ({%tc %}, colspan, hm): fix the grids
+    whole_tree: bool  # the body is finished as a parsed tree, not only its 自评表 (see _finish_document)
     packed: Mapping[str, _Packed]  # the entries every render copies unchanged, compressed once
 
 
@@ -174,12 +176,18 @@ def compile_template(data: bytes, shown: str) -> CompiledTemplate:
     for name, source in sources.items():
         lines = tuple(source.splitlines())
         try:
-            parts.append(_Part(name, _ENVIRONMENT.from_string(source), lines, name in core))
+            template = _ENVIRONMENT.from_string(source)
         except jinja2.TemplateError as exc:
             raise template_error(exc, shown, lines, None if name == document else name) from None
-    fix = bool(_COLUMN_TAGS.search("".join(parse_xml(entries[document]).itertext())))
+        parts.append(_Part(name, template, lines, name in core, "docPr" in source))
+    body = parse_xml(entries[document])
+    fix = bool(_COLUMN_TAGS.search("".join(body.itertext())))
+    # only the 自评表 is parsed after rendering when nothing else needs the tree: charts are numbered
+    # as they are placed, and the tables are found in the text under a root written ``<w:document``
+    own_drawings = next(part.own_drawings for part in parts if part.name == document)
+    whole_tree = fix or own_drawings or body.tag != f"{_W}document" or body.prefix != "w"
     packed = {name: _pack(name, data) for name, data in entries.items() if name not in sources}
-    compiled = CompiledTemplate(tuple(entries.items()), document, tuple(parts), fix, packed)
+    compiled = CompiledTemplate(tuple(entries.items()), document, tuple(parts), fix, whole_tree, packed)
     _COMPILED[key] = compiled
     if len(_COMPILED) > 16:
         _COMPILED.pop(next(iter(_COMPILED)))
@@ -189,8 +197,9 @@ def compile_template(data: bytes, shown: str) -> CompiledTemplate:
 class _Media:
     """The images one part gets while it renders (插图): relationship id, part name and PNG bytes."""
 
-    def __init__(self, part: str, taken: set[str], rel_ids: set[str]) -> None:
+    def __init__(self, part: str, taken: set[str], rel_ids: set[str], ids: Iterator[int]) -> None:
         self.part, self.taken, self.rel_ids = part, taken, rel_ids
+        self.ids = ids  # the drawing ids (wp:docPr) of the pictures as they are placed
         self.images: dict[int, tuple[str, str, bytes]] = {}  # by id() of the PNG: one part per image
 
     def add(self, png: bytes) -> str:
@@ -229,7 +238,8 @@ class ChartImage:
         descr = Markup.escape(self.description)
         return (
             '</w:t></w:r><w:r><w:drawing><wp:inline distT="0" distB="0" distL="0" distR="0" '
-            f'xmlns:wp="{WP}"><wp:extent cx="{cx}" cy="{cy}"/><wp:docPr id="1" name="{rid}" descr="{descr}"/>'
+            f'xmlns:wp="{WP}"><wp:extent cx="{cx}" cy="{cy}"/>'
+            f'<wp:docPr id="{next(self.media.ids)}" name="{rid}" descr="{descr}"/>'
             '<wp:cNvGraphicFramePr><a:graphicFrameLocks noChangeAspect="1" '
             'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"/></wp:cNvGraphicFramePr>'
             '<a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
@@ -333,15 +343,61 @@ def merge_score_table(root: etree._Element) -> int:
     return merged
 
 
-def _finish_document(xml: str, fix_tables: bool, ids: Iterator[int], name: str) -> bytes:
-    """The rendered body as docxtpl leaves it: table grids fixed, drawing ids renumbered, the 自评表 merged."""
-    if fix_tables:
+def _finish_document(xml: str, compiled: CompiledTemplate, ids: Iterator[int], name: str) -> bytes:
+    """The rendered body as docxtpl leaves it: table grids fixed, drawing ids renumbered, the 自评表 merged.
+
+    Unless the template needs the whole tree (:attr:`CompiledTemplate.whole_tree`), only the tables
+    that may be the 自评表 are parsed and merged; the rest of the text is kept as rendered.
+    """
+    if not compiled.whole_tree:
+        merged = _merge_score_tables_in_text(xml, name)
+        if merged is not None:
+            return merged.encode("utf-8")
+    if compiled.fix_tables:
         tree = _DOCXTPL.fix_tables(xml.encode("utf-8"))
     else:
         tree = parse_xml(xml.encode("utf-8"), part=name, recover=True)
     _renumber_drawings(tree, ids)
     merge_score_table(tree)
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+_TABLE_TAG = re.compile(r"<(/?)w:tbl[ >/]")
+_DOCUMENT_START = re.compile(r"<w:document\b[^>]*>")
+
+
+def _merge_score_tables_in_text(xml: str, name: str) -> str | None:
+    """``xml`` with its 自评表 merged (:func:`merge_score_table`), parsing only the outermost tables
+    that name it; None when the tables' tags do not pair up (the whole tree is parsed instead)."""
+    pieces: list[str] = []
+    done = depth = start = 0
+    document = None
+    for match in _TABLE_TAG.finditer(xml):
+        if not match[1]:
+            if xml[xml.index(">", match.start()) - 1] == "/":  # <w:tbl/>: empty
+                continue
+            depth += 1
+            if depth == 1:
+                start = match.start()
+            continue
+        depth -= 1
+        if depth < 0:
+            return None
+        table = xml[start : match.end()]
+        if depth or (SCORE_TABLE_CAPTION not in table and SCORE_TABLE_HEADERS[0] not in table):
+            continue
+        document = document or _DOCUMENT_START.search(xml)
+        if document is None:
+            return None
+        # the table under the document's own root element, so every namespace prefix is declared
+        root = parse_xml(f"{document[0]}{table}</w:document>".encode(), part=name, recover=True)
+        if merge_score_table(root):
+            text = etree.tostring(root, encoding="unicode")
+            pieces += [xml[done:start], text[text.index(">") + 1 : text.rindex("</")]]
+            done = match.end()
+    if depth:
+        return None
+    return "".join([*pieces, xml[done:]]) if pieces else xml
 
 
 def _renumber_drawings(root: etree._Element, ids: Iterator[int]) -> None:
@@ -352,9 +408,8 @@ def _renumber_drawings(root: etree._Element, ids: Iterator[int]) -> None:
 
 
 def _finish_part(xml: str, ids: Iterator[int], name: str) -> bytes:
-    """A rendered header, footer or footnotes part with its drawings renumbered."""
-    if "docPr" not in xml:
-        return xml.encode("utf-8")
+    """A rendered header, footer or footnotes part with its drawings renumbered (the template's own
+    pictures: the charts placed by :class:`ChartImage` are numbered already)."""
     tree = parse_xml(xml.encode("utf-8"), part=name, recover=True)
     _renumber_drawings(tree, ids)
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", standalone=True)
@@ -384,15 +439,20 @@ def render_package(compiled: CompiledTemplate, context: dict[str, Any], shown: s
     ids = itertools.count(1001)
     for part in compiled.parts:
         rel_ids = {r.id for r in _relationships(entries, part.name)}
-        collector = None if part.properties else _Media(part.name, taken, rel_ids)
+        # charts are numbered as they are placed, unless the parsed part is renumbered afterwards
+        is_document = part.name == compiled.document
+        renumbered = part.own_drawings or (is_document and compiled.whole_tree)
+        placed_ids = itertools.repeat(1) if renumbered else ids
+        collector = None if part.properties else _Media(part.name, taken, rel_ids, placed_ids)
         for image in images:
             image.media = collector
-        is_document = part.name == compiled.document
         xml = _render_part(part, context, shown, is_document)
         if is_document:
-            entries[part.name] = _finish_document(xml, compiled.fix_tables, ids, part.name)
+            entries[part.name] = _finish_document(xml, compiled, ids, part.name)
+        elif part.own_drawings:
+            entries[part.name] = _finish_part(xml, ids, part.name)
         else:
-            entries[part.name] = xml.encode("utf-8") if part.properties else _finish_part(xml, ids, part.name)
+            entries[part.name] = xml.encode("utf-8")
         if collector is not None and collector.images:
             media.append((part.name, list(collector.images.values())))
     for image in images:
