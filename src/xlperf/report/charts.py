@@ -116,7 +116,12 @@ def find_cjk_font() -> str | None:
         if chosen.lower() == "none":
             return None
         return chosen if Path(chosen).is_file() else None
-    windir = os.environ.get("WINDIR")
+    return _installed_cjk_font(os.environ.get("WINDIR"))
+
+
+@lru_cache(maxsize=2)
+def _installed_cjk_font(windir: str | None) -> str | None:
+    """The first of the usual CJK font files present (looked for once per process, not per report)."""
     candidates = list(_FONT_CANDIDATES)
     if windir:
         candidates = [c.replace("C:/Windows", windir.replace("\\", "/")) for c in candidates]
