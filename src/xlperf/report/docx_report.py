@@ -69,6 +69,7 @@ _DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 _COLUMN_TAGS = re.compile(r"\{[%{]-?\s*(?:tc\s|colspan\b|hm\b)")
 _PARAGRAPH = re.compile(r"<w:p(?: [^>]*)?>.*?</w:p>", re.DOTALL)
 _LISTING = re.compile("[\t\a\n\f]")
+_RENDERED = re.compile(r"\{[{%#_]|_\}|docPr|[\t\a\n\f]")  # what a render changes in a part
 SCORE_TABLE_HEADERS = ("一级指标", "二级指标")  # the first cells of the 自评表, if its caption was lost
 
 
@@ -163,8 +164,14 @@ def compile_template(data: bytes, shown: str) -> CompiledTemplate:
             and (name := r.target) in entries
             and re.search(rb"\{[{%]", entries[name])
         ]
-        sources = {
+        prepared = {
             name: _prepare(entries[name], name) for name in dict.fromkeys(names + core) if name in entries
+        }
+        # a header or footer without tags, pictures or breaks to resolve renders as itself: copied as it is
+        sources = {
+            name: source
+            for name, source in prepared.items()
+            if name == document or _RENDERED.search(source.replace("\n<w:p", "<w:p"))
         }
     except (OSError, zipfile.BadZipFile, KeyError, ValueError, XlperfError) as exc:
         detail = exc.message if isinstance(exc, XlperfError) else exc
