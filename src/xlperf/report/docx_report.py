@@ -2,19 +2,21 @@
 
 The template is a .docx with docxtpl/Jinja tags.  Each template is prepared once per process
 (:class:`CompiledTemplate`, keyed by its bytes): docxtpl's own ``patch_xml`` turns the Word XML of
-the body, headers, footers and footnotes into Jinja source, which is compiled once.  A render then
-only runs the compiled templates, fixes the body tree, and writes the package with the template's
-other parts copied as they are — no python-docx object model on the way, which is what made
-rendering slow for a batch of hundreds of units.
+the body, headers, footers and footnotes into Jinja source, which is compiled once, and the parts no
+render changes are deflated once.  A render then only runs the compiled templates, finishes the body
+and writes the package with the template's other parts copied as they are — no python-docx object
+model on the way, which is what made rendering slow for a batch of hundreds of units.
 
 Values are data, never template: with autoescape every ``<``, ``&`` a unit typed is XML-escaped, so
-``{{ 7*7 }}`` in a cell prints as is.  After rendering, the 一级/二级 cells of the 自评表 (the table
-whose 可选文字标题 is ``自评表``) that repeat the row above are merged vertically.
+``{{ 7*7 }}`` in a cell prints as is, and characters XML cannot hold are dropped from each printed
+value.  After rendering, the 一级/二级 cells of the 自评表 (the table whose 可选文字标题 is ``自评表``)
+that repeat the row above are merged vertically.
 
-The rendered body is edited as a parsed tree (drawing ids, grid fixes, the merge); parts,
-relationships and content types go through :mod:`xlperf.io.opc`, every parse through
-:mod:`xlperf.io.safexml`.  docxtpl is pinned to the versions ``tests/test_docx_docxtpl_equality.py``
-compares this renderer with.
+Finishing the body parses only the 自评表 and the charts are numbered as they are placed; a template
+that changes table columns or holds pictures of its own has its whole body edited as a parsed tree
+(grid fixes, drawing ids renumbered, the merge), as docxtpl does.  Parts, relationships and content
+types go through :mod:`xlperf.io.opc`, every parse through :mod:`xlperf.io.safexml`.  docxtpl is
+pinned to the versions ``tests/test_docx_docxtpl_equality.py`` compares this renderer with.
 """
 
 from __future__ import annotations
@@ -117,7 +119,17 @@ class CompiledTemplate:
 
 
 # The Word templates' Jinja environment: autoescape on, undefined names are errors.
-_ENVIRONMENT = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+def _printable(value: object) -> object:
+    """A value as a Word template prints it: text without the characters XML cannot hold (控制字符).
+
+    Only printed values can carry them (the template's own text was parsed as XML), so they are
+    dropped value by value, not over the whole rendered part."""
+    if isinstance(value, Markup):
+        return Markup(clean_text(value))
+    return clean_text(value) if isinstance(value, str) else value
+
+
+_ENVIRONMENT = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, finalize=_printable)
 _COMPILED: dict[bytes, CompiledTemplate] = {}
 
 
@@ -242,7 +254,7 @@ class ChartImage:
         pixels_w, pixels_h = struct.unpack(">II", self.png[16:24])
         cx = round(self.width_mm * EMU_PER_MM)
         cy = round(cx * pixels_h / max(pixels_w, 1))
-        descr = Markup.escape(self.description)
+        descr = Markup.escape(clean_text(self.description))
         return (
             '</w:t></w:r><w:r><w:drawing><wp:inline distT="0" distB="0" distL="0" distR="0" '
             f'xmlns:wp="{WP}"><wp:extent cx="{cx}" cy="{cy}"/>'
@@ -431,7 +443,7 @@ def _render_part(part: _Part, context: dict[str, Any], shown: str, is_document: 
         raise
     except Exception as exc:
         raise template_error(exc, shown, part.lines, None if is_document else part.name) from None
-    xml = clean_text(xml).replace("\n<w:p", "<w:p")  # values are escaped: every "\n<w:p" is _prepare's
+    xml = xml.replace("\n<w:p", "<w:p")  # values are escaped: every "\n<w:p" is _prepare's
     if "{_" in xml or "_}" in xml:
         xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
     # tabs, line and page breaks typed in a value become Word runs (docxtpl's listing), paragraph by paragraph
