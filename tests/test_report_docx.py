@@ -519,3 +519,15 @@ def test_a_template_with_its_own_picture_is_renumbered_as_a_whole(example, tmp_p
     with zipfile.ZipFile(out) as zf:
         ids = re.findall(r'<wp:docPr id="(\d+)"', zf.read("word/document.xml").decode("utf-8"))
     assert len(ids) == 3 == len(set(ids))
+
+
+def test_control_characters_are_dropped_from_a_value_printed_as_safe(example, tmp_path):
+    """A user template printing a value with ``|safe`` still gets a file Word can open."""
+    user = tmp_path / "mine"
+    user.mkdir()
+    doc = Document()
+    doc.add_paragraph("单位：{{ unit|safe }}")
+    doc.save(str(user / "report.docx"))
+    data = dataclasses.replace(example.data, fields={**example.data.fields, "unit_name": "甲\x01镇\x08"})
+    out = render_reports(evaluate(data), [], tmp_path / "out", formats=["docx"], templates=user)["docx"]
+    assert Document(str(out)).paragraphs[0].text == "单位：甲镇"
