@@ -210,7 +210,15 @@ def _text_tile(
 
 
 def chart_png(bars: Sequence[Bar], *, font_path: str | None = None, width: int = 1100) -> bytes:
-    """Draw ``bars`` as a PNG (得分图) ``width`` pixels wide; labels are names, or numbers without a CJK font."""
+    """Draw ``bars`` as a PNG (得分图) ``width`` pixels wide; labels are names, or numbers without a CJK font.
+
+    The same bars give the same picture, drawn once: in a batch many units score a section alike
+    (every item full marks), and the rubric's names are everyone's."""
+    return _chart_png(tuple(bars), font_path, width)
+
+
+@lru_cache(maxsize=64)  # a picture is 10-30 KB
+def _chart_png(bars: tuple[Bar, ...], font_path: str | None, width: int) -> bytes:
     from PIL import Image, ImageDraw
 
     scale = width / 800
