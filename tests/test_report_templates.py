@@ -238,6 +238,9 @@ def test_the_same_bars_are_drawn_once():
     assert chart_png(list(bars), width=600) is first
     lower = chart_png([bars[0], Bar("1.2", "乙", 3, 2)], width=600)
     assert lower != first and longest_runs(lower)[1] != longest_runs(first)[1]
+    svg = chart_svg(bars, title="投入")
+    assert chart_svg(list(bars), title="投入") is svg and "2 / 3" not in svg
+    assert "2 / 3" in chart_svg([bars[0], Bar("1.2", "乙", 3, 2)], title="投入")
 
 
 def longest_runs(data: bytes) -> tuple[tuple[int, int], dict[tuple[int, int, int], int]]:

@@ -300,7 +300,14 @@ def _png(canvas: Image.Image, dpi: int) -> bytes:
 
 
 def chart_svg(bars: Sequence[Bar], *, title: str = "") -> Markup:
-    """Draw ``bars`` as inline SVG (矢量得分图) with Chinese names; every text is escaped."""
+    """Draw ``bars`` as inline SVG (矢量得分图) with Chinese names; every text is escaped.
+
+    Like the PNG, the same bars and title give the same drawing, made once."""
+    return _chart_svg(tuple(bars), title)
+
+
+@lru_cache(maxsize=64)
+def _chart_svg(bars: tuple[Bar, ...], title: str) -> Markup:
     width, row_h, bar_h, pad, label_w, value_w, axis_h = 720, 28, 15, 8, 250, 70, 22
     left, right = pad + label_w, width - pad - value_w
     top_value = max((b.maximum for b in bars), default=1.0) or 1.0
