@@ -393,9 +393,9 @@ def _merge_score_tables_in_text(xml: str, name: str) -> str | None:
                 start = at - 1 if depth == 1 else start
             continue
         depth -= 1
-        table = xml[start:end]
         if depth < 0:
             return None
+        table = xml[start:end]
         if depth or (SCORE_TABLE_CAPTION not in table and SCORE_TABLE_HEADERS[0] not in table):
             continue
         document = document or _DOCUMENT_START.search(xml)
@@ -487,7 +487,7 @@ def render_package(compiled: CompiledTemplate, context: dict[str, Any], shown: s
 def _zip(entries: dict[str, bytes], compiled: CompiledTemplate) -> bytes:
     """The package's bytes: the template's unchanged entries as compressed when it was compiled."""
     out = io.BytesIO()
-    writer = ZipWriter(cast(io.BufferedWriter, out), Path("word.docx"))
+    writer = ZipWriter(cast(io.BufferedWriter, out), Path("word.docx"))  # the name is only for zip64
     original = dict(compiled.entries)
     for name, data in entries.items():
         known = compiled.packed.get(name)
