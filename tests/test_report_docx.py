@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import posixpath
 import re
 import zipfile
@@ -14,10 +15,13 @@ from docx.enum.section import WD_ORIENT
 from docx.enum.text import WD_LINE_SPACING
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
+from lxml import etree
 
 from xlperf.core.evaluate import evaluate
 from xlperf.examples import example_data
-from xlperf.report import ReportError, render_reports
+from xlperf.report import ReportError, presentation_context, render_reports
+from xlperf.report.charts import chart_png, overview_bars
+from xlperf.report.docx_report import ChartImage, render_package, word_template
 from xlperf.report.report_context import scoring_rows
 from xlperf.report.word_layout import SCORE_TABLE_CAPTION
 
@@ -465,3 +469,65 @@ def test_score_table_without_its_caption_is_still_merged(example, tmp_path):
     table = next(t for t in doc.tables if t.rows[0].cells[0].text == "一级指标")
     first = table._tbl.tr_lst[1].tc_lst[0]
     assert first.find(f"{qn('w:tcPr')}/{qn('w:vMerge')}").get(qn("w:val")) == "restart"
+
+
+def _parts(package: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(package)) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def _canonical(xml: bytes) -> bytes:
+    return etree.tostring(etree.fromstring(xml), method="c14n")
+
+
+def test_score_table_merged_in_the_text_as_in_the_whole_tree(example):
+    """Only the 自评表 is parsed after rendering; the body is the same as when the whole tree is."""
+    compiled, shown = word_template()
+    assert not compiled.whole_tree
+    context = presentation_context(example, example.findings)
+    png = chart_png(overview_bars(example))
+    context["analysis"] = [{**s, "chart": ChartImage(png, 150, s["title"])} for s in context["analysis"]]
+    context["overview"] = {**context["overview"], "chart": ChartImage(png, 150, "图5")}
+    fast = _parts(render_package(compiled, context, shown))
+    tree = _parts(render_package(dataclasses.replace(compiled, whole_tree=True), context, shown))
+    assert fast.keys() == tree.keys()
+    body = fast["word/document.xml"].decode("utf-8")
+    assert body.count('<w:vMerge w:val="continue"/>') >= 10 and body.count("<wp:docPr ") == 5
+    assert fast["word/document.xml"] != tree["word/document.xml"]  # the text was not written anew …
+    for name in fast:  # … and reads the same, drawing ids included
+        same = _canonical if name.endswith((".xml", ".rels")) else (lambda data: data)
+        assert same(fast[name]) == same(tree[name]), name
+    with zipfile.ZipFile(REPO_TEMPLATE) as zf:  # the parts no render changes are copied as they are
+        for name in ("word/styles.xml", "word/footer1.xml"):  # a footer with no tag in it too
+            assert fast[name] == zf.read(name) and name in compiled.packed
+        assert "word/document.xml" not in compiled.packed and "word/header1.xml" not in compiled.packed
+
+
+def test_a_template_with_its_own_picture_is_renumbered_as_a_whole(example, tmp_path):
+    """A picture of the template's own (a logo) and the charts get drawing ids unique in the document."""
+    user = tmp_path / "mine"
+    user.mkdir()
+    doc = Document()
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(chart_png(overview_bars(example)))
+    doc.add_picture(str(logo))
+    doc.add_paragraph("{{ overview.chart }}")
+    doc.add_picture(str(logo))
+    doc.save(str(user / "report.docx"))
+    assert word_template(user)[0].whole_tree
+    out = render_reports(example, [], tmp_path / "out", formats=["docx"], templates=user)["docx"]
+    with zipfile.ZipFile(out) as zf:
+        ids = re.findall(r'<wp:docPr id="(\d+)"', zf.read("word/document.xml").decode("utf-8"))
+    assert len(ids) == 3 == len(set(ids))
+
+
+def test_control_characters_are_dropped_from_a_value_printed_as_safe(example, tmp_path):
+    """A user template printing a value with ``|safe`` still gets a file Word can open."""
+    user = tmp_path / "mine"
+    user.mkdir()
+    doc = Document()
+    doc.add_paragraph("单位：{{ unit|safe }}")
+    doc.save(str(user / "report.docx"))
+    data = dataclasses.replace(example.data, fields={**example.data.fields, "unit_name": "甲\x01镇\x08"})
+    out = render_reports(evaluate(data), [], tmp_path / "out", formats=["docx"], templates=user)["docx"]
+    assert Document(str(out)).paragraphs[0].text == "单位：甲镇"

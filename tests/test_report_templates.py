@@ -21,6 +21,7 @@ from xlperf.report.charts import (
     MAX_COLOUR,
     SCORE_COLOUR,
     Bar,
+    _chart_png,
     chart_png,
     chart_svg,
     find_cjk_font,
@@ -226,7 +227,20 @@ def test_chart_png_is_a_png_of_the_requested_width():
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     assert width == 800 and height > 3 * 30
+    _chart_png.cache_clear()
     assert chart_png(bars, font_path=None, width=800) == data  # deterministic
+
+
+def test_the_same_bars_are_drawn_once():
+    """Units scoring a section alike share its picture; a different score is a different picture."""
+    bars = [Bar("1.1", "甲", 7, 7), Bar("1.2", "乙", 3, 3)]
+    first = chart_png(bars, width=600)
+    assert chart_png(list(bars), width=600) is first
+    lower = chart_png([bars[0], Bar("1.2", "乙", 3, 2)], width=600)
+    assert lower != first and longest_runs(lower)[1] != longest_runs(first)[1]
+    svg = chart_svg(bars, title="投入")
+    assert chart_svg(list(bars), title="投入") is svg and "2 / 3" not in svg
+    assert "2 / 3" in chart_svg([bars[0], Bar("1.2", "乙", 3, 2)], title="投入")
 
 
 def longest_runs(data: bytes) -> tuple[tuple[int, int], dict[tuple[int, int, int], int]]:

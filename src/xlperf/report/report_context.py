@@ -288,10 +288,12 @@ def _deduction(line: IndicatorLine) -> str:
     return text + "。" if "扣" in text else f"{text}，扣{line.lost_points}分。"
 
 
-def scoring_rows(ev: Evaluation) -> list[dict[str, str]]:
-    """The 自评表 rows (部门整体支出绩效自评表): 一级/二级/三级指标, 分值, 得分, 扣分原因 (only where points are lost)."""
+def scoring_rows(ev: Evaluation, tree: list[IndicatorLine] | None = None) -> list[dict[str, str]]:
+    """The 自评表 rows (部门整体支出绩效自评表): 一级/二级/三级指标, 分值, 得分, 扣分原因 (only where points are lost).
+
+    ``tree`` is the indicator tree of ``ev`` when the caller has it already (it is built with the prose)."""
     rows = []
-    for root in _indicator_tree(ev):
+    for root in _indicator_tree(ev) if tree is None else tree:
         for child in root.children or [root]:
             for leaf in child.children or [child]:
                 rows.append(
@@ -350,6 +352,7 @@ def report_context(ev: Evaluation, findings: list | None = None) -> dict[str, ob
     """
     data = ev.data
     all_findings = findings if findings is not None else ev.findings
+    tree = _indicator_tree(ev)
     unit = parse_text(data.get("unit_name")) or "（未填单位名称）"
     year = parse_text(data.get("year"))
     quota_admin, quota_inst = (
@@ -440,8 +443,8 @@ def report_context(ev: Evaluation, findings: list | None = None) -> dict[str, ob
             for g, r in zip(data.goals, ev.goal_rates, strict=False)
             if parse_text(g.indicator) or parse_text(g.goal)
         ],
-        "indicators": _indicator_tree(ev),
-        "scoring_rows": scoring_rows(ev),
+        "indicators": tree,
+        "scoring_rows": scoring_rows(ev, tree),
         "total": fmt_score(ev.total),
         "grade": ev.grade,
         "team": team_members(data),
