@@ -233,3 +233,25 @@ def test_a_blank_workbook_carries_no_other_units_indicators(tmp_path: Path) -> N
     outputs = [r.name for r in blank if str(r.code).count(".") == 2 and str(r.code).startswith("3.")]
     assert outputs[:2] == ["数量指标1（请填写本单位指标）", "数量指标2（请填写本单位指标）"]
     assert all("请填写本单位指标" in name for name in outputs)
+
+
+def test_a_build_parses_each_part_once_and_writes_what_separate_parses_write(
+    example_book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xlperf.io import opc
+
+    parsed: list[str] = []
+    parse = opc.parse_xml
+
+    def counting(data: bytes, **where: object) -> object:
+        parsed.append(str(where["part"]))
+        return parse(data, **where)
+
+    monkeypatch.setattr(opc, "parse_xml", counting)
+    shared = build_workbook(example_book, tmp_path / "shared")
+    assert "xl/workbook.xml" in parsed and sum("worksheets/sheet" in part for part in parsed) >= 6
+    assert sorted(parsed) == sorted(set(parsed))  # the patch edits the trees the reader parsed
+    monkeypatch.setattr(opc, "STREAM_ABOVE", 0)  # no tree kept: every part parsed anew by each step
+    apart = build_workbook(example_book, tmp_path / "apart")
+    assert shared.output is not None and apart.output is not None
+    assert _parts(shared.output) == _parts(apart.output)

@@ -33,7 +33,6 @@ from xlperf.io import opc
 from xlperf.io.atomic import atomic_output
 from xlperf.io.cellref import MAX_COL, MAX_ROW, column_index, column_letters, parse_range
 from xlperf.io.opc import Package
-from xlperf.io.safexml import parse_xml
 from xlperf.io.xlsxvalues import (
     EMPTY_RESULT,
     EXCEL_ERROR_CODES,
@@ -438,6 +437,7 @@ def patch_workbook(
     *,
     full_calc_on_load: bool | None = None,
     row_heights: Mapping[tuple[str, int], float | None] | None = None,
+    package: Package | None = None,
 ) -> None:
     """Write ``values`` into a copy of workbook ``src`` saved as ``dst`` (写回结果到工作簿).
 
@@ -454,6 +454,9 @@ def patch_workbook(
     ``full_calc_on_load``: None leaves ``<calcPr>`` alone, False removes ``fullCalcOnLoad`` (Excel
     then shows the cached values), True sets it to ``"1"``.
 
+    ``package``: ``src`` already opened (the reader's, in a build), so that the file is not read and
+    its small parts not parsed a second time; the trees patched are taken out of it.
+
     Every other zip entry is copied byte for byte.  ``dst`` is written atomically and may be
     ``src``.  Raises :class:`~xlperf.errors.WorkbookStructureError` for an unknown sheet,
     :class:`~xlperf.errors.UnreadableFileError` for a damaged file,
@@ -466,14 +469,14 @@ def patch_workbook(
     for (sheet, number), height in (row_heights or {}).items():
         heights.setdefault(sheet, {})[number] = height
         grouped.setdefault(sheet, {})
-    package = Package.open(src, max_part=MAX_PART_BYTES)
+    if package is None:
+        package = Package.open(src, max_part=MAX_PART_BYTES)
 
     workbook_part = package.main_part() or "xl/workbook.xml"
     workbook_info = package.find(workbook_part)
     if workbook_info is None:
         raise UnreadableFileError("找不到 workbook.xml，不是有效的 Excel 工作簿", path=str(src))
-    workbook_xml = package.read(workbook_info)
-    workbook = parse_xml(workbook_xml, path=str(src), part=workbook_info.filename)
+    workbook, workbook_xml = package.take_xml(workbook_info)
 
     replacements: dict[str, bytes] = {}
     if grouped:
@@ -487,8 +490,7 @@ def patch_workbook(
                 )
             if info.filename in replacements:
                 raise ValueError(f"工作表「{title}」以不同写法出现了两次（same sheet given twice）")
-            original = package.read(info)
-            root = parse_xml(original, path=str(src), part=info.filename)
+            root, original = package.take_xml(info)
             patcher = _SheetPatcher(root, info.filename, src, title)
             patcher.apply(cells)
             patcher.set_heights(heights.get(title, {}))

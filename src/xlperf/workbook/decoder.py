@@ -3,8 +3,9 @@
 The package is read directly (:mod:`xlperf.io.opc` + :mod:`xlperf.io.safexml`), not through
 ``openpyxl.load_workbook``: only ``workbook.xml``, the relationships, the styles' number formats, the
 shared strings, the table parts and the worksheets asked for are parsed, and only the cells asked for
-are decoded.  Worksheets are streamed row by row and only their filled cells kept, so memory follows the
-data, not the file (every part was already checked against ``io.safety.PART_LIMITS``).  Each cell
+are decoded.  Large worksheets are streamed row by row and only their filled cells kept, so memory follows
+the data, not the file (every part was already checked against ``io.safety.PART_LIMITS``); small parts are
+parsed once per package, and a build's XML patcher edits the same trees.  Each cell
 decodes to exactly what openpyxl's ``load_workbook`` (formulas, not cached values) gives — ints and
 floats as written, dates through the cell's number format, ``"=…"`` for formulas — about ten times
 faster.  Reading the contract from the decoded book is :mod:`xlperf.workbook.read`'s job.
@@ -27,7 +28,6 @@ from ..io.cellref import column_index as column_index_from_string
 from ..io.cellref import column_letters as get_column_letter
 from ..io.cellref import range_boundaries
 from ..io.safety import MAX_MERGED_CELLS, part_limit
-from ..io.safexml import iter_xml, parse_xml
 from .numfmt import BUILTIN_FORMATS, MAC_EPOCH, WINDOWS_EPOCH, is_date_format, is_timedelta_format
 
 __all__ = ["Book", "Damaged", "guarded", "open_book"]
@@ -111,28 +111,28 @@ class _Package:
         """Whether the package holds ``part``."""
         return self.package.find(part) is not None
 
-    def read(self, part: str) -> bytes:
-        """The bytes of ``part``; over its size limit it is damage (inspect_workbook_file refused it first)."""
+    def entry(self, part: str) -> zipfile.ZipInfo:
+        """The zip entry of ``part``; missing or over its size limit it is damage (inspect_workbook_file
+        refused an oversized part first)."""
         info = self.package.find(part)
         if info is None:
             raise Damaged(f"缺少部件 {part}")
         limit = part_limit(part)
         if limit is not None and info.file_size > limit.max_bytes:
             raise Damaged(f"部件 {part} 过大")
-        return self.package.read(info)
+        return info
 
     def xml(self, part: str) -> etree._Element:
-        return parse_xml(self.read(part), path=str(self.path), part=part)
+        """``part`` parsed, once per package (see :class:`~xlperf.io.opc.Package`)."""
+        return self.package.xml(self.entry(part))
 
     def relationships(self, part: str) -> dict[str, opc.Relationship]:
         """Id → relationship of ``part``'s internal relationships; empty when it has none."""
         rels_part = opc.rels_part(part)
-        data = self.read(rels_part) if self.has(rels_part) else None
-        return {
-            rel_id: rel
-            for rel_id, rel in opc.relationships(data, part, path=str(self.path)).items()
-            if not rel.external
-        }
+        if not self.has(rels_part):
+            return {}
+        self.entry(rels_part)
+        return {rel_id: rel for rel_id, rel in self.package.relationships(part).items() if not rel.external}
 
     def _number_styles(self) -> tuple[set[int], set[int]]:
         """Indices of the cell styles whose number format shows a date / a duration (日期格式)."""
@@ -233,9 +233,10 @@ def _cell_record(cell: etree._Element, masters: dict[str | None, tuple[str, str 
 class _Sheet:
     """One worksheet's cells by address, decoded on request (工作表单元格).
 
-    The sheet is streamed row by row (:func:`~xlperf.io.safexml.iter_xml`): each cell that holds
-    anything is kept as a small :class:`_Cell` and the XML is dropped at once, so empty rows cost
-    nothing and memory grows with the filled cells only, never with the size of the tree.
+    The sheet is read row by row (:meth:`~xlperf.io.opc.Package.elements`): each cell that holds
+    anything is kept as a small :class:`_Cell`.  A large sheet is streamed and its XML dropped at once,
+    so memory grows with the filled cells only, never with the size of the tree; a small one's tree
+    stays with the package for the XML patcher of the same build.
     """
 
     def __init__(self, book: Book, title: str, part: str) -> None:
@@ -246,10 +247,7 @@ class _Sheet:
         merges: list[str] = []
         masters: dict[str | None, tuple[str, str | None]] = {}
         row_number = 0
-        elements = iter_xml(
-            package.read(part), (_ROW, _MERGE, _TABLE_PART), path=str(package.path), part=part
-        )
-        for element in elements:
+        for element in package.package.elements(package.entry(part), (_ROW, _MERGE, _TABLE_PART)):
             if element.tag == _MERGE:
                 merges.append(element.get("ref", ""))
             elif element.tag == _TABLE_PART:
@@ -438,6 +436,10 @@ class Book:
             if defined.get("localSheetId") is None and name not in _SHEET_SCOPED:
                 self.defined_names[name] = defined.text or ""
         self._sheets: dict[str, _Sheet] = {}
+
+    def close(self) -> None:
+        """Close the package's zip (关闭); what was decoded stays readable."""
+        self.package.package.zip.close()
 
     def sheet(self, title: str) -> _Sheet | None:
         """The worksheet called ``title`` (exact match), or None for a chart sheet or an unknown title."""

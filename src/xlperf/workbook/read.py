@@ -33,6 +33,7 @@ __all__ = [
     "count_finding_rows",
     "is_own_formula",
     "place_table",
+    "read_book",
     "read_workbook",
 ]
 
@@ -159,12 +160,13 @@ def read_workbook(path: Path) -> WorkbookInputs:
     """Read inputs into :class:`UnitData` with a :class:`Locator` (读取输入); raises only if unreadable."""
     book = open_book(path)
     try:
-        return _read(book, path)
+        return read_book(book)
     finally:
-        book.package.package.zip.close()
+        book.close()
 
 
-def _read(book: Book, path: Path) -> WorkbookInputs:
+def read_book(book: Book) -> WorkbookInputs:
+    """:func:`read_workbook` of a workbook already opened (读取已打开的工作簿), e.g. to patch it next."""
     loc = Locator(sheets=list(book.sheetnames))
     for sheet in c.SHEETS:
         if sheet not in book.sheetnames:
