@@ -255,3 +255,18 @@ def test_a_build_parses_each_part_once_and_writes_what_separate_parses_write(
     apart = build_workbook(example_book, tmp_path / "apart")
     assert shared.output is not None and apart.output is not None
     assert _parts(shared.output) == _parts(apart.output)
+
+
+def test_row_heights_are_worked_out_once_per_row_text(example_book: Path, tmp_path: Path) -> None:
+    from xlperf.io.xlsxwrite import wrapped_height
+    from xlperf.workbook.cells import row_height
+
+    row_height.cache_clear()
+    first = build_workbook(example_book, tmp_path / "first")
+    worked_out = row_height.cache_info().misses
+    second = build_workbook(example_book, tmp_path / "second")
+    assert worked_out > 20 and row_height.cache_info().misses == worked_out  # the second build: all kept
+    assert first.output is not None and second.output is not None
+    assert _parts(first.output) == _parts(second.output)
+    texts = (("按序时进度考核，每低于 5 个百分点扣 1 分", 10.0), ("短", 30.0))
+    assert row_height(texts) == wrapped_height(texts) > wrapped_height([])

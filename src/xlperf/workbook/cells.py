@@ -8,6 +8,8 @@ shows results where the functions are unavailable and recomputes live where they
 
 from __future__ import annotations
 
+import functools
+
 from ..core.evaluate import Evaluation, actual_kind
 from ..core.findings import Finding, check_family, count_by_severity
 from ..core.metrics import METRIC_BY_LABEL, METRICS, Column, Group
@@ -254,6 +256,13 @@ def finding_cells(loc: Locator, findings: list[Finding], previous_rows: int) -> 
     return cells
 
 
+@functools.lru_cache(maxsize=4096)
+def row_height(texts: tuple[tuple[str, float], ...]) -> float:
+    """The height of a row showing ``(text, column width)`` wrapped (行高), worked out once per process for
+    each row's texts: a batch's units mostly share their rubric rows and many findings."""
+    return wrapped_height(texts)
+
+
 def finding_row_heights(
     loc: Locator, cells: Cells, previous_rows: int
 ) -> dict[tuple[str, int], float | None]:
@@ -273,7 +282,7 @@ def finding_row_heights(
         ]
         shown = [(str(text), width) for text, width in texts if text not in (None, "")]
         if shown:
-            heights[(sheet, row)] = wrapped_height(shown)
+            heights[(sheet, row)] = row_height(tuple(shown))
         elif any((sheet, f"{col}{row}") in cells for col in letters):
             heights[(sheet, row)] = None
     return heights
@@ -302,6 +311,6 @@ def rubric_row_heights(loc: Locator, ev: Evaluation, cells: Cells) -> dict[tuple
                 value = value.value if isinstance(value, Formula) else value
             if value not in (None, ""):
                 texts.append((str(value), column.width))
-        height = wrapped_height(texts)
-        heights[(pos.sheet, pos.first_row + index)] = height if height > wrapped_height([]) else None
+        height = row_height(tuple(texts))
+        heights[(pos.sheet, pos.first_row + index)] = height if height > row_height(()) else None
     return heights
