@@ -450,16 +450,6 @@ class Book:
             self._sheets[title] = _Sheet(self, title, part)
         return self._sheets[title]
 
-    def value(self, sheet: str, address: str) -> object:
-        """The value of ``sheet!address``; None where there is no such worksheet."""
-        found = self.sheet(sheet)
-        return found.value_at(address) if found is not None else None
-
-    def formula_at(self, sheet: str, address: str) -> bool:
-        """Whether ``sheet!address`` holds a formula (含公式)."""
-        found = self.sheet(sheet)
-        return found is not None and found.formula_at(address)
-
     def tables(self) -> dict[str, tuple[str, str]]:
         """Display name → (sheet, ref) of every table; a later sheet wins, as in openpyxl."""
         found: dict[str, tuple[str, str]] = {}

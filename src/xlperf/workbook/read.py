@@ -101,7 +101,7 @@ def _locate_names(book: Book, loc: Locator) -> None:
 
 
 def _locate_tables(book: Book, loc: Locator) -> None:
-    found = guarded(book, book.tables)
+    found = book.tables()
     for spec in c.TABLES:
         if spec.name not in found:
             loc.problems.append(
@@ -166,7 +166,15 @@ def read_workbook(path: Path) -> WorkbookInputs:
 
 
 def read_book(book: Book) -> WorkbookInputs:
-    """:func:`read_workbook` of a workbook already opened (读取已打开的工作簿), e.g. to patch it next."""
+    """:func:`read_workbook` of a workbook already opened (读取已打开的工作簿), e.g. to patch it next.
+
+    Damage met on the way — a part or cell that cannot be decoded — is an ``UnreadableFileError``
+    (:func:`~xlperf.workbook.decoder.guarded`), one guard for the whole read.
+    """
+    return guarded(book, lambda: _read(book))
+
+
+def _read(book: Book) -> WorkbookInputs:
     loc = Locator(sheets=list(book.sheetnames))
     for sheet in c.SHEETS:
         if sheet not in book.sheetnames:
@@ -176,22 +184,19 @@ def read_book(book: Book) -> WorkbookInputs:
     _locate_names(book, loc)
     _locate_tables(book, loc)
     _check_version(book, loc)
-    loc.finding_rows = guarded(book, lambda: count_finding_rows(loc, _sheet_cell(book)))
+    loc.finding_rows = count_finding_rows(loc, _sheet_cell(book))
     values: dict[tuple[str, str], object] = {}
 
     def value(sheet: str, address: str, ref: Ref) -> object:
-        raw = guarded(book, lambda: book.value(sheet, address))
-        if (
-            isinstance(raw, str)
-            and raw.startswith("=")
-            and guarded(book, lambda: book.formula_at(sheet, address))
-        ):
+        found = book.sheet(sheet)
+        raw = found.value_at(address) if found is not None else None
+        if isinstance(raw, str) and raw.startswith("=") and found is not None and found.formula_at(address):
             loc.formula_cells.add((sheet, address))
             if is_own_formula(raw):
                 loc.own_formula_cells.add((sheet, address))
                 raw = None
             else:  # a formula the user typed: its saved result
-                formula, raw = raw, guarded(book, lambda: book.sheet(sheet).cached_at(address))  # type: ignore[union-attr]
+                formula, raw = raw, found.cached_at(address)
                 if raw is None:
                     loc.problems.append(
                         (
@@ -200,7 +205,9 @@ def read_book(book: Book) -> WorkbookInputs:
                             ref,
                         )
                     )
-        elif ref.table is None and _typed_percent(raw, ref) and book.sheet(sheet).percent_at(address):  # type: ignore[union-attr]
+        elif (
+            ref.table is None and _typed_percent(raw, ref) and found is not None and found.percent_at(address)
+        ):
             raw = f"{format((Decimal(repr(raw)) * 100).normalize(), 'f')}%"  # "12%" typed into a 万元 cell: as shown
         values[(sheet, address)] = raw
         return raw
