@@ -22,6 +22,7 @@ and its entries copied by :mod:`xlperf.io.zipcopy`.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -174,6 +175,14 @@ def _apply_calc_pr(workbook: etree._Element, full_calc_on_load: bool) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8192)
+def _cell_reference(ref: str) -> tuple[int, str]:
+    """A cell's ``r`` as (column number, row digits), the column 0 unless it is all ASCII letters; kept,
+    since every unit of a batch has the same cells."""
+    letters = ref.rstrip("0123456789")
+    return (column_index(letters) if letters.isalpha() and letters.isascii() else 0), ref[len(letters) :]
+
+
 class _SheetPatcher:
     """Applies cell values to one parsed worksheet."""
 
@@ -230,9 +239,8 @@ class _SheetPatcher:
                 column = previous + 1
                 cell.set("r", f"{column_letters(column)}{row_number}")
             else:
-                letters = ref.rstrip("0123456789")
-                column = column_index(letters) if letters.isalpha() and letters.isascii() else 0
-                if not 1 <= column <= MAX_COL or ref[len(letters) :] != str(row_number):
+                column, row_text = _cell_reference(ref)
+                if not 1 <= column <= MAX_COL or row_text != str(row_number):
                     raise self._fail(f"第 {row_number} 行中的单元格引用 {ref!r} 无效")
             if column <= previous:
                 raise self._fail(f"第 {row_number} 行的单元格顺序错误（{cell.get('r')}）")
