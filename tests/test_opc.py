@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 import zipfile
 from pathlib import Path
 
@@ -118,6 +119,9 @@ def test_small_parts_are_parsed_once_and_a_taken_tree_is_no_longer_shared(tmp_pa
     taken.clear()  # the taker may change it; the next reader parses the part again
     again = package.xml("xl/workbook.xml")
     assert again is not taken and len(again) > 0
+    held = sys.getrefcount(again)
+    package.close()  # lets go of the kept trees at once, not when a cycle collection finds the package
+    assert sys.getrefcount(again) == held - 1
 
 
 def test_large_parts_are_streamed_and_never_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -307,6 +307,11 @@ class Package:
             return iter_xml(self.read(info), tags, path=self.path, part=info.filename)
         return self.xml(name).iter(*tags)
 
+    def close(self) -> None:
+        """Close the zip and let go of the kept trees (关闭); the package cannot be read afterwards."""
+        self._trees.clear()
+        self.zip.close()
+
     def relationships(self, source: str) -> dict[str, Relationship]:
         """The relationships of part ``source`` (``""``: the package's) by id."""
         info = self.find(rels_part(source))

@@ -438,8 +438,8 @@ class Book:
         self._sheets: dict[str, _Sheet] = {}
 
     def close(self) -> None:
-        """Close the package's zip (关闭); what was decoded stays readable."""
-        self.package.package.zip.close()
+        """Close the package (关闭): its zip and parsed trees; what was decoded stays readable."""
+        self.package.package.close()
 
     def sheet(self, title: str) -> _Sheet | None:
         """The worksheet called ``title`` (exact match), or None for a chart sheet or an unknown title."""
