@@ -83,7 +83,7 @@ def build_steps(src: Path, dst: Path) -> dict[str, float]:
     loc = inputs.locator
     cells = computed_cells(loc, ev)
     rows = finding_cells(loc, findings, loc.finding_rows)
-    heights = finding_row_heights(loc, rows, loc.finding_rows)
+    heights = finding_row_heights(loc, rows)
     heights.update(rubric_row_heights(loc, ev, cells))
     cells.update(rows)
     t4 = time.perf_counter()

@@ -270,3 +270,16 @@ def test_row_heights_are_worked_out_once_per_row_text(example_book: Path, tmp_pa
     assert _parts(first.output) == _parts(second.output)
     texts = (("按序时进度考核，每低于 5 个百分点扣 1 分", 10.0), ("短", 30.0))
     assert row_height(texts) == wrapped_height(texts) > wrapped_height([])
+
+
+def test_finding_rows_get_heights_and_cleared_rows_the_default(example_book: Path) -> None:
+    from xlperf.workbook.cells import finding_cells, finding_row_heights
+
+    inputs = read_workbook(example_book)
+    loc, findings = inputs.locator, evaluate(inputs.data).findings
+    sheet, anchor = loc.names[c.FINDINGS_NAME]
+    header = int(anchor.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    heights = finding_row_heights(loc, finding_cells(loc, findings[:3], previous_rows=8))
+    assert sorted(heights) == [(sheet, header + n) for n in range(1, 9)]  # the rows filled or cleared
+    assert all(heights[(sheet, header + n)] for n in (1, 2, 3))
+    assert all(heights[(sheet, header + n)] is None for n in range(4, 9))

@@ -126,7 +126,7 @@ def build_workbook(
         target = output_path(path, out_dir, in_place)
         cells = computed_cells(inputs.locator, ev)
         rows = finding_cells(inputs.locator, findings, inputs.locator.finding_rows)
-        heights = finding_row_heights(inputs.locator, rows, inputs.locator.finding_rows)
+        heights = finding_row_heights(inputs.locator, rows)
         heights.update(rubric_row_heights(inputs.locator, ev, cells))
         cells.update(rows)
         # Findings quote what users typed, which may already fill a cell: cut to Excel's limit.
