@@ -273,12 +273,13 @@ def test_row_heights_are_worked_out_once_per_row_text(example_book: Path, tmp_pa
 
 
 def test_finding_rows_get_heights_and_cleared_rows_the_default(example_book: Path) -> None:
+    from xlperf.io.cellref import range_boundaries
     from xlperf.workbook.cells import finding_cells, finding_row_heights
 
     inputs = read_workbook(example_book)
     loc, findings = inputs.locator, evaluate(inputs.data).findings
     sheet, anchor = loc.names[c.FINDINGS_NAME]
-    header = int(anchor.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    header = range_boundaries(anchor)[1]
     heights = finding_row_heights(loc, finding_cells(loc, findings[:3], previous_rows=8))
     assert sorted(heights) == [(sheet, header + n) for n in range(1, 9)]  # the rows filled or cleared
     assert all(heights[(sheet, header + n)] for n in (1, 2, 3))
