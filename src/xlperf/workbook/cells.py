@@ -262,7 +262,7 @@ def _sheet_row(at: tuple[str, str]) -> tuple[str, int]:
     return at[0], position[0] if position else 0
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)  # the rubric's rows stay; a unit's own findings pass through (≈1 MB)
 def row_height(texts: tuple[tuple[str, float], ...]) -> float:
     """The height of a row showing ``(text, column width)`` wrapped (行高), worked out once per process for
     each row's texts: a batch's units mostly share their rubric rows and many findings."""
