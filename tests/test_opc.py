@@ -130,3 +130,17 @@ def test_large_parts_are_streamed_and_never_kept(tmp_path: Path, monkeypatch: py
     assert package.xml("xl/workbook.xml") is not package.xml("xl/workbook.xml")
     names = [e.get("name") for e in package.elements("xl/workbook.xml", (f"{{{opc.MAIN_NS}}}sheet",))]
     assert names == ["基本信息", "项目", "图表"]
+
+
+def test_a_package_keeps_at_most_keep_bytes_of_parsed_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = opc.Package.open(_workbook(tmp_path / "book.xlsx"))
+    workbook = package.find("xl/workbook.xml")
+    assert workbook is not None
+    monkeypatch.setattr(opc, "KEEP_BYTES", workbook.file_size)  # room for workbook.xml only
+    assert package.xml(workbook) is package.xml(workbook)
+    sheet = "xl/worksheets/sheet1.xml"
+    assert package.xml(sheet) is not package.xml(sheet)  # over the budget: parsed for each caller
+    package.take_xml(workbook)  # taken out: its room is free again
+    assert package.xml(sheet) is package.xml(sheet)

@@ -217,13 +217,20 @@ def serialize(root: etree._Element) -> bytes:
     return DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
 
 
+#: How much XML one package keeps parsed, all parts together (保留的已解析部件上限): twenty times what a
+#: real self-evaluation workbook holds; past it a part is parsed for each caller, as a large part is,
+#: so that a file of many parts just under the streaming threshold never holds all their trees at once.
+KEEP_BYTES = 4 * 2**20
+
+
 class Package:
     """A zip package read into memory (压缩包), parts found case-insensitively, each read on request.
 
     Damage — not a zip, two parts of one name, a part over ``max_part`` bytes or one that fails its
     CRC — raises :class:`UnreadableFileError` naming ``path``.  A small part (up to
-    :data:`~xlperf.io.safexml.STREAM_ABOVE` bytes) is parsed once and its tree kept, so that one
-    build's reader and XML patcher share every parse (:meth:`xml`, :meth:`elements`, :meth:`take_xml`).
+    :data:`~xlperf.io.safexml.STREAM_ABOVE` bytes, :data:`KEEP_BYTES` in all) is parsed once and its
+    tree kept, so that one build's reader and XML patcher share every parse (:meth:`xml`,
+    :meth:`elements`, :meth:`take_xml`).
     """
 
     def __init__(self, blob: bytes, *, path: str | None = None, max_part: int = 512 * 2**20) -> None:
@@ -244,6 +251,7 @@ class Package:
                 raise UnreadableFileError(f"压缩包中有重复的部件 {info.filename}", path=path)
             self.by_name[key] = info
         self._trees: dict[str, tuple[etree._Element, bytes]] = {}  # small parts parsed, with their bytes
+        self._kept = 0  # bytes of the parts in _trees
 
     @classmethod
     def open(cls, path: Path, *, max_part: int = 512 * 2**20) -> Package:
@@ -282,8 +290,9 @@ class Package:
         if kept is None:
             data = self.read(info)
             kept = (parse_xml(data, path=self.path, part=info.filename), data)
-            if info.file_size <= STREAM_ABOVE:
+            if len(data) <= STREAM_ABOVE and self._kept + len(data) <= KEEP_BYTES:
                 self._trees[info.filename] = kept
+                self._kept += len(data)
         return kept
 
     def xml(self, name: str | zipfile.ZipInfo) -> etree._Element:
@@ -296,7 +305,8 @@ class Package:
         kept tree when there is one, no longer kept (a later :meth:`xml` parses the part anew)."""
         info = self.find(name) if isinstance(name, str) else name
         kept = self._parsed(name)
-        self._trees.pop(info.filename if info is not None else "", None)
+        if self._trees.pop(info.filename if info is not None else "", None) is not None:
+            self._kept -= len(kept[1])
         return kept
 
     def elements(self, name: str | zipfile.ZipInfo, tags: Sequence[str]) -> Iterator[etree._Element]:
@@ -310,6 +320,7 @@ class Package:
     def close(self) -> None:
         """Close the zip and let go of the kept trees (关闭); the package cannot be read afterwards."""
         self._trees.clear()
+        self._kept = 0
         self.zip.close()
 
     def relationships(self, source: str) -> dict[str, Relationship]:
