@@ -284,3 +284,21 @@ def test_finding_rows_get_heights_and_cleared_rows_the_default(example_book: Pat
     assert sorted(heights) == [(sheet, header + n) for n in range(1, 9)]  # the rows filled or cleared
     assert all(heights[(sheet, header + n)] for n in (1, 2, 3))
     assert all(heights[(sheet, header + n)] is None for n in range(4, 9))
+
+
+def test_a_read_book_is_freed_as_soon_as_it_is_dropped(example_book: Path) -> None:
+    import gc
+    import weakref
+
+    from xlperf.workbook.decoder import open_book
+    from xlperf.workbook.read import read_book
+
+    book = open_book(example_book)
+    read_book(book)  # decodes its sheets, which refer to its package, not to the book (no cycle)
+    dropped = weakref.ref(book)
+    gc.disable()  # freed by reference counting, before any collection: a build frees it before its patch
+    try:
+        del book
+        assert dropped() is None
+    finally:
+        gc.enable()

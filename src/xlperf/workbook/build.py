@@ -121,8 +121,10 @@ def build_workbook(
     """
     report = inspect_workbook_file(path)
     book = open_book(path)
+    package = book.package.package
     try:
         inputs, ev, findings = _evaluate_book(book, path, previous, named_previous)
+        del book  # the cells it decoded are read: freed now, before the patch parses what it edits
         target = output_path(path, out_dir, in_place)
         cells = computed_cells(inputs.locator, ev)
         rows = finding_cells(inputs.locator, findings, inputs.locator.finding_rows)
@@ -140,10 +142,10 @@ def build_workbook(
                 cells,
                 full_calc_on_load=False,
                 row_heights=heights,
-                package=book.package.package,
+                package=package,
             )
         except OSError as exc:
             raise OutputError(f"无法写入输出文件：{os_error_text(exc)}", path=str(target)) from None
     finally:
-        book.close()
+        package.close()
     return BuildResult(ev, findings, inputs.locator, target, report, backup, list(report.warnings))

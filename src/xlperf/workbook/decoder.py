@@ -240,8 +240,9 @@ class _Sheet:
     """
 
     def __init__(self, book: Book, title: str, part: str) -> None:
-        self.book, self.title = book, title
-        package = book.package
+        # the package and epoch, not the book: no cycle, so a book is freed as soon as it is dropped
+        self.package, self.epoch, self.title = book.package, book.epoch, title
+        package = self.package
         self.cells: dict[str, _Cell] = {}
         self.table_ids: list[str] = []
         merges: list[str] = []
@@ -353,7 +354,7 @@ class _Sheet:
         except (IndexError, ValueError, OverflowError, TypeError) as exc:
             raise UnreadableFileError(
                 f"单元格内容已损坏，无法读取（{type(exc).__name__}: {exc}）",
-                path=str(self.book.package.path),
+                path=str(self.package.path),
                 sheet=self.title,
                 cell=key,
             ) from None
@@ -362,7 +363,7 @@ class _Sheet:
         """Whether the number in ``address`` is shown as a percent (以百分比显示), i.e. typed as ``12%``."""
         cell = self.cells.get(self.merged.get(address, address))
         style = cell.style if cell is not None else None
-        return bool(style) and int(style or 0) in self.book.package.percent_styles()
+        return bool(style) and int(style or 0) in self.package.percent_styles()
 
     def cached_at(self, address: str) -> object:
         """The saved result of the formula in ``address`` (公式缓存值), None when there is none."""
@@ -387,17 +388,17 @@ class _Sheet:
             number = _cast_number(text)
             style = cell.style
             style_id = 0 if style is None else int(style) if style else -1
-            package = self.book.package
+            package = self.package
             if style_id in package.date_styles:
                 from openpyxl.utils.datetime import from_excel  # only for dates: openpyxl costs ≈150 ms
 
                 try:
-                    return from_excel(number, self.book.epoch, timedelta=style_id in package.timedelta_styles)
+                    return from_excel(number, self.epoch, timedelta=style_id in package.timedelta_styles)
                 except (OverflowError, ValueError):
                     return "#VALUE!"
             return number
         if kind == "s":
-            return self.book.package.shared_string(int(text))
+            return self.package.shared_string(int(text))
         if kind == "b":
             return bool(int(text))
         if kind == "d":
