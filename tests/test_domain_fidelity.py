@@ -192,6 +192,17 @@ def test_one_blank_part_is_derived_and_said_never_an_error(blank: str, message: 
     assert Ref(blank) in derived[0].refs
 
 
+def test_the_identities_run_once_per_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    from xlperf.core import balances
+
+    runs: list[Evaluation] = []
+    run = balances._run_identities
+    monkeypatch.setattr(balances, "_run_identities", lambda ev: runs.append(ev) or run(ev))
+    ev = health(drop=["final_exp_basic", "final_exp_personnel"])  # derived figures: several checks ask
+    assert runs == [ev] and ev.balances is not None
+    assert ev.balances[0] == {"final_exp_basic": 930.45, "final_exp_personnel": 760.02}
+
+
 def test_a_derived_part_is_used_by_the_next_identity() -> None:
     # 决算基本支出 and 人员经费 both blank: 基本 = 1270.57 − 340.12 = 930.45, then 人员 = 930.45 − 170.43 = 760.02
     ev = health(drop=["final_exp_basic", "final_exp_personnel"])

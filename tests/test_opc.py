@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 import zipfile
 from pathlib import Path
 
@@ -104,3 +105,42 @@ def test_damaged_packages_are_refused_in_chinese(tmp_path: Path) -> None:
     small = opc.Package((tmp_path / "b.xlsx").read_bytes(), max_part=10)
     with pytest.raises(UnreadableFileError, match="解压后超过"):
         small.read("xl/workbook.xml")
+
+
+def test_small_parts_are_parsed_once_and_a_taken_tree_is_no_longer_shared(tmp_path: Path) -> None:
+    package = opc.Package.open(_workbook(tmp_path / "book.xlsx"))
+    workbook = package.xml("xl/workbook.xml")
+    assert package.xml("XL/workbook.xml") is workbook  # kept: the same tree for every reader
+    assert (
+        list(package.elements("xl/workbook.xml", (f"{{{opc.MAIN_NS}}}sheet",)))[0].get("name") == "基本信息"
+    )
+    taken, data = package.take_xml("xl/workbook.xml")
+    assert taken is workbook and data == package.read("xl/workbook.xml")
+    taken.clear()  # the taker may change it; the next reader parses the part again
+    again = package.xml("xl/workbook.xml")
+    assert again is not taken and len(again) > 0
+    held = sys.getrefcount(again)
+    package.close()  # lets go of the kept trees at once, not when a cycle collection finds the package
+    assert sys.getrefcount(again) == held - 1
+
+
+def test_large_parts_are_streamed_and_never_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(opc, "STREAM_ABOVE", 100)  # every part of this workbook counts as large
+    package = opc.Package.open(_workbook(tmp_path / "book.xlsx"))
+    assert package.xml("xl/workbook.xml") is not package.xml("xl/workbook.xml")
+    names = [e.get("name") for e in package.elements("xl/workbook.xml", (f"{{{opc.MAIN_NS}}}sheet",))]
+    assert names == ["基本信息", "项目", "图表"]
+
+
+def test_a_package_keeps_at_most_keep_bytes_of_parsed_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = opc.Package.open(_workbook(tmp_path / "book.xlsx"))
+    workbook = package.find("xl/workbook.xml")
+    assert workbook is not None
+    monkeypatch.setattr(opc, "KEEP_BYTES", workbook.file_size)  # room for workbook.xml only
+    assert package.xml(workbook) is package.xml(workbook)
+    sheet = "xl/worksheets/sheet1.xml"
+    assert package.xml(sheet) is not package.xml(sheet)  # over the budget: parsed for each caller
+    package.take_xml(workbook)  # taken out: its room is free again
+    assert package.xml(sheet) is package.xml(sheet)

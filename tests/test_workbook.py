@@ -233,3 +233,72 @@ def test_a_blank_workbook_carries_no_other_units_indicators(tmp_path: Path) -> N
     outputs = [r.name for r in blank if str(r.code).count(".") == 2 and str(r.code).startswith("3.")]
     assert outputs[:2] == ["数量指标1（请填写本单位指标）", "数量指标2（请填写本单位指标）"]
     assert all("请填写本单位指标" in name for name in outputs)
+
+
+def test_a_build_parses_each_part_once_and_writes_what_separate_parses_write(
+    example_book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xlperf.io import opc
+
+    parsed: list[str] = []
+    parse = opc.parse_xml
+
+    def counting(data: bytes, **where: object) -> object:
+        parsed.append(str(where["part"]))
+        return parse(data, **where)
+
+    monkeypatch.setattr(opc, "parse_xml", counting)
+    shared = build_workbook(example_book, tmp_path / "shared")
+    assert "xl/workbook.xml" in parsed and sum("worksheets/sheet" in part for part in parsed) >= 6
+    assert sorted(parsed) == sorted(set(parsed))  # the patch edits the trees the reader parsed
+    monkeypatch.setattr(opc, "STREAM_ABOVE", 0)  # no tree kept: every part parsed anew by each step
+    apart = build_workbook(example_book, tmp_path / "apart")
+    assert shared.output is not None and apart.output is not None
+    assert _parts(shared.output) == _parts(apart.output)
+
+
+def test_row_heights_are_worked_out_once_per_row_text(example_book: Path, tmp_path: Path) -> None:
+    from xlperf.io.xlsxwrite import wrapped_height
+    from xlperf.workbook.cells import row_height
+
+    row_height.cache_clear()
+    first = build_workbook(example_book, tmp_path / "first")
+    worked_out = row_height.cache_info().misses
+    second = build_workbook(example_book, tmp_path / "second")
+    assert worked_out > 20 and row_height.cache_info().misses == worked_out  # the second build: all kept
+    assert first.output is not None and second.output is not None
+    assert _parts(first.output) == _parts(second.output)
+    texts = (("按序时进度考核，每低于 5 个百分点扣 1 分", 10.0), ("短", 30.0))
+    assert row_height(texts) == wrapped_height(texts) > wrapped_height([])
+
+
+def test_finding_rows_get_heights_and_cleared_rows_the_default(example_book: Path) -> None:
+    from xlperf.io.cellref import range_boundaries
+    from xlperf.workbook.cells import finding_cells, finding_row_heights
+
+    inputs = read_workbook(example_book)
+    loc, findings = inputs.locator, evaluate(inputs.data).findings
+    sheet, anchor = loc.names[c.FINDINGS_NAME]
+    header = range_boundaries(anchor)[1]
+    heights = finding_row_heights(loc, finding_cells(loc, findings[:3], previous_rows=8))
+    assert sorted(heights) == [(sheet, header + n) for n in range(1, 9)]  # the rows filled or cleared
+    assert all(heights[(sheet, header + n)] for n in (1, 2, 3))
+    assert all(heights[(sheet, header + n)] is None for n in range(4, 9))
+
+
+def test_a_read_book_is_freed_as_soon_as_it_is_dropped(example_book: Path) -> None:
+    import gc
+    import weakref
+
+    from xlperf.workbook.decoder import open_book
+    from xlperf.workbook.read import read_book
+
+    book = open_book(example_book)
+    read_book(book)  # decodes its sheets, which refer to its package, not to the book (no cycle)
+    dropped = weakref.ref(book)
+    gc.disable()  # freed by reference counting, before any collection: a build frees it before its patch
+    try:
+        del book
+        assert dropped() is None
+    finally:
+        gc.enable()

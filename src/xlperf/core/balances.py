@@ -290,7 +290,16 @@ def _disagree(
 
 
 def known_values(ev: Evaluation) -> tuple[Known, list[Finding]]:
-    """Run every identity in order (逐项勾稽): the figures derived on the way and the findings."""
+    """Run every identity in order (逐项勾稽): the figures derived on the way and the findings.
+
+    Worked out once per evaluation and kept on it (``ev.balances``): several checks ask for them.
+    """
+    if ev.balances is None:
+        ev.balances = _run_identities(ev)
+    return ev.balances
+
+
+def _run_identities(ev: Evaluation) -> tuple[Known, list[Finding]]:
     known: Known = {}
     results: dict[int, list[Finding]] = {}  # by identity, in the order their outcome became final
     grown = True

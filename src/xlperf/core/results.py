@@ -95,6 +95,8 @@ class Evaluation:
     grade: str
     findings: list[Finding] = field(default_factory=list)
     previous: Evaluation | None = None  # last year's evaluation, see :mod:`.previous` (上年评价)
+    #: What the balance identities derive and find, worked out once (:func:`.balances.known_values`).
+    balances: tuple[dict[str, float], list[Finding]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def self_grade(self) -> str:

@@ -43,8 +43,10 @@ def column_letters(index: int) -> str:
     return letters
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_address(address: str) -> tuple[int, int] | None:
-    """``"C7"`` -> ``(7, 3)`` (row, column), or None when it is not a valid single-cell address."""
+    """``"C7"`` -> ``(7, 3)`` (row, column), or None when it is not a valid single-cell address; kept
+    for the next call, since a batch writes the same cells in every unit."""
     match = _ADDRESS.fullmatch(address.strip())
     if not match:
         return None

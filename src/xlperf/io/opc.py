@@ -16,7 +16,7 @@ import itertools
 import posixpath
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -24,7 +24,7 @@ from urllib.parse import unquote
 from lxml import etree
 
 from xlperf.errors import UnreadableFileError
-from xlperf.io.safexml import parse_xml
+from xlperf.io.safexml import STREAM_ABOVE, iter_xml, parse_xml
 
 __all__ = [
     "CONTENT_TYPES",
@@ -104,8 +104,12 @@ def relationships(data: bytes | None, source: str, *, path: str | None = None) -
     """The relationships of part ``source`` by id, from its rels part's bytes (None: it has none)."""
     if data is None:
         return {}
+    return _relationships_in(parse_xml(data, path=path, part=rels_part(source)), source)
+
+
+def _relationships_in(root: etree._Element, source: str) -> dict[str, Relationship]:
     found: dict[str, Relationship] = {}
-    for rel in parse_xml(data, path=path, part=rels_part(source)).iter(_RELATIONSHIP):
+    for rel in root.iter(_RELATIONSHIP):
         rel_id, target = rel.get("Id"), rel.get("Target")
         if rel_id and target is not None:
             external = rel.get("TargetMode", "").lower() == "external"
@@ -213,11 +217,20 @@ def serialize(root: etree._Element) -> bytes:
     return DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
 
 
+#: How much XML one package keeps parsed, all parts together (保留的已解析部件上限): twenty times what a
+#: real self-evaluation workbook holds; past it a part is parsed for each caller, as a large part is,
+#: so that a file of many parts just under the streaming threshold never holds all their trees at once.
+KEEP_BYTES = 4 * 2**20
+
+
 class Package:
     """A zip package read into memory (压缩包), parts found case-insensitively, each read on request.
 
     Damage — not a zip, two parts of one name, a part over ``max_part`` bytes or one that fails its
-    CRC — raises :class:`UnreadableFileError` naming ``path``.
+    CRC — raises :class:`UnreadableFileError` naming ``path``.  A small part (up to
+    :data:`~xlperf.io.safexml.STREAM_ABOVE` bytes, :data:`KEEP_BYTES` in all) is parsed once and its
+    tree kept, so that one build's reader and XML patcher share every parse (:meth:`xml`,
+    :meth:`elements`, :meth:`take_xml`).
     """
 
     def __init__(self, blob: bytes, *, path: str | None = None, max_part: int = 512 * 2**20) -> None:
@@ -237,6 +250,8 @@ class Package:
             if key in self.by_name:
                 raise UnreadableFileError(f"压缩包中有重复的部件 {info.filename}", path=path)
             self.by_name[key] = info
+        self._trees: dict[str, tuple[etree._Element, bytes]] = {}  # small parts parsed, with their bytes
+        self._kept = 0  # bytes of the parts in _trees
 
     @classmethod
     def open(cls, path: Path, *, max_part: int = 512 * 2**20) -> Package:
@@ -267,10 +282,51 @@ class Package:
         except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError) as exc:
             raise UnreadableFileError(f"部件 {info.filename} 已损坏（{exc}）", path=self.path) from exc
 
+    def _parsed(self, name: str | zipfile.ZipInfo) -> tuple[etree._Element, bytes]:
+        info = self.find(name) if isinstance(name, str) else name
+        if info is None:
+            raise UnreadableFileError(f"缺少部件 {name}", path=self.path)
+        kept = self._trees.get(info.filename)
+        if kept is None:
+            data = self.read(info)
+            kept = (parse_xml(data, path=self.path, part=info.filename), data)
+            if len(data) <= STREAM_ABOVE and self._kept + len(data) <= KEEP_BYTES:
+                self._trees[info.filename] = kept
+                self._kept += len(data)
+        return kept
+
+    def xml(self, name: str | zipfile.ZipInfo) -> etree._Element:
+        """Part ``name`` parsed (解析部件) by :func:`~xlperf.io.safexml.parse_xml`; a small part only once,
+        every caller getting the same tree, which it must not change (:meth:`take_xml` for that)."""
+        return self._parsed(name)[0]
+
+    def take_xml(self, name: str | zipfile.ZipInfo) -> tuple[etree._Element, bytes]:
+        """Part ``name`` parsed for a caller that changes it (取出部件以修改), with the part's bytes: the
+        kept tree when there is one, no longer kept (a later :meth:`xml` parses the part anew)."""
+        info = self.find(name) if isinstance(name, str) else name
+        kept = self._parsed(name)
+        if self._trees.pop(info.filename if info is not None else "", None) is not None:
+            self._kept -= len(kept[1])
+        return kept
+
+    def elements(self, name: str | zipfile.ZipInfo, tags: Sequence[str]) -> Iterator[etree._Element]:
+        """The elements named ``tags`` of part ``name`` in document order (部件元素): from its kept tree when
+        it is small, streamed by :func:`~xlperf.io.safexml.iter_xml` above ``STREAM_ABOVE`` (no tree kept)."""
+        info = self.find(name) if isinstance(name, str) else name
+        if info is not None and info.file_size > STREAM_ABOVE:
+            return iter_xml(self.read(info), tags, path=self.path, part=info.filename)
+        return self.xml(name).iter(*tags)
+
+    def close(self) -> None:
+        """Close the zip and let go of the kept trees (关闭); the package cannot be read afterwards."""
+        self._trees.clear()
+        self._kept = 0
+        self.zip.close()
+
     def relationships(self, source: str) -> dict[str, Relationship]:
         """The relationships of part ``source`` (``""``: the package's) by id."""
         info = self.find(rels_part(source))
-        return relationships(self.read(info) if info else None, source, path=self.path)
+        return _relationships_in(self.xml(info), source) if info is not None else {}
 
     def main_part(self) -> str | None:
         """The main part named by the package relationships, None when there is none."""

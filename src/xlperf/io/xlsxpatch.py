@@ -22,6 +22,7 @@ and its entries copied by :mod:`xlperf.io.zipcopy`.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,7 +34,6 @@ from xlperf.io import opc
 from xlperf.io.atomic import atomic_output
 from xlperf.io.cellref import MAX_COL, MAX_ROW, column_index, column_letters, parse_range
 from xlperf.io.opc import Package
-from xlperf.io.safexml import parse_xml
 from xlperf.io.xlsxvalues import (
     EMPTY_RESULT,
     EXCEL_ERROR_CODES,
@@ -175,6 +175,14 @@ def _apply_calc_pr(workbook: etree._Element, full_calc_on_load: bool) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8192)
+def _cell_reference(ref: str) -> tuple[int, str]:
+    """A cell's ``r`` as (column number, row digits), the column 0 unless it is all ASCII letters; kept,
+    since every unit of a batch has the same cells."""
+    letters = ref.rstrip("0123456789")
+    return (column_index(letters) if letters.isalpha() and letters.isascii() else 0), ref[len(letters) :]
+
+
 class _SheetPatcher:
     """Applies cell values to one parsed worksheet."""
 
@@ -231,9 +239,8 @@ class _SheetPatcher:
                 column = previous + 1
                 cell.set("r", f"{column_letters(column)}{row_number}")
             else:
-                letters = ref.rstrip("0123456789")
-                column = column_index(letters) if letters.isalpha() and letters.isascii() else 0
-                if not 1 <= column <= MAX_COL or ref[len(letters) :] != str(row_number):
+                column, row_text = _cell_reference(ref)
+                if not 1 <= column <= MAX_COL or row_text != str(row_number):
                     raise self._fail(f"第 {row_number} 行中的单元格引用 {ref!r} 无效")
             if column <= previous:
                 raise self._fail(f"第 {row_number} 行的单元格顺序错误（{cell.get('r')}）")
@@ -438,6 +445,7 @@ def patch_workbook(
     *,
     full_calc_on_load: bool | None = None,
     row_heights: Mapping[tuple[str, int], float | None] | None = None,
+    package: Package | None = None,
 ) -> None:
     """Write ``values`` into a copy of workbook ``src`` saved as ``dst`` (写回结果到工作簿).
 
@@ -454,6 +462,9 @@ def patch_workbook(
     ``full_calc_on_load``: None leaves ``<calcPr>`` alone, False removes ``fullCalcOnLoad`` (Excel
     then shows the cached values), True sets it to ``"1"``.
 
+    ``package``: ``src`` already opened (the reader's, in a build), so that the file is not read and
+    its small parts not parsed a second time; the trees patched are taken out of it.
+
     Every other zip entry is copied byte for byte.  ``dst`` is written atomically and may be
     ``src``.  Raises :class:`~xlperf.errors.WorkbookStructureError` for an unknown sheet,
     :class:`~xlperf.errors.UnreadableFileError` for a damaged file,
@@ -466,14 +477,14 @@ def patch_workbook(
     for (sheet, number), height in (row_heights or {}).items():
         heights.setdefault(sheet, {})[number] = height
         grouped.setdefault(sheet, {})
-    package = Package.open(src, max_part=MAX_PART_BYTES)
+    if package is None:
+        package = Package.open(src, max_part=MAX_PART_BYTES)
 
     workbook_part = package.main_part() or "xl/workbook.xml"
     workbook_info = package.find(workbook_part)
     if workbook_info is None:
         raise UnreadableFileError("找不到 workbook.xml，不是有效的 Excel 工作簿", path=str(src))
-    workbook_xml = package.read(workbook_info)
-    workbook = parse_xml(workbook_xml, path=str(src), part=workbook_info.filename)
+    workbook, workbook_xml = package.take_xml(workbook_info)
 
     replacements: dict[str, bytes] = {}
     if grouped:
@@ -487,8 +498,7 @@ def patch_workbook(
                 )
             if info.filename in replacements:
                 raise ValueError(f"工作表「{title}」以不同写法出现了两次（same sheet given twice）")
-            original = package.read(info)
-            root = parse_xml(original, path=str(src), part=info.filename)
+            root, original = package.take_xml(info)
             patcher = _SheetPatcher(root, info.filename, src, title)
             patcher.apply(cells)
             patcher.set_heights(heights.get(title, {}))

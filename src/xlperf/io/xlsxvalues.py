@@ -83,7 +83,7 @@ class Literal:
 Kind = TypingLiteral["n", "s", "b", "e", "none"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is slower to create, and one is made per cell
 class CellValue:
     """A value encoded for a ``<c>`` (编码后的值): its ``t`` kind, ``<v>`` text, formula and whether it
     replaces a formula."""
@@ -127,7 +127,7 @@ def format_number(number: float) -> str:
     return repr(number).replace("e", "E")
 
 
-def _encode_number(value: object, sheet: str, address: str) -> CellValue:
+def _number_text(value: object, sheet: str, address: str) -> str:
     try:
         number = float(value)  # type: ignore[arg-type]
     except (OverflowError, ValueError) as exc:
@@ -138,7 +138,7 @@ def _encode_number(value: object, sheet: str, address: str) -> CellValue:
         raise ValueError(
             f"{where(sheet, address)}：数值 {value!r} 不能写入 Excel（NaN/Inf；请改用 ExcelError）"
         )
-    return CellValue("n", format_number(number))
+    return format_number(number)
 
 
 def where(sheet: str, address: str) -> str:
@@ -147,28 +147,35 @@ def where(sheet: str, address: str) -> str:
 
 def encode_value(value: object, sheet: str, address: str) -> CellValue:
     if isinstance(value, Formula):
-        inner = encode_value(value.value, sheet, address)
-        return CellValue(inner.kind, inner.text, formula=value.text.removeprefix("="))
+        kind, text = _encode_plain(value.value, sheet, address)
+        return CellValue(kind, text, formula=value.text.removeprefix("="))
     if isinstance(value, Literal):
-        inner = encode_value(value.value, sheet, address)
-        return CellValue(inner.kind, inner.text, literal=True)
-    kind = type(value)
-    if kind is float or kind is int:  # the common case first: isinstance on ABCs is slow
-        return _encode_number(value, sheet, address)
+        kind, text = _encode_plain(value.value, sheet, address)
+        return CellValue(kind, text, literal=True)
     if value is None:
         return NONE
+    return CellValue(*_encode_plain(value, sheet, address))
+
+
+def _encode_plain(value: object, sheet: str, address: str) -> tuple[Kind, str | None]:
+    """The ``t`` kind and ``<v>`` text of a value that is neither a formula nor a literal."""
+    kind = type(value)
+    if kind is float or kind is int:  # the common case first: isinstance on ABCs is slow
+        return "n", _number_text(value, sheet, address)
+    if value is None:
+        return "none", None
     if isinstance(value, bool):
-        return CellValue("b", "1" if value else "0")
+        return "b", "1" if value else "0"
     if isinstance(value, ExcelError):
-        return CellValue("e", str(value))
+        return "e", str(value)
     if isinstance(value, str):
         if len(value) > MAX_STRING_LENGTH // 2 and len(value.encode("utf-16-le")) // 2 > MAX_STRING_LENGTH:
             raise ValueError(
                 f"{where(sheet, address)}：文本超过 Excel 单元格上限 {MAX_STRING_LENGTH} 个字符（string too long）"
             )
-        return CellValue("s", excel_string(value))
+        return "s", excel_string(value)
     if isinstance(value, numbers.Real | Decimal):
-        return _encode_number(value, sheet, address)
+        return "n", _number_text(value, sheet, address)
     raise TypeError(
         f"{where(sheet, address)}：不支持的值类型 {type(value).__name__}"
         "（expected int, float, str, bool, None or ExcelError）"
@@ -179,7 +186,9 @@ def group_values(values: Mapping[tuple[str, str], object]) -> dict[str, dict[tup
     """``(sheet, "C7")`` → value as ``{sheet: {(row, column): encoded}}`` (按工作表分组); bad keys raise."""
     grouped: dict[str, dict[tuple[int, int], CellValue]] = {}
     for key, value in values.items():
-        if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(part, str) for part in key)):
+        if not (
+            isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], str) and isinstance(key[1], str)
+        ):
             raise TypeError(
                 f"键必须是 (工作表名, 单元格地址) 元组（key must be (sheet, address)），得到 {key!r}"
             )

@@ -1,5 +1,5 @@
 """Copying a zip package entry by entry (原样复制压缩包部件): unchanged parts as their raw compressed
-bytes (same order, names, method, timestamps, attributes), changed parts deflated anew.
+bytes (same order, names, method, timestamps, attributes), changed parts deflated anew (level 1).
 
 :class:`ZipWriter` is a minimal writer that can append already-compressed entries (no zip64): the XML
 patcher copies a workbook this way, an order of magnitude faster than unpacking and packing it.
@@ -146,8 +146,9 @@ def write_new(writer: ZipWriter, package: Package, info: zipfile.ZipInfo, conten
     local_extra, _ = raw_entry(package, info)
     if info.compress_type == zipfile.ZIP_STORED:
         method, payload = zipfile.ZIP_STORED, content
-    else:  # deflate (anything else Excel could not open anyway)
-        compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    else:  # deflate (anything else Excel could not open anyway), at level 1: a rebuilt example
+        # workbook deflates in a quarter of level 6's time and is 4 % larger (56 KB instead of 54 KB)
+        compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
         method, payload = zipfile.ZIP_DEFLATED, compressor.compress(content) + compressor.flush()
     writer.add(
         info,

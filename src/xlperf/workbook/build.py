@@ -18,8 +18,9 @@ from ..io.safety import FileReport, inspect_workbook_file
 from ..io.xlsxpatch import fit_cell_text, patch_workbook
 from . import contract as c
 from .cells import computed_cells, finding_cells, finding_row_heights, rubric_row_heights
+from .decoder import Book, open_book
 from .previous import link_previous
-from .read import Locator, WorkbookInputs, read_workbook
+from .read import Locator, WorkbookInputs, read_book
 
 
 @dataclass
@@ -64,7 +65,18 @@ def evaluate_workbook(
     is compared too.
     """
     report = inspect_workbook_file(path)
-    inputs = read_workbook(path)
+    book = open_book(path)
+    try:
+        inputs, ev, findings = _evaluate_book(book, path, previous, named_previous)
+    finally:
+        book.close()
+    return inputs, ev, findings, report
+
+
+def _evaluate_book(
+    book: Book, path: Path, previous: Path | None, named_previous: bool
+) -> tuple[WorkbookInputs, Evaluation, list[Finding]]:
+    inputs = read_book(book)
     loc = inputs.locator
     if not loc.names and not loc.tables:
         raise WorkbookStructureError(
@@ -80,7 +92,7 @@ def evaluate_workbook(
     findings = sorted(
         structure_findings(inputs.locator) + ev.findings, key=lambda f: SEVERITY_ORDER[f.severity]
     )
-    return inputs, ev, findings, report
+    return inputs, ev, findings
 
 
 def output_path(path: Path, out_dir: Path | None, in_place: bool) -> Path:
@@ -103,20 +115,37 @@ def build_workbook(
     previous: Path | None = None,
     named_previous: bool = True,
 ) -> BuildResult:
-    """Evaluate ``path`` and write the computed workbook (计算并写回); returns the :class:`BuildResult`."""
-    inputs, ev, findings, report = evaluate_workbook(path, previous, named_previous=named_previous)
-    target = output_path(path, out_dir, in_place)
-    cells = computed_cells(inputs.locator, ev)
-    rows = finding_cells(inputs.locator, findings, inputs.locator.finding_rows)
-    heights = finding_row_heights(inputs.locator, rows, inputs.locator.finding_rows)
-    heights.update(rubric_row_heights(inputs.locator, ev, cells))
-    cells.update(rows)
-    # Findings quote what users typed, which may already fill a cell: cut to Excel's limit.
-    cells = {at: fit_cell_text(v) if isinstance(v, str) else v for at, v in cells.items()}
-    backup = backup_file(path) if in_place else None
+    """Evaluate ``path`` and write the computed workbook (计算并写回); returns the :class:`BuildResult`.
+
+    The file is read and its parts parsed once: the patch edits the trees the reader parsed.
+    """
+    report = inspect_workbook_file(path)
+    book = open_book(path)
+    package = book.package.package
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        patch_workbook(path, target, cells, full_calc_on_load=False, row_heights=heights)
-    except OSError as exc:
-        raise OutputError(f"无法写入输出文件：{os_error_text(exc)}", path=str(target)) from None
+        inputs, ev, findings = _evaluate_book(book, path, previous, named_previous)
+        del book  # the cells it decoded are read: freed now, before the patch parses what it edits
+        target = output_path(path, out_dir, in_place)
+        cells = computed_cells(inputs.locator, ev)
+        rows = finding_cells(inputs.locator, findings, inputs.locator.finding_rows)
+        heights = finding_row_heights(inputs.locator, rows)
+        heights.update(rubric_row_heights(inputs.locator, ev, cells))
+        cells.update(rows)
+        # Findings quote what users typed, which may already fill a cell: cut to Excel's limit.
+        cells = {at: fit_cell_text(v) if isinstance(v, str) else v for at, v in cells.items()}
+        backup = backup_file(path) if in_place else None
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            patch_workbook(
+                path,
+                target,
+                cells,
+                full_calc_on_load=False,
+                row_heights=heights,
+                package=package,
+            )
+        except OSError as exc:
+            raise OutputError(f"无法写入输出文件：{os_error_text(exc)}", path=str(target)) from None
+    finally:
+        package.close()
     return BuildResult(ev, findings, inputs.locator, target, report, backup, list(report.warnings))

@@ -8,6 +8,8 @@ shows results where the functions are unavailable and recomputes live where they
 
 from __future__ import annotations
 
+import functools
+
 from ..core.evaluate import Evaluation, actual_kind
 from ..core.findings import Finding, check_family, count_by_severity
 from ..core.metrics import METRIC_BY_LABEL, METRICS, Column, Group
@@ -15,7 +17,7 @@ from ..core.numbers import parse_text
 from ..core.rates import on_schedule
 from ..core.rubric import subtotal, table_shape
 from ..io.cellref import column_letters as get_column_letter
-from ..io.cellref import range_boundaries
+from ..io.cellref import parse_address, range_boundaries
 from ..io.xlsxpatch import Formula, Literal
 from ..io.xlsxwrite import wrapped_height
 from . import contract as c
@@ -254,9 +256,20 @@ def finding_cells(loc: Locator, findings: list[Finding], previous_rows: int) -> 
     return cells
 
 
-def finding_row_heights(
-    loc: Locator, cells: Cells, previous_rows: int
-) -> dict[tuple[str, int], float | None]:
+def _sheet_row(at: tuple[str, str]) -> tuple[str, int]:
+    """(sheet, row number) of a (sheet, cell) key."""
+    position = parse_address(at[1])
+    return at[0], position[0] if position else 0
+
+
+@functools.lru_cache(maxsize=1024)  # the rubric's rows stay; a unit's own findings pass through (≈1 MB)
+def row_height(texts: tuple[tuple[str, float], ...]) -> float:
+    """The height of a row showing ``(text, column width)`` wrapped (行高), worked out once per process for
+    each row's texts: a batch's units mostly share their rubric rows and many findings."""
+    return wrapped_height(texts)
+
+
+def finding_row_heights(loc: Locator, cells: Cells) -> dict[tuple[str, int], float | None]:
     """Heights of the 校验结果 rows in ``cells`` (校验结果行高): tall enough for the wrapped 说明 and
     位置, since applications keep a stored row height; cleared rows get the default height back."""
     anchor = loc.names.get(c.FINDINGS_NAME)
@@ -266,14 +279,15 @@ def finding_row_heights(
     min_col, header_row = range_boundaries(address)[:2]
     letters = [get_column_letter(min_col + i) for i in range(len(c.FINDING_HEADERS))]
     heights: dict[tuple[str, int], float | None] = {}
-    for row in range(header_row + 1, header_row + 1 + previous_rows + len(cells)):
+    last = max((row for (at, row) in map(_sheet_row, cells) if at == sheet), default=header_row)
+    for row in range(header_row + 1, last + 1):  # the rows ``cells`` fills or clears
         texts = [
             (cells.get((sheet, f"{col}{row}")), width)
             for col, width in zip(letters, FINDING_WIDTHS, strict=True)
         ]
         shown = [(str(text), width) for text, width in texts if text not in (None, "")]
         if shown:
-            heights[(sheet, row)] = wrapped_height(shown)
+            heights[(sheet, row)] = row_height(tuple(shown))
         elif any((sheet, f"{col}{row}") in cells for col in letters):
             heights[(sheet, row)] = None
     return heights
@@ -290,11 +304,12 @@ def rubric_row_heights(loc: Locator, ev: Evaluation, cells: Cells) -> dict[tuple
     if pos is None:
         return {}
     heights: dict[tuple[str, int], float | None] = {}
+    columns = [c.RUBRIC.column(header) for header in RUBRIC_WRAPPED]
     for index in range(pos.rows):
         row = ev.data.indicators[index] if index < len(ev.data.indicators) else None
         texts = []
-        for header in RUBRIC_WRAPPED:
-            column = c.RUBRIC.column(header)
+        for column in columns:
+            header = column.header
             if column.attr:
                 value = getattr(row, column.attr) if row is not None else None
             else:
@@ -302,6 +317,6 @@ def rubric_row_heights(loc: Locator, ev: Evaluation, cells: Cells) -> dict[tuple
                 value = value.value if isinstance(value, Formula) else value
             if value not in (None, ""):
                 texts.append((str(value), column.width))
-        height = wrapped_height(texts)
-        heights[(pos.sheet, pos.first_row + index)] = height if height > wrapped_height([]) else None
+        height = row_height(tuple(texts))
+        heights[(pos.sheet, pos.first_row + index)] = height if height > row_height(()) else None
     return heights

@@ -3,8 +3,9 @@
 The package is read directly (:mod:`xlperf.io.opc` + :mod:`xlperf.io.safexml`), not through
 ``openpyxl.load_workbook``: only ``workbook.xml``, the relationships, the styles' number formats, the
 shared strings, the table parts and the worksheets asked for are parsed, and only the cells asked for
-are decoded.  Worksheets are streamed row by row and only their filled cells kept, so memory follows the
-data, not the file (every part was already checked against ``io.safety.PART_LIMITS``).  Each cell
+are decoded.  Large worksheets are streamed row by row and only their filled cells kept, so memory follows
+the data, not the file (every part was already checked against ``io.safety.PART_LIMITS``); small parts are
+parsed once per package, and a build's XML patcher edits the same trees.  Each cell
 decodes to exactly what openpyxl's ``load_workbook`` (formulas, not cached values) gives — ints and
 floats as written, dates through the cell's number format, ``"=…"`` for formulas — about ten times
 faster.  Reading the contract from the decoded book is :mod:`xlperf.workbook.read`'s job.
@@ -27,7 +28,6 @@ from ..io.cellref import column_index as column_index_from_string
 from ..io.cellref import column_letters as get_column_letter
 from ..io.cellref import range_boundaries
 from ..io.safety import MAX_MERGED_CELLS, part_limit
-from ..io.safexml import iter_xml, parse_xml
 from .numfmt import BUILTIN_FORMATS, MAC_EPOCH, WINDOWS_EPOCH, is_date_format, is_timedelta_format
 
 __all__ = ["Book", "Damaged", "guarded", "open_book"]
@@ -111,28 +111,28 @@ class _Package:
         """Whether the package holds ``part``."""
         return self.package.find(part) is not None
 
-    def read(self, part: str) -> bytes:
-        """The bytes of ``part``; over its size limit it is damage (inspect_workbook_file refused it first)."""
+    def entry(self, part: str) -> zipfile.ZipInfo:
+        """The zip entry of ``part``; missing or over its size limit it is damage (inspect_workbook_file
+        refused an oversized part first)."""
         info = self.package.find(part)
         if info is None:
             raise Damaged(f"缺少部件 {part}")
         limit = part_limit(part)
         if limit is not None and info.file_size > limit.max_bytes:
             raise Damaged(f"部件 {part} 过大")
-        return self.package.read(info)
+        return info
 
     def xml(self, part: str) -> etree._Element:
-        return parse_xml(self.read(part), path=str(self.path), part=part)
+        """``part`` parsed, once per package (see :class:`~xlperf.io.opc.Package`)."""
+        return self.package.xml(self.entry(part))
 
     def relationships(self, part: str) -> dict[str, opc.Relationship]:
         """Id → relationship of ``part``'s internal relationships; empty when it has none."""
         rels_part = opc.rels_part(part)
-        data = self.read(rels_part) if self.has(rels_part) else None
-        return {
-            rel_id: rel
-            for rel_id, rel in opc.relationships(data, part, path=str(self.path)).items()
-            if not rel.external
-        }
+        if not self.has(rels_part):
+            return {}
+        self.entry(rels_part)
+        return {rel_id: rel for rel_id, rel in self.package.relationships(part).items() if not rel.external}
 
     def _number_styles(self) -> tuple[set[int], set[int]]:
         """Indices of the cell styles whose number format shows a date / a duration (日期格式)."""
@@ -233,23 +233,22 @@ def _cell_record(cell: etree._Element, masters: dict[str | None, tuple[str, str 
 class _Sheet:
     """One worksheet's cells by address, decoded on request (工作表单元格).
 
-    The sheet is streamed row by row (:func:`~xlperf.io.safexml.iter_xml`): each cell that holds
-    anything is kept as a small :class:`_Cell` and the XML is dropped at once, so empty rows cost
-    nothing and memory grows with the filled cells only, never with the size of the tree.
+    The sheet is read row by row (:meth:`~xlperf.io.opc.Package.elements`): each cell that holds
+    anything is kept as a small :class:`_Cell`.  A large sheet is streamed and its XML dropped at once,
+    so memory grows with the filled cells only, never with the size of the tree; a small one's tree
+    stays with the package for the XML patcher of the same build.
     """
 
     def __init__(self, book: Book, title: str, part: str) -> None:
-        self.book, self.title = book, title
-        package = book.package
+        # the package and epoch, not the book: no cycle, so a book is freed as soon as it is dropped
+        self.package, self.epoch, self.title = book.package, book.epoch, title
+        package = self.package
         self.cells: dict[str, _Cell] = {}
         self.table_ids: list[str] = []
         merges: list[str] = []
         masters: dict[str | None, tuple[str, str | None]] = {}
         row_number = 0
-        elements = iter_xml(
-            package.read(part), (_ROW, _MERGE, _TABLE_PART), path=str(package.path), part=part
-        )
-        for element in elements:
+        for element in package.package.elements(package.entry(part), (_ROW, _MERGE, _TABLE_PART)):
             if element.tag == _MERGE:
                 merges.append(element.get("ref", ""))
             elif element.tag == _TABLE_PART:
@@ -355,7 +354,7 @@ class _Sheet:
         except (IndexError, ValueError, OverflowError, TypeError) as exc:
             raise UnreadableFileError(
                 f"单元格内容已损坏，无法读取（{type(exc).__name__}: {exc}）",
-                path=str(self.book.package.path),
+                path=str(self.package.path),
                 sheet=self.title,
                 cell=key,
             ) from None
@@ -364,7 +363,7 @@ class _Sheet:
         """Whether the number in ``address`` is shown as a percent (以百分比显示), i.e. typed as ``12%``."""
         cell = self.cells.get(self.merged.get(address, address))
         style = cell.style if cell is not None else None
-        return bool(style) and int(style or 0) in self.book.package.percent_styles()
+        return bool(style) and int(style or 0) in self.package.percent_styles()
 
     def cached_at(self, address: str) -> object:
         """The saved result of the formula in ``address`` (公式缓存值), None when there is none."""
@@ -389,17 +388,17 @@ class _Sheet:
             number = _cast_number(text)
             style = cell.style
             style_id = 0 if style is None else int(style) if style else -1
-            package = self.book.package
+            package = self.package
             if style_id in package.date_styles:
                 from openpyxl.utils.datetime import from_excel  # only for dates: openpyxl costs ≈150 ms
 
                 try:
-                    return from_excel(number, self.book.epoch, timedelta=style_id in package.timedelta_styles)
+                    return from_excel(number, self.epoch, timedelta=style_id in package.timedelta_styles)
                 except (OverflowError, ValueError):
                     return "#VALUE!"
             return number
         if kind == "s":
-            return self.book.package.shared_string(int(text))
+            return self.package.shared_string(int(text))
         if kind == "b":
             return bool(int(text))
         if kind == "d":
@@ -439,6 +438,10 @@ class Book:
                 self.defined_names[name] = defined.text or ""
         self._sheets: dict[str, _Sheet] = {}
 
+    def close(self) -> None:
+        """Close the package (关闭): its zip and parsed trees; what was decoded stays readable."""
+        self.package.package.close()
+
     def sheet(self, title: str) -> _Sheet | None:
         """The worksheet called ``title`` (exact match), or None for a chart sheet or an unknown title."""
         part = self.worksheet_parts.get(title)
@@ -447,16 +450,6 @@ class Book:
         if title not in self._sheets:
             self._sheets[title] = _Sheet(self, title, part)
         return self._sheets[title]
-
-    def value(self, sheet: str, address: str) -> object:
-        """The value of ``sheet!address``; None where there is no such worksheet."""
-        found = self.sheet(sheet)
-        return found.value_at(address) if found is not None else None
-
-    def formula_at(self, sheet: str, address: str) -> bool:
-        """Whether ``sheet!address`` holds a formula (含公式)."""
-        found = self.sheet(sheet)
-        return found is not None and found.formula_at(address)
 
     def tables(self) -> dict[str, tuple[str, str]]:
         """Display name → (sheet, ref) of every table; a later sheet wins, as in openpyxl."""

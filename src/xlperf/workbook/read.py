@@ -10,6 +10,7 @@ cached value, cells xlperf computes are skipped.  The package itself is decoded 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ __all__ = [
     "count_finding_rows",
     "is_own_formula",
     "place_table",
+    "read_book",
     "read_workbook",
 ]
 
@@ -100,7 +102,7 @@ def _locate_names(book: Book, loc: Locator) -> None:
 
 
 def _locate_tables(book: Book, loc: Locator) -> None:
-    found = guarded(book, book.tables)
+    found = book.tables()
     for spec in c.TABLES:
         if spec.name not in found:
             loc.problems.append(
@@ -159,12 +161,21 @@ def read_workbook(path: Path) -> WorkbookInputs:
     """Read inputs into :class:`UnitData` with a :class:`Locator` (读取输入); raises only if unreadable."""
     book = open_book(path)
     try:
-        return _read(book, path)
+        return read_book(book)
     finally:
-        book.package.package.zip.close()
+        book.close()
 
 
-def _read(book: Book, path: Path) -> WorkbookInputs:
+def read_book(book: Book) -> WorkbookInputs:
+    """:func:`read_workbook` of a workbook already opened (读取已打开的工作簿), e.g. to patch it next.
+
+    Damage met on the way — a part or cell that cannot be decoded — is an ``UnreadableFileError``
+    (:func:`~xlperf.workbook.decoder.guarded`), one guard for the whole read.
+    """
+    return guarded(book, lambda: _read(book))
+
+
+def _read(book: Book) -> WorkbookInputs:
     loc = Locator(sheets=list(book.sheetnames))
     for sheet in c.SHEETS:
         if sheet not in book.sheetnames:
@@ -174,22 +185,19 @@ def _read(book: Book, path: Path) -> WorkbookInputs:
     _locate_names(book, loc)
     _locate_tables(book, loc)
     _check_version(book, loc)
-    loc.finding_rows = guarded(book, lambda: count_finding_rows(loc, _sheet_cell(book)))
+    loc.finding_rows = count_finding_rows(loc, _sheet_cell(book))
     values: dict[tuple[str, str], object] = {}
 
     def value(sheet: str, address: str, ref: Ref) -> object:
-        raw = guarded(book, lambda: book.value(sheet, address))
-        if (
-            isinstance(raw, str)
-            and raw.startswith("=")
-            and guarded(book, lambda: book.formula_at(sheet, address))
-        ):
+        found = book.sheet(sheet)
+        raw = found.value_at(address) if found is not None else None
+        if isinstance(raw, str) and raw.startswith("=") and found is not None and found.formula_at(address):
             loc.formula_cells.add((sheet, address))
             if is_own_formula(raw):
                 loc.own_formula_cells.add((sheet, address))
                 raw = None
             else:  # a formula the user typed: its saved result
-                formula, raw = raw, guarded(book, lambda: book.sheet(sheet).cached_at(address))  # type: ignore[union-attr]
+                formula, raw = raw, found.cached_at(address)
                 if raw is None:
                     loc.problems.append(
                         (
@@ -198,7 +206,9 @@ def _read(book: Book, path: Path) -> WorkbookInputs:
                             ref,
                         )
                     )
-        elif ref.table is None and _typed_percent(raw, ref) and book.sheet(sheet).percent_at(address):  # type: ignore[union-attr]
+        elif (
+            ref.table is None and _typed_percent(raw, ref) and found is not None and found.percent_at(address)
+        ):
             raw = f"{format((Decimal(repr(raw)) * 100).normalize(), 'f')}%"  # "12%" typed into a 万元 cell: as shown
         values[(sheet, address)] = raw
         return raw
@@ -208,6 +218,10 @@ def _read(book: Book, path: Path) -> WorkbookInputs:
 
 
 CellReader = Callable[[str, str, Ref], object]
+
+#: The :class:`Ref` of a place read (读取位置), one shared instance per place: a batch reads the same
+#: places in every unit, and a frozen dataclass costs five times the look-up to build.
+_place = functools.lru_cache(maxsize=8192)(Ref)
 
 
 def _typed_percent(raw: object, ref: Ref) -> bool:
@@ -230,7 +244,7 @@ def contract_inputs(
                 continue  # newer than the workbook: blank, and the layout-version problem says to upgrade
             loc.problems.append((f"缺少名称 {f.key}（{f.label}），请运行 xlperf upgrade 修复", Ref(f.key)))
             continue
-        fields[f.key] = value(*where, Ref(f.key))
+        fields[f.key] = value(*where, _place(f.key))
         if on_field is not None:
             on_field(f, where)
 
@@ -244,7 +258,7 @@ def contract_inputs(
             for column in spec.columns:
                 if column.attr:
                     address = pos.cell(column.header, index)
-                    ref = Ref(column.header, spec.caption, index)
+                    ref = _place(column.header, spec.caption, index)
                     kwargs[column.attr] = value(pos.sheet, address, ref) if address else None
             result.append(cls(**kwargs))
         return tuple(result)
