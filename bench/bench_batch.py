@@ -11,7 +11,9 @@ Run from the repository root::
    workbook, docx, html, 自评表 xlsx — and the reader before this change (openpyxl
    ``load_workbook``, the bulk of the old read step).
 2. ``--count`` generated workbooks (varied units; see :mod:`tools.generate`) in nested
-   folders, run with ``run_batch(jobs=--jobs)``: wall time, time per workbook, the resident memory
+   folders, first as a plain pool of ``build_unit`` of the same size (the floor: no inbox, manifest,
+   progress or summary), then with ``run_batch(jobs=--jobs)``: wall time, time per workbook, the
+   batch's own cost against the plain pool (wall, and the main process's CPU), the resident memory
    (RSS) of every pool worker sampled through ``/proc`` while the run goes — its peak and its value
    at 10 %, 50 % and 100 % of the units, to show it does not grow with the number of workbooks —
    then the re-run (every unit unchanged, so skipped), and the same files loaded and saved with
@@ -37,6 +39,7 @@ from openpyxl import load_workbook
 from timing import median_ms, paired_ms
 from tools.generate import generate_workbooks, make_template
 from xlperf.batch import run_batch
+from xlperf.batch.pool import worker_pool
 from xlperf.batch.run import BATCH_DIR, REPORT_FORMATS
 from xlperf.batch.unit import UnitTask, build_unit
 from xlperf.core.evaluate import evaluate
@@ -86,6 +89,28 @@ def stages(src: Path, out: Path, formats: tuple[str, ...], repeat: int) -> dict[
             repeat,
         )
     return result
+
+
+def main_cpu() -> float:
+    """CPU seconds this process (not its workers) has used, in every thread (主进程 CPU)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def plain_pool(files: list[Path], staging: Path, formats: tuple[str, ...], jobs: int) -> tuple[float, float]:
+    """The floor under the batch: ``build_unit`` of every file in a pool of the batch's size, and
+    nothing else; returns (wall seconds, main-process CPU seconds)."""
+    staging.mkdir()
+    tasks = [
+        UnitTask(str(n), path.name, str(path), str(staging / str(n)), "", "", formats, path.stem)
+        for n, path in enumerate(files)
+    ]
+    start, cpu = time.perf_counter(), main_cpu()
+    with worker_pool(jobs) as pool:
+        list(pool.map(build_unit, tasks, chunksize=4))
+    seconds, used = time.perf_counter() - start, main_cpu() - cpu
+    shutil.rmtree(staging, ignore_errors=True)
+    return seconds, used
 
 
 def children_rss(parent: int) -> dict[int, int]:
@@ -198,10 +223,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\n== {len(files)} generated workbooks (written in {generated:.1f} s with {args.jobs} processes) =="
         )
+        plain_seconds, plain_cpu = plain_pool(files, tmp / "plain", formats, args.jobs)
         with RssSampler(batch_out / BATCH_DIR / "units") as sampler:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), main_cpu()
             result = run_batch(inbox, batch_out, jobs=args.jobs, formats=formats, stream=io.StringIO())
-            seconds = time.perf_counter() - start
+            seconds, batch_cpu = time.perf_counter() - start, main_cpu() - cpu
         grades: dict[str, int] = {}
         for record in result.records:
             grades[record.grade or "失败"] = grades.get(record.grade or "失败", 0) + 1
@@ -211,6 +237,17 @@ def main(argv: list[str] | None = None) -> int:
             f"(wall), exit code {result.exit_code}"
         )
         print(f"  units: {len(result.records)}; grades {grades}; {errors} with error-level findings")
+        count = len(files)
+        print(
+            f"plain pool of build_unit, {args.jobs} processes (no inbox, manifest, progress or summary): "
+            f"{plain_seconds:.1f} s, {1000 * plain_seconds / count:.1f} ms per workbook (wall); "
+            f"batch / plain = {seconds / plain_seconds:.2f}"
+        )
+        print(
+            f"  the batch's own cost: {1000 * (seconds - plain_seconds) / count:.1f} ms per workbook (wall); "
+            f"main process CPU {1000 * batch_cpu / count:.2f} ms per workbook "
+            f"(plain pool {1000 * plain_cpu / count:.2f})"
+        )
         if sampler.samples:
             workers = {pid for _, rss in sampler.samples for pid in rss}
             peak = max(max(rss.values()) for _, rss in sampler.samples)
