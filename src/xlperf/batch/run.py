@@ -42,7 +42,7 @@ from ..io.atomic import os_error_text
 from ..io.lock import LockHeld, hold, is_held
 from .inbox import BATCH_DIR, collect
 from .manifest import KEPT_DIR, SUMMARY_HTML, SUMMARY_XLSX, Manifest, copies_of
-from .pool import worker_pool
+from .pool import beside, worker_pool
 from .progress import Progress
 from .unit import (
     RECORD_FORMAT,
@@ -469,8 +469,9 @@ def _run(
 
         result.records = ordered([manifest.records[key] for key in keys])
         table = unit_table(result.records)  # built once for 汇总.xlsx and 汇总.html
-        result.summary = write_summary(result.records, out / SUMMARY_XLSX, table)
-        result.dashboard = write_dashboard(result.records, out / SUMMARY_HTML, result.notes, table)
+        with beside(write_dashboard, result.records, out / SUMMARY_HTML, result.notes, table):
+            result.summary = write_summary(result.records, out / SUMMARY_XLSX, table)
+        result.dashboard = out / SUMMARY_HTML
     else:
         result.records = [manifest.records[key] for key in keys if key in manifest.records]
     result.kept = manifest.kept
