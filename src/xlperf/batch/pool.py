@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.connection import Connection, wait
 
-__all__ = ["WATCH_INTERVAL", "beside", "worker_pool"]
+__all__ = ["WATCH_INTERVAL", "beside", "fewer_collections", "worker_pool"]
 
 WATCH_INTERVAL = 0.5  # seconds between a worker's checks that its parent is alive
 WORKER_GC_THRESHOLDS = (20_000, 20, 20)  # gc.set_threshold in pool workers (Python: 700, 10, 10)
@@ -62,6 +62,21 @@ def die_with_parent(parent: int) -> None:
     if _orphaned(parent):  # the parent died before the signal was armed
         os._exit(1)
     threading.Thread(target=_watch, args=(parent,), name="xlperf-watchdog", daemon=True).start()
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Inside the block, garbage collection runs as in the workers (少做垃圾回收): the objects alive
+    at its start (xlperf and its libraries) are left out of it, and it runs less often — the run's
+    records, kept to the end, made every full collection longer.  Restored after the block."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*WORKER_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def _init_worker(parent: int) -> None:

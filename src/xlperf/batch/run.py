@@ -42,7 +42,7 @@ from ..io.atomic import os_error_text
 from ..io.lock import LockHeld, hold, is_held
 from .inbox import BATCH_DIR, collect
 from .manifest import KEPT_DIR, SUMMARY_HTML, SUMMARY_XLSX, Manifest, copies_of
-from .pool import beside, worker_pool
+from .pool import beside, fewer_collections, worker_pool
 from .progress import Progress
 from .unit import (
     RECORD_FORMAT,
@@ -380,7 +380,7 @@ def run_batch(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"无法创建输出文件夹：{os_error_text(exc)}", path=str(out)) from None
-    with _terminate_as_interrupt(), _exclusive(out):
+    with _terminate_as_interrupt(), _exclusive(out), fewer_collections():
         try:
             result = _run(inbox, out, jobs, force, progress, stream, tuple(formats), templates, stop_after)
         except OSError as exc:  # the output folder: disk full, read-only, no permission
