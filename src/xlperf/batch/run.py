@@ -453,6 +453,7 @@ def _run(
                 elif task.key in copies:
                     original = copies[task.key]
                     done(duplicate_record(task, original.key, original.label))
+            commit()  # the files refused and the copies are recorded before any unit is built
             todo = [t for t in tasks if t.key not in problems and t.key not in copies]
             result.interrupted = _execute(todo, jobs, done, stop_after, commit)
             _stop_if_terminated()
