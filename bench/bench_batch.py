@@ -11,8 +11,8 @@ Run from the repository root::
    workbook, docx, html, 自评表 xlsx — and the reader before this change (openpyxl
    ``load_workbook``, the bulk of the old read step).
 2. ``--count`` generated workbooks (varied units; see :mod:`tools.generate`) in nested
-   folders, first as a plain pool of ``build_unit`` of the same size (the floor: no inbox, manifest,
-   progress or summary), then with ``run_batch(jobs=--jobs)``: wall time, time per workbook, the
+   folders, with ``run_batch(jobs=--jobs)`` between two runs of a plain pool of ``build_unit`` of the
+   same size (the floor: no inbox, manifest, progress or summary): wall time, time per workbook, the
    batch's own cost against the plain pool (wall, and the main process's CPU), the resident memory
    (RSS) of every pool worker sampled through ``/proc`` while the run goes — its peak and its value
    at 10 %, 50 % and 100 % of the units, to show it does not grow with the number of workbooks —
@@ -134,19 +134,24 @@ def children_rss(parent: int) -> dict[int, int]:
 
 
 class RssSampler:
-    """Samples the pool workers' RSS and the number of finished units every ``interval`` seconds."""
+    """Samples the pool workers' RSS and the number of finished units every ``interval`` seconds;
+    a process started once every unit is recorded (the one writing 汇总.html) is not a worker."""
 
-    def __init__(self, units_dir: Path, interval: float = 0.25) -> None:
-        self.units_dir, self.interval = units_dir, interval
+    def __init__(self, units_dir: Path, count: int, interval: float = 0.25) -> None:
+        self.units_dir, self.count, self.interval = units_dir, count, interval
         self.samples: list[tuple[int, dict[int, int]]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         me = os.getpid()
+        workers: set[int] = set()  # children seen while units were still being built: the pool's
         while not self._stop.is_set():
             done = len(os.listdir(self.units_dir)) if self.units_dir.is_dir() else 0
             rss = children_rss(me)
+            if done < self.count:
+                workers.update(rss)
+            rss = {pid: kib for pid, kib in rss.items() if pid in workers}  # not the summary's process
             if rss:
                 self.samples.append((done, rss))
             self._stop.wait(self.interval)
@@ -223,11 +228,13 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\n== {len(files)} generated workbooks (written in {generated:.1f} s with {args.jobs} processes) =="
         )
-        plain_seconds, plain_cpu = plain_pool(files, tmp / "plain", formats, args.jobs)
-        with RssSampler(batch_out / BATCH_DIR / "units") as sampler:
+        before = plain_pool(files, tmp / "plain", formats, args.jobs)
+        with RssSampler(batch_out / BATCH_DIR / "units", len(files)) as sampler:
             start, cpu = time.perf_counter(), main_cpu()
             result = run_batch(inbox, batch_out, jobs=args.jobs, formats=formats, stream=io.StringIO())
             seconds, batch_cpu = time.perf_counter() - start, main_cpu() - cpu
+        after = plain_pool(files, tmp / "plain", formats, args.jobs)  # the batch between two: fair to both
+        plain_seconds, plain_cpu = ((a + b) / 2 for a, b in zip(before, after, strict=True))
         grades: dict[str, int] = {}
         for record in result.records:
             grades[record.grade or "失败"] = grades.get(record.grade or "失败", 0) + 1
@@ -239,9 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  units: {len(result.records)}; grades {grades}; {errors} with error-level findings")
         count = len(files)
         print(
-            f"plain pool of build_unit, {args.jobs} processes (no inbox, manifest, progress or summary): "
-            f"{plain_seconds:.1f} s, {1000 * plain_seconds / count:.1f} ms per workbook (wall); "
-            f"batch / plain = {seconds / plain_seconds:.2f}"
+            f"plain pool of build_unit, {args.jobs} processes (no inbox, manifest, progress or summary), "
+            f"run before and after the batch: {before[0]:.1f} s and {after[0]:.1f} s, mean "
+            f"{1000 * plain_seconds / count:.1f} ms per workbook (wall); batch / plain = {seconds / plain_seconds:.2f}"
         )
         print(
             f"  the batch's own cost: {1000 * (seconds - plain_seconds) / count:.1f} ms per workbook (wall); "
