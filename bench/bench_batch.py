@@ -13,7 +13,8 @@ Run from the repository root::
 2. ``--count`` generated workbooks (varied units; see :mod:`tools.generate`) in nested
    folders, with ``run_batch(jobs=--jobs)`` between two runs of a plain pool of ``build_unit`` of the
    same size (the floor: no inbox, manifest, progress or summary): wall time, time per workbook, the
-   batch's own cost against the plain pool (wall, and the main process's CPU), the resident memory
+   batch's own cost against the plain pool (wall; the main process's CPU; the CPU of every process,
+   which the other work on a shared machine does not change as it changes wall time), the resident memory
    (RSS) of every pool worker sampled through ``/proc`` while the run goes — its peak and its value
    at 10 %, 50 % and 100 % of the units, to show it does not grow with the number of workbooks —
    then the re-run (every unit unchanged, so skipped), and the same files loaded and saved with
@@ -31,8 +32,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from openpyxl import load_workbook
 
@@ -50,6 +53,8 @@ from xlperf.report import render_reports
 from xlperf.workbook.build import BuildResult, structure_findings
 from xlperf.workbook.cells import computed_cells, finding_cells
 from xlperf.workbook.read import read_workbook
+
+T = TypeVar("T")
 
 
 def openpyxl_roundtrip(job: tuple[Path, Path]) -> None:
@@ -91,26 +96,41 @@ def stages(src: Path, out: Path, formats: tuple[str, ...], repeat: int) -> dict[
     return result
 
 
-def main_cpu() -> float:
-    """CPU seconds this process (not its workers) has used, in every thread (主进程 CPU)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def cpu_seconds() -> tuple[float, float]:
+    """CPU seconds used so far by this process in every thread (主进程), and by its children that
+    have ended (the pool's workers once the pool is shut down, the summary's helper process)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
 
 
-def plain_pool(files: list[Path], staging: Path, formats: tuple[str, ...], jobs: int) -> tuple[float, float]:
+def timed(func: Callable[[], T]) -> tuple[T, float, float, float]:
+    """Run ``func``: its result, wall seconds, this process's CPU seconds and all processes' CPU
+    seconds.  On a machine shared with other work the wall time drifts by tens of per cent; CPU
+    seconds hardly do."""
+    start, (me, children) = time.perf_counter(), cpu_seconds()
+    result = func()
+    seconds, (me_after, children_after) = time.perf_counter() - start, cpu_seconds()
+    return result, seconds, me_after - me, me_after - me + children_after - children
+
+
+def plain_pool(
+    files: list[Path], staging: Path, formats: tuple[str, ...], jobs: int
+) -> tuple[float, float, float]:
     """The floor under the batch: ``build_unit`` of every file in a pool of the batch's size, and
-    nothing else; returns (wall seconds, main-process CPU seconds)."""
+    nothing else; returns :func:`timed`'s figures."""
     staging.mkdir()
     tasks = [
         UnitTask(str(n), path.name, str(path), str(staging / str(n)), "", "", formats, path.stem)
         for n, path in enumerate(files)
     ]
-    start, cpu = time.perf_counter(), main_cpu()
-    with worker_pool(jobs) as pool:
-        list(pool.map(build_unit, tasks, chunksize=4))
-    seconds, used = time.perf_counter() - start, main_cpu() - cpu
+
+    def run() -> None:
+        with worker_pool(jobs) as pool:
+            list(pool.map(build_unit, tasks, chunksize=4))
+
+    _, *figures = timed(run)
     shutil.rmtree(staging, ignore_errors=True)
-    return seconds, used
+    return figures[0], figures[1], figures[2]
 
 
 def children_rss(parent: int) -> dict[int, int]:
@@ -230,11 +250,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         before = plain_pool(files, tmp / "plain", formats, args.jobs)
         with RssSampler(batch_out / BATCH_DIR / "units", len(files)) as sampler:
-            start, cpu = time.perf_counter(), main_cpu()
-            result = run_batch(inbox, batch_out, jobs=args.jobs, formats=formats, stream=io.StringIO())
-            seconds, batch_cpu = time.perf_counter() - start, main_cpu() - cpu
+            result, seconds, batch_cpu, batch_all = timed(
+                lambda: run_batch(inbox, batch_out, jobs=args.jobs, formats=formats, stream=io.StringIO())
+            )
         after = plain_pool(files, tmp / "plain", formats, args.jobs)  # the batch between two: fair to both
-        plain_seconds, plain_cpu = ((a + b) / 2 for a, b in zip(before, after, strict=True))
+        plain_seconds, plain_cpu, plain_all = ((a + b) / 2 for a, b in zip(before, after, strict=True))
         grades: dict[str, int] = {}
         for record in result.records:
             grades[record.grade or "失败"] = grades.get(record.grade or "失败", 0) + 1
@@ -254,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
             f"  the batch's own cost: {1000 * (seconds - plain_seconds) / count:.1f} ms per workbook (wall); "
             f"main process CPU {1000 * batch_cpu / count:.2f} ms per workbook "
             f"(plain pool {1000 * plain_cpu / count:.2f})"
+        )
+        print(
+            f"  CPU of every process (main, workers, helper): batch {1000 * batch_all / count:.1f} ms per workbook, "
+            f"plain pool {1000 * plain_all / count:.1f}; batch / plain = {batch_all / plain_all:.3f}"
         )
         if sampler.samples:
             workers = {pid for _, rss in sampler.samples for pid in rss}
