@@ -29,7 +29,7 @@ SUMMARY_HTML = "汇总.html"
 KEPT_DIR = "已替换的旧输出"  # unit folders with a reviewer's changes, moved here instead of being deleted
 RESERVED = frozenset(name.casefold() for name in (BATCH_DIR, SUMMARY_XLSX, SUMMARY_HTML, KEPT_DIR))
 TAIL_CHECKED = 1024  # bytes read from the end of an output to see that it was written to the end
-GROUP_UNITS = 16  # finished units whose records are made durable together (one journal commit)
+GROUP_UNITS = 16  # finished units whose records are made durable together
 GROUP_SECONDS = 1.0  # and the longest a finished unit waits for its group
 
 

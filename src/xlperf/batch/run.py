@@ -10,8 +10,8 @@ Layout of the output folder ``OUT``::
 A unit is skipped when its record matches the file's SHA-256, this xlperf version and the report
 formats, and its files are all still there; ``force`` rebuilds everything.  A unit whose file has left
 the inbox has its folder and record deleted, so ``OUT`` always mirrors the inbox.  Records are written
-in small groups as units finish (:meth:`Manifest.commit`: one sync for up to 16 units or a second's
-worth), so an interrupted run loses at most the units in progress — and, for a killed process or a
+in small groups as units finish (:meth:`Manifest.commit`: synced together, up to 16 units or a
+second's worth), so an interrupted run loses at most the units in progress — and, for a killed process or a
 power cut, those finished since the last commit — and the next run continues.  Folder names are
 settled at the end from all records — the unit name, then ``（2）``, ``（3）`` … for units sharing
 one, ordered by source path — so they, and the summary, do not depend on the order units finished in.
