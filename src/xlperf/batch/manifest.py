@@ -257,6 +257,8 @@ class Manifest:
         exists.  A crash before the commit loses only the units taken since the last one: their
         folders are still in ``incoming`` and are rebuilt by the next run.
         """
+        if not self.pending:
+            return []
         self._save_all(self.pending)
         stored: list[UnitRecord] = []
         while self.pending:
