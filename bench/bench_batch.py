@@ -11,7 +11,10 @@ Run from the repository root::
    workbook, docx, html, 自评表 xlsx — and the reader before this change (openpyxl
    ``load_workbook``, the bulk of the old read step).
 2. ``--count`` generated workbooks (varied units; see :mod:`tools.generate`) in nested
-   folders, run with ``run_batch(jobs=--jobs)``: wall time, time per workbook, the resident memory
+   folders, with ``run_batch(jobs=--jobs)`` between two runs of a plain pool of ``build_unit`` of the
+   same size (the floor: no inbox, manifest, progress or summary): wall time, time per workbook, the
+   batch's own cost against the plain pool (wall; the main process's CPU; the CPU of every process,
+   which the other work on a shared machine does not change as it changes wall time), the resident memory
    (RSS) of every pool worker sampled through ``/proc`` while the run goes — its peak and its value
    at 10 %, 50 % and 100 % of the units, to show it does not grow with the number of workbooks —
    then the re-run (every unit unchanged, so skipped), and the same files loaded and saved with
@@ -29,14 +32,17 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from openpyxl import load_workbook
 
 from timing import median_ms, paired_ms
 from tools.generate import generate_workbooks, make_template
 from xlperf.batch import run_batch
+from xlperf.batch.pool import worker_pool
 from xlperf.batch.run import BATCH_DIR, REPORT_FORMATS
 from xlperf.batch.unit import UnitTask, build_unit
 from xlperf.core.evaluate import evaluate
@@ -47,6 +53,8 @@ from xlperf.report import render_reports
 from xlperf.workbook.build import BuildResult, structure_findings
 from xlperf.workbook.cells import computed_cells, finding_cells
 from xlperf.workbook.read import read_workbook
+
+T = TypeVar("T")
 
 
 def openpyxl_roundtrip(job: tuple[Path, Path]) -> None:
@@ -88,6 +96,43 @@ def stages(src: Path, out: Path, formats: tuple[str, ...], repeat: int) -> dict[
     return result
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """CPU seconds used so far by this process in every thread (主进程), and by its children that
+    have ended (the pool's workers once the pool is shut down, the summary's helper process)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
+
+
+def timed(func: Callable[[], T]) -> tuple[T, float, float, float]:
+    """Run ``func``: its result, wall seconds, this process's CPU seconds and all processes' CPU
+    seconds.  On a machine shared with other work the wall time drifts by tens of per cent; CPU
+    seconds hardly do."""
+    start, (me, children) = time.perf_counter(), cpu_seconds()
+    result = func()
+    seconds, (me_after, children_after) = time.perf_counter() - start, cpu_seconds()
+    return result, seconds, me_after - me, me_after - me + children_after - children
+
+
+def plain_pool(
+    files: list[Path], staging: Path, formats: tuple[str, ...], jobs: int
+) -> tuple[float, float, float]:
+    """The floor under the batch: ``build_unit`` of every file in a pool of the batch's size, and
+    nothing else; returns :func:`timed`'s figures."""
+    staging.mkdir()
+    tasks = [
+        UnitTask(str(n), path.name, str(path), str(staging / str(n)), "", "", formats, path.stem)
+        for n, path in enumerate(files)
+    ]
+
+    def run() -> None:
+        with worker_pool(jobs) as pool:
+            list(pool.map(build_unit, tasks, chunksize=4))
+
+    _, *figures = timed(run)
+    shutil.rmtree(staging, ignore_errors=True)
+    return figures[0], figures[1], figures[2]
+
+
 def children_rss(parent: int) -> dict[int, int]:
     """RSS in KiB of every process whose parent is ``parent`` (the pool workers), from /proc."""
     found = {}
@@ -109,19 +154,24 @@ def children_rss(parent: int) -> dict[int, int]:
 
 
 class RssSampler:
-    """Samples the pool workers' RSS and the number of finished units every ``interval`` seconds."""
+    """Samples the pool workers' RSS and the number of finished units every ``interval`` seconds;
+    a process started once every unit is recorded (the one writing 汇总.html) is not a worker."""
 
-    def __init__(self, units_dir: Path, interval: float = 0.25) -> None:
-        self.units_dir, self.interval = units_dir, interval
+    def __init__(self, units_dir: Path, count: int, interval: float = 0.25) -> None:
+        self.units_dir, self.count, self.interval = units_dir, count, interval
         self.samples: list[tuple[int, dict[int, int]]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         me = os.getpid()
+        workers: set[int] = set()  # children seen while units were still being built: the pool's
         while not self._stop.is_set():
             done = len(os.listdir(self.units_dir)) if self.units_dir.is_dir() else 0
             rss = children_rss(me)
+            if done < self.count:
+                workers.update(rss)
+            rss = {pid: kib for pid, kib in rss.items() if pid in workers}  # not the summary's process
             if rss:
                 self.samples.append((done, rss))
             self._stop.wait(self.interval)
@@ -198,10 +248,13 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\n== {len(files)} generated workbooks (written in {generated:.1f} s with {args.jobs} processes) =="
         )
-        with RssSampler(batch_out / BATCH_DIR / "units") as sampler:
-            start = time.perf_counter()
-            result = run_batch(inbox, batch_out, jobs=args.jobs, formats=formats, stream=io.StringIO())
-            seconds = time.perf_counter() - start
+        before = plain_pool(files, tmp / "plain", formats, args.jobs)
+        with RssSampler(batch_out / BATCH_DIR / "units", len(files)) as sampler:
+            result, seconds, batch_cpu, batch_all = timed(
+                lambda: run_batch(inbox, batch_out, jobs=args.jobs, formats=formats, stream=io.StringIO())
+            )
+        after = plain_pool(files, tmp / "plain", formats, args.jobs)  # the batch between two: fair to both
+        plain_seconds, plain_cpu, plain_all = ((a + b) / 2 for a, b in zip(before, after, strict=True))
         grades: dict[str, int] = {}
         for record in result.records:
             grades[record.grade or "失败"] = grades.get(record.grade or "失败", 0) + 1
@@ -211,6 +264,21 @@ def main(argv: list[str] | None = None) -> int:
             f"(wall), exit code {result.exit_code}"
         )
         print(f"  units: {len(result.records)}; grades {grades}; {errors} with error-level findings")
+        count = len(files)
+        print(
+            f"plain pool of build_unit, {args.jobs} processes (no inbox, manifest, progress or summary), "
+            f"run before and after the batch: {before[0]:.1f} s and {after[0]:.1f} s, mean "
+            f"{1000 * plain_seconds / count:.1f} ms per workbook (wall); batch / plain = {seconds / plain_seconds:.2f}"
+        )
+        print(
+            f"  the batch's own cost: {1000 * (seconds - plain_seconds) / count:.1f} ms per workbook (wall); "
+            f"main process CPU {1000 * batch_cpu / count:.2f} ms per workbook "
+            f"(plain pool {1000 * plain_cpu / count:.2f})"
+        )
+        print(
+            f"  CPU of every process (main, workers, helper): batch {1000 * batch_all / count:.1f} ms per workbook, "
+            f"plain pool {1000 * plain_all / count:.1f}; batch / plain = {batch_all / plain_all:.3f}"
+        )
         if sampler.samples:
             workers = {pid for _, rss in sampler.samples for pid in rss}
             peak = max(max(rss.values()) for _, rss in sampler.samples)

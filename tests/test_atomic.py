@@ -172,3 +172,32 @@ def test_without_fsync_still_replaces_whole_files_but_skips_fsync(tmp_path: Path
     assert target.read_bytes() == b"staged" and leftovers(tmp_path) == [] and synced == []
     atomic_write_bytes(target, b"durable")  # outside the block every write is synced again
     assert target.read_bytes() == b"durable" and len(synced) >= 1
+
+
+def test_into_staging_writes_under_the_final_name_and_removes_a_failed_file(
+    tmp_path: Path, monkeypatch
+) -> None:
+    def no_temporary_file(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a temporary file was made inside into_staging")
+
+    synced: list[int] = []
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", no_temporary_file)
+    monkeypatch.setattr(atomic.os, "fsync", synced.append)
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    with atomic.into_staging():
+        with atomic_output(staging / "报告.html") as path:
+            assert path == staging / "报告.html"
+            path.write_bytes(b"<html>")
+        atomic_write_bytes(staging / "校验结果.json", b"{}")
+        with pytest.raises(RuntimeError), atomic_output(staging / "报告.docx") as path:
+            path.write_bytes(b"half")
+            raise RuntimeError("boom")
+        with pytest.raises(OutputError, match="磁盘空间已满"), atomic_output(staging / "表.xlsx") as path:
+            path.write_bytes(b"PK")
+            raise OSError(28, os.strerror(28))
+    assert sorted(p.name for p in staging.iterdir()) == ["报告.html", "校验结果.json"] and synced == []
+    assert stat.S_IMODE((staging / "报告.html").stat().st_mode) == 0o666 & ~atomic._current_umask()
+    monkeypatch.undo()
+    atomic_write_bytes(staging / "报告.html", b"again")  # outside the block: a temporary file again
+    assert (staging / "报告.html").read_bytes() == b"again" and leftovers(staging) == []

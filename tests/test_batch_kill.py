@@ -75,7 +75,7 @@ def _members(group: int) -> int:
 
 POINTS = {
     "temp": lambda out, tmp: any(tmp.glob(TEMP_PREFIX + "*")),
-    # The two zip members repeat two workbooks: their records come first, then the first unit built.
+    # The two zip members repeat two workbooks: their records come first, then the first group built.
     "first": lambda out, tmp: len(list((out / BATCH_DIR / "units").glob("*.json"))) >= 3,
     "half": lambda out, tmp: len(list((out / BATCH_DIR / "units").glob("*.json"))) >= UNITS // 2,
 }

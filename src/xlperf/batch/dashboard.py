@@ -116,16 +116,7 @@ def _unit_rows(
                     for m in r.metrics
                 ],
                 "metric_reasons": [m.reason for m in r.metrics],
-                "findings": [
-                    {
-                        "severity": f.severity,
-                        "label": f.label,
-                        "check": f.check,
-                        "message": f.message,
-                        "where": f.where,
-                    }
-                    for f in r.findings
-                ],
+                "findings": r.findings,  # objects, not dicts: Jinja finds their fields at its first try
                 "warnings_text": notes(r, repeats) if r.ok else "",
             }
         )

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import OutputError
-from ..io.atomic import atomic_write_bytes, os_error_text
+from ..io.atomic import atomic_write_all, os_error_text
 from .inbox import BATCH_DIR, SUMMARY_XLSX, Source
 from .unit import (
     UnitRecord,
@@ -29,6 +29,8 @@ SUMMARY_HTML = "汇总.html"
 KEPT_DIR = "已替换的旧输出"  # unit folders with a reviewer's changes, moved here instead of being deleted
 RESERVED = frozenset(name.casefold() for name in (BATCH_DIR, SUMMARY_XLSX, SUMMARY_HTML, KEPT_DIR))
 TAIL_CHECKED = 1024  # bytes read from the end of an output to see that it was written to the end
+GROUP_UNITS = 16  # finished units whose records are made durable together
+GROUP_SECONDS = 1.0  # and the longest a finished unit waits for its group
 
 
 def copies_of(sources: Iterable[Source]) -> dict[str, Source]:
@@ -103,6 +105,8 @@ class Manifest:
         self.records: dict[str, UnitRecord] = {}
         self.claims: dict[str, str] = {}
         self.kept: list[Path] = []  # folders moved into KEPT_DIR by this run
+        self.pending: list[UnitRecord] = []  # units taken, their records and folders not yet stored
+        self._waiting_since = 0.0
         loaded = []
         for path in sorted(self.units.glob("*.json")):
             try:
@@ -122,6 +126,12 @@ class Manifest:
             if folded is not None:
                 self.claims[folded] = record.key
         self.taken = {name.casefold() for name in entries} | set(self.claims)
+        self._years = self._recorded_years()
+
+    def _recorded_years(self) -> set[str]:
+        """The 评价年度 the recorded units state (已登记的年度): with two of them folder names end with
+        the year, so a folder is first named as :func:`final_names` will most likely name it."""
+        return {r.year for r in self.records.values() if r.ok and r.unit and r.year}
 
     def staging(self, key: str) -> Path:
         """Where a worker writes the unit's files (暂存文件夹)."""
@@ -162,8 +172,9 @@ class Manifest:
         except OSError:
             return None
 
-    def _save(self, record: UnitRecord) -> None:
-        atomic_write_bytes(self._record_path(record.key), record.to_json())
+    def _save_all(self, records: list[UnitRecord]) -> None:
+        """Write ``records`` and make them durable as one group (成组保存)."""
+        atomic_write_all({self._record_path(r.key): r.to_json() for r in records})
 
     def _claim(self, key: str, name: str) -> None:
         self.claims[name.casefold()] = key
@@ -213,37 +224,66 @@ class Manifest:
             name, number = f"{base}（{number}）", number + 1
         return name
 
-    def install(self, record: UnitRecord) -> UnitRecord:
-        """Move a finished unit's files into its folder and store its record (登记结果).
-
-        The record is saved before the folder moves into place: after a crash in between, the record
-        names a folder that is missing and the unit is simply rebuilt — a unit folder without a
-        record, which would take its name, never exists.
-        """
+    def install(self, record: UnitRecord) -> None:
+        """Take a finished unit (登记结果): its old folder is released and a folder name is claimed at
+        once; its record and its folder follow with the next :meth:`commit`."""
         old = self.records.get(record.key)
         if old is not None:
             self._release(old)
-        staging = self.staging(record.key)
         if record.ok:
-            record.folder = self._free_name(folder_base(record))
+            if record.unit and record.year:
+                self._years.add(record.year)
+            record.folder = self._free_name(folder_base(record, with_year=len(self._years) > 1))
             self._claim(record.key, record.folder)
-            self._save(record)
-            try:
-                os.replace(staging, self.out / record.folder)
-            except OSError as exc:
-                shutil.rmtree(staging, ignore_errors=True)
-                self._unclaim(record.folder)
-                record = failed_record(
-                    UnitTask(
-                        record.key, record.source, "", "", record.digest, record.recipe, (), record.name
-                    ),
-                    f"无法写入输出文件夹「{self.out / record.folder}」：{os_error_text(exc)}",
-                    retry=True,
-                )
-                self._save(record)
-        else:
-            self._save(record)
         self.records[record.key] = record
+        if not self.pending:
+            self._waiting_since = time.monotonic()
+        self.pending.append(record)
+
+    def due(self) -> bool:
+        """Whether the units taken are to be committed now (该提交了): ``GROUP_UNITS`` of them, or
+        the first taken ``GROUP_SECONDS`` ago."""
+        return len(self.pending) >= GROUP_UNITS or (
+            bool(self.pending) and time.monotonic() - self._waiting_since >= GROUP_SECONDS
+        )
+
+    def commit(self) -> list[UnitRecord]:
+        """Store the records of the units taken since the last commit, then move their folders into
+        place (提交); returns the records as stored.
+
+        The records are written and made durable as one group (:func:`atomic_write_all`) before any
+        folder moves: after a crash in between, a record names a folder that is missing and the
+        unit is simply rebuilt — a unit folder without a record, which would take its name, never
+        exists.  A crash before the commit loses only the units taken since the last one: their
+        folders are still in ``incoming`` and are rebuilt by the next run.
+        """
+        if not self.pending:
+            return []
+        self._save_all(self.pending)
+        stored: list[UnitRecord] = []
+        while self.pending:
+            record = self.pending[0]
+            if record.ok:
+                record = self._move_into_place(record)
+            stored.append(record)
+            self.pending.pop(0)
+        return stored
+
+    def _move_into_place(self, record: UnitRecord) -> UnitRecord:
+        """Move a unit's staging folder to its folder; if that fails, the record says why."""
+        staging, folder = self.staging(record.key), str(record.folder)
+        try:
+            os.replace(staging, self.out / folder)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            self._unclaim(folder)
+            record = failed_record(
+                UnitTask(record.key, record.source, "", "", record.digest, record.recipe, (), record.name),
+                f"无法写入输出文件夹「{self.out / folder}」：{os_error_text(exc)}",
+                retry=True,
+            )
+            self._save_all([record])
+            self.records[record.key] = record
         return record
 
     def forget_missing(self, keys: set[str]) -> int:
@@ -252,6 +292,7 @@ class Manifest:
         for key in gone:
             self._release(self.records.pop(key))
             self._record_path(key).unlink(missing_ok=True)
+        self._years = self._recorded_years()
         return len(gone)
 
     def settle_names(self, keys: list[str]) -> None:
@@ -263,10 +304,11 @@ class Manifest:
         for record, _ in moves:
             os.replace(self.out / str(record.folder), self.staging(record.key))
             self._unclaim(str(record.folder))
-        for record, target in moves:  # record first, as in install()
+        for record, target in moves:
             record.folder = target
             self._claim(record.key, target)
-            self._save(record)
+        self._save_all([record for record, _ in moves])  # records first, as in commit()
+        for record, target in moves:
             os.replace(self.staging(record.key), self.out / target)
 
 

@@ -9,11 +9,12 @@ Layout of the output folder ``OUT``::
 
 A unit is skipped when its record matches the file's SHA-256, this xlperf version and the report
 formats, and its files are all still there; ``force`` rebuilds everything.  A unit whose file has left
-the inbox has its folder and record deleted, so ``OUT`` always mirrors the inbox.  Records are written one
-at a time as units finish, so an interrupted run (Ctrl+C, a killed process, a power cut) loses at
-most the units in progress, and the next run continues.  Folder names are settled at the end from
-all records — the unit name, then ``（2）``, ``（3）`` … for units sharing one, ordered by source
-path — so they, and the summary, do not depend on the order units finished in.
+the inbox has its folder and record deleted, so ``OUT`` always mirrors the inbox.  Records are written
+in small groups as units finish (:meth:`Manifest.commit`: synced together, up to 16 units or a
+second's worth), so an interrupted run loses at most the units in progress — and, for a killed process or a
+power cut, those finished since the last commit — and the next run continues.  Folder names are
+settled at the end from all records — the unit name, then ``（2）``, ``（3）`` … for units sharing
+one, ordered by source path — so they, and the summary, do not depend on the order units finished in.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from ..io.atomic import os_error_text
 from ..io.lock import LockHeld, hold, is_held
 from .inbox import BATCH_DIR, collect
 from .manifest import KEPT_DIR, SUMMARY_HTML, SUMMARY_XLSX, Manifest, copies_of
-from .pool import worker_pool
+from .pool import beside, fewer_collections, worker_pool
 from .progress import Progress
 from .unit import (
     RECORD_FORMAT,
@@ -56,6 +57,7 @@ REPORT_FORMATS = ("docx", "html", "xlsx", "review")
 
 EXIT_OK, EXIT_ERRORS, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
 INTERRUPT_GRACE = 10.0  # seconds an interrupted run waits for the units in hand
+IDLE_SECONDS = 0.5  # a pool run with no unit finished for this long commits the units it holds
 LOCK_WAIT = 3.0  # seconds a run waits for another one to leave the output folder
 TEMP_PREFIX, TEMP_OWNER = "xlperf-batch-", ".owner"  # a run's temporary folder, and its owner lock in it
 STALE_AGE = 600.0  # seconds after which a temporary folder without an owner lock is a killed run's
@@ -143,9 +145,14 @@ class BatchResult:
 
 
 def _execute(
-    tasks: list[UnitTask], jobs: int, done: Callable[[UnitRecord], None], stop_after: int | None
+    tasks: list[UnitTask],
+    jobs: int,
+    done: Callable[[UnitRecord], None],
+    stop_after: int | None,
+    idle: Callable[[], None] = lambda: None,
 ) -> bool:
-    """Build ``tasks`` (sequentially or in a pool), calling ``done`` per record; True if stopped early."""
+    """Build ``tasks`` (sequentially or in a pool), calling ``done`` per record and ``idle`` when no
+    unit has finished for ``IDLE_SECONDS``; True if stopped early."""
     limit = len(tasks) if stop_after is None else min(stop_after, len(tasks))
     if jobs <= 1 or limit <= 1:
         for task in tasks[:limit]:
@@ -164,12 +171,17 @@ def _execute(
                 reason = f"处理该工作簿的进程意外退出（{type(exc).__name__}），请重新运行"
                 done(failed_record(task, reason, retry=True))
 
+        def collect() -> None:
+            finished, _ = wait(running, timeout=IDLE_SECONDS, return_when=FIRST_COMPLETED)
+            if not finished:
+                idle()
+            for future in finished:
+                finish(future)
+
         try:
             for task in queue:
                 while len(running) >= jobs * 4:
-                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        finish(future)
+                    collect()
                 try:
                     running[pool.submit(build_unit, task)] = task
                 except BrokenProcessPool:  # a worker died; the units not yet started are redone next run
@@ -177,9 +189,7 @@ def _execute(
                         failed_record(task, "处理进程意外退出，本次未能处理该工作簿，请重新运行", retry=True)
                     )
             while running:
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    finish(future)
+                collect()
         except KeyboardInterrupt:
             for future in list(running):
                 future.cancel()
@@ -370,7 +380,7 @@ def run_batch(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"无法创建输出文件夹：{os_error_text(exc)}", path=str(out)) from None
-    with _terminate_as_interrupt(), _exclusive(out):
+    with _terminate_as_interrupt(), _exclusive(out), fewer_collections():
         try:
             result = _run(inbox, out, jobs, force, progress, stream, tuple(formats), templates, stop_after)
         except OSError as exc:  # the output folder: disk full, read-only, no permission
@@ -425,10 +435,15 @@ def _run(
         show = Progress(stream, bar=bar)
         show.start(len(tasks), result.skipped)
 
+        def commit() -> None:
+            for record in manifest.commit():
+                show.advance(record)
+
         def done(record: UnitRecord) -> None:
-            record = manifest.install(record)
+            manifest.install(record)
             result.built += 1
-            show.advance(record)
+            if manifest.due():
+                commit()
             _stop_if_terminated()
 
         try:
@@ -438,12 +453,14 @@ def _run(
                 elif task.key in copies:
                     original = copies[task.key]
                     done(duplicate_record(task, original.key, original.label))
+            commit()  # the files refused and the copies are recorded before any unit is built
             todo = [t for t in tasks if t.key not in problems and t.key not in copies]
-            result.interrupted = _execute(todo, jobs, done, stop_after)
+            result.interrupted = _execute(todo, jobs, done, stop_after, commit)
             _stop_if_terminated()
         except KeyboardInterrupt:
             result.interrupted = True
         finally:
+            commit()  # the units finished since the last commit, interrupted or not
             with contextlib.suppress(OSError):
                 show.finish()
     if not result.interrupted:
@@ -453,8 +470,9 @@ def _run(
 
         result.records = ordered([manifest.records[key] for key in keys])
         table = unit_table(result.records)  # built once for 汇总.xlsx and 汇总.html
-        result.summary = write_summary(result.records, out / SUMMARY_XLSX, table)
-        result.dashboard = write_dashboard(result.records, out / SUMMARY_HTML, result.notes, table)
+        with beside(write_dashboard, result.records, out / SUMMARY_HTML, result.notes, table):
+            result.summary = write_summary(result.records, out / SUMMARY_XLSX, table)
+        result.dashboard = out / SUMMARY_HTML
     else:
         result.records = [manifest.records[key] for key in keys if key in manifest.records]
     result.kept = manifest.kept

@@ -21,7 +21,7 @@ from ..core.findings import SEVERITY_LABELS, Finding, count_by_severity
 from ..core.metrics import METRICS
 from ..core.numbers import parse_number, parse_text
 from ..errors import OutputError, XlperfError
-from ..io.atomic import atomic_write_bytes, os_error_text, without_fsync
+from ..io.atomic import atomic_write_bytes, into_staging, os_error_text
 from ..io.filenames import safe_output_name
 from ..workbook.build import BuildResult, build_workbook
 
@@ -305,7 +305,7 @@ def build_unit(task: UnitTask) -> UnitRecord:
     staging = Path(task.staging)
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        with without_fsync():  # the staging folder is moved into place whole, its sizes recorded
+        with into_staging():  # the staging folder is moved into place whole, its sizes recorded
             # never a path named inside a submitted workbook: it is another unit's file, not ours to open
             result = build_workbook(Path(task.path), staging, named_previous=False)
             assert result.output is not None

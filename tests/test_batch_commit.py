@@ -1,0 +1,125 @@
+"""The batch stores finished units in groups (成组提交): one sync for several records, folders after.
+
+Every record must be on disk before its unit's folder moves into place (a folder without a record
+would take its name for good), yet one ``fsync`` pass per unit cost the main process about as much
+as a unit's reports.  The records of several finished units are therefore written and synced as
+one group, then their folders moved; the order is checked here on a real run by watching the
+manifest's writes and moves.  Folder names carry the 评价年度 as soon as a second year appears, so
+the end of a run moves only the folders named before that.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from tools.generate import generate_workbooks
+from xlperf.batch import manifest, run_batch
+from xlperf.batch.run import BATCH_DIR
+from xlperf.io import atomic
+from xlperf.io.atomic import atomic_write_all
+from xlperf.io.xlsxpatch import patch_workbook
+from xlperf.workbook.read import read_workbook
+
+UNITS = 20
+
+
+def _set_year(path: Path, year: int) -> None:
+    patch_workbook(path, path, {read_workbook(path).locator.names["year"]: year})
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Twenty units of 2024 but the second (in key order), which is of 2023."""
+    box = tmp_path_factory.mktemp("commit") / "收件箱"
+    paths = sorted(generate_workbooks(box, UNITS), key=lambda p: p.relative_to(box).as_posix())
+    for number, path in enumerate(paths):
+        _set_year(path, 2023 if number == 1 else 2024)
+    return box
+
+
+def test_records_are_synced_in_groups_before_their_folders_move(
+    inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "输出"
+    stored: set[str] = set()  # record files written and synced so far
+    groups: list[int] = []
+    moved: list[str] = []  # staging folders moved into place, each with its record already stored
+    parked = []
+
+    def write_all(files: dict[Path, bytes]) -> None:
+        atomic_write_all(files)
+        groups.append(len(files))
+        assert files, "an empty group was written"
+        stored.update(path.stem for path in files)
+
+    real_replace = os.replace
+
+    def replace(src: os.PathLike[str] | str, dst: os.PathLike[str] | str) -> None:
+        src, dst = Path(src), Path(dst)
+        if src.parent.name == "incoming":  # a unit's folder moves into place: its record is stored
+            assert src.name in stored, f"folder {dst.name} moved before its record was synced"
+            moved.append(src.name)
+        elif dst.parent.name == "incoming":
+            parked.append(src.name)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(manifest, "atomic_write_all", write_all)
+    monkeypatch.setattr(manifest.os, "replace", replace)
+    result = run_batch(inbox, out, jobs=2, formats=("html",), stream=io.StringIO())
+
+    assert result.built == UNITS and not result.failed and len(set(moved)) == UNITS
+    assert len(groups) < UNITS and max(groups) <= manifest.GROUP_UNITS  # fewer syncs than units
+    assert sum(groups) >= UNITS
+    records = sorted((out / BATCH_DIR / "units").glob("*.json"))
+    assert {p.stem for p in records} == stored and len(records) == UNITS
+    # Two years: every folder ends with its year; only those named before the 2023 unit finished moved.
+    assert all(r.folder and r.folder.endswith(r.year) for r in result.records)
+    assert len(parked) <= 4  # named before it: about the units in hand when it finished
+    assert sorted(p.name for p in out.iterdir() if p.name != BATCH_DIR and p.is_dir()) == sorted(
+        r.folder for r in result.records if r.folder
+    )
+
+
+def test_a_group_write_syncs_every_file_before_any_rename_and_each_folder_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: events.append("fsync") or real_fsync(fd))
+    monkeypatch.setattr(
+        atomic.os,
+        "replace",
+        lambda src, dst: events.append(f"rename {Path(dst).name}") or real_replace(src, dst),
+    )
+    (tmp_path / "b").mkdir()
+    files = {tmp_path / "1.json": b"one", tmp_path / "2.json": b"two", tmp_path / "b" / "3.json": b"three"}
+    atomic_write_all(files)
+    assert {path.read_bytes() for path in files} == {b"one", b"two", b"three"}
+    renames = [i for i, e in enumerate(events) if e.startswith("rename")]
+    assert events[: renames[0]] == ["fsync"] * 3  # every file synced before the first rename
+    assert events[renames[-1] + 1 :] == ["fsync"] * 2  # then each of the two folders once
+    assert not [p for p in tmp_path.rglob("*") if atomic.TEMP_MARKER in p.name]
+
+
+def test_a_failed_group_write_leaves_no_temporary_file_and_the_old_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "1.json").write_bytes(b"old")
+    real_fsync = os.fsync
+    calls: list[int] = []
+
+    def fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 2:
+            raise OSError(28, os.strerror(28))  # the disk fills up at the second file
+        real_fsync(fd)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    with pytest.raises(atomic.OutputError, match="磁盘空间已满"):
+        atomic_write_all({tmp_path / "1.json": b"new", tmp_path / "2.json": b"two"})
+    assert (tmp_path / "1.json").read_bytes() == b"old" and not (tmp_path / "2.json").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["1.json"]
