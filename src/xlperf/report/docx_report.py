@@ -47,7 +47,14 @@ from ..io.safety import MAX_FILE_BYTES, check_package
 from ..io.safexml import parse_xml
 from ..io.zipcopy import ZipWriter
 from .charts import chart_png, overview_bars, section_bars
-from .templates import REVIEW_FILES, TEMPLATE_FILES, ReportError, template_error, template_file
+from .templates import (
+    REVIEW_FILES,
+    TEMPLATE_FILES,
+    ReportEnvironment,
+    ReportError,
+    template_error,
+    template_file,
+)
 from .text import clean_text
 from .word_layout import SCORE_TABLE_CAPTION, TEXT_WIDTH_CM
 
@@ -120,7 +127,7 @@ class CompiledTemplate:
 
 
 # The Word templates' Jinja environment: autoescape on, undefined names are errors.
-_ENVIRONMENT = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+_ENVIRONMENT = ReportEnvironment(autoescape=True, undefined=jinja2.StrictUndefined)
 _COMPILED: dict[bytes, CompiledTemplate] = {}
 
 
