@@ -93,6 +93,7 @@ class _Part:
     lines: tuple[str, ...]  # the Jinja source split at paragraphs, for error messages
     properties: bool = False  # docProps/core.xml: text only, no pictures
     own_drawings: bool = False  # the template's own pictures (wp:docPr): renumbered in the parsed part
+    rel_ids: frozenset[str] = frozenset()  # the part's relationship ids in the template
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,8 @@ def compile_template(data: bytes, shown: str) -> CompiledTemplate:
             template = _ENVIRONMENT.from_string(source)
         except jinja2.TemplateError as exc:
             raise template_error(exc, shown, lines, None if name == document else name) from None
-        parts.append(_Part(name, template, lines, name in core, "docPr" in source))
+        rel_ids = frozenset(r.id for r in _relationships(entries, name))
+        parts.append(_Part(name, template, lines, name in core, "docPr" in source, rel_ids))
     body = parse_xml(entries[document])
     fix = bool(_COLUMN_TAGS.search("".join(body.itertext())))
     # only the 自评表 is parsed after rendering when nothing else needs the tree: charts are numbered
@@ -459,7 +461,7 @@ def render_package(compiled: CompiledTemplate, context: dict[str, Any], shown: s
     images = _chart_images(context)
     ids = itertools.count(1001)
     for part in compiled.parts:
-        rel_ids = {r.id for r in _relationships(entries, part.name)}
+        rel_ids = set(part.rel_ids)
         # charts are numbered as they are placed, unless the parsed part is renumbered afterwards
         is_document = part.name == compiled.document
         renumbered = part.own_drawings or (is_document and compiled.whole_tree)

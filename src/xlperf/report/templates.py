@@ -3,6 +3,7 @@ the Chinese error for a broken template.  Shared by the Word and HTML renderers 
 
 from __future__ import annotations
 
+import functools
 import re
 import traceback
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ class ReportError(XlperfError):
     """A report cannot be produced (报告无法生成): a broken user template, or errors under ``strict``."""
 
 
+@functools.lru_cache(maxsize=1)  # where xlperf is installed does not change while it runs
 def bundled_templates() -> Traversable:
     """The templates shipped with xlperf (内置模板): ``xlperf/templates`` installed, else ``templates/``."""
     try:
