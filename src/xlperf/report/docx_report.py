@@ -21,6 +21,7 @@ pinned to the versions ``tests/test_docx_docxtpl_equality.py`` compares this ren
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import itertools
@@ -482,16 +483,26 @@ def render_package(compiled: CompiledTemplate, context: dict[str, Any], shown: s
         image.media = None
     for part_name, added in media:
         rels = opc.rels_part(part_name)
-        entries[rels] = opc.add_relationships(
-            entries.get(rels), part_name, [(rid, IMAGE_REL, name) for rid, name, _png in added]
-        )[0]
+        entries[rels] = _with_images(
+            entries.get(rels), part_name, tuple((rid, name) for rid, name, _ in added)
+        )
         for _rid, name, png in added:
             entries[name] = png
     if media and opc.CONTENT_TYPES in entries:
-        entries[opc.CONTENT_TYPES] = opc.with_content_types(
-            entries[opc.CONTENT_TYPES], defaults={"png": "image/png"}
-        )
+        entries[opc.CONTENT_TYPES] = _with_png_type(entries[opc.CONTENT_TYPES])
     return _zip(entries, compiled)
+
+
+@functools.lru_cache(maxsize=32)  # a template's renders with as many charts add the same relationships
+def _with_images(rels: bytes | None, part: str, added: tuple[tuple[str, str], ...]) -> bytes:
+    """The relationships part ``rels`` of ``part`` with an image relationship per ``(id, media part)``."""
+    return opc.add_relationships(rels, part, [(rid, IMAGE_REL, name) for rid, name in added])[0]
+
+
+@functools.lru_cache(maxsize=16)
+def _with_png_type(content_types: bytes) -> bytes:
+    """``[Content_Types].xml`` knowing ``.png`` files (image/png)."""
+    return opc.with_content_types(content_types, defaults={"png": "image/png"})
 
 
 def _zip(entries: dict[str, bytes], compiled: CompiledTemplate) -> bytes:
