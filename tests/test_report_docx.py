@@ -531,3 +531,35 @@ def test_control_characters_are_dropped_from_a_value_printed_as_safe(example, tm
     data = dataclasses.replace(example.data, fields={**example.data.fields, "unit_name": "甲\x01镇\x08"})
     out = render_reports(evaluate(data), [], tmp_path / "out", formats=["docx"], templates=user)["docx"]
     assert Document(str(out)).paragraphs[0].text == "单位：甲镇"
+
+
+def test_charts_take_relationship_ids_the_template_does_not_use(example, tmp_path):
+    """A template whose body already has an ``rIdXlperf1`` relationship keeps it; the charts get other ids,
+    on every render of the compiled template."""
+    from xlperf.report.templates import bundled_templates
+
+    user = tmp_path / "tpl"
+    user.mkdir()
+    source = (bundled_templates() / "report.docx").read_bytes()
+    rels_name = "word/_rels/document.xml.rels"
+    with zipfile.ZipFile(io.BytesIO(source)) as zin, zipfile.ZipFile(user / "report.docx", "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == rels_name:
+                link = (
+                    '<Relationship Id="rIdXlperf1" TargetMode="External" Target="https://example.org/" '
+                    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"/>'
+                )
+                data = data.replace(b"</Relationships>", link.encode() + b"</Relationships>")
+            zout.writestr(info, data)
+    for run in (1, 2):
+        path = render_reports(
+            example, example.findings, tmp_path / f"out{run}", formats=["docx"], templates=user
+        )["docx"]
+        with zipfile.ZipFile(path) as package:
+            rels = etree.fromstring(package.read(rels_name))
+        ids = [r.get("Id") for r in rels]
+        images = [r for r in rels if r.get("Type").endswith("/image")]
+        assert len(ids) == len(set(ids)) and len(images) == len(example.roots) + 1
+        assert "https://example.org/" in [r.get("Target") for r in rels if r.get("Id") == "rIdXlperf1"]
+        assert all(r.get("Id") != "rIdXlperf1" for r in images)

@@ -20,6 +20,7 @@ order, as Excel requires.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import numbers
 import unicodedata
@@ -131,15 +132,14 @@ def wrapped_height(cells: Iterable[tuple[str, float]], font_size: float = 11) ->
     Excel and LibreOffice keep a row's stored height when they open a file, so a row of long wrapped
     text written without one prints cut off; this estimates the lines each text takes at its width.
     """
-    lines = max(
-        (
-            sum(max(1, math.ceil(text_width(part) / max(width - 1, 1))) for part in text.split("\n"))
-            for text, width in cells
-            if text
-        ),
-        default=1,
-    )
+    lines = max((_wrapped_lines(text, width) for text, width in cells if text), default=1)
     return round(lines * font_size * 1.3 + 0.7, 2)  # 宋体 11: 15 points a line, as Excel shows it
+
+
+@functools.lru_cache(maxsize=4096)  # a batch's 自评表 rows repeat the rubric's names (≈1 MB at most)
+def _wrapped_lines(text: str, width: float) -> int:
+    """The lines ``text`` takes wrapped in a column ``width`` wide, worked out once per process."""
+    return sum(max(1, math.ceil(text_width(part) / max(width - 1, 1))) for part in text.split("\n"))
 
 
 def _escape(text: str) -> str:

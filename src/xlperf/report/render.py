@@ -255,7 +255,12 @@ def render_reports(
     from .charts import find_cjk_font
 
     font = find_cjk_font() if "docx" in wanted else None
-    ctx = presentation_context(ev, findings, chart_labels_are_codes=font is None)
+    # the 复核意见 has its own context: the report's is built only for the report's formats
+    ctx = (
+        presentation_context(ev, findings, chart_labels_are_codes=font is None)
+        if set(wanted) - {"review"}
+        else {}
+    )
     name = safe_output_name(stem) if stem else default_stem(ev)
     out = Path(out_dir)
     try:

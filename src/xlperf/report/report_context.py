@@ -46,6 +46,7 @@ _MARKS = (
     ("arabic", re.compile(r"^\d{1,2}\s*[、.．](?!\d)\s*")),
     ("paren_arabic", re.compile(r"^[（(]\s*\d{1,2}\s*[)）]\s*[、.．]?\s*")),
 )
+_MARK_STARTS = frozenset(ORDINALS + "（(")  # the first character of every mark but a digit's
 _LEAD = re.compile(r"^(.{1,30}?[。：:])(?=.)")
 
 
@@ -75,6 +76,9 @@ def _number_value(mark: str) -> int:
 def _numbering(text: str) -> tuple[str, int, str]:
     """The numbering style a pasted paragraph starts with, its number and its text without it
     (``""`` style when unnumbered)."""
+    first = text[:1]
+    if not (first in _MARK_STARTS or first.isdecimal()):  # no mark starts here (re's \d is isdecimal)
+        return "", 0, text
     for style, pattern in _MARKS:
         match = pattern.match(text)
         if match and match.end() < len(text):

@@ -3,12 +3,14 @@ the Chinese error for a broken template.  Shared by the Word and HTML renderers 
 
 from __future__ import annotations
 
+import functools
 import re
 import traceback
 from collections.abc import Callable, Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -24,6 +26,7 @@ class ReportError(XlperfError):
     """A report cannot be produced (报告无法生成): a broken user template, or errors under ``strict``."""
 
 
+@functools.lru_cache(maxsize=1)  # where xlperf is installed does not change while it runs
 def bundled_templates() -> Traversable:
     """The templates shipped with xlperf (内置模板): ``xlperf/templates`` installed, else ``templates/``."""
     try:
@@ -77,6 +80,28 @@ class _TraversableLoader(jinja2.BaseLoader):
         return text, shown, uptodate
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class ReportEnvironment(jinja2.Environment):
+    """The reports' Jinja environment (报告模板环境): ``x.key`` on a plain dict reads the item at once.
+
+    Jinja tries ``getattr(x, "key")`` first and takes the item only after that fails, and the report
+    contexts are dicts: the failed attribute lookup was the largest cost of a render.  A name a dict
+    has as an attribute (``items``, ``keys`` …) and every other object still go through Jinja's own
+    lookup, so a template reads exactly what it read before.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``obj.attribute`` as Jinja reads it (attribute first, then item)."""
+        if obj.__class__ is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 _ENVIRONMENTS: dict[str, jinja2.Environment] = {}
 
 
@@ -89,7 +114,7 @@ def jinja_environment(user_dir: Path | None = None) -> jinja2.Environment:
     key = str(Path(user_dir).resolve()) if user_dir is not None else ""
     env = _ENVIRONMENTS.get(key)
     if env is None:
-        env = jinja2.Environment(
+        env = ReportEnvironment(
             loader=_TraversableLoader(Path(key) if key else None),
             autoescape=True,
             undefined=jinja2.StrictUndefined,

@@ -1,0 +1,47 @@
+"""The reports' Jinja environment reads ``x.key`` on a dict as Jinja does (报告模板环境)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import jinja2
+import pytest
+
+from xlperf.report.templates import ReportEnvironment
+
+
+def _both(source: str, **context: object) -> tuple[str, str]:
+    """``source`` rendered by the report environment and by a plain Jinja one."""
+    ours = ReportEnvironment(autoescape=True, undefined=jinja2.StrictUndefined)
+    plain = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    return ours.from_string(source).render(context), plain.from_string(source).render(context)
+
+
+def test_a_dict_item_reads_with_a_dot_and_with_brackets() -> None:
+    ours, plain = _both(
+        "{{ x.unit }}|{{ x['unit'] }}|{{ x.score.total }}", x={"unit": "<镇>", "score": {"total": 80}}
+    )
+    assert ours == plain == "&lt;镇&gt;|&lt;镇&gt;|80"
+
+
+def test_a_name_a_dict_has_as_attribute_is_still_the_attribute() -> None:
+    x = {"items": "条目", "keys": "键", "unit": "镇"}
+    ours, plain = _both(
+        "{{ x.items is callable }}|{{ x['items'] }}|{% for k in x.keys() %}{{ k }},{% endfor %}", x=x
+    )
+    assert ours == plain == "True|条目|items,keys,unit,"
+
+
+def test_objects_and_dict_subclasses_read_as_before() -> None:
+    class Row:
+        code = "1.1"
+
+    x = OrderedDict(code="2.1")
+    ours, plain = _both("{{ r.code }}|{{ x.code }}|{{ x.move_to_end is callable }}", r=Row(), x=x)
+    assert ours == plain == "1.1|2.1|True"
+
+
+def test_a_missing_key_is_still_an_error() -> None:
+    env = ReportEnvironment(undefined=jinja2.StrictUndefined)
+    with pytest.raises(jinja2.UndefinedError, match="unit"):
+        env.from_string("{{ x.unit }}").render(x={"year": 2024})
