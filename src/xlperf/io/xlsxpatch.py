@@ -234,14 +234,15 @@ class _SheetPatcher:
         columns: list[int] = []
         cells: list[etree._Element] = []
         previous = 0
+        digits = str(row_number)
         for cell in row.iterchildren(self.tag_c):
             ref = cell.get("r")
             if ref is None:
                 column = previous + 1
-                cell.set("r", f"{column_letters(column)}{row_number}")
+                cell.set("r", f"{column_letters(column)}{digits}")
             else:
                 column, row_text = _cell_reference(ref)
-                if not 1 <= column <= MAX_COL or row_text != str(row_number):
+                if not 1 <= column <= MAX_COL or row_text != digits:
                     raise self._fail(f"第 {row_number} 行中的单元格引用 {ref!r} 无效")
             if column <= previous:
                 raise self._fail(f"第 {row_number} 行的单元格顺序错误（{cell.get('r')}）")
@@ -347,14 +348,14 @@ class _SheetPatcher:
             formula = None
         elif value.formula is not None:
             formula = self._set_formula(cell, formula, value.formula)
-        if value.kind == "none" and (formula is not None or self._in_array_formula(row, column)):
+        is_result = formula is not None or self._in_array_formula(row, column)
+        if value.kind == "none" and is_result:
             value = EMPTY_RESULT  # an empty result is stored as Excel stores it: t="str", <v></v>
         if value.kind == "none":
             if old_v is not None:
                 cell.remove(old_v)
             cell.attrib.pop("t", None)
             return
-        is_result = formula is not None or self._in_array_formula(row, column)
         if value.kind == "s" and not is_result:
             if old_v is not None:
                 cell.remove(old_v)
