@@ -253,6 +253,30 @@ def test_unreadable_packages_raise_a_chinese_error(books: dict[str, Path], tmp_p
         read_workbook(tmp_path / "cut.xlsx")
 
 
+def test_number_styles_are_read_once_per_content_and_damage_names_each_file(
+    books: dict[str, Path], tmp_path: Path
+) -> None:
+    from xlperf.workbook import decoder
+
+    copy = shutil.copy(books["example"], tmp_path / "copy.xlsx")
+    decoder._kept_number_styles.cache_clear()
+    first, second = _open(books["example"]), _open(copy)  # two units of one template: one parse
+    assert decoder._kept_number_styles.cache_info().hits == 1
+    assert second.package.percent_styles == first.package.percent_styles != frozenset()
+    plain = _rewrite(  # other styles: read anew, no percent formats left
+        books["example"], tmp_path / "plain.xlsx", lambda p: p.update({"xl/styles.xml": re.sub(
+            rb'numFmtId="(9|10)"', b'numFmtId="2"', re.sub(rb'(formatCode="[^"]*)%', rb"\1", p["xl/styles.xml"]))})
+    )  # fmt: skip
+    assert _open(plain).package.percent_styles == frozenset()
+    for name in ("one.xlsx", "two.xlsx"):
+        broken = _rewrite(
+            books["example"], tmp_path / name, lambda p: p.update({"xl/styles.xml": b"<styleSheet"})
+        )
+        with pytest.raises(UnreadableFileError, match="styles.xml") as raised:
+            read_workbook(broken)
+        assert raised.value.path == str(broken)
+
+
 NAME_TEXTS = [
     "'基本信息'!$B$4",
     "基本信息!$B$4",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import zipfile
 from functools import cache
@@ -87,6 +88,13 @@ def test_damage_is_repaired_and_every_input_carried_over(kind: str, folder: Path
         == build_workbook(_master(folder), folder / "rebuilt" / "master").evaluation.total
     )
     assert not [f for f in rebuilt.findings if f.check.startswith("workbook")]
+
+
+def test_an_upgraded_workbook_spells_its_chinese_in_utf8(folder: Path) -> None:
+    _, result, _ = _upgraded(folder, REPAIRABLE[0])
+    assert result.output is not None
+    with zipfile.ZipFile(result.output) as zf:
+        assert [name for name in zf.namelist() if re.search(rb"&#\d+;", zf.read(name))] == []
 
 
 def test_each_damage_is_named_in_the_report(folder: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -46,6 +47,12 @@ def test_committed_workbooks_are_the_generator_output(relative: str, tmp_path: P
     assert sorted(committed) == sorted(regenerated)
     changed = [name for name in committed if committed[name] != regenerated[name]]
     assert changed == [], f"{relative} is stale; regenerate it (workbook/README.md): {changed}"
+
+
+def test_a_new_workbook_spells_its_chinese_in_utf8(example_book: Path) -> None:
+    parts = _parts(example_book)
+    assert [name for name, data in parts.items() if re.search(rb"&#\d+;", data)] == []  # not &#22522;
+    assert "基本信息".encode() in b"".join(parts.values())
 
 
 def test_docs_are_generated_from_the_contract() -> None:

@@ -754,6 +754,31 @@ def test_awkward_strings_and_numbers(feature_xlsx: Path, tmp_path: Path) -> None
     assert cached[("Report", "A6")] == "emoji 😀 and 汉字"
 
 
+def test_reencode_utf8_spells_characters_as_utf8_and_keeps_the_document(tmp_path: Path) -> None:
+    path = tmp_path / "ascii.xlsx"
+    wb = openpyxl.Workbook()  # openpyxl writes its worksheets in ASCII: 汉字 as &#27721;&#23383;
+    ws = wb.active
+    ws.title = "基本信息"
+    ws["A1"], ws["A2"], ws["B2"] = "单位名称\n第二行", '=B2&"元"', 12.5
+    ws["A3"] = "<&> 😀"
+    wb.save(path)
+    before, entries = openpyxl_values(path, data_only=False), zipfile.ZipFile(path).infolist()
+    assert b"&#" in read_part(path, "xl/worksheets/sheet1.xml")
+    untouched = {
+        i.filename: read_part(path, i.filename) for i in entries if b"&#" not in read_part(path, i.filename)
+    }
+
+    xlsxpatch.reencode_utf8(path)
+
+    assert openpyxl_values(path, data_only=False) == before
+    assert [i.filename for i in zipfile.ZipFile(path).infolist()] == [i.filename for i in entries]
+    sheet = read_part(path, "xl/worksheets/sheet1.xml")
+    assert b"&#" not in sheet.replace(b"&#10;", b"") and "单位名称".encode() in sheet
+    assert sheet.startswith(b'<?xml version="1.0" encoding="UTF-8"')
+    assert {name: read_part(path, name) for name in untouched} == untouched
+    assert calamine_value(calamine_grid(path, "基本信息"), "A3") == "<&> 😀"
+
+
 # ------------------------------------------------------------------------------------------
 # Property test and speed
 # ------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ output names made safe by :mod:`xlperf.io.filenames`.
 
 from __future__ import annotations
 
+import functools
 import re
 import stat
 import struct
@@ -109,8 +110,10 @@ ZIP_DAMAGE = (
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def part_limit(name: str) -> PartLimit | None:
-    """The :data:`PART_LIMITS` entry for a part name (部件上限), None for a part xlperf never parses."""
+    """The :data:`PART_LIMITS` entry for a part name (部件上限), None for a part xlperf never parses;
+    kept per name, since every unit of a batch has the same parts."""
     key = name.lower()
     return next((limit for pattern, limit in PART_LIMITS if pattern.fullmatch(key)), None)
 

@@ -26,6 +26,7 @@ from ..core.metrics import GOAL_SOURCE, METRIC_BY_LABEL, METRICS
 from ..core.model import IndicatorRow, QuarterRow, UnitData
 from ..core.numbers import parse_text
 from ..core.rules import RULES, Proportional
+from ..io.xlsxpatch import reencode_utf8
 from ..io.xlsxwrite import wrapped_height
 from . import contract as c
 from .build import BuildResult
@@ -394,6 +395,7 @@ def create_workbook(data: UnitData, path: Path, previous: Path | None = None) ->
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".xlperf-new-") as tmp:
         skeleton = Path(tmp) / path.name
         new_workbook(data).save(skeleton)
+        reencode_utf8(skeleton)  # openpyxl spells the Chinese as &#…; references
         result = build_workbook(skeleton, Path(tmp) / "out", previous=previous)
         assert result.output is not None
         os.replace(result.output, path)

@@ -13,12 +13,13 @@ faster.  Reading the contract from the decoded book is :mod:`xlperf.workbook.rea
 
 from __future__ import annotations
 
+import functools
 import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from lxml import etree
 
@@ -28,6 +29,7 @@ from ..io.cellref import column_index as column_index_from_string
 from ..io.cellref import column_letters as get_column_letter
 from ..io.cellref import range_boundaries
 from ..io.safety import MAX_MERGED_CELLS, part_limit
+from ..io.safexml import parse_xml
 from .numfmt import BUILTIN_FORMATS, MAC_EPOCH, WINDOWS_EPOCH, is_date_format, is_timedelta_format
 
 __all__ = ["Book", "Damaged", "guarded", "open_book"]
@@ -84,6 +86,41 @@ def _cast_number(text: str) -> int | float:
     return float(text) if "." in text or "E" in text or "e" in text else int(text)
 
 
+class _NumberStyles(NamedTuple):
+    """Indices of the cell styles (``cellXfs``) whose number format shows a date, a duration, a percent."""
+
+    dates: frozenset[int]
+    durations: frozenset[int]
+    percents: frozenset[int]
+
+
+def _read_number_styles(styles: bytes) -> _NumberStyles:
+    """The number styles of a ``styles.xml`` (数字格式)."""
+    root = parse_xml(styles, part="xl/styles.xml")
+    custom = {
+        int(fmt.get("numFmtId", "-1")): fmt.get("formatCode") for fmt in root.iter(f"{{{_MAIN}}}numFmt")
+    }
+    xfs = root.find(f"{{{_MAIN}}}cellXfs")
+    dates, durations, percents = set(), set(), set()
+    for index, xf in enumerate(xfs.iter(f"{{{_MAIN}}}xf") if xfs is not None else ()):
+        number = int(xf.get("numFmtId", "0"))
+        code = custom[number] if number in custom else BUILTIN_FORMATS.get(number)
+        if is_date_format(code):
+            dates.add(index)
+        if is_timedelta_format(code):
+            durations.add(index)
+        if "%" in (code or ""):
+            percents.add(index)
+    return _NumberStyles(frozenset(dates), frozenset(durations), frozenset(percents))
+
+
+#: The number styles of the last few ``styles.xml`` met, by content (按内容保留): the units of a batch
+#: come from one template, so theirs are nearly always the same bytes.  Only a part of ordinary size is
+#: kept (a real one is 8–30 KB), so at most 16 × 256 KB of keys are held.
+_kept_number_styles = functools.lru_cache(maxsize=16)(_read_number_styles)
+_KEEP_STYLES = 256 * 2**10
+
+
 class _Package:
     """The parts of an .xlsx that reading inputs needs (工作簿部件), parsed on first use."""
 
@@ -104,8 +141,7 @@ class _Package:
         self.workbook_part = workbook_part
         self.strings_part = overrides.get(_SHARED_STRINGS_TYPE) or None
         self._strings: list[str] | None = None
-        self.date_styles, self.timedelta_styles = self._number_styles()
-        self._percent_styles: set[int] | None = None
+        self.date_styles, self.timedelta_styles, self.percent_styles = self._number_styles()
 
     def has(self, part: str) -> bool:
         """Whether the package holds ``part``."""
@@ -134,42 +170,15 @@ class _Package:
         self.entry(rels_part)
         return {rel_id: rel for rel_id, rel in self.package.relationships(part).items() if not rel.external}
 
-    def _number_styles(self) -> tuple[set[int], set[int]]:
-        """Indices of the cell styles whose number format shows a date / a duration (日期格式)."""
+    def _number_styles(self) -> _NumberStyles:
+        """The cell styles whose number format shows a date, a duration or a percent (数字格式)."""
         if not self.has("xl/styles.xml"):
-            return set(), set()
-        root = self.xml("xl/styles.xml")
-        custom = {
-            int(fmt.get("numFmtId", "-1")): fmt.get("formatCode") for fmt in root.iter(f"{{{_MAIN}}}numFmt")
-        }
-        xfs = root.find(f"{{{_MAIN}}}cellXfs")
-        dates, durations = set(), set()
-        for index, xf in enumerate(xfs.iter(f"{{{_MAIN}}}xf") if xfs is not None else ()):
-            number = int(xf.get("numFmtId", "0"))
-            code = custom[number] if number in custom else BUILTIN_FORMATS.get(number)
-            if is_date_format(code):
-                dates.add(index)
-            if is_timedelta_format(code):
-                durations.add(index)
-        return dates, durations
-
-    def percent_styles(self) -> set[int]:
-        """Indices of the cell styles whose number format shows a percent (百分比格式), parsed on first use."""
-        if self._percent_styles is None:
-            self._percent_styles = set()
-            if self.has("xl/styles.xml"):
-                root = self.xml("xl/styles.xml")
-                custom = {
-                    int(f.get("numFmtId", "-1")): f.get("formatCode") or ""
-                    for f in root.iter(f"{{{_MAIN}}}numFmt")
-                }
-                xfs = root.find(f"{{{_MAIN}}}cellXfs")
-                for index, xf in enumerate(xfs.iter(f"{{{_MAIN}}}xf") if xfs is not None else ()):
-                    number = int(xf.get("numFmtId", "0"))
-                    code = custom[number] if number in custom else BUILTIN_FORMATS.get(number) or ""
-                    if "%" in code:
-                        self._percent_styles.add(index)
-        return self._percent_styles
+            return _NumberStyles(frozenset(), frozenset(), frozenset())
+        styles = self.package.read(self.entry("xl/styles.xml"))
+        try:
+            return (_kept_number_styles if len(styles) <= _KEEP_STYLES else _read_number_styles)(styles)
+        except UnreadableFileError as exc:  # damage is not kept: named with this file
+            raise UnreadableFileError(exc.message, path=str(self.path)) from None
 
     def shared_string(self, index: int) -> str:
         if self._strings is None:
@@ -363,7 +372,7 @@ class _Sheet:
         """Whether the number in ``address`` is shown as a percent (以百分比显示), i.e. typed as ``12%``."""
         cell = self.cells.get(self.merged.get(address, address))
         style = cell.style if cell is not None else None
-        return bool(style) and int(style or 0) in self.package.percent_styles()
+        return bool(style) and int(style or 0) in self.package.percent_styles
 
     def cached_at(self, address: str) -> object:
         """The saved result of the formula in ``address`` (公式缓存值), None when there is none."""

@@ -11,7 +11,7 @@ from ...core.model import UnitData
 from ...core.rubric import build_rubric
 from ...errors import OutputError, XlperfError
 from ...io.atomic import backup_file
-from ...io.xlsxpatch import Formula, patch_workbook
+from ...io.xlsxpatch import Formula, patch_workbook, reencode_utf8
 from .. import contract as c
 from ..build import build_workbook
 from ..create import new_workbook
@@ -132,6 +132,7 @@ def upgrade_workbook(path: Path, output: Path | None = None, *, in_place: bool =
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".xlperf-upgrade-") as tmp:
             skeleton = Path(tmp) / "skeleton.xlsx"
             new.save(skeleton)
+            reencode_utf8(skeleton)
             if formula_cells:
                 patch_workbook(skeleton, skeleton, formula_cells)
             verify_carried(path, skeleton, carries)  # the build then changes computed cells only
