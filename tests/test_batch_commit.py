@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
+from helpers_batch import summary_contents, unit_folders
 from tools.generate import generate_workbooks
 from xlperf.batch import manifest, run_batch
 from xlperf.batch.run import BATCH_DIR
@@ -123,3 +125,37 @@ def test_a_failed_group_write_leaves_no_temporary_file_and_the_old_files(
         atomic_write_all({tmp_path / "1.json": b"new", tmp_path / "2.json": b"two"})
     assert (tmp_path / "1.json").read_bytes() == b"old" and not (tmp_path / "2.json").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["1.json"]
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name == "nt", reason="POSIX signals")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_an_interrupt_in_the_middle_of_a_commit_waits_until_the_commit_is_whole(
+    inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sig: int
+) -> None:
+    """SIGTERM or Ctrl+C arriving between two folder moves of a group does not cut the group: every
+    folder moved has its record, none is moved twice, and the next run ends as a clean run does."""
+    clean = tmp_path / "一次完成"
+    run_batch(inbox, clean, jobs=1, formats=("html",), stream=io.StringIO())
+    out = tmp_path / "输出"
+    real_replace = os.replace
+    moves: list[str] = []
+
+    def replace(src: os.PathLike[str] | str, dst: os.PathLike[str] | str) -> None:
+        real_replace(src, dst)
+        if Path(src).parent.name == "incoming":
+            moves.append(Path(dst).name)
+            if len(moves) == 3:  # the signal comes while the first group's folders move
+                os.kill(os.getpid(), sig)
+
+    monkeypatch.setattr(manifest.os, "replace", replace)
+    first = run_batch(inbox, out, jobs=1, formats=("html",), stream=io.StringIO())
+    monkeypatch.setattr(manifest.os, "replace", real_replace)
+
+    assert first.interrupted and len(moves) == len(set(moves)) >= 3
+    assert not [r for r in first.records if r.failed], "a unit was recorded as failed by the interrupt"
+    records = {r.folder for r in first.records if r.ok}
+    assert set(moves) <= unit_folders(out) and unit_folders(out) == records  # each folder has its record
+    second = run_batch(inbox, out, jobs=1, formats=("html",), stream=io.StringIO())
+    assert not second.interrupted and second.skipped == len(moves)
+    assert unit_folders(out) == unit_folders(clean)
+    assert summary_contents(out) == summary_contents(clean)

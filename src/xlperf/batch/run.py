@@ -266,6 +266,7 @@ def _workdir() -> Iterator[Path]:
 
 _TERMINATED = threading.Event()  # SIGTERM or Ctrl+C arrived during the run
 _FORKING: list[bool] = [False]  # a worker is being forked: an exception raised now would be lost
+_RECORDING: list[bool] = [False]  # the manifest is being changed: an interrupt waits until it is whole
 
 
 def _forking(state: bool) -> Callable[[], None]:
@@ -282,12 +283,23 @@ if hasattr(os, "register_at_fork"):
 
 
 @contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Inside the block SIGTERM and Ctrl+C are only noted (不可中断): the units taken, their records
+    and folders are never left half-changed; the run stops at its next :func:`_stop_if_terminated`."""
+    _RECORDING[0] = True
+    try:
+        yield
+    finally:
+        _RECORDING[0] = False
+
+
+@contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
     """Inside the block, SIGTERM (kill, a service stopping) interrupts the run as Ctrl+C does: units in
     hand finish, results are kept, temporary files removed.  Only from the main thread.
 
-    While a worker is forked the handler of either raises nothing (Python would print the exception
-    and go on); it always sets ``_TERMINATED``, which the run checks after every unit
+    While a worker is forked (Python would print the exception and go on) or the manifest is being
+    changed (:func:`_uninterrupted`) the handler of either raises nothing; it always sets ``_TERMINATED``, which the run checks after every unit
     (:func:`_stop_if_terminated`).
     """
     _TERMINATED.clear()
@@ -297,7 +309,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
     def interrupt(signum: int, frame: object) -> None:
         _TERMINATED.set()
-        if not _FORKING[0]:
+        if not _FORKING[0] and not _RECORDING[0]:
             raise KeyboardInterrupt
 
     previous = {number: signal.signal(number, interrupt) for number in signals}
@@ -436,14 +448,21 @@ def _run(
         show.start(len(tasks), result.skipped)
 
         def commit() -> None:
-            for record in manifest.commit():
+            with _uninterrupted():
+                stored = manifest.commit()
+            for record in stored:
                 show.advance(record)
 
         def done(record: UnitRecord) -> None:
-            manifest.install(record)
+            with _uninterrupted():
+                manifest.install(record)
             result.built += 1
             if manifest.due():
                 commit()
+            _stop_if_terminated()
+
+        def idle() -> None:
+            commit()
             _stop_if_terminated()
 
         try:
@@ -455,7 +474,7 @@ def _run(
                     done(duplicate_record(task, original.key, original.label))
             commit()  # the files refused and the copies are recorded before any unit is built
             todo = [t for t in tasks if t.key not in problems and t.key not in copies]
-            result.interrupted = _execute(todo, jobs, done, stop_after, commit)
+            result.interrupted = _execute(todo, jobs, done, stop_after, idle)
             _stop_if_terminated()
         except KeyboardInterrupt:
             result.interrupted = True
