@@ -20,6 +20,7 @@ from lxml import etree
 
 from xlperf.errors import OutputError, UnreadableFileError, WorkbookStructureError
 from xlperf.io import xlsxpatch, zipcopy
+from xlperf.io.opc import Package
 from xlperf.io.xlsxpatch import CURRENT_CALC_ID, ExcelError, patch_workbook
 
 xlsxwriter = pytest.importorskip("xlsxwriter")
@@ -376,6 +377,32 @@ def test_untouched_entries_are_byte_identical(feature_xlsx: Path, patched: Path)
             if info.filename not in changed:
                 assert a.read(info) == b.read(info.filename), info.filename
                 assert b.getinfo(info.filename).date_time == info.date_time
+
+
+def test_rewritten_parts_are_plain_deflate(feature_xlsx: Path, patched: Path) -> None:
+    """A rewritten sheet (ISA-L by default) is raw deflate any zip reader inflates, with its CRC; a
+    part re-written for many readers (``level``) is zlib's own stream at that level, byte for byte."""
+    with zipfile.ZipFile(patched) as book:
+        info = book.getinfo(RESULT_PART)
+        content = book.read(info)  # zipfile checks the CRC
+    assert info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size < len(content) // 2
+    package = Package.open(feature_xlsx, max_part=xlsxpatch.MAX_PART_BYTES)
+    try:
+        source = package.find(RESULT_PART)
+        for level in (None, 6):
+            out = io.BytesIO()
+            writer = zipcopy.ZipWriter(out, Path("x.xlsx"))  # type: ignore[arg-type]
+            zipcopy.write_new(writer, package, source, content, level)
+            writer.close(b"")
+            written = Package(out.getvalue(), path="x.xlsx")
+            stored = written.find(RESULT_PART)
+            raw = bytes(zipcopy.raw_entry(written, stored)[1])
+            assert zlib.decompress(raw, -15) == content and stored.CRC == zlib.crc32(content)
+            if level is not None:
+                deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
+                assert raw == deflate.compress(content) + deflate.flush()
+    finally:
+        package.close()
 
 
 def test_patched_sheets_keep_everything_outside_sheet_data(feature_xlsx: Path, patched: Path) -> None:

@@ -532,9 +532,11 @@ def reencode_utf8(path: Path) -> None:
         package.close()
 
 
-def _write_package(package: Package, dst: Path, replacements: Mapping[str, bytes], level: int = 1) -> None:
+def _write_package(
+    package: Package, dst: Path, replacements: Mapping[str, bytes], level: int | None = None
+) -> None:
     """``package`` written to ``dst`` atomically, the parts in ``replacements`` with their new bytes
-    (deflated at ``level``)."""
+    (deflated as :func:`~xlperf.io.zipcopy.write_new` does at ``level``)."""
     with atomic_output(dst) as tmp:
         try:
             with open(tmp, "wb") as handle:
