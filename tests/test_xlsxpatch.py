@@ -516,6 +516,31 @@ def test_in_place_and_idempotent(feature_xlsx: Path, tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir() if "xlperf-tmp" in p.name] == []
 
 
+def test_a_part_patched_to_what_it_was_is_copied_as_stored(
+    feature_xlsx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-patching with the values a workbook holds copies every part's stored bytes (nothing deflated
+    anew); one value changed re-writes that sheet alone."""
+    once, again, other = tmp_path / "once.xlsx", tmp_path / "again.xlsx", tmp_path / "other.xlsx"
+    patch_workbook(feature_xlsx, once, PATCH, full_calc_on_load=False)
+    deflated: list[str] = []
+    write_new = zipcopy.write_new
+    monkeypatch.setattr(
+        xlsxpatch,
+        "write_new",
+        lambda w, p, info, *a: deflated.append(info.filename) or write_new(w, p, info, *a),
+    )
+    patch_workbook(once, again, PATCH, full_calc_on_load=False)
+    assert deflated == [] and raw_entries(again) == raw_entries(once)
+    changed = dict(PATCH)
+    changed[(INPUT_SHEET, "B2")] = 0.5
+    patch_workbook(once, other, changed, full_calc_on_load=False)
+    assert deflated == [INPUT_PART]
+    differ = {a[0] for a, b in zip(raw_entries(once), raw_entries(other), strict=True) if a != b}
+    assert differ == {INPUT_PART}
+    assert openpyxl_values(other, data_only=True)[(INPUT_SHEET, "B2")] == 0.5
+
+
 def test_xlsm_vba_and_custom_ui_are_kept(tmp_path: Path) -> None:
     vba = vba_project_bin(tmp_path)
     src = build_feature_workbook(tmp_path / "macro.xlsm", vba=vba)
