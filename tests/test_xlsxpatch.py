@@ -20,6 +20,7 @@ from lxml import etree
 
 from xlperf.errors import OutputError, UnreadableFileError, WorkbookStructureError
 from xlperf.io import xlsxpatch, zipcopy
+from xlperf.io.opc import Package
 from xlperf.io.xlsxpatch import CURRENT_CALC_ID, ExcelError, patch_workbook
 
 xlsxwriter = pytest.importorskip("xlsxwriter")
@@ -378,6 +379,32 @@ def test_untouched_entries_are_byte_identical(feature_xlsx: Path, patched: Path)
                 assert b.getinfo(info.filename).date_time == info.date_time
 
 
+def test_rewritten_parts_are_plain_deflate(feature_xlsx: Path, patched: Path) -> None:
+    """A rewritten sheet (ISA-L by default) is raw deflate any zip reader inflates, with its CRC; a
+    part re-written for many readers (``level``) is zlib's own stream at that level, byte for byte."""
+    with zipfile.ZipFile(patched) as book:
+        info = book.getinfo(RESULT_PART)
+        content = book.read(info)  # zipfile checks the CRC
+    assert info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size < len(content) // 2
+    package = Package.open(feature_xlsx, max_part=xlsxpatch.MAX_PART_BYTES)
+    try:
+        source = package.find(RESULT_PART)
+        for level in (None, 6):
+            out = io.BytesIO()
+            writer = zipcopy.ZipWriter(out, Path("x.xlsx"))  # type: ignore[arg-type]
+            zipcopy.write_new(writer, package, source, content, level)
+            writer.close(b"")
+            written = Package(out.getvalue(), path="x.xlsx")
+            stored = written.find(RESULT_PART)
+            raw = bytes(zipcopy.raw_entry(written, stored)[1])
+            assert zlib.decompress(raw, -15) == content and stored.CRC == zlib.crc32(content)
+            if level is not None:
+                deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
+                assert raw == deflate.compress(content) + deflate.flush()
+    finally:
+        package.close()
+
+
 def test_patched_sheets_keep_everything_outside_sheet_data(feature_xlsx: Path, patched: Path) -> None:
     for part in (RESULT_PART, INPUT_PART):
         assert outside_cells(read_part(patched, part)) == outside_cells(read_part(feature_xlsx, part))
@@ -487,6 +514,31 @@ def test_in_place_and_idempotent(feature_xlsx: Path, tmp_path: Path) -> None:
     patch_workbook(target, target, PATCH)  # patching again with the same values changes nothing
     assert target.read_bytes() == once.read_bytes()
     assert [p.name for p in tmp_path.iterdir() if "xlperf-tmp" in p.name] == []
+
+
+def test_a_part_patched_to_what_it_was_is_copied_as_stored(
+    feature_xlsx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-patching with the values a workbook holds copies every part's stored bytes (nothing deflated
+    anew); one value changed re-writes that sheet alone."""
+    once, again, other = tmp_path / "once.xlsx", tmp_path / "again.xlsx", tmp_path / "other.xlsx"
+    patch_workbook(feature_xlsx, once, PATCH, full_calc_on_load=False)
+    deflated: list[str] = []
+    write_new = zipcopy.write_new
+    monkeypatch.setattr(
+        xlsxpatch,
+        "write_new",
+        lambda w, p, info, *a: deflated.append(info.filename) or write_new(w, p, info, *a),
+    )
+    patch_workbook(once, again, PATCH, full_calc_on_load=False)
+    assert deflated == [] and raw_entries(again) == raw_entries(once)
+    changed = dict(PATCH)
+    changed[(INPUT_SHEET, "B2")] = 0.5
+    patch_workbook(once, other, changed, full_calc_on_load=False)
+    assert deflated == [INPUT_PART]
+    differ = {a[0] for a, b in zip(raw_entries(once), raw_entries(other), strict=True) if a != b}
+    assert differ == {INPUT_PART}
+    assert openpyxl_values(other, data_only=True)[(INPUT_SHEET, "B2")] == 0.5
 
 
 def test_xlsm_vba_and_custom_ui_are_kept(tmp_path: Path) -> None:

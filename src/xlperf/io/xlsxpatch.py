@@ -467,7 +467,7 @@ def patch_workbook(
     ``package``: ``src`` already opened (the reader's, in a build), so that the file is not read and
     its small parts not parsed a second time; the trees patched are taken out of it.
 
-    Every other zip entry is copied byte for byte.  ``dst`` is written atomically and may be
+    Every other zip entry is copied byte for byte, and so is a patched part that comes out as it was.  ``dst`` is written atomically and may be
     ``src``.  Raises :class:`~xlperf.errors.WorkbookStructureError` for an unknown sheet,
     :class:`~xlperf.errors.UnreadableFileError` for a damaged file,
     :class:`~xlperf.errors.OutputError` when ``dst`` cannot be written, and ``ValueError`` /
@@ -488,7 +488,7 @@ def patch_workbook(
         raise UnreadableFileError("找不到 workbook.xml，不是有效的 Excel 工作簿", path=str(src))
     workbook, workbook_xml = package.take_xml(workbook_info)
 
-    replacements: dict[str, bytes] = {}
+    replacements: dict[str, bytes | None] = {}
     if grouped:
         parts = _sheet_parts(package, workbook_info.filename, workbook)
         for title, cells in grouped.items():
@@ -504,11 +504,17 @@ def patch_workbook(
             patcher = _SheetPatcher(root, info.filename, src, title)
             patcher.apply(cells)
             patcher.set_heights(heights.get(title, {}))
-            replacements[info.filename] = _serialize_xml(root, original)
+            replacements[info.filename] = _changed(_serialize_xml(root, original), original)
 
     if full_calc_on_load is not None and _apply_calc_pr(workbook, full_calc_on_load):
-        replacements[workbook_info.filename] = _serialize_xml(workbook, workbook_xml)
+        replacements[workbook_info.filename] = _changed(_serialize_xml(workbook, workbook_xml), workbook_xml)
     _write_package(package, dst, replacements)
+
+
+def _changed(content: bytes, original: bytes) -> bytes | None:
+    """``content``, or None when it is the part as it was (a rebuild with the same results): such a
+    part is copied as stored, not deflated anew (未改变的部件原样复制)."""
+    return content if content != original else None
 
 
 def reencode_utf8(path: Path) -> None:
@@ -532,9 +538,11 @@ def reencode_utf8(path: Path) -> None:
         package.close()
 
 
-def _write_package(package: Package, dst: Path, replacements: Mapping[str, bytes], level: int = 1) -> None:
+def _write_package(
+    package: Package, dst: Path, replacements: Mapping[str, bytes | None], level: int | None = None
+) -> None:
     """``package`` written to ``dst`` atomically, the parts in ``replacements`` with their new bytes
-    (deflated at ``level``)."""
+    (deflated as :func:`~xlperf.io.zipcopy.write_new` does at ``level``; None: copied as stored)."""
     with atomic_output(dst) as tmp:
         try:
             with open(tmp, "wb") as handle:

@@ -210,7 +210,10 @@ class _Cell:
     shared: tuple[str, str | None] | None  # (master formula, master address) for a shared-formula cell
 
 
-def _cell_record(cell: etree._Element, masters: dict[str | None, tuple[str, str | None]]) -> _Cell:
+def _cell_record(
+    cell: etree._Element, r: str | None, masters: dict[str | None, tuple[str, str | None]]
+) -> _Cell:
+    """The record of ``<c>`` element ``cell`` whose ``r`` attribute (as written) is ``r``."""
     formula = value = inline = None
     for child in cell:  # the first <f>, <v> and <is>, as find() would give, without its cost
         tag = child.tag
@@ -227,9 +230,9 @@ def _cell_record(cell: etree._Element, masters: dict[str | None, tuple[str, str 
         if key in masters:
             shared = masters[key]
         elif formula.text:
-            masters[key] = ("=" + formula.text, cell.get("r"))
+            masters[key] = ("=" + formula.text, r)
     return _Cell(
-        cell.get("r"),
+        r,
         cell.get("t", "n"),
         cell.get("s"),
         value.text if value is not None else None,
@@ -329,7 +332,7 @@ class _Sheet:
                 column += 1
                 address = f"{get_column_letter(column)}{row_number}"
             if len(cell):
-                self.cells[address] = _cell_record(cell, masters)
+                self.cells[address] = _cell_record(cell, coordinate, masters)
             else:  # an empty <c/> reads as None: nothing to keep, but it replaces an earlier one
                 self.cells.pop(address, None)
         return row_number
