@@ -29,15 +29,13 @@ import posixpath
 import re
 import struct
 import zipfile
-import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import jinja2
 from docxtpl import DocxTemplate
-from isal import isal_zlib
 from lxml import etree
 from markupsafe import Markup
 
@@ -45,9 +43,9 @@ from ..core.evaluate import Evaluation
 from ..errors import XlperfError
 from ..io import opc
 from ..io.atomic import atomic_output
+from ..io.deflate import Packed, pack, zip_package
 from ..io.safety import MAX_FILE_BYTES, check_package
 from ..io.safexml import parse_xml
-from ..io.zipcopy import ZipWriter
 from .charts import chart_png, overview_bars, section_bars
 from .templates import (
     REVIEW_FILES,
@@ -98,26 +96,6 @@ class _Part:
 
 
 @dataclass(frozen=True)
-class _Packed:
-    """A zip entry's payload as written (压缩后的部件): method, CRC-32, size and the (deflated) bytes."""
-
-    method: int
-    crc: int
-    size: int
-    payload: bytes
-
-
-def _pack(name: str, data: bytes) -> _Packed:
-    """``data`` as the entry ``name`` stores it: pictures as they are (compressed already), the rest
-    deflated by ISA-L at its level 1 (as small as zlib's level 1, four times as fast)."""
-    if name.lower().endswith((".png", ".jpg", ".jpeg", ".gif")):
-        return _Packed(zipfile.ZIP_STORED, zlib.crc32(data), len(data), data)
-    compressor = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
-    payload = compressor.compress(data) + compressor.flush()
-    return _Packed(zipfile.ZIP_DEFLATED, zlib.crc32(data), len(data), payload)
-
-
-@dataclass(frozen=True)
 class CompiledTemplate:
     """A Word template prepared for rendering (已编译的 Word 模板): its parts and the compiled ones."""
 
@@ -126,7 +104,7 @@ class CompiledTemplate:
     parts: tuple[_Part, ...]
     fix_tables: bool  # the template changes table columns ({%tc %}, colspan, hm): fix the grids
     whole_tree: bool  # the body is finished as a parsed tree, not only its 自评表 (see _finish_document)
-    packed: Mapping[str, _Packed]  # the entries every render copies unchanged, compressed once
+    packed: Mapping[str, Packed]  # the entries every render copies unchanged, compressed once
 
 
 # The Word templates' Jinja environment: autoescape on, undefined names are errors.
@@ -207,7 +185,7 @@ def compile_template(data: bytes, shown: str) -> CompiledTemplate:
     # as they are placed, and the tables are found in the text under a root written ``<w:document``
     own_drawings = next(part.own_drawings for part in parts if part.name == document)
     whole_tree = fix or own_drawings or body.tag != f"{_W}document" or body.prefix != "w"
-    packed = {name: _pack(name, data) for name, data in entries.items() if name not in sources}
+    packed = {name: pack(name, data) for name, data in entries.items() if name not in sources}
     compiled = CompiledTemplate(tuple(entries.items()), document, tuple(parts), fix, whole_tree, packed)
     _COMPILED[key] = compiled
     if len(_COMPILED) > 16:
@@ -507,20 +485,13 @@ def _with_png_type(content_types: bytes) -> bytes:
 
 def _zip(entries: dict[str, bytes], compiled: CompiledTemplate) -> bytes:
     """The package's bytes: the template's unchanged entries as compressed when it was compiled."""
-    out = io.BytesIO()
-    writer = ZipWriter(cast(io.BufferedWriter, out), Path("word.docx"))  # the name is only for zip64
     original = dict(compiled.entries)
-    for name, data in entries.items():
+
+    def packed(name: str, data: bytes) -> Packed:
         known = compiled.packed.get(name)
-        entry = known if known is not None and data is original[name] else _pack(name, data)
-        info = zipfile.ZipInfo(name, _FIXED_TIME)
-        info.flag_bits = flags = 0 if name.isascii() else 0x800  # 0x800: the name is UTF-8
-        writer.add(
-            info, flags=flags, method=entry.method, crc=entry.crc, payload=entry.payload,
-            size=entry.size, local_extra=b"",
-        )  # fmt: skip
-    writer.close(b"")
-    return out.getvalue()
+        return known if known is not None and data is original[name] else pack(name, data)
+
+    return zip_package(((name, packed(name, data)) for name, data in entries.items()), _FIXED_TIME)
 
 
 def _chart_images(context: dict[str, Any]) -> list[ChartImage]:
