@@ -260,11 +260,21 @@ def _cell_text(tc: etree._Element) -> str:
     return "".join(t.text or "" for t in tc.iter(f"{_W}t")).strip()
 
 
+def _child(element: etree._Element | None, *path: str) -> etree._Element | None:
+    """The first ``w:`` child named ``path[0]``, its first named ``path[1]``, …, or None: a path
+    ``find`` without ElementPath's per-call work (the 自评表 asks it a few hundred times)."""
+    for tag in path:
+        if element is None:
+            return None
+        element = next(element.iterchildren(f"{_W}{tag}"), None)
+    return element
+
+
 def _grid_cells(tr: etree._Element, count: int) -> list[etree._Element]:
     """The cells covering the first ``count`` grid columns of a row (a gridSpan cell repeats)."""
     cells: list[etree._Element] = []
-    for tc in tr.findall(f"{_W}tc"):
-        span = tc.find(f"{_W}tcPr/{_W}gridSpan")
+    for tc in tr.iterchildren(f"{_W}tc"):
+        span = _child(tc, "tcPr", "gridSpan")
         cells.extend([tc] * (int(span.get(f"{_W}val", "1")) if span is not None else 1))
         if len(cells) >= count:
             break
@@ -279,11 +289,11 @@ _AFTER_VMERGE = frozenset(
 
 
 def _set_vmerge(tc: etree._Element, value: str) -> None:
-    tc_pr = tc.find(f"{_W}tcPr")
+    tc_pr = _child(tc, "tcPr")
     if tc_pr is None:
         tc_pr = etree.SubElement(tc, f"{_W}tcPr")  # made in the document, then moved: cheaper
         tc.insert(0, tc_pr)
-    for old in tc_pr.findall(f"{_W}vMerge"):
+    for old in list(tc_pr.iterchildren(f"{_W}vMerge")):
         tc_pr.remove(old)
     anchor = next((child for child in tc_pr if child.tag in _AFTER_VMERGE), None)
     merge = etree.SubElement(tc_pr, f"{_W}vMerge", {f"{_W}val": value})
@@ -311,8 +321,8 @@ def merge_score_table(root: etree._Element) -> int:
             continue
         body = [
             cells
-            for tr in tbl.findall(f"{_W}tr")
-            if tr.find(f"{_W}trPr/{_W}tblHeader") is None
+            for tr in tbl.iterchildren(f"{_W}tr")
+            if _child(tr, "trPr", "tblHeader") is None
             and len(cells := _grid_cells(tr, MERGED_COLUMNS)) == MERGED_COLUMNS
         ]
         keys = [[_cell_text(tc) for tc in cells] for cells in body]
@@ -331,8 +341,8 @@ def merge_score_table(root: etree._Element) -> int:
                     for cells in body[start + 1 : end]:
                         tc = cells[column]
                         _set_vmerge(tc, "continue")
-                        for paragraph in tc.findall(f"{_W}p"):
-                            for run in paragraph.findall(f"{_W}r"):
+                        for paragraph in tc.iterchildren(f"{_W}p"):
+                            for run in list(paragraph.iterchildren(f"{_W}r")):
                                 paragraph.remove(run)
                         merged += 1
                 start = end
