@@ -35,7 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.ext
 from docxtpl import DocxTemplate
+from jinja2.lexer import Token, TokenStream
 from lxml import etree
 from markupsafe import Markup
 
@@ -107,8 +109,23 @@ class CompiledTemplate:
     packed: Mapping[str, Packed]  # the entries every render copies unchanged, compressed once
 
 
+class _ParagraphLines(jinja2.ext.Extension):
+    """Drops from the compiled text the line break :func:`_prepare` puts before each paragraph
+    (so that a template error names its paragraph's line): once per template, not on every
+    render.  Line numbers are counted before this, so they stay those of the prepared source."""
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        """The template's tokens, its text without the break before each ``<w:p``."""
+        for token in stream:
+            if token.type == "data" and "\n<w:p" in token.value:
+                token = token._replace(value=token.value.replace("\n<w:p", "<w:p"))
+            yield token
+
+
 # The Word templates' Jinja environment: autoescape on, undefined names are errors.
-_ENVIRONMENT = ReportEnvironment(autoescape=True, undefined=jinja2.StrictUndefined)
+_ENVIRONMENT = ReportEnvironment(
+    autoescape=True, undefined=jinja2.StrictUndefined, extensions=[_ParagraphLines]
+)
 _COMPILED: dict[bytes, CompiledTemplate] = {}
 
 
@@ -433,7 +450,7 @@ def _render_part(part: _Part, context: dict[str, Any], shown: str, is_document: 
         raise
     except Exception as exc:
         raise template_error(exc, shown, part.lines, None if is_document else part.name) from None
-    xml = clean_text(xml).replace("\n<w:p", "<w:p")  # values are escaped: every "\n<w:p" is _prepare's
+    xml = clean_text(xml)  # _prepare's break before each paragraph is gone already (_ParagraphLines)
     if "_" in xml and ("{_" in xml or "_}" in xml):  # one character is found fastest
         xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
     # tabs, line and page breaks typed in a value become Word runs (docxtpl's listing), paragraph by paragraph
