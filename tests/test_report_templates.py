@@ -148,6 +148,25 @@ def test_broken_word_template_gives_chinese_error(example, tmp_path, texts, frag
         assert f"「{shown}" in message
 
 
+def test_word_paragraphs_are_joined_at_compile_time_and_errors_keep_their_paragraph(example, tmp_path):
+    """The break put before each paragraph (one paragraph per source line, for error messages) is
+    dropped once when the template compiles: the body holds none, and an error still names its 段."""
+    doc = Document()
+    for text in ["甲{{ unit }}", "{%p if total %}", "乙{{ grade }}", "{%p endif %}", "丙"]:
+        doc.add_paragraph(text)
+    doc.save(str(tmp_path / "report.docx"))
+    out = render_reports(example, [], tmp_path / "out", formats=["docx"], templates=tmp_path)["docx"]
+    with zipfile.ZipFile(out) as package:
+        body = package.read("word/document.xml").decode()
+    assert "\n" not in body
+    assert [p.text for p in Document(str(out)).paragraphs] == ["甲高邑县高邑镇人民政府", "乙良", "丙"]
+    doc.add_paragraph("{{ missing_value }}")
+    doc.save(str(tmp_path / "report.docx"))
+    # the {%p %} paragraphs became tags when the template was prepared: the fourth paragraph left
+    with pytest.raises(ReportError, match="第 4 段引用了不存在的数据项"):
+        render_reports(example, [], tmp_path / "out", formats=["docx"], templates=tmp_path)
+
+
 def test_not_a_word_file(example, tmp_path):
     (tmp_path / "report.docx").write_bytes(b"not a zip")
     with pytest.raises(ReportError, match="不是有效的 Word 文档"):

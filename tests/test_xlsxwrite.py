@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import zipfile
 from pathlib import Path
 
@@ -238,6 +239,19 @@ def test_a_failed_write_leaves_the_old_file(tmp_path: Path) -> None:
         write_workbook(path, [Sheet("表", rows())], title="新")
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["old.xlsx"]
     assert load_workbook(path)["表"]["A1"].value == "旧"
+
+
+def test_the_package_is_deflated_and_dated_as_zipfile_writes_it(book: Path) -> None:
+    """Parts deflated by ISA-L: every CRC checks, each part is smaller than its text, and the
+    entries carry zipfile's date (now) and owner read/write permission, as before."""
+    with zipfile.ZipFile(book) as package:
+        assert package.testzip() is None
+        infos = package.infolist()
+    assert [i.filename for i in infos][:2] == ["[Content_Types].xml", "_rels/.rels"]
+    sheet = next(i for i in infos if i.filename == "xl/worksheets/sheet1.xml")
+    assert sheet.compress_type == zipfile.ZIP_DEFLATED and sheet.compress_size < sheet.file_size
+    assert {i.external_attr >> 16 for i in infos} == {0o600}
+    assert {i.date_time[0] for i in infos} == {time.localtime().tm_year}
 
 
 def test_numbers_excel_cannot_hold_leave_the_cell_empty(tmp_path: Path) -> None:

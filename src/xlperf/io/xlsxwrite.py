@@ -23,14 +23,15 @@ import datetime as dt
 import functools
 import math
 import numbers
+import time
 import unicodedata
-import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .atomic import atomic_output
 from .cellref import column_letters, parse_address, parse_range
+from .deflate import pack, zip_package
 from .xlsxvalues import excel_string, fit_cell_text
 
 __all__ = ["CellStyle", "Link", "PageSetup", "Sheet", "text_width", "wrapped_height", "write_workbook"]
@@ -41,6 +42,7 @@ _PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _CORE = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
 _APP = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
 _OFFICE_TYPE = "application/vnd.openxmlformats-officedocument"
+_PART_PERMISSIONS = 0o600 << 16  # what zipfile gives a part written from text: rw for the owner
 _DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 LINK_COLOUR = "0563C1"  # Excel's Hyperlink cell style: this blue, underlined
 
@@ -528,7 +530,7 @@ def write_workbook(path: Path, sheets: Sequence[Sheet], *, title: str, creator: 
     """Write ``sheets`` as an .xlsx workbook at ``path`` atomically (写出工作簿); the first one is active.
 
     Each sheet's rows are consumed once.  ``title`` and ``creator`` go into the document properties.
-    Parts are deflated at level 1: twice as fast as the default 6, about 10 % larger.
+    Parts are deflated by ISA-L at level 1 (:mod:`.deflate`), as small as zlib's level 1.
     """
     count = len(sheets)
     styles, strings = _Styles(), _Strings()
@@ -550,17 +552,16 @@ def write_workbook(path: Path, sheets: Sequence[Sheet], *, title: str, creator: 
         "xl/workbook.xml": _workbook_xml(sheets),
         "xl/_rels/workbook.xml.rels": _relationships(workbook_rels),
     }
-    with (
-        atomic_output(Path(path)) as tmp,
-        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as package,
-    ):
-        for name, xml in parts.items():
-            package.writestr(name, xml.encode())
-        for n, sheet in enumerate(sheets, 1):
-            xml, rels = _sheet_xml(sheet, n == 1, styles, strings)
-            package.writestr(f"xl/worksheets/sheet{n}.xml", xml.encode())
-            if rels:
-                package.writestr(f"xl/worksheets/_rels/sheet{n}.xml.rels", rels.encode())
-        package.writestr("xl/styles.xml", styles.xml().encode())
-        package.writestr("xl/sharedStrings.xml", strings.xml().encode())
+    for n, sheet in enumerate(sheets, 1):
+        xml, rels = _sheet_xml(sheet, n == 1, styles, strings)
+        parts[f"xl/worksheets/sheet{n}.xml"] = xml
+        if rels:
+            parts[f"xl/worksheets/_rels/sheet{n}.xml.rels"] = rels
+    parts["xl/styles.xml"] = styles.xml()
+    parts["xl/sharedStrings.xml"] = strings.xml()
+    # dated and permitted as zipfile dates and permits a part written from text
+    packed = ((name, pack(name, xml.encode())) for name, xml in parts.items())
+    package = zip_package(packed, time.localtime()[:6], external_attr=_PART_PERMISSIONS)
+    with atomic_output(Path(path)) as tmp:
+        tmp.write_bytes(package)
     return Path(path)

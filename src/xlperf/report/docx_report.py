@@ -29,15 +29,15 @@ import posixpath
 import re
 import struct
 import zipfile
-import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import jinja2
+import jinja2.ext
 from docxtpl import DocxTemplate
-from isal import isal_zlib
+from jinja2.lexer import Token, TokenStream
 from lxml import etree
 from markupsafe import Markup
 
@@ -45,9 +45,9 @@ from ..core.evaluate import Evaluation
 from ..errors import XlperfError
 from ..io import opc
 from ..io.atomic import atomic_output
+from ..io.deflate import Packed, pack, zip_package
 from ..io.safety import MAX_FILE_BYTES, check_package
 from ..io.safexml import parse_xml
-from ..io.zipcopy import ZipWriter
 from .charts import chart_png, overview_bars, section_bars
 from .templates import (
     REVIEW_FILES,
@@ -98,26 +98,6 @@ class _Part:
 
 
 @dataclass(frozen=True)
-class _Packed:
-    """A zip entry's payload as written (压缩后的部件): method, CRC-32, size and the (deflated) bytes."""
-
-    method: int
-    crc: int
-    size: int
-    payload: bytes
-
-
-def _pack(name: str, data: bytes) -> _Packed:
-    """``data`` as the entry ``name`` stores it: pictures as they are (compressed already), the rest
-    deflated by ISA-L at its level 1 (as small as zlib's level 1, four times as fast)."""
-    if name.lower().endswith((".png", ".jpg", ".jpeg", ".gif")):
-        return _Packed(zipfile.ZIP_STORED, zlib.crc32(data), len(data), data)
-    compressor = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
-    payload = compressor.compress(data) + compressor.flush()
-    return _Packed(zipfile.ZIP_DEFLATED, zlib.crc32(data), len(data), payload)
-
-
-@dataclass(frozen=True)
 class CompiledTemplate:
     """A Word template prepared for rendering (已编译的 Word 模板): its parts and the compiled ones."""
 
@@ -126,11 +106,26 @@ class CompiledTemplate:
     parts: tuple[_Part, ...]
     fix_tables: bool  # the template changes table columns ({%tc %}, colspan, hm): fix the grids
     whole_tree: bool  # the body is finished as a parsed tree, not only its 自评表 (see _finish_document)
-    packed: Mapping[str, _Packed]  # the entries every render copies unchanged, compressed once
+    packed: Mapping[str, Packed]  # the entries every render copies unchanged, compressed once
+
+
+class _ParagraphLines(jinja2.ext.Extension):
+    """Drops from the compiled text the line break :func:`_prepare` puts before each paragraph
+    (so that a template error names its paragraph's line): once per template, not on every
+    render.  Line numbers are counted before this, so they stay those of the prepared source."""
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        """The template's tokens, its text without the break before each ``<w:p``."""
+        for token in stream:
+            if token.type == "data" and "\n<w:p" in token.value:
+                token = token._replace(value=token.value.replace("\n<w:p", "<w:p"))
+            yield token
 
 
 # The Word templates' Jinja environment: autoescape on, undefined names are errors.
-_ENVIRONMENT = ReportEnvironment(autoescape=True, undefined=jinja2.StrictUndefined)
+_ENVIRONMENT = ReportEnvironment(
+    autoescape=True, undefined=jinja2.StrictUndefined, extensions=[_ParagraphLines]
+)
 _COMPILED: dict[bytes, CompiledTemplate] = {}
 
 
@@ -207,7 +202,7 @@ def compile_template(data: bytes, shown: str) -> CompiledTemplate:
     # as they are placed, and the tables are found in the text under a root written ``<w:document``
     own_drawings = next(part.own_drawings for part in parts if part.name == document)
     whole_tree = fix or own_drawings or body.tag != f"{_W}document" or body.prefix != "w"
-    packed = {name: _pack(name, data) for name, data in entries.items() if name not in sources}
+    packed = {name: pack(name, data) for name, data in entries.items() if name not in sources}
     compiled = CompiledTemplate(tuple(entries.items()), document, tuple(parts), fix, whole_tree, packed)
     _COMPILED[key] = compiled
     if len(_COMPILED) > 16:
@@ -282,11 +277,21 @@ def _cell_text(tc: etree._Element) -> str:
     return "".join(t.text or "" for t in tc.iter(f"{_W}t")).strip()
 
 
+def _child(element: etree._Element | None, *path: str) -> etree._Element | None:
+    """The first ``w:`` child named ``path[0]``, its first named ``path[1]``, …, or None: a path
+    ``find`` without ElementPath's per-call work (the 自评表 asks it a few hundred times)."""
+    for tag in path:
+        if element is None:
+            return None
+        element = next(element.iterchildren(f"{_W}{tag}"), None)
+    return element
+
+
 def _grid_cells(tr: etree._Element, count: int) -> list[etree._Element]:
     """The cells covering the first ``count`` grid columns of a row (a gridSpan cell repeats)."""
     cells: list[etree._Element] = []
-    for tc in tr.findall(f"{_W}tc"):
-        span = tc.find(f"{_W}tcPr/{_W}gridSpan")
+    for tc in tr.iterchildren(f"{_W}tc"):
+        span = _child(tc, "tcPr", "gridSpan")
         cells.extend([tc] * (int(span.get(f"{_W}val", "1")) if span is not None else 1))
         if len(cells) >= count:
             break
@@ -301,11 +306,11 @@ _AFTER_VMERGE = frozenset(
 
 
 def _set_vmerge(tc: etree._Element, value: str) -> None:
-    tc_pr = tc.find(f"{_W}tcPr")
+    tc_pr = _child(tc, "tcPr")
     if tc_pr is None:
         tc_pr = etree.SubElement(tc, f"{_W}tcPr")  # made in the document, then moved: cheaper
         tc.insert(0, tc_pr)
-    for old in tc_pr.findall(f"{_W}vMerge"):
+    for old in list(tc_pr.iterchildren(f"{_W}vMerge")):
         tc_pr.remove(old)
     anchor = next((child for child in tc_pr if child.tag in _AFTER_VMERGE), None)
     merge = etree.SubElement(tc_pr, f"{_W}vMerge", {f"{_W}val": value})
@@ -333,8 +338,8 @@ def merge_score_table(root: etree._Element) -> int:
             continue
         body = [
             cells
-            for tr in tbl.findall(f"{_W}tr")
-            if tr.find(f"{_W}trPr/{_W}tblHeader") is None
+            for tr in tbl.iterchildren(f"{_W}tr")
+            if _child(tr, "trPr", "tblHeader") is None
             and len(cells := _grid_cells(tr, MERGED_COLUMNS)) == MERGED_COLUMNS
         ]
         keys = [[_cell_text(tc) for tc in cells] for cells in body]
@@ -353,8 +358,8 @@ def merge_score_table(root: etree._Element) -> int:
                     for cells in body[start + 1 : end]:
                         tc = cells[column]
                         _set_vmerge(tc, "continue")
-                        for paragraph in tc.findall(f"{_W}p"):
-                            for run in paragraph.findall(f"{_W}r"):
+                        for paragraph in tc.iterchildren(f"{_W}p"):
+                            for run in list(paragraph.iterchildren(f"{_W}r")):
                                 paragraph.remove(run)
                         merged += 1
                 start = end
@@ -445,7 +450,7 @@ def _render_part(part: _Part, context: dict[str, Any], shown: str, is_document: 
         raise
     except Exception as exc:
         raise template_error(exc, shown, part.lines, None if is_document else part.name) from None
-    xml = clean_text(xml).replace("\n<w:p", "<w:p")  # values are escaped: every "\n<w:p" is _prepare's
+    xml = clean_text(xml)  # _prepare's break before each paragraph is gone already (_ParagraphLines)
     if "_" in xml and ("{_" in xml or "_}" in xml):  # one character is found fastest
         xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
     # tabs, line and page breaks typed in a value become Word runs (docxtpl's listing), paragraph by paragraph
@@ -507,20 +512,13 @@ def _with_png_type(content_types: bytes) -> bytes:
 
 def _zip(entries: dict[str, bytes], compiled: CompiledTemplate) -> bytes:
     """The package's bytes: the template's unchanged entries as compressed when it was compiled."""
-    out = io.BytesIO()
-    writer = ZipWriter(cast(io.BufferedWriter, out), Path("word.docx"))  # the name is only for zip64
     original = dict(compiled.entries)
-    for name, data in entries.items():
+
+    def packed(name: str, data: bytes) -> Packed:
         known = compiled.packed.get(name)
-        entry = known if known is not None and data is original[name] else _pack(name, data)
-        info = zipfile.ZipInfo(name, _FIXED_TIME)
-        info.flag_bits = flags = 0 if name.isascii() else 0x800  # 0x800: the name is UTF-8
-        writer.add(
-            info, flags=flags, method=entry.method, crc=entry.crc, payload=entry.payload,
-            size=entry.size, local_extra=b"",
-        )  # fmt: skip
-    writer.close(b"")
-    return out.getvalue()
+        return known if known is not None and data is original[name] else pack(name, data)
+
+    return zip_package(((name, packed(name, data)) for name, data in entries.items()), _FIXED_TIME)
 
 
 def _chart_images(context: dict[str, Any]) -> list[ChartImage]:
