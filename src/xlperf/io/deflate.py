@@ -1,27 +1,34 @@
-"""Zip entries deflated by ISA-L (快速压缩部件): the Word reports and xlperf's own workbooks.
+"""Deflating zip entries (压缩部件): one function for every part xlperf writes itself.
 
-:func:`pack` compresses one part as a zip entry stores it — pictures as they are (compressed
-already), the rest deflated by ISA-L at its level 1 (as small as zlib's level 1, four times as
-fast) — and :func:`zip_package` lays packed entries out as a zip file's bytes.
+:func:`deflate` compresses with ISA-L at its level 1 — as small as zlib's level 1, four times as
+fast — unless a zlib ``level`` is asked for (a file written once for many readers, a template, takes
+6).  :func:`pack` prepares one part as a zip entry stores it: pictures as they are (compressed
+already), the rest deflated.  :func:`xlperf.io.zipcopy.zip_package` lays packed entries out as a
+zip file.
 """
 
 from __future__ import annotations
 
-import io
 import zipfile
 import zlib
-from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import cast
 
 from isal import isal_zlib
 
-from .zipcopy import ZipWriter
-
-__all__ = ["Packed", "pack", "zip_package"]
+__all__ = ["Packed", "deflate", "pack"]
 
 _STORED_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
+
+
+def deflate(data: bytes, level: int | None = None) -> bytes:
+    """``data`` as a raw deflate stream (压缩), as a zip entry holds it: ISA-L at its level 1, or zlib
+    at ``level`` (1–9) when one is given."""
+    compressor = (
+        isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
+        if level is None
+        else zlib.compressobj(level, zlib.DEFLATED, -15)
+    )
+    return compressor.compress(data) + compressor.flush()
 
 
 @dataclass(frozen=True)
@@ -35,30 +42,7 @@ class Packed:
 
 
 def pack(name: str, data: bytes) -> Packed:
-    """``data`` as the entry ``name`` stores it: pictures stored, everything else deflated (level 1)."""
+    """``data`` as the entry ``name`` stores it: pictures stored, everything else deflated."""
     if name.lower().endswith(_STORED_SUFFIXES):
         return Packed(zipfile.ZIP_STORED, zlib.crc32(data), len(data), data)
-    compressor = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
-    payload = compressor.compress(data) + compressor.flush()
-    return Packed(zipfile.ZIP_DEFLATED, zlib.crc32(data), len(data), payload)
-
-
-def zip_package(
-    entries: Iterable[tuple[str, Packed]],
-    date_time: tuple[int, int, int, int, int, int],
-    *,
-    external_attr: int = 0,
-) -> bytes:
-    """The bytes of a zip file holding ``entries`` in order, each dated ``date_time`` (打包)."""
-    out = io.BytesIO()
-    writer = ZipWriter(cast(io.BufferedWriter, out), Path("package.zip"))  # the name is only for zip64
-    for name, entry in entries:
-        info = zipfile.ZipInfo(name, date_time)
-        info.flag_bits = flags = 0 if name.isascii() else 0x800  # 0x800: the name is UTF-8
-        info.external_attr = external_attr
-        writer.add(
-            info, flags=flags, method=entry.method, crc=entry.crc, payload=entry.payload,
-            size=entry.size, local_extra=b"",
-        )  # fmt: skip
-    writer.close(b"")
-    return out.getvalue()
+    return Packed(zipfile.ZIP_DEFLATED, zlib.crc32(data), len(data), deflate(data))

@@ -31,8 +31,9 @@ from pathlib import Path
 
 from .atomic import atomic_output
 from .cellref import column_letters, parse_address, parse_range
-from .deflate import pack, zip_package
+from .deflate import pack
 from .xlsxvalues import excel_string, fit_cell_text
+from .zipcopy import zip_package
 
 __all__ = ["CellStyle", "Link", "PageSetup", "Sheet", "text_width", "wrapped_height", "write_workbook"]
 

@@ -2,7 +2,8 @@
 bytes (same order, names, method, timestamps, attributes), changed parts deflated anew.
 
 :class:`ZipWriter` is a minimal writer that can append already-compressed entries (no zip64): the XML
-patcher copies a workbook this way, an order of magnitude faster than unpacking and packing it.
+patcher copies a workbook this way, an order of magnitude faster than unpacking and packing it, and
+:func:`zip_package` lays out the packages xlperf writes whole (the Word reports, its own workbooks).
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ import io
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
-
-from isal import isal_zlib
+from typing import cast
 
 from xlperf.errors import OutputError, UnreadableFileError
+from xlperf.io.deflate import Packed, deflate
 from xlperf.io.opc import Package
 
-__all__ = ["ZipWriter", "copy_raw", "raw_entry", "write_new"]
+__all__ = ["ZipWriter", "copy_raw", "raw_entry", "write_new", "zip_package"]
 
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 _CENTRAL_HEADER = struct.Struct("<4sBBBBHHHHIIIHHHHHII")
@@ -149,25 +151,19 @@ def write_new(
 ) -> None:
     """Entry ``info`` of ``package`` with new ``content``, deflated unless it was stored.
 
-    By default by ISA-L at its level 2: a rebuilt example workbook's sheets deflate in a quarter of
-    zlib level 1's time and are 1 % larger; ``level`` (1–9) takes zlib at that level instead, for a
-    file written once for many readers (a template takes 6).
+    Deflated by :func:`xlperf.io.deflate.deflate`: ISA-L by default (a rebuilt example workbook's
+    sheets in a quarter of zlib level 1's time, 1 % larger), zlib at ``level`` when one is given.
     """
     local_extra, _ = raw_entry(package, info)
     if info.compress_type == zipfile.ZIP_STORED:
         method, payload = zipfile.ZIP_STORED, content
     else:  # deflate: anything else Excel could not open anyway
-        compressor = (
-            isal_zlib.compressobj(2, isal_zlib.DEFLATED, -15)
-            if level is None
-            else zlib.compressobj(level, zlib.DEFLATED, -15)
-        )
-        method, payload = zipfile.ZIP_DEFLATED, compressor.compress(content) + compressor.flush()
+        method, payload = zipfile.ZIP_DEFLATED, deflate(content, level)
     writer.add(
         info,
         flags=info.flag_bits & ~(_FLAG_DATA_DESCRIPTOR | _FLAG_LEVEL_BITS),
         method=method,
-        crc=isal_zlib.crc32(content),
+        crc=zlib.crc32(content),
         payload=payload,
         size=len(content),
         local_extra=local_extra,
@@ -189,3 +185,24 @@ def raw_entry(package: Package, info: zipfile.ZipInfo) -> tuple[bytes, memoryvie
     if name != _raw_name(info) or len(data) != info.compress_size:
         raise UnreadableFileError(f"部件 {info.filename} 的本地文件头与目录不一致", path=package.path)
     return extra, data
+
+
+def zip_package(
+    entries: Iterable[tuple[str, Packed]],
+    date_time: tuple[int, int, int, int, int, int],
+    *,
+    external_attr: int = 0,
+) -> bytes:
+    """The bytes of a zip file holding ``entries`` in order, each dated ``date_time`` (打包)."""
+    out = io.BytesIO()
+    writer = ZipWriter(cast(io.BufferedWriter, out), Path("package.zip"))  # the name is only for zip64
+    for name, entry in entries:
+        info = zipfile.ZipInfo(name, date_time)
+        info.flag_bits = flags = 0 if name.isascii() else 0x800  # 0x800: the name is UTF-8
+        info.external_attr = external_attr
+        writer.add(
+            info, flags=flags, method=entry.method, crc=entry.crc, payload=entry.payload,
+            size=entry.size, local_extra=b"",
+        )  # fmt: skip
+    writer.close(b"")
+    return out.getvalue()

@@ -45,9 +45,10 @@ from ..core.evaluate import Evaluation
 from ..errors import XlperfError
 from ..io import opc
 from ..io.atomic import atomic_output
-from ..io.deflate import Packed, pack, zip_package
+from ..io.deflate import Packed, pack
 from ..io.safety import MAX_FILE_BYTES, check_package
 from ..io.safexml import parse_xml
+from ..io.zipcopy import zip_package
 from .charts import chart_png, overview_bars, section_bars
 from .templates import (
     REVIEW_FILES,
