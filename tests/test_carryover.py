@@ -138,6 +138,18 @@ def test_a_named_previous_file_that_is_missing_is_a_warning(
     assert missing.severity == "warning" and "旧/2024.xlsx" in missing.message
 
 
+@pytest.mark.parametrize("named", ["甲" * 300 + ".xlsx", "旧/" + "a" * 5000 + "/2024.xlsx"])
+def test_a_named_previous_file_the_file_system_refuses_is_a_warning(
+    years: tuple[Path, Path, str], tmp_path: Path, named: str
+) -> None:
+    """A name too long for the disk (found by the fuzz test) is a warning naming it, not a traceback."""
+    _, nxt, _ = years
+    typed = _set(nxt, tmp_path / "2025.xlsx", previous_file=named)
+    _, ev, findings, _ = evaluate_workbook(typed)
+    missing = next(f for f in findings if f.check == "previous.file")
+    assert ev.previous is None and missing.severity == "warning" and "无法打开" in missing.message
+
+
 def test_unit_name_or_staffing_changed_without_a_note() -> None:
     last = evaluate(corrected_2024())
     fields = dict(last.data.fields, year=2025, unit_name="高邑县高邑镇人民政府（新）", staff_quota_admin=42)

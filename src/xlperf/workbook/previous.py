@@ -13,6 +13,7 @@ from ..core.evaluate import Evaluation, evaluate
 from ..core.numbers import parse_text
 from ..core.previous import attach_previous, missing_previous
 from ..errors import UnreadableFileError, XlperfError
+from ..io.atomic import os_error_text
 from ..io.safety import inspect_workbook_file
 from .read import read_workbook
 
@@ -25,7 +26,11 @@ def previous_path(book: Path, named: str) -> Path:
 
 def read_previous(path: Path) -> Evaluation:
     """Read and evaluate last year's workbook (读取上年工作簿); raises :class:`XlperfError` if unreadable."""
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as exc:  # a name the file system refuses (too long, …): typed, so said, never a traceback
+        raise UnreadableFileError(f"上年自评工作簿无法打开：{os_error_text(exc)}", path=str(path)) from None
+    if not found:
         raise UnreadableFileError("上年自评工作簿不存在", path=str(path))
     inspect_workbook_file(path)
     return evaluate(read_workbook(path).data)
