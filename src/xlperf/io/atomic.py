@@ -148,13 +148,15 @@ def atomic_output(path: Path) -> Iterator[Path]:
             raise
         return
     directory = path.parent if str(path.parent) else Path(".")
+    tmp: Path | None = None
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARKER}", dir=directory)
-    except OSError as exc:
-        raise OutputError(f"无法在目录中创建临时文件：{os_error_text(exc)}", path=str(path)) from exc
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+        # made inside the try, so a Ctrl+C right after it still removes it
+        try:
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARKER}", dir=directory)
+        except OSError as exc:
+            raise OutputError(f"无法在目录中创建临时文件：{os_error_text(exc)}", path=str(path)) from exc
+        tmp = Path(tmp_name)
+        os.close(fd)
         yield tmp
         durable = _FSYNC.get()
         if durable:
@@ -175,7 +177,8 @@ def atomic_output(path: Path) -> Iterator[Path]:
         if durable:
             _fsync_directory(directory)
     except BaseException as exc:
-        _discard(tmp, path, exc)
+        if tmp is not None:
+            _discard(tmp, path, exc)
         raise
 
 
