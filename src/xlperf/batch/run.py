@@ -161,7 +161,9 @@ def _execute(
     queue = iter(tasks[:limit])
     running: dict[Future[UnitRecord], UnitTask] = {}
     others = set(multiprocessing.active_children())
-    with worker_pool(min(jobs, limit)) as pool:
+    with _uninterrupted():  # an interrupt inside the pool's set-up would leave its finalizers half made
+        pool = worker_pool(min(jobs, limit))
+    with pool:
 
         def finish(future: Future[UnitRecord]) -> None:
             task = running.pop(future)
@@ -183,11 +185,13 @@ def _execute(
                 while len(running) >= jobs * 4:
                     collect()
                 try:
-                    running[pool.submit(build_unit, task)] = task
+                    with _uninterrupted():  # the first submit starts the workers
+                        running[pool.submit(build_unit, task)] = task
                 except BrokenProcessPool:  # a worker died; the units not yet started are redone next run
                     done(
                         failed_record(task, "处理进程意外退出，本次未能处理该工作簿，请重新运行", retry=True)
                     )
+                _stop_if_terminated()
             while running:
                 collect()
         except KeyboardInterrupt:
@@ -285,7 +289,8 @@ if hasattr(os, "register_at_fork"):
 @contextlib.contextmanager
 def _uninterrupted() -> Iterator[None]:
     """Inside the block SIGTERM and Ctrl+C are only noted (不可中断): the units taken, their records
-    and folders are never left half-changed; the run stops at its next :func:`_stop_if_terminated`."""
+    and folders, the pool and its workers being started are never left half-made; the run stops at
+    its next :func:`_stop_if_terminated`."""
     _RECORDING[0] = True
     try:
         yield

@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -104,13 +105,30 @@ def staging(folder: Path) -> Iterator[Path]:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"无法创建输出目录：{exc.strerror or exc}", path=str(folder)) from None
+    tmp: Path | None = None
     try:
-        with tempfile.TemporaryDirectory(dir=folder, prefix=f"{TEMP_MARKER}staging-") as tmp:
-            yield Path(tmp)
+        tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f"{TEMP_MARKER}staging-"))
+        yield tmp
     finally:
+        if tmp is not None:
+            _remove_folder(tmp)
         if created:
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only when empty
+
+
+def _remove_folder(path: Path) -> None:
+    """Remove the staging folder ``path`` whole (删除暂存文件夹), even if Ctrl+C comes again while it
+    is being removed; that interrupt goes on afterwards."""
+    interrupted: KeyboardInterrupt | None = None
+    while path.exists():
+        try:
+            shutil.rmtree(path, ignore_errors=True)
+            break
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted
 
 
 def publish(staged: Iterable[Path], folder: Path, source: Path | None, *, force: bool) -> list[Path]:
