@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import gc
 import io
+import multiprocessing
 import os
 import signal
 import sys
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tools.generate import generate_workbooks
-from xlperf.batch import pool, run_batch
+from xlperf.batch import pool, run, run_batch
 from xlperf.batch.pool import beside
 from xlperf.errors import OutputError
 from xlperf.io.atomic import atomic_write_bytes
@@ -104,3 +105,25 @@ def test_a_run_collects_garbage_as_its_workers_do_and_as_before_after_it(
     run_batch(tmp_path / "收件箱", tmp_path / "输出", jobs=1, formats=("html",), stream=io.StringIO())
     assert seen[0][0] == pool.WORKER_GC_THRESHOLDS and seen[0][1] > 1000  # xlperf's own objects frozen
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_summary_is_imported_while_the_units_are_built_once_the_workers_are_forked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    generate_workbooks(tmp_path / "收件箱", 3)
+    workers_then: list[int] = []
+    real = run._SummaryImport.start
+
+    def start(self: run._SummaryImport) -> None:
+        workers_then.append(len(multiprocessing.active_children()))
+        real(self)
+
+    monkeypatch.setattr(run._SummaryImport, "start", start)
+    result = run_batch(
+        tmp_path / "收件箱", tmp_path / "输出", jobs=jobs, formats=("html",), stream=io.StringIO()
+    )
+    # In a pool: once, after both workers were forked (none inherits a half-done import); alone: after the units.
+    assert workers_then == ([2] if jobs == 2 and pool._forks() else [])
+    assert result.summary is not None and result.summary.is_file() and result.dashboard is not None
+    assert len(result.records) == 3 and all(r.ok for r in result.records)

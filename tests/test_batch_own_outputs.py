@@ -8,6 +8,7 @@ A workbook without the contract's names and tables is refused by ``xlperf build`
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tools.generate import generate_workbooks
-from xlperf.batch import EXIT_ERRORS, run_batch
+from xlperf.batch import EXIT_ERRORS, inbox, run_batch
 from xlperf.batch.inbox import written_by_xlperf
 from xlperf.batch.run import BATCH_DIR, SUMMARY_XLSX
 from xlperf.cli import main
@@ -178,3 +179,23 @@ def test_a_unit_workbook_is_never_taken_for_xlperf_output(
     assert not written_by_xlperf(marked)  # it holds the contract's layout-version name
     assert written_by_xlperf(out / SUMMARY_XLSX) and written_by_xlperf(next(out.glob("*/*自评表.xlsx")))
     assert not written_by_xlperf(units[0])
+
+
+@pytest.mark.parametrize("limit", [inbox.MAX_MEMBER_BYTES, 1024])  # read once; larger than a workbook
+def test_an_inbox_file_is_read_once_for_its_digest_and_its_mark(
+    previous: tuple[Path, list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    out, units = previous
+    monkeypatch.setattr(inbox, "MAX_MEMBER_BYTES", limit)
+    box = tmp_path / "收件箱"
+    box.mkdir()
+    shutil.copy(units[0], box / "单位.xlsx")
+    shutil.copy(out / SUMMARY_XLSX, box / "上次汇总.xlsx")
+    for path in (box / "单位.xlsx", box / "上次汇总.xlsx"):
+        content = path.read_bytes()
+        assert inbox._fingerprint(path) == (hashlib.sha256(content).hexdigest(), written_by_xlperf(path))
+        assert written_by_xlperf(path, content) == written_by_xlperf(path)
+    found = inbox.collect(box, tmp_path / "work")
+    assert [s.key for s in found.sources] == ["单位.xlsx"] and found.workbooks == 1
+    assert found.sources[0].digest == hashlib.sha256(units[0].read_bytes()).hexdigest()
+    assert any("上次汇总.xlsx" in note for note in found.notes)  # xlperf's own summary, left out

@@ -22,6 +22,7 @@ from ..core.grades import DEFAULT_BANDS
 from ..core.metrics import METRICS
 from ..core.numbers import fmt_rate, fmt_score, round_half_up
 from ..io.atomic import atomic_write_bytes
+from ..report.templates import ReportEnvironment
 from .summary import (
     ROOT_SUFFIX,
     counted,
@@ -51,15 +52,12 @@ FILE_LABELS = {
 }
 
 
-def _href(folder: str, name: str) -> str:
-    return f"{quote(folder)}/{quote(name)}"
-
-
 def _links(record: UnitRecord) -> list[dict[str, str]]:
     if not record.ok or not record.folder:
         return []
+    folder = quote(record.folder)  # once for the unit's seven links
     return [
-        {"label": label, "href": _href(record.folder, record.files[kind])}
+        {"label": label, "href": f"{folder}/{quote(record.files[kind])}"}
         for kind, label in FILE_LABELS.items()
         if kind in record.files
     ]
@@ -259,7 +257,7 @@ def dashboard_context(
 
 def _environment() -> jinja2.Environment:
     source = resources.files(__package__).joinpath("templates", TEMPLATE).read_text(encoding="utf-8")
-    env = jinja2.Environment(
+    env = ReportEnvironment(  # a row's x.key reads the dict's item at once
         loader=jinja2.DictLoader({TEMPLATE: source}),
         autoescape=True,
         undefined=jinja2.StrictUndefined,

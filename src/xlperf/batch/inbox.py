@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import re
 import stat
@@ -96,12 +97,17 @@ class Inbox:
     workbooks: int = 0
 
 
-def _digest_file(path: Path) -> str:
-    sha = hashlib.sha256()
+def _fingerprint(path: Path) -> tuple[str, bool]:
+    """A workbook's digest and whether xlperf wrote it (:func:`written_by_xlperf`), the file read once;
+    one larger than any workbook the file checks accept is hashed in chunks and looked at again."""
     with path.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size <= MAX_MEMBER_BYTES:
+            data = handle.read()
+            return hashlib.sha256(data).hexdigest(), written_by_xlperf(path, data)
+        sha = hashlib.sha256()
         while chunk := handle.read(_CHUNK):
             sha.update(chunk)
-    return sha.hexdigest()
+    return sha.hexdigest(), written_by_xlperf(path)
 
 
 def _skipped_name(name: str) -> bool:
@@ -125,19 +131,22 @@ def not_a_workbook(name: str) -> str:
     return kind
 
 
-def written_by_xlperf(path: Path) -> bool:
+def written_by_xlperf(path: Path, data: bytes | None = None) -> bool:
     """Whether xlperf itself wrote this file (xlperf 生成的文件), by its content, not its name: the
     mark in a .xlsx/.docx's document properties, or in an .html page's ``generator``.  A workbook
-    that holds the contract's layout-version name is a unit's workbook, whoever wrote it."""
+    that holds the contract's layout-version name is a unit's workbook, whoever wrote it.  ``data``
+    is the file's content when the caller has already read it."""
     suffix = path.suffix.lower()
     try:
         if suffix in (".html", ".htm"):
+            if data is not None:
+                return bool(_HTML_MARK.search(data, 0, _MARK_BYTES))
             with path.open("rb") as handle:
                 return bool(_HTML_MARK.search(handle.read(_MARK_BYTES)))
-        if suffix not in _MARKS or not zipfile.is_zipfile(path):
+        if suffix not in _MARKS:
             return False
         part, mark = _MARKS[suffix]
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(path if data is None else io.BytesIO(data)) as zf:
             with contextlib.suppress(KeyError), zf.open(part) as handle:
                 if not mark.search(handle.read(_MARK_BYTES)):
                     return False
@@ -201,18 +210,23 @@ def collect(inbox: Path, workdir: Path, *, exclude: Path | None = None) -> Inbox
         if _skipped_name(path.name):
             locks += path.name.startswith("~$")
             continue
-        if suffix != ZIP_SUFFIX and written_by_xlperf(path):
-            own.append(key)
-            continue
         if suffix == ZIP_SUFFIX:
             found.workbooks += 1
             found.sources += _zip_sources(path, key, workdir, own)
         elif suffix in WORKBOOK_SUFFIXES:
-            found.workbooks += 1
             try:
-                found.sources.append(Source(key, key, path, _digest_file(path)))
+                digest, ours = _fingerprint(path)
             except OSError as exc:
+                found.workbooks += 1
                 found.sources.append(Source(key, key, None, "", f"无法读取该文件：{os_error_text(exc)}"))
+                continue
+            if ours:
+                own.append(key)
+                continue
+            found.workbooks += 1
+            found.sources.append(Source(key, key, path, digest))
+        elif written_by_xlperf(path):
+            own.append(key)
         else:
             found.sources.append(Source(key, key, None, "", not_a_workbook(path.name)))
     if locks:

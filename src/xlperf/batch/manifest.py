@@ -60,9 +60,10 @@ def final_names(records: Iterable[UnitRecord], reserved: set[str]) -> dict[str, 
     """
     records = sorted(records, key=lambda r: r.key)
     with_year = len({r.year for r in records if r.unit and r.year}) > 1
+    bases = {r.key: folder_base(r, with_year=with_year) for r in records}  # sanitised once per unit
     groups: dict[str, list[UnitRecord]] = {}
     for record in records:
-        groups.setdefault(folder_base(record, with_year=with_year).casefold(), []).append(record)
+        groups.setdefault(bases[record.key].casefold(), []).append(record)
     taken = set(reserved)
     names: dict[str, str] = {}
     later: list[UnitRecord] = []
@@ -71,11 +72,11 @@ def final_names(records: Iterable[UnitRecord], reserved: set[str]) -> dict[str, 
         if folded in taken:
             later.append(first)
         else:
-            names[first.key] = folder_base(first, with_year=with_year)
+            names[first.key] = bases[first.key]
             taken.add(folded)
         later += rest
     for record in later:
-        base, number = folder_base(record, with_year=with_year), 2
+        base, number = bases[record.key], 2
         while f"{base}（{number}）".casefold() in taken:
             number += 1
         names[record.key] = f"{base}（{number}）"

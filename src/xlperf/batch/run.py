@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import multiprocessing
 import os
 import shutil
@@ -150,9 +151,11 @@ def _execute(
     done: Callable[[UnitRecord], None],
     stop_after: int | None,
     idle: Callable[[], None] = lambda: None,
+    forked: Callable[[], None] = lambda: None,
 ) -> bool:
-    """Build ``tasks`` (sequentially or in a pool), calling ``done`` per record and ``idle`` when no
-    unit has finished for ``IDLE_SECONDS``; True if stopped early."""
+    """Build ``tasks`` (sequentially or in a pool), calling ``done`` per record, ``idle`` when no
+    unit has finished for ``IDLE_SECONDS`` and ``forked`` once the pool's workers exist; True if
+    stopped early."""
     limit = len(tasks) if stop_after is None else min(stop_after, len(tasks))
     if jobs <= 1 or limit <= 1:
         for task in tasks[:limit]:
@@ -181,7 +184,7 @@ def _execute(
                 finish(future)
 
         try:
-            for task in queue:
+            for number, task in enumerate(queue):
                 while len(running) >= jobs * 4:
                     collect()
                 try:
@@ -191,6 +194,9 @@ def _execute(
                     done(
                         failed_record(task, "处理进程意外退出，本次未能处理该工作簿，请重新运行", retry=True)
                     )
+                if number == 0:  # the first submit forks every worker
+                    with _uninterrupted():
+                        forked()
                 _stop_if_terminated()
             while running:
                 collect()
@@ -331,6 +337,31 @@ def _stop_if_terminated() -> None:
         raise KeyboardInterrupt
 
 
+class _SummaryImport:
+    """The summary's modules (pandas and all) imported in a thread while the units are built
+    (预先导入汇总模块), not after the last one.  Started only once the pool's workers are forked, so
+    no worker inherits a half-done import; :meth:`wait` before the next fork (:func:`.pool.beside`).
+    A failed import is left for the summary's own import to report."""
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Begin the import in a daemon thread."""
+        self._thread = threading.Thread(target=self._load, name="xlperf-summary-import", daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _load() -> None:
+        with contextlib.suppress(Exception):
+            importlib.import_module(f"{__package__}.dashboard")  # imports .summary and pandas
+
+    def wait(self) -> None:
+        """Wait until the import has ended, if it was started."""
+        if self._thread is not None:
+            self._thread.join()
+
+
 def _recipe(formats: tuple[str, ...], templates: Path | None) -> str:
     """What the outputs are made with (处理方式): a record made otherwise is redone."""
     recipe = f"xlperf {__version__}; record {RECORD_FORMAT}; reports {','.join(formats)}"
@@ -451,6 +482,7 @@ def _run(
         problems = {s.key: s.problem for s in found.sources if s.problem}
         show = Progress(stream, bar=bar)
         show.start(len(tasks), result.skipped)
+        importing = _SummaryImport()
 
         def commit() -> None:
             with _uninterrupted():
@@ -479,7 +511,7 @@ def _run(
                     done(duplicate_record(task, original.key, original.label))
             commit()  # the files refused and the copies are recorded before any unit is built
             todo = [t for t in tasks if t.key not in problems and t.key not in copies]
-            result.interrupted = _execute(todo, jobs, done, stop_after, idle)
+            result.interrupted = _execute(todo, jobs, done, stop_after, idle, importing.start)
             _stop_if_terminated()
         except KeyboardInterrupt:
             result.interrupted = True
@@ -488,6 +520,7 @@ def _run(
             with contextlib.suppress(OSError):
                 show.finish()
     if not result.interrupted:
+        importing.wait()
         manifest.settle_names(keys)
         from .dashboard import write_dashboard
         from .summary import ordered, unit_table, write_summary
