@@ -93,11 +93,13 @@ def escape_text(value: object) -> str:
     """What ``{{ value }}`` prints with autoescape (转义后的文字): the text of ``markupsafe.escape``,
     as a plain ``str``: a printed value is only joined into the output, so it need not be a
     ``Markup`` (whose making cost more than the escaping, a few thousand times per unit)."""
-    if type(value) is not str:
-        if hasattr(value, "__html__"):
-            return value.__html__()  # type: ignore[no-any-return]
-        value = str(value)
-    return value.translate(_ENTITIES) if _SPECIAL.search(value) else value  # type: ignore[union-attr]
+    if type(value) is str:
+        text = value
+    elif hasattr(value, "__html__"):
+        return value.__html__()  # type: ignore[no-any-return]  # safe already: Markup, a macro's output
+    else:
+        text = str(value)
+    return text.translate(_ENTITIES) if _SPECIAL.search(text) else text
 
 
 class _TextCodeGenerator(CodeGenerator):
