@@ -13,8 +13,10 @@ LibreOffice (``soffice``) is needed: CI installs it; without it the test fails, 
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import docx
@@ -111,3 +113,14 @@ def test_libreoffice_resaved_template_renders_as_docxtpl(tmp_path: Path) -> None
     assert resaved != source.read_bytes()  # LibreOffice wrote it anew
     seen = _assert_same(resaved, _contexts()["report.docx"], "report.docx")
     assert len(seen["tables"]) >= 3  # type: ignore[arg-type]
+    # the 自评表's merge marks ({#vmerge #}) survive the re-save: it is merged as the bundled one is
+    assert compile_template(resaved, "report.docx").merges_itself
+    bundled = _merges((TEMPLATES / "report.docx").read_bytes())
+    assert _merges(resaved) == bundled and bundled.count("restart") >= 4 + 8
+
+
+def _merges(template: bytes) -> list[str]:
+    """The vertical merge marks (w:vMerge) of the report rendered from ``template``, in order."""
+    package = render_package(compile_template(template, "report.docx"), _contexts()["report.docx"], "t")
+    with zipfile.ZipFile(io.BytesIO(package)) as zf:
+        return re.findall(r'<w:vMerge w:val="(\w+)"/>', zf.read("word/document.xml").decode("utf-8"))

@@ -21,7 +21,7 @@ from xlperf.core.evaluate import evaluate
 from xlperf.examples import example_data
 from xlperf.report import ReportError, presentation_context, render_reports
 from xlperf.report.charts import chart_png, overview_bars
-from xlperf.report.docx_report import ChartImage, render_package, word_template
+from xlperf.report.docx_report import ChartImage, compile_template, render_package, word_template
 from xlperf.report.report_context import scoring_rows
 from xlperf.report.word_layout import SCORE_TABLE_CAPTION
 
@@ -451,16 +451,13 @@ def test_column_loop_in_a_user_table_gets_a_grid_column_per_cell(example, tmp_pa
 
 
 def test_score_table_without_its_caption_is_still_merged(example, tmp_path):
-    """LibreOffice drops table captions when it re-saves a template: the 自评表 is known by its header."""
+    """LibreOffice drops table captions when it re-saves a template: the 自评表 is known by its header
+    (an older template, without the merge marks of today's)."""
     user = tmp_path / "resaved"
     user.mkdir()
-    with zipfile.ZipFile(REPO_TEMPLATE) as src, zipfile.ZipFile(user / "report.docx", "w") as dst:
-        for item in src.infolist():
-            data = src.read(item)
-            if item.filename == "word/document.xml":
-                data, removed = re.subn(rb"<w:tblCaption [^>]*/>", b"", data)
-                assert removed >= 1
-            dst.writestr(item, data)
+    (user / "report.docx").write_bytes(
+        _without_merge_marks(REPO_TEMPLATE.read_bytes(), rb"<w:tblCaption [^>]*/>")
+    )
     out = render_reports(example, [], tmp_path / "out", formats=["docx"], templates=user)["docx"]
     xml = zipfile.ZipFile(out).read("word/document.xml").decode("utf-8")
     assert "tblCaption" not in xml
@@ -480,14 +477,80 @@ def _canonical(xml: bytes) -> bytes:
     return etree.tostring(etree.fromstring(xml), method="c14n")
 
 
-def test_score_table_merged_in_the_text_as_in_the_whole_tree(example):
-    """Only the 自评表 is parsed after rendering; the body is the same as when the whole tree is."""
-    compiled, shown = word_template()
-    assert not compiled.whole_tree
+def _without_merge_marks(template: bytes, *also: bytes) -> bytes:
+    """``template`` with its cells' ``{#vmerge #}`` marks (and the ``also`` patterns) taken out of the
+    body: a template made before they existed, whose 自评表 is merged after rendering."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(template)) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "word/document.xml":
+                for pattern in (rb"\{#vmerge [^#]*#\}", *also):
+                    data, removed = re.subn(pattern, b"", data)
+                    assert removed >= 1
+            dst.writestr(item, data)
+    return out.getvalue()
+
+
+def _charted_context(example):
     context = presentation_context(example, example.findings)
     png = chart_png(overview_bars(example))
     context["analysis"] = [{**s, "chart": ChartImage(png, 150, s["title"])} for s in context["analysis"]]
     context["overview"] = {**context["overview"], "chart": ChartImage(png, 150, "图5")}
+    return context
+
+
+def test_bundled_score_table_merges_itself_as_the_merge_pass_would(example):
+    """The bundled template's 自评表 writes its own merge marks from the rows' spans: nothing is parsed
+    after rendering, and the package reads the same as a template without the marks merged afterwards."""
+    compiled, shown = word_template()
+    unmarked = compile_template(_without_merge_marks(REPO_TEMPLATE.read_bytes()), shown)
+    assert compiled.merges_itself and not unmarked.merges_itself
+    context = _charted_context(example)
+    marked = _parts(render_package(compiled, context, shown))
+    merged = _parts(render_package(unmarked, context, shown))
+    assert marked.keys() == merged.keys()
+    body = marked["word/document.xml"].decode("utf-8")
+    assert body.count('<w:vMerge w:val="restart"/>') >= 4 + 8 and "vmerge" not in body
+    for name in marked:
+        same = _canonical if name.endswith((".xml", ".rels")) else (lambda data: data)
+        assert same(marked[name]) == same(merged[name]), name
+    # the whole tree (a template with pictures of its own) is not merged again either
+    whole = _parts(render_package(dataclasses.replace(compiled, whole_tree=True), context, shown))
+    assert _canonical(whole["word/document.xml"]) == _canonical(marked["word/document.xml"])
+
+
+def test_merge_marks_follow_the_spans_given(example):
+    """A marked cell spans what its expression says (0: covered by the cell above, its text left out)."""
+    compiled, shown = word_template()
+    context = _charted_context(example)
+    rows = context["score_rows"]
+    for row in rows:
+        row["span1"], row["span2"] = 1, 1  # nothing merged
+    rows[0]["span1"], rows[1]["span1"], rows[2]["span1"] = 3, 0, 0
+    document = Document(io.BytesIO(render_package(compiled, context, shown)))
+    table = next(t for t in document.tables if t.rows[0].cells[0].text == "一级指标")
+
+    def merge(tr, column):
+        found = tr.tc_lst[column].find(f"{qn('w:tcPr')}/{qn('w:vMerge')}")
+        return None if found is None else found.get(qn("w:val"))
+
+    data = table._tbl.tr_lst[1 : len(rows) + 1]
+    assert [merge(tr, 0) for tr in data[:5]] == ["restart", "continue", "continue", None, None]
+    assert [merge(tr, 1) for tr in data] == [None] * len(rows)
+    assert (
+        data[1].tc_lst[0].xpath("string(.)") == ""
+        and data[3].tc_lst[0].xpath("string(.)") == rows[3]["level1"]
+    )
+    assert data[1].tc_lst[1].xpath("string(.)") == rows[1]["level2"]
+
+
+def test_score_table_merged_in_the_text_as_in_the_whole_tree(example):
+    """Only the 自评表 is parsed after rendering; the body is the same as when the whole tree is."""
+    shown = word_template()[1]
+    compiled = compile_template(_without_merge_marks(REPO_TEMPLATE.read_bytes()), shown)
+    assert not compiled.whole_tree and not compiled.merges_itself
+    context = _charted_context(example)
     fast = _parts(render_package(compiled, context, shown))
     tree = _parts(render_package(dataclasses.replace(compiled, whole_tree=True), context, shown))
     assert fast.keys() == tree.keys()

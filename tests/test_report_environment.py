@@ -1,4 +1,5 @@
-"""The reports' Jinja environment reads ``x.key`` on a dict as Jinja does (报告模板环境)."""
+"""The reports' Jinja environment reads ``x.key`` on a dict as Jinja does and prints values escaped as
+Jinja does (报告模板环境)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from collections import OrderedDict
 
 import jinja2
 import pytest
+from markupsafe import Markup, escape
 
-from xlperf.report.templates import ReportEnvironment
+from xlperf.report.templates import ReportEnvironment, escape_text
 
 
 def _both(source: str, **context: object) -> tuple[str, str]:
@@ -45,3 +47,30 @@ def test_a_missing_key_is_still_an_error() -> None:
     env = ReportEnvironment(undefined=jinja2.StrictUndefined)
     with pytest.raises(jinja2.UndefinedError, match="unit"):
         env.from_string("{{ x.unit }}").render(x={"year": 2024})
+
+
+HOSTILE = ["<镇>", "a & b", "]]>", "'单'\"双\"", "{{ 7*7 }}", "&amp;", "", "投入", "<w:t>x</w:t>"]
+
+
+def test_printed_values_are_escaped_as_markupsafe_escapes_them() -> None:
+    class Picture:
+        def __html__(self) -> str:
+            return "<w:drawing/>"
+
+    values: list[object] = [*HOSTILE, 2.5, 80, None, True, Markup("<b>已转义</b>"), Picture()]
+    for value in values:
+        assert escape_text(value) == str(escape(value)), value
+        assert type(escape_text(value)) in (str, Markup)
+
+
+def test_templates_print_through_escape_text_in_text_macros_and_blocks() -> None:
+    source = (
+        "{% macro m(v) %}[{{ v }}]{% endmacro %}"
+        "{% for v in values %}{{ v }}|{{ m(v) }}|{% set s %}<{{ v }}>{% endset %}{{ s }}|{{ v|safe }};{% endfor %}"
+        "{% autoescape false %}{{ values[0] }}{% endautoescape %}"
+    )
+    ours, plain = _both(source, values=HOSTILE)
+    assert ours == plain
+    assert "&lt;镇&gt;|[&lt;镇&gt;]|<&lt;镇&gt;>|<镇>;" in ours and ours.endswith("<镇>")
+    code = ReportEnvironment(autoescape=True).compile(source, raw=True)
+    assert "escape_text(" in code

@@ -844,8 +844,8 @@ def _content(b: _Builder) -> None:
             (
                 "data",
                 [
-                    "{{ r.level1 }}",
-                    "{{ r.level2 }}",
+                    "{{ r.level1 }}{#vmerge r.span1 #}",  # merged down over r.span1 rows (纵向合并)
+                    "{{ r.level2 }}{#vmerge r.span2 #}",
                     "{{ r.level3 }}",
                     "{{ r.maximum }}",
                     "{{ r.score }}",

@@ -9,12 +9,14 @@ model on the way, which is what made rendering slow for a batch of hundreds of u
 
 Values are data, never template: with autoescape every ``<``, ``&`` a unit typed is XML-escaped, so
 ``{{ 7*7 }}`` in a cell prints as is; characters XML cannot hold are dropped from the rendered text.
-After rendering, the 一级/二级 cells of the 自评表 (the table whose 可选文字标题 is ``自评表``) that
-repeat the row above are merged vertically.
+The 一级/二级 cells of the 自评表 are merged vertically: the bundled template's cells marked
+``{#vmerge r.span1 #}`` write their own ``w:vMerge`` from the rows' spans (:func:`_write_merge`, once
+per template); in a template without the marks, the cells of the 自评表 (the table whose 可选文字标题
+is ``自评表``) that repeat the row above are merged after rendering.
 
-Finishing the body parses only the 自评表 and the charts are numbered as they are placed; a template
-that changes table columns or holds pictures of its own has its whole body edited as a parsed tree
-(grid fixes, drawing ids renumbered, the merge), as docxtpl does.  Parts, relationships and content
+Finishing the body parses only the 自评表 (nothing when it merges itself) and the charts are
+numbered as they are placed; a template that changes table columns or holds pictures of its own has
+its whole body edited as a parsed tree (grid fixes, drawing ids renumbered, the merge), as docxtpl does.  Parts, relationships and content
 types go through :mod:`xlperf.io.opc`, every parse through :mod:`xlperf.io.safexml`.  docxtpl is
 pinned to the versions ``tests/test_docx_docxtpl_equality.py`` compares this renderer with.
 """
@@ -84,6 +86,7 @@ _LISTED = "\t\a\n\f"
 _LISTING = re.compile(f"[{_LISTED}]")
 _RENDERED = re.compile(r"\{[{%#_]|_\}|docPr|[\t\a\n\f]")  # what a render changes in a part
 SCORE_TABLE_HEADERS = ("一级指标", "二级指标")  # the first cells of the 自评表, if its caption was lost
+_MERGE_MARK = re.compile(r"\{#\s*vmerge\s+(.+?)\s*#\}")  # {#vmerge r.span1 #}: the cell's rowspan
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class CompiledTemplate:
     parts: tuple[_Part, ...]
     fix_tables: bool  # the template changes table columns ({%tc %}, colspan, hm): fix the grids
     whole_tree: bool  # the body is finished as a parsed tree, not only its 自评表 (see _finish_document)
+    merges_itself: bool  # the body's cells write their own vertical merges (``{#vmerge #}``): no merge pass
     packed: Mapping[str, Packed]  # the entries every render copies unchanged, compressed once
 
 
@@ -147,8 +151,39 @@ def _prepare(data: bytes, name: str) -> str:
             element.text = None
         if element.tail is not None and not element.tail.strip():
             element.tail = None
+    for tc, span in _merge_marked_cells(root):
+        _write_merge(tc, span)
     xml = _DECLARATION + etree.tostring(root, encoding="unicode")
     return re.sub(r"<w:p([ >])", r"\n<w:p\1", _DOCXTPL.patch_xml(xml))
+
+
+def _merge_marked_cells(root: etree._Element) -> Iterator[tuple[etree._Element, str]]:
+    """The table cells marked ``{#vmerge ROWSPAN #}`` and their rowspan expression: the cell spans
+    ROWSPAN rows, 0 when the cell above covers it (as ``score_rows``' ``span1``/``span2``)."""
+    for tc in root.iter(f"{_W}tc"):
+        mark = _MERGE_MARK.search(_cell_text(tc))
+        if mark is not None:
+            yield tc, mark[1]
+
+
+def _write_merge(tc: etree._Element, span: str) -> None:
+    """Make a marked cell write its own merge mark (纵向合并) as :func:`merge_score_table` would set it:
+    ``w:vMerge`` restart for a span over 1, continue for 0 with the cell's runs left out."""
+    merge = _set_vmerge(tc, f"{{{{ 'restart' if {span} else 'continue' }}}}")
+    _around(merge, f"{{% if {span} != 1 %}}", "{% endif %}")
+    for paragraph in tc.iterchildren(f"{_W}p"):
+        for run in paragraph.iterchildren(f"{_W}r"):
+            _around(run, f"{{% if {span} %}}", "{% endif %}")
+
+
+def _around(element: etree._Element, before: str, after: str) -> None:
+    """Put the Jinja text ``before`` and ``after`` around ``element`` in the XML it serialises to."""
+    previous, parent = element.getprevious(), element.getparent()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + before
+    elif parent is not None:
+        parent.text = (parent.text or "") + before
+    element.tail = after + (element.tail or "")
 
 
 def compile_template(data: bytes, shown: str) -> CompiledTemplate:
@@ -203,8 +238,11 @@ def compile_template(data: bytes, shown: str) -> CompiledTemplate:
     # as they are placed, and the tables are found in the text under a root written ``<w:document``
     own_drawings = next(part.own_drawings for part in parts if part.name == document)
     whole_tree = fix or own_drawings or body.tag != f"{_W}document" or body.prefix != "w"
+    merges_itself = next(_merge_marked_cells(body), None) is not None
     packed = {name: pack(name, data) for name, data in entries.items() if name not in sources}
-    compiled = CompiledTemplate(tuple(entries.items()), document, tuple(parts), fix, whole_tree, packed)
+    compiled = CompiledTemplate(
+        tuple(entries.items()), document, tuple(parts), fix, whole_tree, merges_itself, packed
+    )
     _COMPILED[key] = compiled
     if len(_COMPILED) > 16:
         _COMPILED.pop(next(iter(_COMPILED)))
@@ -306,7 +344,7 @@ _AFTER_VMERGE = frozenset(
 )
 
 
-def _set_vmerge(tc: etree._Element, value: str) -> None:
+def _set_vmerge(tc: etree._Element, value: str) -> etree._Element:
     tc_pr = _child(tc, "tcPr")
     if tc_pr is None:
         tc_pr = etree.SubElement(tc, f"{_W}tcPr")  # made in the document, then moved: cheaper
@@ -317,6 +355,7 @@ def _set_vmerge(tc: etree._Element, value: str) -> None:
     merge = etree.SubElement(tc_pr, f"{_W}vMerge", {f"{_W}val": value})
     if anchor is not None:
         anchor.addprevious(merge)
+    return merge
 
 
 def is_score_table(tbl: etree._Element) -> bool:
@@ -374,7 +413,7 @@ def _finish_document(xml: str, compiled: CompiledTemplate, ids: Iterator[int], n
     that may be the 自评表 are parsed and merged; the rest of the text is kept as rendered.
     """
     if not compiled.whole_tree:
-        merged = _merge_score_tables_in_text(xml, name)
+        merged = xml if compiled.merges_itself else _merge_score_tables_in_text(xml, name)
         if merged is not None:
             return merged.encode("utf-8")
     if compiled.fix_tables:
@@ -382,7 +421,8 @@ def _finish_document(xml: str, compiled: CompiledTemplate, ids: Iterator[int], n
     else:
         tree = parse_xml(xml.encode("utf-8"), part=name, recover=True)
     _renumber_drawings(tree, ids)
-    merge_score_table(tree)
+    if not compiled.merges_itself:
+        merge_score_table(tree)
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 

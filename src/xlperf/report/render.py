@@ -119,7 +119,8 @@ def _analysis(tree: list[IndicatorLine], chart_note: str) -> list[dict[str, obje
 
 
 def _score_rows(ctx: dict[str, object]) -> list[dict[str, object]]:
-    """The 自评表 rows with whether each lost points, and rowspans for HTML (合并单元格)."""
+    """The 自评表 rows with whether each lost points, and the rowspans of their 一级/二级 cells
+    (合并单元格: ``span1``/``span2``, 0 under the cell above) for HTML and the Word template."""
     rows: list[dict[str, object]] = [
         {**row, "lost": bool(row["reason"]), "deduction": row["reason"]}
         for row in ctx["scoring_rows"]  # type: ignore[attr-defined]
