@@ -933,6 +933,41 @@ def test_value_metadata_of_the_old_value_is_dropped(tmp_path: Path) -> None:
     assert dict(cell.attrib) == {"r": "A1"} and cell.findtext(f"{{{MAIN}}}v") == "5"
 
 
+def test_new_text_over_inline_text_is_one_plain_inline_string(tmp_path: Path) -> None:
+    """A text written over an inline string — plain, rich (runs) or with phonetics — comes out as the
+    one plain ``<is><t xml:space="preserve">`` a new cell gets; the plain one's elements are reused."""
+    src = tmp_path / "inline.xlsx"
+    wb = xlsxwriter.Workbook(str(src))
+    ws = wb.add_worksheet("S")
+    for address in ("A1", "B1", "C1", "D1"):
+        ws.write(address, 1)
+    wb.close()
+    plain = '<c r="A1" t="inlineStr"><is><t>旧</t></is></c>'.encode()
+    rich = '<c r="B1" t="inlineStr"><is><r><t>粗</t></r><r><t>体</t></r></is></c>'.encode()
+    phonetic = '<c r="C1" t="inlineStr"><is><t>汉</t><rPh sb="0" eb="1"><t>han</t></rPh></is></c>'.encode()
+    cells = {b'<c r="A1">': plain, b'<c r="B1">': rich, b'<c r="C1">': phonetic}
+
+    def inline(data: bytes) -> bytes:
+        for old, new in cells.items():
+            data = re.sub(re.escape(old) + rb".*?</c>", new, data, count=1)
+        return data
+
+    rewrite_zip(src, {"xl/worksheets/sheet1.xml": inline})
+    assert read_part(src, "xl/worksheets/sheet1.xml").count(b"<is>") == 3
+    dst = tmp_path / "inline-out.xlsx"
+    patch_workbook(src, dst, {("S", a): f"新{a}" for a in ("A1", "B1", "C1", "D1")})
+    root = sheet_root(dst, "xl/worksheets/sheet1.xml")
+    assert_sheet_well_formed(root)
+    space = "{http://www.w3.org/XML/1998/namespace}space"
+    for address in ("A1", "B1", "C1", "D1"):
+        cell = cell_element(root, address)
+        assert cell.get("t") == "inlineStr" and [child.tag for child in cell] == [f"{{{MAIN}}}is"]
+        (text,) = cell[0]
+        assert text.tag == f"{{{MAIN}}}t" and dict(text.attrib) == {space: "preserve"}
+        assert text.text == f"新{address}" and len(text) == 0
+    assert openpyxl_values(dst, data_only=True) == {("S", a): f"新{a}" for a in ("A1", "B1", "C1", "D1")}
+
+
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [

@@ -176,6 +176,18 @@ def _apply_calc_pr(workbook: etree._Element, full_calc_on_load: bool) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
+def _set_attribute(element: etree._Element, name: str, value: str) -> None:
+    """Set an attribute unless it already has that value (a rebuild mostly writes what is there)."""
+    if element.get(name) != value:
+        element.set(name, value)
+
+
+def _drop_attribute(element: etree._Element, name: str) -> None:
+    """Remove an attribute if present, without building lxml's attribute view when it is not."""
+    if element.get(name) is not None:
+        del element.attrib[name]
+
+
 @functools.lru_cache(maxsize=8192)
 def _cell_reference(ref: str) -> tuple[int, str]:
     """A cell's ``r`` as (column number, row digits), the column 0 unless it is all ASCII letters; kept,
@@ -330,7 +342,7 @@ class _SheetPatcher:
             del row.attrib["spans"]
 
     def _set_value(self, cell: etree._Element, value: CellValue, row: int, column: int) -> None:
-        formula = old_v = None
+        formula = old_v = old_is = None
         stale: list[etree._Element] = []
         for child in cell:  # one pass; faster than find()/findall() on lxml
             tag = child.tag
@@ -338,11 +350,11 @@ class _SheetPatcher:
                 formula = child
             elif tag == self.tag_v and old_v is None:
                 old_v = child
+            elif tag == self.tag_is and old_is is None:
+                old_is = child
             elif tag == self.tag_v or tag == self.tag_is:
                 stale.append(child)
-        for child in stale:
-            cell.remove(child)
-        cell.attrib.pop("vm", None)  # value metadata describes the old (rich) value
+        _drop_attribute(cell, "vm")  # value metadata describes the old (rich) value
         if value.literal and formula is not None and formula.get("t") not in ("shared", "array", "dataTable"):
             cell.remove(formula)
             formula = None
@@ -351,27 +363,43 @@ class _SheetPatcher:
         is_result = formula is not None or self._in_array_formula(row, column)
         if value.kind == "none" and is_result:
             value = EMPTY_RESULT  # an empty result is stored as Excel stores it: t="str", <v></v>
+        inline = value.kind == "s" and not is_result
+        text = self._plain_text(old_is) if inline and old_is is not None else None
+        if text is None and old_is is not None:
+            stale.append(old_is)
+        for child in stale:
+            cell.remove(child)
         if value.kind == "none":
             if old_v is not None:
                 cell.remove(old_v)
-            cell.attrib.pop("t", None)
+            _drop_attribute(cell, "t")
             return
-        if value.kind == "s" and not is_result:
+        if inline:
             if old_v is not None:
                 cell.remove(old_v)
-            cell.set("t", "inlineStr")
-            index = cell.index(formula) + 1 if formula is not None else 0
-            text = self._new_child(self._new_child(cell, self.tag_is, index), self.tag_t, 0)
-            text.set(_XML_SPACE, "preserve")
+            _set_attribute(cell, "t", "inlineStr")
+            if text is None:  # no formula here (not a result): the new <is> goes first
+                text = self._new_child(self._new_child(cell, self.tag_is, 0), self.tag_t, 0)
+            _set_attribute(text, _XML_SPACE, "preserve")
             text.text = value.text
             return
         if value.kind == "n":
-            cell.attrib.pop("t", None)
+            _drop_attribute(cell, "t")
         else:
-            cell.set("t", RESULT_TYPES[value.kind] if is_result else value.kind)
+            _set_attribute(cell, "t", RESULT_TYPES[value.kind] if is_result else value.kind)
         if old_v is None:
             old_v = self._new_child(cell, self.tag_v, cell.index(formula) + 1 if formula is not None else 0)
         old_v.text = value.text
+
+    def _plain_text(self, inline: etree._Element) -> etree._Element | None:
+        """The ``<t>`` of an ``<is>`` that holds just one plain ``<t>`` (纯文本), to take a new text in
+        place: the same XML as a new ``<is>`` without building one; None for rich text or phonetics."""
+        if len(inline) != 1 or inline.text or inline.attrib:
+            return None
+        text = inline[0]
+        if text.tag != self.tag_t or text.tail or len(text) or any(key != _XML_SPACE for key in text.attrib):
+            return None
+        return text
 
     def _set_formula(self, cell: etree._Element, formula: etree._Element | None, text: str) -> etree._Element:
         if formula is None:
