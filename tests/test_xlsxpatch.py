@@ -396,7 +396,7 @@ def test_rewritten_parts_are_plain_deflate(feature_xlsx: Path, patched: Path) ->
             writer.close(b"")
             written = Package(out.getvalue(), path="x.xlsx")
             stored = written.find(RESULT_PART)
-            raw = bytes(zipcopy.raw_entry(written, stored)[1])
+            raw = bytes(written.raw(stored)[1])
             assert zlib.decompress(raw, -15) == content and stored.CRC == zlib.crc32(content)
             if level is not None:
                 deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
