@@ -541,6 +541,46 @@ def test_a_part_patched_to_what_it_was_is_copied_as_stored(
     assert openpyxl_values(other, data_only=True)[(INPUT_SHEET, "B2")] == 0.5
 
 
+def test_a_sheet_the_patch_leaves_as_it_is_is_never_serialised(
+    feature_xlsx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sheet already holding every value, formula and height asked for is copied as stored even where
+    lxml would spell its XML differently (single quotes); one value, type or height more changes it."""
+    once = tmp_path / "once.xlsx"
+    heights = {(INPUT_SHEET, 2): 30.0}
+    patch_workbook(feature_xlsx, once, PATCH, full_calc_on_load=False, row_heights=heights)
+    rewrite_zip(
+        once, {INPUT_PART: lambda d: re.sub(rb'<dimension ref="([^"]*)"', rb"<dimension ref='\1'", d)}
+    )
+    assert b"<dimension ref='" in read_part(once, INPUT_PART)
+    serialised: list[bytes] = []
+    serialize = xlsxpatch._serialize_xml
+    monkeypatch.setattr(
+        xlsxpatch,
+        "_serialize_xml",
+        lambda root, original: serialised.append(original) or serialize(root, original),
+    )
+    again = tmp_path / "again.xlsx"
+    patch_workbook(once, again, PATCH, full_calc_on_load=False, row_heights=heights)
+    assert serialised == [] and raw_entries(again) == raw_entries(once)
+    for change in (
+        {"values": {**PATCH, (INPUT_SHEET, "B2"): 0.5}},  # another number
+        {"values": {**PATCH, (INPUT_SHEET, "B2"): "12.5"}},  # the same digits as text
+        {"row_heights": {(INPUT_SHEET, 2): 31.0}},
+        {"row_heights": {(INPUT_SHEET, 2): None}},
+    ):
+        out = tmp_path / "changed.xlsx"
+        patch_workbook(
+            once,
+            out,
+            change.get("values", PATCH),
+            full_calc_on_load=False,
+            row_heights=change.get("row_heights", heights),
+        )
+        assert read_part(out, INPUT_PART) != read_part(once, INPUT_PART), change
+        assert b'<dimension ref="' in read_part(out, INPUT_PART)
+
+
 def test_xlsm_vba_and_custom_ui_are_kept(tmp_path: Path) -> None:
     vba = vba_project_bin(tmp_path)
     src = build_feature_workbook(tmp_path / "macro.xlsm", vba=vba)
