@@ -494,6 +494,21 @@ def test_unreadable_table_cells() -> None:
     assert finding.refs == (Ref("预算数", CLASSES, 0),)
 
 
+def test_error_values_and_unknown_choices_where_text_is_expected() -> None:
+    """Text cells: an error value, or a choice outside its list, is an error naming the cell; ordinary
+    text, blanks and text merely starting with # are not."""
+    classes = (ClassRow("212", " #REF! ", 1.0, 1.0), ClassRow("213", "#1 路段", 2.0, 2.0))
+    ev = unit({"unit_name": "#N/A", "unit_nature": "企业", "funding_type": "#号楼拨款"}, classes=classes)
+    messages = {f.refs: f.message for f in found(ev, "input.invalid")}
+    assert messages == {
+        (Ref("unit_name"),): "单位名称：单元格为错误值 #N/A，应填写文字",
+        (Ref("unit_nature"),): "单位性质应为「行政」「事业」「参公事业」之一，实际为「企业」",
+        (Ref("科目名称", CLASSES, 0),): "功能分类第1行「科目名称」：单元格为错误值 #REF!，应填写文字",
+    }
+    assert all(f.severity == ERROR for f in found(ev, "input.invalid"))
+    assert found(unit({"unit_nature": "事业"}), "input.invalid") == []
+
+
 def test_broken_rubric_is_a_finding_naming_the_node() -> None:
     rows = list(RUBRIC_ROWS)
     rows[7] = IndicatorRow("2.1", "满意度", 5, "自评")  # 效果 10 ≠ 5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import sys
 import zipfile
 from pathlib import Path
@@ -105,6 +106,62 @@ def test_damaged_packages_are_refused_in_chinese(tmp_path: Path) -> None:
     small = opc.Package((tmp_path / "b.xlsx").read_bytes(), max_part=10)
     with pytest.raises(UnreadableFileError, match="解压后超过"):
         small.read("xl/workbook.xml")
+
+
+def _zip(method: int, parts: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=method) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _entry(blob: bytes, name: str) -> tuple[zipfile.ZipInfo, int]:
+    """The directory entry of ``name`` and where its compressed bytes start."""
+    info = zipfile.ZipFile(io.BytesIO(blob)).getinfo(name)
+    name_len, extra_len = struct.unpack_from("<HH", blob, info.header_offset + 26)
+    return info, info.header_offset + 30 + name_len + extra_len
+
+
+PART = ("<sheetData>" + "<row><c><v>12345</v></c></row>" * 200 + "</sheetData>").encode()
+
+
+@pytest.mark.parametrize(
+    "method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]
+)
+def test_parts_read_as_zipfile_reads_them(method: int) -> None:
+    """Stored and deflated parts are inflated from the file's bytes; other methods go through zipfile."""
+    parts = {"xl/a.xml": PART, "xl/empty.xml": b"", "xl/名字.xml": "<a>中文</a>".encode()}
+    package = opc.Package(_zip(method, parts), path="m.xlsx")
+    assert {name: package.read(name) for name in parts} == parts
+
+
+def test_damaged_parts_are_refused_however_they_are_damaged() -> None:
+    """A deflated part whose bytes, CRC or declared size do not hold is damage naming the part, and a
+    part that inflates past its declared size is never inflated further (解压不超过声明的大小)."""
+    blob = _zip(zipfile.ZIP_DEFLATED, {"xl/a.xml": PART, "xl/b.xml": b"<b/>"})
+    info, start = _entry(blob, "xl/a.xml")
+    central = blob.rindex(b"PK\x01\x02", 0, blob.rindex(b"PK\x01\x02"))  # xl/a.xml's directory entry
+    assert blob[central + 46 : central + 46 + 8] == b"xl/a.xml"
+
+    def damaged(offset: int, value: bytes) -> opc.Package:
+        data = bytearray(blob)
+        data[offset : offset + len(value)] = value
+        return opc.Package(bytes(data), path="d.xlsx")
+
+    flipped = bytes([blob[start + info.compress_size // 2] ^ 0xFF])
+    for package in (
+        damaged(start + info.compress_size // 2, flipped),  # the deflate stream
+        damaged(central + 16, struct.pack("<I", info.CRC ^ 1)),  # the CRC in the directory
+        damaged(central + 24, struct.pack("<I", len(PART) - 100)),  # declares less than it holds
+        damaged(central + 24, struct.pack("<I", len(PART) + 100)),  # declares more than it holds
+    ):
+        with pytest.raises(UnreadableFileError, match="部件 xl/a.xml 已损坏") as caught:
+            package.read("xl/a.xml")
+        assert caught.value.path == "d.xlsx"
+        assert package.read("xl/b.xml") == b"<b/>"
+    with pytest.raises(UnreadableFileError, match="本地文件头"):
+        damaged(info.header_offset, b"XXXX").read("xl/a.xml")
 
 
 def test_small_parts_are_parsed_once_and_a_taken_tree_is_no_longer_shared(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from xlperf.core.model import RUBRIC, IndicatorRow, Ref
-from xlperf.core.rubric import build_rubric, parent_code, source_kind, subtotal, table_shape
+from xlperf.core.rubric import build_rubric, parent_code, source_kind, subtotal, subtotals, table_shape
 from xlperf.core.rules import Checklist, Deduct, Goal, Qualitative, Quarterly, Tiers
 from xlperf.errors import RubricError
 from xlperf.rubrics import PACKAGED, packaged_goals, packaged_rows
@@ -251,6 +251,15 @@ def test_subtotal_rounds_and_accepts_ranges() -> None:
     assert subtotal("1", ["1.1", "1.2"], ["2.675", 0]) == 2.68  # text number, rounded half up
     assert subtotal(2, ["2.1", 2.2], [1, 2]) == 3.0  # numeric codes
     assert subtotal("", "1", 5) == 5.0  # a single cell
+
+
+def test_every_subtotal_at_once() -> None:
+    """Each parent that has a child row, with what :func:`subtotal` gives it; rows whose 编号 is not
+    one (blank, text) belong to no parent."""
+    codes = [*CODES, "", "x", " 2.2 "]
+    values = [20, 10, 7, 3, None, 60, 60, 5, 5, "1.5"]
+    assert subtotals(codes, values) == {"": 80.0, "1": 10.0, "1.1": 10.0, "2": 61.5}
+    assert subtotals([["1.1"], ["1.2"]], [[None], [None]]) == {"1": None}  # every child blank
 
 
 def test_table_shape_and_parent_code() -> None:

@@ -396,7 +396,7 @@ def test_rewritten_parts_are_plain_deflate(feature_xlsx: Path, patched: Path) ->
             writer.close(b"")
             written = Package(out.getvalue(), path="x.xlsx")
             stored = written.find(RESULT_PART)
-            raw = bytes(zipcopy.raw_entry(written, stored)[1])
+            raw = bytes(written.raw(stored)[1])
             assert zlib.decompress(raw, -15) == content and stored.CRC == zlib.crc32(content)
             if level is not None:
                 deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
@@ -539,6 +539,46 @@ def test_a_part_patched_to_what_it_was_is_copied_as_stored(
     differ = {a[0] for a, b in zip(raw_entries(once), raw_entries(other), strict=True) if a != b}
     assert differ == {INPUT_PART}
     assert openpyxl_values(other, data_only=True)[(INPUT_SHEET, "B2")] == 0.5
+
+
+def test_a_sheet_the_patch_leaves_as_it_is_is_never_serialised(
+    feature_xlsx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sheet already holding every value, formula and height asked for is copied as stored even where
+    lxml would spell its XML differently (single quotes); one value, type or height more changes it."""
+    once = tmp_path / "once.xlsx"
+    heights = {(INPUT_SHEET, 2): 30.0}
+    patch_workbook(feature_xlsx, once, PATCH, full_calc_on_load=False, row_heights=heights)
+    rewrite_zip(
+        once, {INPUT_PART: lambda d: re.sub(rb'<dimension ref="([^"]*)"', rb"<dimension ref='\1'", d)}
+    )
+    assert b"<dimension ref='" in read_part(once, INPUT_PART)
+    serialised: list[bytes] = []
+    serialize = xlsxpatch._serialize_xml
+    monkeypatch.setattr(
+        xlsxpatch,
+        "_serialize_xml",
+        lambda root, original: serialised.append(original) or serialize(root, original),
+    )
+    again = tmp_path / "again.xlsx"
+    patch_workbook(once, again, PATCH, full_calc_on_load=False, row_heights=heights)
+    assert serialised == [] and raw_entries(again) == raw_entries(once)
+    for change in (
+        {"values": {**PATCH, (INPUT_SHEET, "B2"): 0.5}},  # another number
+        {"values": {**PATCH, (INPUT_SHEET, "B2"): "12.5"}},  # the same digits as text
+        {"row_heights": {(INPUT_SHEET, 2): 31.0}},
+        {"row_heights": {(INPUT_SHEET, 2): None}},
+    ):
+        out = tmp_path / "changed.xlsx"
+        patch_workbook(
+            once,
+            out,
+            change.get("values", PATCH),
+            full_calc_on_load=False,
+            row_heights=change.get("row_heights", heights),
+        )
+        assert read_part(out, INPUT_PART) != read_part(once, INPUT_PART), change
+        assert b'<dimension ref="' in read_part(out, INPUT_PART)
 
 
 def test_xlsm_vba_and_custom_ui_are_kept(tmp_path: Path) -> None:
@@ -931,6 +971,41 @@ def test_value_metadata_of_the_old_value_is_dropped(tmp_path: Path) -> None:
     patch_workbook(src, dst, {("S", "A1"): 5})
     cell = cell_element(sheet_root(dst, "xl/worksheets/sheet1.xml"), "A1")
     assert dict(cell.attrib) == {"r": "A1"} and cell.findtext(f"{{{MAIN}}}v") == "5"
+
+
+def test_new_text_over_inline_text_is_one_plain_inline_string(tmp_path: Path) -> None:
+    """A text written over an inline string — plain, rich (runs) or with phonetics — comes out as the
+    one plain ``<is><t xml:space="preserve">`` a new cell gets; the plain one's elements are reused."""
+    src = tmp_path / "inline.xlsx"
+    wb = xlsxwriter.Workbook(str(src))
+    ws = wb.add_worksheet("S")
+    for address in ("A1", "B1", "C1", "D1"):
+        ws.write(address, 1)
+    wb.close()
+    plain = '<c r="A1" t="inlineStr"><is><t>旧</t></is></c>'.encode()
+    rich = '<c r="B1" t="inlineStr"><is><r><t>粗</t></r><r><t>体</t></r></is></c>'.encode()
+    phonetic = '<c r="C1" t="inlineStr"><is><t>汉</t><rPh sb="0" eb="1"><t>han</t></rPh></is></c>'.encode()
+    cells = {b'<c r="A1">': plain, b'<c r="B1">': rich, b'<c r="C1">': phonetic}
+
+    def inline(data: bytes) -> bytes:
+        for old, new in cells.items():
+            data = re.sub(re.escape(old) + rb".*?</c>", new, data, count=1)
+        return data
+
+    rewrite_zip(src, {"xl/worksheets/sheet1.xml": inline})
+    assert read_part(src, "xl/worksheets/sheet1.xml").count(b"<is>") == 3
+    dst = tmp_path / "inline-out.xlsx"
+    patch_workbook(src, dst, {("S", a): f"新{a}" for a in ("A1", "B1", "C1", "D1")})
+    root = sheet_root(dst, "xl/worksheets/sheet1.xml")
+    assert_sheet_well_formed(root)
+    space = "{http://www.w3.org/XML/1998/namespace}space"
+    for address in ("A1", "B1", "C1", "D1"):
+        cell = cell_element(root, address)
+        assert cell.get("t") == "inlineStr" and [child.tag for child in cell] == [f"{{{MAIN}}}is"]
+        (text,) = cell[0]
+        assert text.tag == f"{{{MAIN}}}t" and dict(text.attrib) == {space: "preserve"}
+        assert text.text == f"新{address}" and len(text) == 0
+    assert openpyxl_values(dst, data_only=True) == {("S", a): f"新{a}" for a in ("A1", "B1", "C1", "D1")}
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,8 @@ def check_inputs(ev: Evaluation) -> Iterator[Finding]:
     for f in FIELDS:
         raw = ev.data.get(f.key)
         if f.kind in (TEXT, LONGTEXT, CHOICE):
-            yield from _text_problems(f.label, raw, (Ref(f.key),), f.choices)
+            if problem := _text_problem(raw, f.choices):
+                yield Finding("input.invalid", ERROR, f"{f.label}{problem}", (Ref(f.key),))
             continue
         if f.section == SETTINGS_SECTION:
             continue
@@ -111,22 +112,23 @@ def check_inputs(ev: Evaluation) -> Iterator[Finding]:
     for table, rows, columns in text_columns:
         for index, row in enumerate(rows):
             for column, attr in columns:
-                label = f"{table}第{index + 1}行「{column}」"
-                yield from _text_problems(label, getattr(row, attr), (Ref(column, table, index),))
+                if problem := _text_problem(getattr(row, attr)):
+                    label = f"{table}第{index + 1}行「{column}」"
+                    yield Finding("input.invalid", ERROR, label + problem, (Ref(column, table, index),))
 
 
-def _text_problems(
-    label: str, raw: object, refs: tuple[Ref, ...], choices: tuple[str, ...] = ()
-) -> Iterator[Finding]:
-    """An error cell where text is expected, or a value outside a choice list (文字与选项)."""
+def _text_problem(raw: object, choices: tuple[str, ...] = ()) -> str | None:
+    """What is wrong where text is expected (文字与选项): an error cell, or a value outside a choice list,
+    said after the cell's label; None when nothing is (the label and location are only built then)."""
     if raw is None or (not choices and not (isinstance(raw, str) and raw.lstrip().startswith("#"))):
-        return  # the common case: blank, or text that cannot be an error value
+        return None  # the common case: blank, or text that cannot be an error value
     expected = f"应为「{'」「'.join(choices)}」之一" if choices else "应填写文字"
     text = parse_text(raw)
     if isinstance(raw, str) and text.upper() in EXCEL_ERRORS:
-        yield Finding("input.invalid", ERROR, f"{label}：单元格为错误值 {text.upper()}，{expected}", refs)
-    elif choices and text and text not in choices:
-        yield Finding("input.invalid", ERROR, f"{label}{expected}，实际为「{text}」", refs)
+        return f"：单元格为错误值 {text.upper()}，{expected}"
+    if choices and text and text not in choices:
+        return f"{expected}，实际为「{text}」"
+    return None
 
 
 def check_functional_classes(ev: Evaluation) -> Iterator[Finding]:

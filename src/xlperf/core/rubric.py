@@ -232,14 +232,19 @@ def subtotal(parent: object, codes: object, values: object) -> float | None:
 
     Blank values are skipped; when every child is blank the subtotal is blank (``None``).
     """
-    target = parse_text(parent)
+    return subtotals(codes, values).get(parse_text(parent))
+
+
+def subtotals(codes: object, values: object) -> dict[str, float | None]:
+    """Every parent's :func:`subtotal` at once (全部小计), by the parent's 编号; a 编号 without a child row
+    is absent (its subtotal is blank)."""
     flat_codes = _flatten(codes if isinstance(codes, list | tuple) else [codes])
     flat_values = _flatten(values if isinstance(values, list | tuple) else [values])
-    return sum_present(
-        value
-        for code, value in zip(flat_codes, flat_values, strict=False)
-        if _CODE.match(text := parse_text(code)) and parent_code(text) == target
-    )
+    children: dict[str, list[object]] = {}
+    for code, value in zip(flat_codes, flat_values, strict=False):
+        if _CODE.match(text := parse_text(code)):
+            children.setdefault(parent_code(text), []).append(value)
+    return {parent: sum_present(found) for parent, found in children.items()}
 
 
 def _flatten(items: list | tuple) -> list[object]:

@@ -185,7 +185,13 @@ def _cell_reference(ref: str) -> tuple[int, str]:
 
 
 class _SheetPatcher:
-    """Applies cell values to one parsed worksheet."""
+    """Applies cell values to one parsed worksheet; :attr:`changed` tells whether the XML changed at all.
+
+    Every edit goes through the few methods that set :attr:`changed` (:meth:`_set`, :meth:`_drop`,
+    :meth:`_set_text`, :meth:`_remove`, :meth:`_new_child`, new rows and cells), and each leaves alone
+    what already holds its value: rebuilding a workbook that already holds its results edits nothing,
+    and its sheets are copied as stored without being serialised.
+    """
 
     def __init__(self, root: etree._Element, where: str, src: Path, title: str) -> None:
         self.root = root
@@ -214,6 +220,7 @@ class _SheetPatcher:
         self._array_ranges: list[tuple[int, int, int, int]] | None = None
         self._column_styles: list[tuple[int, int, str]] | None = None
         self.new_cells: list[tuple[int, int]] = []
+        self.changed = False
 
     def _fail(self, message: str) -> UnreadableFileError:
         return UnreadableFileError(message, path=str(self.src), sheet=self.title)
@@ -222,7 +229,7 @@ class _SheetPatcher:
         raw = row.get("r")
         if raw is None:  # r is optional in the schema: implicit "previous + 1"
             number = previous + 1
-            row.set("r", str(number))
+            self._set(row, "r", str(number))
             return number
         if not raw.isdigit() or not 1 <= int(raw) <= limit:
             raise self._fail(f"无效的{what} r={raw!r}")
@@ -239,7 +246,7 @@ class _SheetPatcher:
             ref = cell.get("r")
             if ref is None:
                 column = previous + 1
-                cell.set("r", f"{column_letters(column)}{digits}")
+                self._set(cell, "r", f"{column_letters(column)}{digits}")
             else:
                 column, row_text = _cell_reference(ref)
                 if not 1 <= column <= MAX_COL or row_text != digits:
@@ -279,9 +286,32 @@ class _SheetPatcher:
 
     # -- edits -----------------------------------------------------------------------------
 
+    def _set(self, element: etree._Element, name: str, value: str) -> None:
+        """Set an attribute, unless it already has that value."""
+        if element.get(name) != value:
+            element.set(name, value)
+            self.changed = True
+
+    def _drop(self, element: etree._Element, name: str) -> None:
+        """Remove an attribute if it is there (without building lxml's attribute view when it is not)."""
+        if element.get(name) is not None:
+            del element.attrib[name]
+            self.changed = True
+
+    def _set_text(self, element: etree._Element, text: str | None) -> None:
+        """Set an element's text; a change only if it held another (``<v/>`` holds what ``<v></v>`` holds)."""
+        if element.text != text:
+            self.changed = self.changed or (element.text or "") != (text or "")
+            element.text = text
+
+    def _remove(self, parent: etree._Element, child: etree._Element) -> None:
+        parent.remove(child)
+        self.changed = True
+
     def _new_child(self, parent: etree._Element, tag: str, index: int) -> etree._Element:
         child = etree.SubElement(parent, tag)  # created in the parent's namespace context
         parent.insert(index, child)
+        self.changed = True
         return child
 
     def _row(self, number: int) -> etree._Element:
@@ -290,6 +320,7 @@ class _SheetPatcher:
             return self.row_elements[pos]
         row = etree.SubElement(self.sheet_data, self.tag_row)
         row.set("r", str(number))
+        self.changed = True
         if pos < len(self.row_elements):
             self.row_elements[pos].addprevious(row)
         self.row_numbers.insert(pos, number)
@@ -301,6 +332,7 @@ class _SheetPatcher:
         pos = bisect.bisect_left(columns, column)
         cell = etree.SubElement(row, self.tag_c)
         cell.set("r", f"{column_letters(column)}{number}")
+        self.changed = True
         style = self._default_style(row, column)
         if style is not None:
             cell.set("s", style)
@@ -330,7 +362,7 @@ class _SheetPatcher:
             del row.attrib["spans"]
 
     def _set_value(self, cell: etree._Element, value: CellValue, row: int, column: int) -> None:
-        formula = old_v = None
+        formula = old_v = old_is = None
         stale: list[etree._Element] = []
         for child in cell:  # one pass; faster than find()/findall() on lxml
             tag = child.tag
@@ -338,47 +370,63 @@ class _SheetPatcher:
                 formula = child
             elif tag == self.tag_v and old_v is None:
                 old_v = child
+            elif tag == self.tag_is and old_is is None:
+                old_is = child
             elif tag == self.tag_v or tag == self.tag_is:
                 stale.append(child)
-        for child in stale:
-            cell.remove(child)
-        cell.attrib.pop("vm", None)  # value metadata describes the old (rich) value
+        self._drop(cell, "vm")  # value metadata describes the old (rich) value
         if value.literal and formula is not None and formula.get("t") not in ("shared", "array", "dataTable"):
-            cell.remove(formula)
+            self._remove(cell, formula)
             formula = None
         elif value.formula is not None:
             formula = self._set_formula(cell, formula, value.formula)
         is_result = formula is not None or self._in_array_formula(row, column)
         if value.kind == "none" and is_result:
             value = EMPTY_RESULT  # an empty result is stored as Excel stores it: t="str", <v></v>
+        inline = value.kind == "s" and not is_result
+        text = self._plain_text(old_is) if inline and old_is is not None else None
+        if text is None and old_is is not None:
+            stale.append(old_is)
+        for child in stale:
+            self._remove(cell, child)
         if value.kind == "none":
             if old_v is not None:
-                cell.remove(old_v)
-            cell.attrib.pop("t", None)
+                self._remove(cell, old_v)
+            self._drop(cell, "t")
             return
-        if value.kind == "s" and not is_result:
+        if inline:
             if old_v is not None:
-                cell.remove(old_v)
-            cell.set("t", "inlineStr")
-            index = cell.index(formula) + 1 if formula is not None else 0
-            text = self._new_child(self._new_child(cell, self.tag_is, index), self.tag_t, 0)
-            text.set(_XML_SPACE, "preserve")
-            text.text = value.text
+                self._remove(cell, old_v)
+            self._set(cell, "t", "inlineStr")
+            if text is None:  # no formula here (not a result): the new <is> goes first
+                text = self._new_child(self._new_child(cell, self.tag_is, 0), self.tag_t, 0)
+            self._set(text, _XML_SPACE, "preserve")
+            self._set_text(text, value.text)
             return
         if value.kind == "n":
-            cell.attrib.pop("t", None)
+            self._drop(cell, "t")
         else:
-            cell.set("t", RESULT_TYPES[value.kind] if is_result else value.kind)
+            self._set(cell, "t", RESULT_TYPES[value.kind] if is_result else value.kind)
         if old_v is None:
             old_v = self._new_child(cell, self.tag_v, cell.index(formula) + 1 if formula is not None else 0)
-        old_v.text = value.text
+        self._set_text(old_v, value.text)
+
+    def _plain_text(self, inline: etree._Element) -> etree._Element | None:
+        """The ``<t>`` of an ``<is>`` that holds just one plain ``<t>`` (纯文本), to take a new text in
+        place: the same XML as a new ``<is>`` without building one; None for rich text or phonetics."""
+        if len(inline) != 1 or inline.text or inline.attrib:
+            return None
+        text = inline[0]
+        if text.tag != self.tag_t or text.tail or len(text) or any(key != _XML_SPACE for key in text.attrib):
+            return None
+        return text
 
     def _set_formula(self, cell: etree._Element, formula: etree._Element | None, text: str) -> etree._Element:
         if formula is None:
             formula = self._new_child(cell, self.tag_f, 0)
         elif formula.get("t") in ("shared", "array", "dataTable"):
             return formula  # keep Excel's shared/array form; only the cached value changes
-        formula.text = text
+        self._set_text(formula, text)
         return formula
 
     def set_heights(self, heights: Mapping[int, float | None]) -> None:
@@ -389,11 +437,11 @@ class _SheetPatcher:
             if height is None:
                 if exists:
                     for attribute in ("ht", "customHeight"):
-                        self.row_elements[pos].attrib.pop(attribute, None)
+                        self._drop(self.row_elements[pos], attribute)
                 continue
             row = self._row(number)
-            row.set("ht", format_number(float(height)))
-            row.set("customHeight", "1")
+            self._set(row, "ht", format_number(float(height)))
+            self._set(row, "customHeight", "1")
 
     def apply(self, values: Mapping[tuple[int, int], CellValue]) -> None:
         by_row: dict[int, list[tuple[int, CellValue]]] = {}
@@ -432,7 +480,7 @@ class _SheetPatcher:
             r1, c1 = min(r1, current[0]), min(c1, current[1])
             r2, c2 = max(r2, current[2]), max(c2, current[3])
         start, end = f"{column_letters(c1)}{r1}", f"{column_letters(c2)}{r2}"
-        dimension.set("ref", start if start == end else f"{start}:{end}")
+        self._set(dimension, "ref", start if start == end else f"{start}:{end}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -504,7 +552,9 @@ def patch_workbook(
             patcher = _SheetPatcher(root, info.filename, src, title)
             patcher.apply(cells)
             patcher.set_heights(heights.get(title, {}))
-            replacements[info.filename] = _changed(_serialize_xml(root, original), original)
+            replacements[info.filename] = (
+                _changed(_serialize_xml(root, original), original) if patcher.changed else None
+            )
 
     if full_calc_on_load is not None and _apply_calc_pr(workbook, full_calc_on_load):
         replacements[workbook_info.filename] = _changed(_serialize_xml(workbook, workbook_xml), workbook_xml)

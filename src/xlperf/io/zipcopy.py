@@ -18,22 +18,16 @@ from typing import cast
 
 from xlperf.errors import OutputError, UnreadableFileError
 from xlperf.io.deflate import Packed, deflate
-from xlperf.io.opc import Package
+from xlperf.io.opc import LOCAL_HEADER, Package, raw_name
 
-__all__ = ["ZipWriter", "copy_raw", "raw_entry", "write_new", "zip_package"]
+__all__ = ["ZipWriter", "copy_raw", "write_new", "zip_package"]
 
-_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 _CENTRAL_HEADER = struct.Struct("<4sBBBBHHHHIIIHHHHHII")
 _END_RECORD = struct.Struct("<4sHHHHIIH")
 _FLAG_ENCRYPTED = 0x01
 _FLAG_LEVEL_BITS = 0x06
 _FLAG_DATA_DESCRIPTOR = 0x08
-_FLAG_UTF8 = 0x800
 _ZIP32_LIMIT = 0xFFFFFFFF
-
-
-def _raw_name(info: zipfile.ZipInfo) -> bytes:
-    return info.orig_filename.encode("utf-8" if info.flag_bits & _FLAG_UTF8 else "cp437")
 
 
 def _strip_zip64_extra(extra: bytes) -> bytes:
@@ -79,12 +73,12 @@ class ZipWriter:
         size: int,
         local_extra: bytes,
     ) -> None:
-        name = _raw_name(info)
+        name = raw_name(info)
         central_extra = _strip_zip64_extra(info.extra)
         local_extra = _strip_zip64_extra(local_extra)
         self._check(self.offset, len(payload), size, 0 if len(self.central) < 0xFFFF else _ZIP32_LIMIT)
         dos_time, dos_date = _dos_datetime(info.date_time)
-        header = _LOCAL_HEADER.pack(
+        header = LOCAL_HEADER.pack(
             b"PK\x03\x04", info.extract_version, flags, method, dos_time, dos_date,
             crc, len(payload), size, len(name), len(local_extra),
         )  # fmt: skip
@@ -134,7 +128,7 @@ class ZipWriter:
 def copy_raw(writer: ZipWriter, package: Package, info: zipfile.ZipInfo) -> None:
     if info.flag_bits & _FLAG_ENCRYPTED:
         raise UnreadableFileError(f"部件 {info.filename} 已加密，无法处理", path=package.path)
-    local_extra, data = raw_entry(package, info)
+    local_extra, data = package.raw(info)
     writer.add(
         info,
         flags=info.flag_bits & ~_FLAG_DATA_DESCRIPTOR,
@@ -154,7 +148,7 @@ def write_new(
     Deflated by :func:`xlperf.io.deflate.deflate`: ISA-L by default (a rebuilt example workbook's
     sheets in a quarter of zlib level 1's time, 1 % larger), zlib at ``level`` when one is given.
     """
-    local_extra, _ = raw_entry(package, info)
+    local_extra, _ = package.raw(info)
     if info.compress_type == zipfile.ZIP_STORED:
         method, payload = zipfile.ZIP_STORED, content
     else:  # deflate: anything else Excel could not open anyway
@@ -168,23 +162,6 @@ def write_new(
         size=len(content),
         local_extra=local_extra,
     )
-
-
-def raw_entry(package: Package, info: zipfile.ZipInfo) -> tuple[bytes, memoryview]:
-    """The local extra field and the compressed bytes of ``info``, exactly as stored."""
-    offset = info.header_offset
-    header = bytes(package.blob[offset : offset + _LOCAL_HEADER.size])
-    if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
-        raise UnreadableFileError(f"部件 {info.filename} 的本地文件头已损坏", path=package.path)
-    name_len, extra_len = _LOCAL_HEADER.unpack(header)[9:11]
-    pos = offset + _LOCAL_HEADER.size
-    name = bytes(package.blob[pos : pos + name_len])
-    extra = bytes(package.blob[pos + name_len : pos + name_len + extra_len])
-    start = pos + name_len + extra_len
-    data = package.blob[start : start + info.compress_size]
-    if name != _raw_name(info) or len(data) != info.compress_size:
-        raise UnreadableFileError(f"部件 {info.filename} 的本地文件头与目录不一致", path=package.path)
-    return extra, data
 
 
 def zip_package(

@@ -15,7 +15,7 @@ from ..core.findings import Finding, check_family, count_by_severity
 from ..core.metrics import METRIC_BY_LABEL, METRICS, Column, Group
 from ..core.numbers import parse_text
 from ..core.rates import on_schedule
-from ..core.rubric import subtotal, table_shape
+from ..core.rubric import subtotals, table_shape
 from ..io.cellref import column_letters as get_column_letter
 from ..io.cellref import parse_address, range_boundaries
 from ..io.xlsxpatch import Formula, Literal
@@ -148,8 +148,7 @@ def _rubric(cells: Cells, pos: TablePos, ev: Evaluation, stale: set[tuple[str, s
 
 def _summary_table(cells: Cells, pos: TablePos, ev: Evaluation, stale: set[tuple[str, str]]) -> None:
     roots = [s for s in ev.scores.values() if s.level == 1]
-    codes = list(ev.scores)
-    maxima = [s.maximum for s in ev.scores.values()]
+    maxima = subtotals(list(ev.scores), [s.maximum for s in ev.scores.values()])
     for index in range(pos.rows):
         code_cell = _row_cell(pos, "编号", index)
         root = roots[index] if index < len(roots) else None
@@ -169,7 +168,7 @@ def _summary_table(cells: Cells, pos: TablePos, ev: Evaluation, stale: set[tuple
             where.get("分值"),
             Formula(
                 _call("RUBRIC_SUBTOTAL", code_cell, "rubric_codes", "rubric_maxima"),
-                subtotal(root.code, codes, maxima),
+                maxima.get(root.code),
             ),
         )
         _put(
