@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,27 @@ def test_a_group_write_syncs_every_file_before_any_rename_and_each_folder_once(
     assert events[: renames[0]] == ["fsync"] * 3  # every file synced before the first rename
     assert events[renames[-1] + 1 :] == ["fsync"] * 2  # then each of the two folders once
     assert not [p for p in tmp_path.rglob("*") if atomic.TEMP_MARKER in p.name]
+
+
+def test_a_group_is_synced_at_once_not_one_file_after_the_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files of a group are synced at the same time, so the file system can write them in one
+    journal commit: each ``fsync`` here waits until all three have begun, which one ``fsync``
+    after the other never reaches."""
+    real_fsync = os.fsync
+    together = threading.Barrier(3, timeout=10)
+    files = {tmp_path / f"{n}.json": str(n).encode() for n in range(3)}
+
+    def fsync(fd: int) -> None:
+        if os.fstat(fd).st_size == 1:  # a file of the group, not a folder
+            together.wait()
+        real_fsync(fd)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    atomic_write_all(files)
+    assert {path.read_bytes() for path in files} == {b"0", b"1", b"2"}
+    assert not [p for p in tmp_path.iterdir() if atomic.TEMP_MARKER in p.name]
 
 
 def test_a_failed_group_write_leaves_no_temporary_file_and_the_old_files(

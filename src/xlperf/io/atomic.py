@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 TEMP_MARKER = ".xlperf-tmp-"
+SYNC_THREADS = 16  # files of a group synced at the same time (:func:`atomic_write_all`)
 _WINDOWS_SHARING = (
     32,
     33,
@@ -201,25 +202,46 @@ def atomic_write_all(files: Mapping[Path, bytes]) -> None:
     """Write several files atomically and make them durable together (成组原子写入).
 
     Each file is written whole or not at all, as :func:`atomic_write_bytes` does; the group is made
-    durable in one pass — every file's ``fsync`` before any rename, then one ``fsync`` of each
-    folder after them — instead of a file's and a folder's sync per file, one file after the other
-    (16 small files: about 7 ms against 11 ms on this project's ext4 disk).  When it returns,
-    every file is on disk.  If one write fails, those not yet renamed are left as they were (the
-    others are already whole) and the error is raised.
+    durable in one pass — every file written, then all of them synced at once (:func:`_sync_together`)
+    before any rename, then one ``fsync`` of each folder after them — instead of a file's and a
+    folder's sync per file, one file after the other.  When it returns, every file is on disk.  If
+    one write fails, those not yet renamed are left as they were (the others are already whole) and
+    the error is raised.
     """
     durable = _FSYNC.get()
     with contextlib.ExitStack() as stack:
-        stack.enter_context(without_fsync())  # each file's own sync is done here, the folder's once below
+        stack.enter_context(without_fsync())  # the files' syncs are done here, the folders' once below
+        handles = []
         for path, data in files.items():
             tmp = stack.enter_context(atomic_output(path))
-            with open(tmp, "wb") as handle:
-                handle.write(data)
-                if durable:
-                    handle.flush()
-                    os.fsync(handle.fileno())
+            handle = stack.enter_context(open(tmp, "wb"))
+            handle.write(data)
+            handles.append(handle)
+        for handle in handles:
+            handle.flush()
+        if durable:
+            _sync_together([handle.fileno() for handle in handles])
+        for handle in handles:
+            handle.close()  # before its rename (Windows renames no open file)
     if durable:
         for directory in {Path(path).parent for path in files}:
             _fsync_directory(directory)
+
+
+def _sync_together(fds: list[int]) -> None:
+    """``fsync`` every file at the same time (一起落盘), one thread each, and return when all are
+    synced; raises the first error.  A journaling file system (ext4) then writes them in one or two
+    journal commits, where one ``fsync`` after the other forces a commit each, and each commit also
+    waits for what other processes wrote since the last one: 16 records while a pool writes units,
+    7.6 ms against 11.6 ms (medians, the two ways alternating)."""
+    if len(fds) <= 1:
+        for fd in fds:
+            os.fsync(fd)
+        return
+    from concurrent.futures import ThreadPoolExecutor  # not imported at start-up
+
+    with ThreadPoolExecutor(max_workers=min(len(fds), SYNC_THREADS)) as pool:
+        list(pool.map(os.fsync, fds))
 
 
 def _backup_candidates(path: Path) -> Iterator[Path]:
