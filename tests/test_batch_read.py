@@ -277,6 +277,36 @@ def test_number_styles_are_read_once_per_content_and_damage_names_each_file(
         assert raised.value.path == str(broken)
 
 
+def test_small_parts_are_read_once_per_content_and_damage_names_each_file(
+    books: dict[str, Path], tmp_path: Path
+) -> None:
+    from xlperf.io import opc
+    from xlperf.workbook import decoder
+
+    copy = shutil.copy(books["example"], tmp_path / "copy.xlsx")
+    kept = (decoder._kept_main_parts, decoder._kept_table_names, opc._kept_relationships)
+    for cache in kept:
+        cache.cache_clear()
+    first = read_workbook(books["example"])
+    misses = [cache.cache_info().misses for cache in kept]
+    second = read_workbook(copy)  # a second unit of one template: nothing parsed again
+    assert [cache.cache_info().misses for cache in kept] == misses and all(misses)
+    assert second.locator.tables == first.locator.tables and second.data == first.data
+    renamed = _rewrite(  # another table part: read anew
+        books["example"], tmp_path / "renamed.xlsx", lambda p: p.update({"xl/tables/table1.xml": re.sub(
+            rb'displayName="[^"]*"', b'displayName="tbl_other"', p["xl/tables/table1.xml"])})
+    )  # fmt: skip
+    assert len(read_workbook(renamed).locator.tables) == len(first.locator.tables) - 1
+    for part in ("[Content_Types].xml", "xl/tables/table1.xml", "xl/worksheets/_rels/sheet2.xml.rels"):
+        for name in ("one.xlsx", "two.xlsx"):
+            broken = _rewrite(
+                books["example"], tmp_path / name, lambda p, part=part: p.update({part: b"<Types"})
+            )
+            with pytest.raises(UnreadableFileError, match=re.escape(part)) as raised:
+                read_workbook(broken)
+            assert raised.value.path == str(broken)
+
+
 NAME_TEXTS = [
     "'基本信息'!$B$4",
     "基本信息!$B$4",
