@@ -270,10 +270,10 @@ def _cell_record(
     formula = value = inline = None
     for child in cell:  # the first <f>, <v> and <is>, as find() would give, without its cost
         tag = child.tag
-        if tag == _F:
-            formula = child if formula is None else formula
-        elif tag == _V:
+        if tag == _V:  # the commonest first
             value = child if value is None else value
+        elif tag == _F:
+            formula = child if formula is None else formula
         elif tag == _IS:
             inline = child if inline is None else inline
     shared = None
@@ -396,6 +396,10 @@ class _Sheet:
 
     def _cell_at(self, address: str) -> tuple[str, _Cell | None]:
         """The top-left cell of ``address`` (``A1`` or ``A1:B2``) and its canonical address."""
+        key = self.merged.get(address, address)
+        cell = self.cells.get(key)
+        if cell is not None or _CANONICAL.fullmatch(address):  # nearly every read: one A1 address
+            return key, cell
         key = address.split(":", 1)[0]
         key = self.merged.get(key, key)
         cell = self.cells.get(key)
@@ -509,12 +513,13 @@ class Book:
 
     def sheet(self, title: str) -> _Sheet | None:
         """The worksheet called ``title`` (exact match), or None for a chart sheet or an unknown title."""
-        part = self.worksheet_parts.get(title)
-        if part is None:
-            return None
-        if title not in self._sheets:
-            self._sheets[title] = _Sheet(self, title, part)
-        return self._sheets[title]
+        found = self._sheets.get(title)
+        if found is None:
+            part = self.worksheet_parts.get(title)
+            if part is None:
+                return None
+            found = self._sheets[title] = _Sheet(self, title, part)
+        return found
 
     def tables(self) -> dict[str, tuple[str, str]]:
         """Display name → (sheet, ref) of every table; a later sheet wins, as in openpyxl."""
