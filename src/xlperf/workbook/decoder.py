@@ -65,8 +65,8 @@ class Damaged(Exception):
 
 def _text_content(element: etree._Element) -> str:
     """Plain text of a ``<si>``/``<is>`` element: its ``<t>`` plus every run's ``<t>``, phonetics left out."""
-    if len(element) == 1 and element[0].tag == _T:  # what nearly every cell holds: one <t>
-        return element[0].text or ""
+    if len(element) == 1 and (only := element[0]).tag == _T:  # what nearly every cell holds: one <t>
+        return only.text or ""
     plain: str | None = None
     runs: list[str] = []
     for child in element:
@@ -268,7 +268,9 @@ def _cell_record(
 ) -> _Cell:
     """The record of ``<c>`` element ``cell`` whose ``r`` attribute (as written) is ``r``."""
     formula = value = inline = None
-    for child in cell:  # the first <f>, <v> and <is>, as find() would give, without its cost
+    # the first <f>, <v> and <is>, as find() would give, without its cost; a lone child (nearly every
+    # cell) is taken by index, cheaper than lxml's iterator
+    for child in (cell[0],) if len(cell) == 1 else cell:
         tag = child.tag
         if tag == _V:  # the commonest first
             value = child if value is None else value
