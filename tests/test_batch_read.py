@@ -349,3 +349,13 @@ def test_defined_names_resolve_as_openpyxl_tokenizes_them(text: str) -> None:
     except Exception as exc:
         got = type(exc)
     assert got == expected
+
+
+def test_column_letters_agree_with_openpyxl_over_excels_width_when_kept() -> None:
+    from openpyxl.utils import get_column_letter
+
+    from xlperf.io.cellref import MAX_COL, column_index, column_letters
+
+    for _ in range(2):  # computed, then kept
+        assert all(column_letters(i) == get_column_letter(i) for i in range(1, MAX_COL + 1))
+    assert all(column_index(column_letters(i)) == i for i in range(1, MAX_COL + 1))
