@@ -359,3 +359,17 @@ def test_column_letters_agree_with_openpyxl_over_excels_width_when_kept() -> Non
     for _ in range(2):  # computed, then kept
         assert all(column_letters(i) == get_column_letter(i) for i in range(1, MAX_COL + 1))
     assert all(column_index(column_letters(i)) == i for i in range(1, MAX_COL + 1))
+
+
+def test_a_name_moved_off_its_label_is_named_stale(books: dict[str, Path], tmp_path: Path) -> None:
+    def point(parts: dict[str, bytes]) -> None:
+        xml = parts["xl/workbook.xml"]
+        for name, cell in ((b"unit_name", b"$B$5"), (b"year", b"$A$5")):
+            xml = re.sub(b'(<definedName name="' + name + b'">[^!]*!)[^<]*', rb"\g<1>" + cell, xml)
+        parts["xl/workbook.xml"] = xml
+
+    moved = _rewrite(books["example"], tmp_path / "moved.xlsx", point)
+    for _ in range(2):  # the cells around a name are kept: the second read finds the same
+        messages = [m for m, _ in read_workbook(moved).locator.problems if "名称已过期" in m]
+        assert len(messages) == 1 and "名称 unit_name（单位名称）" in messages[0]
+        assert "基本信息!B5 旁边是「评价年度」" in messages[0]  # year, now in column A, has none to its left
