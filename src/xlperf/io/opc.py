@@ -394,7 +394,8 @@ class Package:
         self.zip.close()
 
     def relationships(self, source: str) -> dict[str, Relationship]:
-        """The relationships of part ``source`` (``""``: the package's) by id."""
+        """The relationships of part ``source`` (``""``: the package's) by id, kept by content
+        (:func:`relationships`), not as a tree."""
         info = self.find(rels_part(source))
         return relationships(self.read(info), source, path=self.path) if info is not None else {}
 

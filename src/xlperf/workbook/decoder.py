@@ -5,7 +5,9 @@ The package is read directly (:mod:`xlperf.io.opc` + :mod:`xlperf.io.safexml`), 
 shared strings, the table parts and the worksheets asked for are parsed, and only the cells asked for
 are decoded.  Large worksheets are streamed row by row and only their filled cells kept, so memory follows
 the data, not the file (every part was already checked against ``io.safety.PART_LIMITS``); small parts are
-parsed once per package, and a build's XML patcher edits the same trees.  Each cell
+parsed once per package, and a build's XML patcher edits the same trees.  What reading takes from the
+parts nobody edits — content types, relationships, table names, number styles — is kept by the part's
+content, so the units of a batch (one template) parse them once.  Each cell
 decodes to exactly what openpyxl's ``load_workbook`` (formulas, not cached values) gives — ints and
 floats as written, dates through the cell's number format, ``"=…"`` for formulas — about ten times
 faster.  Reading the contract from the decoded book is :mod:`xlperf.workbook.read`'s job.
