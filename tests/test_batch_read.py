@@ -277,6 +277,36 @@ def test_number_styles_are_read_once_per_content_and_damage_names_each_file(
         assert raised.value.path == str(broken)
 
 
+def test_small_parts_are_read_once_per_content_and_damage_names_each_file(
+    books: dict[str, Path], tmp_path: Path
+) -> None:
+    from xlperf.io import opc
+    from xlperf.workbook import decoder
+
+    copy = shutil.copy(books["example"], tmp_path / "copy.xlsx")
+    kept = (decoder._kept_main_parts, decoder._kept_table_names, opc._kept_relationships)
+    for cache in kept:
+        cache.cache_clear()
+    first = read_workbook(books["example"])
+    misses = [cache.cache_info().misses for cache in kept]
+    second = read_workbook(copy)  # a second unit of one template: nothing parsed again
+    assert [cache.cache_info().misses for cache in kept] == misses and all(misses)
+    assert second.locator.tables == first.locator.tables and second.data == first.data
+    renamed = _rewrite(  # another table part: read anew
+        books["example"], tmp_path / "renamed.xlsx", lambda p: p.update({"xl/tables/table1.xml": re.sub(
+            rb'displayName="[^"]*"', b'displayName="tbl_other"', p["xl/tables/table1.xml"])})
+    )  # fmt: skip
+    assert len(read_workbook(renamed).locator.tables) == len(first.locator.tables) - 1
+    for part in ("[Content_Types].xml", "xl/tables/table1.xml", "xl/worksheets/_rels/sheet2.xml.rels"):
+        for name in ("one.xlsx", "two.xlsx"):
+            broken = _rewrite(
+                books["example"], tmp_path / name, lambda p, part=part: p.update({part: b"<Types"})
+            )
+            with pytest.raises(UnreadableFileError, match=re.escape(part)) as raised:
+                read_workbook(broken)
+            assert raised.value.path == str(broken)
+
+
 NAME_TEXTS = [
     "'基本信息'!$B$4",
     "基本信息!$B$4",
@@ -319,3 +349,27 @@ def test_defined_names_resolve_as_openpyxl_tokenizes_them(text: str) -> None:
     except Exception as exc:
         got = type(exc)
     assert got == expected
+
+
+def test_column_letters_agree_with_openpyxl_over_excels_width_when_kept() -> None:
+    from openpyxl.utils import get_column_letter
+
+    from xlperf.io.cellref import MAX_COL, column_index, column_letters
+
+    for _ in range(2):  # computed, then kept
+        assert all(column_letters(i) == get_column_letter(i) for i in range(1, MAX_COL + 1))
+    assert all(column_index(column_letters(i)) == i for i in range(1, MAX_COL + 1))
+
+
+def test_a_name_moved_off_its_label_is_named_stale(books: dict[str, Path], tmp_path: Path) -> None:
+    def point(parts: dict[str, bytes]) -> None:
+        xml = parts["xl/workbook.xml"]
+        for name, cell in ((b"unit_name", b"$B$5"), (b"year", b"$A$5")):
+            xml = re.sub(b'(<definedName name="' + name + b'">[^!]*!)[^<]*', rb"\g<1>" + cell, xml)
+        parts["xl/workbook.xml"] = xml
+
+    moved = _rewrite(books["example"], tmp_path / "moved.xlsx", point)
+    for _ in range(2):  # the cells around a name are kept: the second read finds the same
+        messages = [m for m, _ in read_workbook(moved).locator.problems if "名称已过期" in m]
+        assert len(messages) == 1 and "名称 unit_name（单位名称）" in messages[0]
+        assert "基本信息!B5 旁边是「评价年度」" in messages[0]  # year, now in column A, has none to its left

@@ -34,8 +34,9 @@ def column_index(letters: str) -> int:
     return index
 
 
+@functools.lru_cache(maxsize=4096)
 def column_letters(index: int) -> str:
-    """3 -> ``"C"``, 27 -> ``"AA"`` (列字母)."""
+    """3 -> ``"C"``, 27 -> ``"AA"`` (列字母); kept, as :func:`column_index` is: a sheet uses a few columns."""
     letters = ""
     while index:
         index, rem = divmod(index - 1, 26)

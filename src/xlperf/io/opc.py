@@ -11,6 +11,7 @@ in memory, part names case-insensitive as OPC says.  All XML goes through :mod:`
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import posixpath
@@ -108,7 +109,23 @@ def relationships(data: bytes | None, source: str, *, path: str | None = None) -
     """The relationships of part ``source`` by id, from its rels part's bytes (None: it has none)."""
     if data is None:
         return {}
-    return _relationships_in(parse_xml(data, path=path, part=rels_part(source)), source)
+    if len(data) > _KEEP_RELS:
+        return _relationships_in(parse_xml(data, path=path, part=rels_part(source)), source)
+    try:
+        return dict(_kept_relationships(data, source))
+    except UnreadableFileError as exc:  # damage is not kept: named with this file
+        raise UnreadableFileError(exc.message, path=path) from None
+
+
+def _read_relationships(data: bytes, source: str) -> dict[str, Relationship]:
+    return _relationships_in(parse_xml(data, part=rels_part(source)), source)
+
+
+#: The relationships of the last rels parts met, by content and source (按内容保留): the units of a
+#: batch come from one template, so theirs are nearly always the same bytes.  Only a part of ordinary
+#: size is kept (a real one is under 4 KB), so at most 64 × 64 KB of keys are held.
+_kept_relationships = functools.lru_cache(maxsize=64)(_read_relationships)
+_KEEP_RELS = 64 * 2**10
 
 
 def _relationships_in(root: etree._Element, source: str) -> dict[str, Relationship]:
@@ -377,9 +394,10 @@ class Package:
         self.zip.close()
 
     def relationships(self, source: str) -> dict[str, Relationship]:
-        """The relationships of part ``source`` (``""``: the package's) by id."""
+        """The relationships of part ``source`` (``""``: the package's) by id, kept by content
+        (:func:`relationships`), not as a tree."""
         info = self.find(rels_part(source))
-        return _relationships_in(self.xml(info), source) if info is not None else {}
+        return relationships(self.read(info), source, path=self.path) if info is not None else {}
 
     def main_part(self) -> str | None:
         """The main part named by the package relationships, None when there is none."""

@@ -117,7 +117,8 @@ def fit_cell_text(text: str) -> str:
 def excel_string(text: str) -> str:
     """Escape text as an OOXML ``ST_Xstring``: ``_xHHHH_`` for characters XML cannot carry, and
     ``_x005F_`` before a literal ``_xHHHH_`` so that Excel does not decode it."""
-    text = _ESCAPE_LOOKALIKE.sub(r"_x005F_\1", text)
+    if "_x" in text:  # nearly no text has one: no pattern run for it
+        text = _ESCAPE_LOOKALIKE.sub(r"_x005F_\1", text)
     return _ILLEGAL_XML_CHARS.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
 
 

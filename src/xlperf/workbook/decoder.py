@@ -5,7 +5,9 @@ The package is read directly (:mod:`xlperf.io.opc` + :mod:`xlperf.io.safexml`), 
 shared strings, the table parts and the worksheets asked for are parsed, and only the cells asked for
 are decoded.  Large worksheets are streamed row by row and only their filled cells kept, so memory follows
 the data, not the file (every part was already checked against ``io.safety.PART_LIMITS``); small parts are
-parsed once per package, and a build's XML patcher edits the same trees.  Each cell
+parsed once per package, and a build's XML patcher edits the same trees.  What reading takes from the
+parts nobody edits — content types, relationships, table names, number styles — is kept by the part's
+content, so the units of a batch (one template) parse them once.  Each cell
 decodes to exactly what openpyxl's ``load_workbook`` (formulas, not cached values) gives — ints and
 floats as written, dates through the cell's number format, ``"=…"`` for formulas — about ten times
 faster.  Reading the contract from the decoded book is :mod:`xlperf.workbook.read`'s job.
@@ -19,7 +21,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from lxml import etree
 
@@ -35,6 +37,7 @@ from .numfmt import BUILTIN_FORMATS, MAC_EPOCH, WINDOWS_EPOCH, is_date_format, i
 __all__ = ["Book", "Damaged", "guarded", "open_book"]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -64,8 +67,8 @@ class Damaged(Exception):
 
 def _text_content(element: etree._Element) -> str:
     """Plain text of a ``<si>``/``<is>`` element: its ``<t>`` plus every run's ``<t>``, phonetics left out."""
-    if len(element) == 1 and element[0].tag == _T:  # what nearly every cell holds: one <t>
-        return element[0].text or ""
+    if len(element) == 1 and (only := element[0]).tag == _T:  # what nearly every cell holds: one <t>
+        return only.text or ""
     plain: str | None = None
     runs: list[str] = []
     for child in element:
@@ -94,9 +97,9 @@ class _NumberStyles(NamedTuple):
     percents: frozenset[int]
 
 
-def _read_number_styles(styles: bytes) -> _NumberStyles:
+def _read_number_styles(styles: bytes, part: str) -> _NumberStyles:
     """The number styles of a ``styles.xml`` (数字格式)."""
-    root = parse_xml(styles, part="xl/styles.xml")
+    root = parse_xml(styles, part=part)
     custom = {
         int(fmt.get("numFmtId", "-1")): fmt.get("formatCode") for fmt in root.iter(f"{{{_MAIN}}}numFmt")
     }
@@ -121,6 +124,54 @@ _kept_number_styles = functools.lru_cache(maxsize=16)(_read_number_styles)
 _KEEP_STYLES = 256 * 2**10
 
 
+class _KeptReader(Protocol[T_co]):
+    """A reader of a part's facts kept by content (``functools.lru_cache`` of ``read(data, part)``)."""
+
+    def __call__(self, data: bytes, part: str, /) -> T_co: ...
+
+    @property
+    def __wrapped__(self) -> Callable[[bytes, str], T_co]: ...
+
+
+class _MainParts(NamedTuple):
+    """The workbook part and the shared strings part (主体部件) named by ``[Content_Types].xml``."""
+
+    workbook: str | None  # None: the package holds no workbook
+    strings: str | None
+
+
+def _read_main_parts(data: bytes, part: str) -> _MainParts:
+    types = parse_xml(data, part=part)
+    overrides = opc.parts_of_type(types)
+    workbook = next((overrides[t] for t in _WORKBOOK_TYPES if t in overrides), None)
+    if workbook is None:
+        defaults = {d.get("ContentType") for d in types.iter(f"{{{opc.CT_NS}}}Default")}
+        workbook = "xl/workbook.xml" if defaults & set(_WORKBOOK_TYPES) else None
+    return _MainParts(workbook, overrides.get(_SHARED_STRINGS_TYPE) or None)
+
+
+class _TableNames(NamedTuple):
+    """What reading needs of a table part (表格): its display name, range and name."""
+
+    display: str | None
+    ref: str | None
+    name: str | None
+
+
+def _read_table_names(data: bytes, part: str) -> _TableNames:
+    table = parse_xml(data, part=part)
+    display = table.get("displayName")
+    return _TableNames(display, table.get("ref"), table.get("name") or display)
+
+
+#: The main parts and the table names of the last packages met, by content (按内容保留), as the number
+#: styles are kept: a unit has six tables, which differ between units only by their rows.  Only a part
+#: of ordinary size is kept (a real one is under 4 KB).
+_kept_main_parts = functools.lru_cache(maxsize=16)(_read_main_parts)
+_kept_table_names = functools.lru_cache(maxsize=128)(_read_table_names)
+_KEEP_PART = 16 * 2**10
+
+
 class _Package:
     """The parts of an .xlsx that reading inputs needs (工作簿部件), parsed on first use."""
 
@@ -130,18 +181,26 @@ class _Package:
             self.package = opc.Package(path.read_bytes(), path=str(path))
         except UnreadableFileError as exc:
             raise Damaged(exc.message) from None
-        types = self.xml(opc.CONTENT_TYPES)
-        overrides = opc.parts_of_type(types)
-        workbook_part = next((overrides[t] for t in _WORKBOOK_TYPES if t in overrides), None)
-        if workbook_part is None:
-            defaults = {d.get("ContentType") for d in types.iter(f"{{{opc.CT_NS}}}Default")}
-            if not defaults & set(_WORKBOOK_TYPES):
-                raise Damaged("找不到工作簿主体部件（workbook.xml）")
-            workbook_part = "xl/workbook.xml"
-        self.workbook_part = workbook_part
-        self.strings_part = overrides.get(_SHARED_STRINGS_TYPE) or None
+        main = self.by_content(opc.CONTENT_TYPES, _kept_main_parts, _KEEP_PART)
+        if main.workbook is None:
+            raise Damaged("找不到工作簿主体部件（workbook.xml）")
+        self.workbook_part = main.workbook
+        self.strings_part = main.strings
         self._strings: list[str] | None = None
         self.date_styles, self.timedelta_styles, self.percent_styles = self._number_styles()
+
+    def table_names(self, part: str) -> _TableNames:
+        """The display name, range and name (else the display name) of table part ``part`` (表格名称)."""
+        return self.by_content(part, _kept_table_names, _KEEP_PART)
+
+    def by_content(self, part: str, read: _KeptReader[T], limit: int) -> T:
+        """What ``read`` finds in ``part``, kept by the part's content (按内容保留) when it is at most
+        ``limit`` bytes, else read anew; damage is never kept, and is named with this file."""
+        data = self.package.read(self.entry(part))
+        try:
+            return read(data, part) if len(data) <= limit else read.__wrapped__(data, part)
+        except UnreadableFileError as exc:
+            raise UnreadableFileError(exc.message, path=str(self.path)) from None
 
     def has(self, part: str) -> bool:
         """Whether the package holds ``part``."""
@@ -174,11 +233,7 @@ class _Package:
         """The cell styles whose number format shows a date, a duration or a percent (数字格式)."""
         if not self.has("xl/styles.xml"):
             return _NumberStyles(frozenset(), frozenset(), frozenset())
-        styles = self.package.read(self.entry("xl/styles.xml"))
-        try:
-            return (_kept_number_styles if len(styles) <= _KEEP_STYLES else _read_number_styles)(styles)
-        except UnreadableFileError as exc:  # damage is not kept: named with this file
-            raise UnreadableFileError(exc.message, path=str(self.path)) from None
+        return self.by_content("xl/styles.xml", _kept_number_styles, _KEEP_STYLES)
 
     def shared_string(self, index: int) -> str:
         if self._strings is None:
@@ -215,12 +270,14 @@ def _cell_record(
 ) -> _Cell:
     """The record of ``<c>`` element ``cell`` whose ``r`` attribute (as written) is ``r``."""
     formula = value = inline = None
-    for child in cell:  # the first <f>, <v> and <is>, as find() would give, without its cost
+    # the first <f>, <v> and <is>, as find() would give, without its cost; a lone child (nearly every
+    # cell) is taken by index, cheaper than lxml's iterator
+    for child in (cell[0],) if len(cell) == 1 else cell:
         tag = child.tag
-        if tag == _F:
-            formula = child if formula is None else formula
-        elif tag == _V:
+        if tag == _V:  # the commonest first
             value = child if value is None else value
+        elif tag == _F:
+            formula = child if formula is None else formula
         elif tag == _IS:
             inline = child if inline is None else inline
     shared = None
@@ -343,6 +400,10 @@ class _Sheet:
 
     def _cell_at(self, address: str) -> tuple[str, _Cell | None]:
         """The top-left cell of ``address`` (``A1`` or ``A1:B2``) and its canonical address."""
+        key = self.merged.get(address, address)
+        cell = self.cells.get(key)
+        if cell is not None or _CANONICAL.fullmatch(address):  # nearly every read: one A1 address
+            return key, cell
         key = address.split(":", 1)[0]
         key = self.merged.get(key, key)
         cell = self.cells.get(key)
@@ -456,12 +517,13 @@ class Book:
 
     def sheet(self, title: str) -> _Sheet | None:
         """The worksheet called ``title`` (exact match), or None for a chart sheet or an unknown title."""
-        part = self.worksheet_parts.get(title)
-        if part is None:
-            return None
-        if title not in self._sheets:
-            self._sheets[title] = _Sheet(self, title, part)
-        return self._sheets[title]
+        found = self._sheets.get(title)
+        if found is None:
+            part = self.worksheet_parts.get(title)
+            if part is None:
+                return None
+            found = self._sheets[title] = _Sheet(self, title, part)
+        return found
 
     def tables(self) -> dict[str, tuple[str, str]]:
         """Display name → (sheet, ref) of every table; a later sheet wins, as in openpyxl."""
@@ -476,9 +538,7 @@ class Book:
             for rel_id in sheet.table_ids:
                 if rel_id not in rels:
                     raise Damaged(f"工作表「{title}」的表格关系 {rel_id} 不存在")
-                table = self.package.xml(rels[rel_id].target)
-                display, ref = table.get("displayName"), table.get("ref")
-                name = table.get("name") or display
+                display, ref, name = self.package.table_names(rels[rel_id].target)
                 if not name or not ref:
                     raise Damaged(f"工作表「{title}」中的表格缺少名称或区域")
                 if name.lower() in seen:

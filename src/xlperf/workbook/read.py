@@ -301,15 +301,24 @@ def _check_version(book: Book, loc: Locator) -> None:
         )
 
 
+@functools.lru_cache(maxsize=1024)
+def _around(address: str) -> tuple[str | None, str, str]:
+    """The cells left of (None in column A), at and right of ``address``'s top-left cell (左右相邻单元格);
+    kept, since every unit of a batch has its fields in the same cells."""
+    col, row = range_boundaries(address)[:2]
+    left = f"{get_column_letter(col - 1)}{row}" if col > 1 else None
+    return left, f"{get_column_letter(col)}{row}", f"{get_column_letter(col + 1)}{row}"
+
+
 def _check_label(book: Book, loc: Locator, f: Field, where: tuple[str, str]) -> None:
     """A field's name must still sit between its label and its unit (名称与标签一致); else the name is stale."""
     sheet = book.sheet(where[0])
     if sheet is None:
         return
-    col, row = range_boundaries(where[1])[:2]
-    beside = sheet.value(row, col - 1) if col > 1 else None
-    after = sheet.value(row, col + 1)
-    moved = sheet.value(row, col) is None and after not in (None, "", f.unit)  # value pushed right
+    left, at, right = _around(where[1])
+    beside = sheet.value_at(left) if left else None
+    after = sheet.value_at(right)
+    moved = sheet.value_at(at) is None and after not in (None, "", f.unit)  # value pushed right
     if (beside is not None and str(beside).strip() != f.label) or moved:
         found = beside if beside is not None and str(beside).strip() != f.label else after
         loc.problems.append(
