@@ -31,7 +31,7 @@ from pathlib import Path
 
 from .atomic import atomic_output
 from .cellref import column_letters, parse_address, parse_range
-from .deflate import Packed, pack
+from .deflate import pack, pack_repeated
 from .xlsxvalues import excel_string, fit_cell_text
 from .zipcopy import zip_package
 
@@ -546,13 +546,6 @@ def _repeats(name: str) -> bool:
     return not name.startswith(("xl/worksheets/", "xl/sharedStrings", "docProps/core"))
 
 
-@functools.lru_cache(maxsize=32)
-def _packed_part(name: str, xml: str) -> Packed:
-    """A part that repeats from workbook to workbook (relationships, content types, styles …),
-    deflated once."""
-    return pack(name, xml.encode())
-
-
 def write_workbook(path: Path, sheets: Sequence[Sheet], *, title: str, creator: str = "xlperf") -> Path:
     """Write ``sheets`` as an .xlsx workbook at ``path`` atomically (写出工作簿); the first one is active.
 
@@ -588,8 +581,7 @@ def write_workbook(path: Path, sheets: Sequence[Sheet], *, title: str, creator: 
     parts["xl/sharedStrings.xml"] = strings.xml()
     # dated and permitted as zipfile dates and permits a part written from text
     packed = (
-        (name, _packed_part(name, xml) if _repeats(name) else pack(name, xml.encode()))
-        for name, xml in parts.items()
+        (name, (pack_repeated if _repeats(name) else pack)(name, xml.encode())) for name, xml in parts.items()
     )
     package = zip_package(packed, time.localtime()[:6], external_attr=_PART_PERMISSIONS)
     with atomic_output(Path(path)) as tmp:

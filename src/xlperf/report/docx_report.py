@@ -47,7 +47,7 @@ from ..core.evaluate import Evaluation
 from ..errors import XlperfError
 from ..io import opc
 from ..io.atomic import atomic_output
-from ..io.deflate import Packed, pack
+from ..io.deflate import Packed, pack, pack_repeated
 from ..io.safety import MAX_FILE_BYTES, check_package
 from ..io.safexml import parse_xml
 from ..io.zipcopy import zip_package
@@ -557,7 +557,11 @@ def _zip(entries: dict[str, bytes], compiled: CompiledTemplate) -> bytes:
 
     def packed(name: str, data: bytes) -> Packed:
         known = compiled.packed.get(name)
-        return known if known is not None and data is original[name] else pack(name, data)
+        if known is not None and data is original[name]:
+            return known
+        # the body and the charts are the report's own; the other parts rendered or changed repeat
+        own = name == compiled.document or name.startswith("word/media/")
+        return (pack if own else pack_repeated)(name, data)
 
     return zip_package(((name, packed(name, data)) for name, data in entries.items()), _FIXED_TIME)
 
