@@ -4,6 +4,7 @@ Jinja does (报告模板环境)."""
 from __future__ import annotations
 
 from collections import OrderedDict
+from pathlib import Path
 
 import jinja2
 import pytest
@@ -111,3 +112,13 @@ def test_unfit_characters_are_dropped_from_printed_values() -> None:
     assert escape_text("控制\x01<镇>\ud800") == "控制&lt;镇&gt;"
     assert escape_text(Markup("<b>\x0b已转义</b>")) == "<b>已转义</b>"
     assert escape_text(80) == "80"
+
+
+def test_a_template_from_a_bytecode_cache_is_cleaned_whole(tmp_path: Path) -> None:
+    """A template compiled in another process never told this environment what it prints."""
+    cache = jinja2.FileSystemBytecodeCache(str(tmp_path))
+    parts = {"t.j2": "<p>{{ v }}</p>"}
+    ours = ReportEnvironment(autoescape=True, loader=jinja2.DictLoader(parts), bytecode_cache=cache)
+    template = ours.get_template("t.j2")
+    assert ours.prints_clean
+    assert rendered_text(template, "<p>\x01</p>") == "<p></p>"

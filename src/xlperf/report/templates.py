@@ -192,7 +192,12 @@ def rendered_text(template: jinja2.Template, rendered: str) -> str:
     (:attr:`ReportEnvironment.prints_clean`, asked after the render, which may have compiled an
     included template)."""
     environment = template.environment
-    if isinstance(environment, ReportEnvironment) and environment.prints_clean:
+    # a template read from a bytecode cache was compiled elsewhere: what it prints is not known here
+    if (
+        isinstance(environment, ReportEnvironment)
+        and environment.prints_clean
+        and not environment.bytecode_cache
+    ):
         return rendered
     return clean_text(rendered)
 
