@@ -4,12 +4,14 @@ Jinja does (报告模板环境)."""
 from __future__ import annotations
 
 from collections import OrderedDict
+from pathlib import Path
 
 import jinja2
 import pytest
 from markupsafe import Markup, escape
 
-from xlperf.report.templates import ReportEnvironment, escape_text
+from xlperf.report.templates import ReportEnvironment, escape_text, rendered_text
+from xlperf.report.text import clean_text
 
 
 def _both(source: str, **context: object) -> tuple[str, str]:
@@ -74,3 +76,49 @@ def test_templates_print_through_escape_text_in_text_macros_and_blocks() -> None
     assert "&lt;镇&gt;|[&lt;镇&gt;]|<&lt;镇&gt;>|<镇>;" in ours and ours.endswith("<镇>")
     code = ReportEnvironment(autoescape=True).compile(source, raw=True)
     assert "escape_text(" in code
+
+
+UNFIT = ["控制\x01字符\x0b", "孤\ud800<镇>", "\ufffe&\uffff", "第一行\n第二行\t", "😀 \ufffd"]
+# what a template may do with a value, and whether its text may then hold a character XML cannot
+# hold without escape_text seeing it (ReportEnvironment.prints_clean false)
+SOURCES = [
+    ("{{ v }}|{{ v|upper }}|{{ v ~ '!' }}|{{ [v, v]|join('、') }}|{{ v|safe }}|{{ '%c'|format(n) }}", True),
+    ("{% macro m(x) %}[{{ x }}]{% endmacro %}{{ m(v) }}{% set s %}<{{ v }}>{% endset %}{{ s }}", True),
+    ('{% include "part.j2" %}|{% for c in v %}{{ loop.index }}{{ c }}{% endfor %}', True),
+    ("{% raw %}\x0b{% endraw %}{{ v }}", False),
+    ('{{ "\\x01" }}{{ v }}', False),
+    ("{% autoescape false %}{{ v }}{% endautoescape %}", False),
+    ("{% macro m() %}{{ caller() }}{% endmacro %}{% call m() %}{{ v }}{% endcall %}", False),
+    ("{% filter replace('X', v) %}[X]{{ v }}{% endfilter %}", False),
+    ("{% include name %}", False),
+]
+
+
+@pytest.mark.parametrize(("source", "clean"), SOURCES)
+def test_rendered_text_is_the_whole_text_cleaned(source: str, clean: bool) -> None:
+    """Whether or not the environment lets the rendered text through as it is, the report gets
+    exactly what cleaning the whole rendered text gives (rendered_text)."""
+    parts = {"part.j2": "<{{ v }}>"}
+    ours = ReportEnvironment(autoescape=True, loader=jinja2.DictLoader(parts))
+    plain = jinja2.Environment(autoescape=True, loader=jinja2.DictLoader(parts))
+    for value in UNFIT:
+        template = ours.from_string(source)
+        text = rendered_text(template, template.render(v=value, n=1, name="part.j2"))
+        assert text == clean_text(plain.from_string(source).render(v=value, n=1, name="part.j2")), value
+    assert ours.prints_clean is clean
+
+
+def test_unfit_characters_are_dropped_from_printed_values() -> None:
+    assert escape_text("控制\x01<镇>\ud800") == "控制&lt;镇&gt;"
+    assert escape_text(Markup("<b>\x0b已转义</b>")) == "<b>已转义</b>"
+    assert escape_text(80) == "80"
+
+
+def test_a_template_from_a_bytecode_cache_is_cleaned_whole(tmp_path: Path) -> None:
+    """A template compiled in another process never told this environment what it prints."""
+    cache = jinja2.FileSystemBytecodeCache(str(tmp_path))
+    parts = {"t.j2": "<p>{{ v }}</p>"}
+    ours = ReportEnvironment(autoescape=True, loader=jinja2.DictLoader(parts), bytecode_cache=cache)
+    template = ours.get_template("t.j2")
+    assert ours.prints_clean
+    assert rendered_text(template, "<p>\x01</p>") == "<p></p>"

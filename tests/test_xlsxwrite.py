@@ -261,3 +261,25 @@ def test_numbers_excel_cannot_hold_leave_the_cell_empty(tmp_path: Path) -> None:
     row = [c.value for c in load_workbook(path)["数"][1]]
     assert row[:2] == [None, None]
     assert row[2] == pytest.approx(2**60) and row[3] == 0 and row[4] == 1e-300 and row[5] == 123456789012
+
+
+def test_each_workbook_has_its_own_styles_and_parts_when_written_again(tmp_path: Path) -> None:
+    """The parts most workbooks share are made once; a workbook with other looks or sheets still
+    gets its own, and writing the first again gives its parts back unchanged."""
+
+    def write(name: str, style: CellStyle, sheets: int) -> dict[str, bytes]:
+        path = tmp_path / name
+        write_workbook(
+            path, [Sheet(f"表{n}", [[("值", style), (n, None)]]) for n in range(sheets)], title=name
+        )
+        with zipfile.ZipFile(path) as package:
+            return {n: package.read(n) for n in package.namelist() if n != "docProps/core.xml"}
+
+    first = write("一.xlsx", HEADER, 1)
+    other = write("二.xlsx", MONEY, 2)
+    assert first == write("一again.xlsx", HEADER, 1)
+    assert other["xl/styles.xml"] != first["xl/styles.xml"]
+    assert 'formatCode="#,##0.0&quot;元&quot;"' in other["xl/styles.xml"].decode()
+    assert "DDEBF7" not in other["xl/styles.xml"].decode()
+    assert b"sheet2.xml" in other["[Content_Types].xml"] and b"sheet2.xml" not in first["[Content_Types].xml"]
+    assert load_workbook(tmp_path / "二.xlsx")["表1"]["A1"].number_format == '#,##0.0"元"'

@@ -3,19 +3,21 @@
 :func:`deflate` compresses with ISA-L at its level 1 — as small as zlib's level 1, four times as
 fast — unless a zlib ``level`` is asked for (a file written once for many readers, a template, takes
 6).  :func:`pack` prepares one part as a zip entry stores it: pictures as they are (compressed
-already), the rest deflated.  :func:`xlperf.io.zipcopy.zip_package` lays packed entries out as a
+already), the rest deflated; :func:`pack_repeated` once for a part that comes back unchanged in
+package after package.  :func:`xlperf.io.zipcopy.zip_package` lays packed entries out as a
 zip file.
 """
 
 from __future__ import annotations
 
+import functools
 import zipfile
 import zlib
 from dataclasses import dataclass
 
 from isal import isal_zlib
 
-__all__ = ["Packed", "deflate", "pack"]
+__all__ = ["Packed", "deflate", "pack", "pack_repeated"]
 
 _STORED_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
 
@@ -46,3 +48,10 @@ def pack(name: str, data: bytes) -> Packed:
     if name.lower().endswith(_STORED_SUFFIXES):
         return Packed(zipfile.ZIP_STORED, zlib.crc32(data), len(data), data)
     return Packed(zipfile.ZIP_DEFLATED, zlib.crc32(data), len(data), deflate(data))
+
+
+@functools.lru_cache(maxsize=64)
+def pack_repeated(name: str, data: bytes) -> Packed:
+    """:func:`pack` for a small part that most packages written repeat (relationships, content types,
+    styles, a template's headers): deflated once, then found by its bytes."""
+    return pack(name, data)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from .atomic import atomic_output
 from .cellref import column_letters, parse_address, parse_range
-from .deflate import pack
+from .deflate import pack, pack_repeated
 from .xlsxvalues import excel_string, fit_cell_text
 from .zipcopy import zip_package
 
@@ -218,34 +218,47 @@ class _Styles:
 
     def xml(self) -> str:
         """``xl/styles.xml``: number formats, fonts, fills, borders, cell formats, Normal and Hyperlink."""
-        formats = "".join(
-            f'<numFmt numFmtId="{fmt_id}" formatCode="{_escape(code)}"/>'
-            for code, fmt_id in self.formats.items()
+        return _style_sheet(
+            tuple(self.formats.items()), tuple(self.fonts), tuple(self.fills), tuple(self.xfs), self.link_font
         )
-        fills = "".join(
-            f'<fill><patternFill patternType="solid"><fgColor rgb="FF{colour}"/><bgColor indexed="64"/>'
-            "</patternFill></fill>"
-            for colour in self.fills
-        )
-        thin = "".join(
-            f'<{side} style="thin"><color rgb="FF000000"/></{side}>'
-            for side in ("left", "right", "top", "bottom")
-        )
-        return (
-            f'{_DECL}<styleSheet xmlns="{_MAIN}">'
-            + (f'<numFmts count="{len(self.formats)}">{formats}</numFmts>' if formats else "")
-            + f'<fonts count="{len(self.fonts)}">{"".join(_font_xml(*key) for key in self.fonts)}</fonts>'
-            f'<fills count="{len(self.fills) + 2}"><fill><patternFill patternType="none"/></fill>'
-            f'<fill><patternFill patternType="gray125"/></fill>{fills}</fills>'
-            '<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>'
-            f"<border>{thin}<diagonal/></border></borders>"
-            '<cellStyleXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
-            f'<xf numFmtId="0" fontId="{self.link_font}" fillId="0" borderId="0" applyFont="1"/></cellStyleXfs>'
-            f'<cellXfs count="{len(self.xfs)}">{"".join(_xf_xml(*key) for key in self.xfs)}</cellXfs>'
-            '<cellStyles count="2"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
-            '<cellStyle name="Hyperlink" xfId="1" builtinId="8"/></cellStyles>'
-            "</styleSheet>"
-        )
+
+
+@functools.lru_cache(maxsize=16)  # the 自评表 of every unit has the same looks: its style sheet is made once
+def _style_sheet(
+    formats: tuple[tuple[str, int], ...],
+    fonts: tuple[tuple[float, bool, str, str | None, bool], ...],
+    fills: tuple[str, ...],
+    xfs: tuple[tuple[int, int, int, int, str, int], ...],
+    link_font: int,
+) -> str:
+    """``xl/styles.xml`` of the number formats, fonts, fills and cell formats a :class:`_Styles` gathered."""
+    formats_xml = "".join(
+        f'<numFmt numFmtId="{fmt_id}" formatCode="{_escape(code)}"/>' for code, fmt_id in formats
+    )
+    fills_xml = "".join(
+        f'<fill><patternFill patternType="solid"><fgColor rgb="FF{colour}"/><bgColor indexed="64"/>'
+        "</patternFill></fill>"
+        for colour in fills
+    )
+    thin = "".join(
+        f'<{side} style="thin"><color rgb="FF000000"/></{side}>'
+        for side in ("left", "right", "top", "bottom")
+    )
+    return (
+        f'{_DECL}<styleSheet xmlns="{_MAIN}">'
+        + (f'<numFmts count="{len(formats)}">{formats_xml}</numFmts>' if formats else "")
+        + f'<fonts count="{len(fonts)}">{"".join(_font_xml(*key) for key in fonts)}</fonts>'
+        f'<fills count="{len(fills) + 2}"><fill><patternFill patternType="none"/></fill>'
+        f'<fill><patternFill patternType="gray125"/></fill>{fills_xml}</fills>'
+        '<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>'
+        f"<border>{thin}<diagonal/></border></borders>"
+        '<cellStyleXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+        f'<xf numFmtId="0" fontId="{link_font}" fillId="0" borderId="0" applyFont="1"/></cellStyleXfs>'
+        f'<cellXfs count="{len(xfs)}">{"".join(_xf_xml(*key) for key in xfs)}</cellXfs>'
+        '<cellStyles count="2"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
+        '<cellStyle name="Hyperlink" xfId="1" builtinId="8"/></cellStyles>'
+        "</styleSheet>"
+    )
 
 
 def _font_xml(size: float, bold: bool, name: str, colour: str | None, underline: bool) -> str:
@@ -527,6 +540,12 @@ def _content_types(count: int) -> str:
     )
 
 
+def _repeats(name: str) -> bool:
+    """Whether part ``name`` is the same in most workbooks written: all but the sheets (and their
+    hyperlinks), the shared strings and the dated properties."""
+    return not name.startswith(("xl/worksheets/", "xl/sharedStrings", "docProps/core"))
+
+
 def write_workbook(path: Path, sheets: Sequence[Sheet], *, title: str, creator: str = "xlperf") -> Path:
     """Write ``sheets`` as an .xlsx workbook at ``path`` atomically (写出工作簿); the first one is active.
 
@@ -561,7 +580,9 @@ def write_workbook(path: Path, sheets: Sequence[Sheet], *, title: str, creator: 
     parts["xl/styles.xml"] = styles.xml()
     parts["xl/sharedStrings.xml"] = strings.xml()
     # dated and permitted as zipfile dates and permits a part written from text
-    packed = ((name, pack(name, xml.encode())) for name, xml in parts.items())
+    packed = (
+        (name, (pack_repeated if _repeats(name) else pack)(name, xml.encode())) for name, xml in parts.items()
+    )
     package = zip_package(packed, time.localtime()[:6], external_attr=_PART_PERMISSIONS)
     with atomic_output(Path(path)) as tmp:
         tmp.write_bytes(package)

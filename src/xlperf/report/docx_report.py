@@ -47,7 +47,7 @@ from ..core.evaluate import Evaluation
 from ..errors import XlperfError
 from ..io import opc
 from ..io.atomic import atomic_output
-from ..io.deflate import Packed, pack
+from ..io.deflate import Packed, pack, pack_repeated
 from ..io.safety import MAX_FILE_BYTES, check_package
 from ..io.safexml import parse_xml
 from ..io.zipcopy import zip_package
@@ -57,10 +57,10 @@ from .templates import (
     TEMPLATE_FILES,
     ReportEnvironment,
     ReportError,
+    rendered_text,
     template_error,
     template_file,
 )
-from .text import clean_text
 from .word_layout import SCORE_TABLE_CAPTION, TEXT_WIDTH_CM
 
 MERGED_COLUMNS = 2  # 一级指标, 二级指标
@@ -491,7 +491,7 @@ def _render_part(part: _Part, context: dict[str, Any], shown: str, is_document: 
         raise
     except Exception as exc:
         raise template_error(exc, shown, part.lines, None if is_document else part.name) from None
-    xml = clean_text(xml)  # _prepare's break before each paragraph is gone already (_ParagraphLines)
+    xml = rendered_text(part.template, xml)  # _prepare's break before each paragraph is gone already
     if "_" in xml and ("{_" in xml or "_}" in xml):  # one character is found fastest
         xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
     # tabs, line and page breaks typed in a value become Word runs (docxtpl's listing), paragraph by paragraph
@@ -557,7 +557,11 @@ def _zip(entries: dict[str, bytes], compiled: CompiledTemplate) -> bytes:
 
     def packed(name: str, data: bytes) -> Packed:
         known = compiled.packed.get(name)
-        return known if known is not None and data is original[name] else pack(name, data)
+        if known is not None and data is original[name]:
+            return known
+        # the body and the charts are the report's own; the other parts rendered or changed repeat
+        own = name == compiled.document or name.startswith("word/media/")
+        return (pack if own else pack_repeated)(name, data)
 
     return zip_package(((name, packed(name, data)) for name, data in entries.items()), _FIXED_TIME)
 

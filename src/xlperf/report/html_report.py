@@ -19,10 +19,10 @@ from .templates import (
     TEMPLATE_FILES,
     ReportError,
     jinja_environment,
+    rendered_text,
     template_error,
     template_file,
 )
-from .text import clean_text
 
 
 def html_context(ev: Evaluation, ctx: dict[str, object]) -> dict[str, object]:
@@ -63,7 +63,7 @@ def render_html_text(ev: Evaluation, ctx: dict[str, object], user_dir: Path | No
     """The HTML report as text (网页文本); template problems raise :class:`ReportError`."""
     template = html_template(user_dir)
     try:
-        return clean_text(template.render(html_context(ev, ctx)))
+        return rendered_text(template, template.render(html_context(ev, ctx)))
     except _PROBLEMS as exc:
         raise _template_problem(exc, user_dir) from None
 
@@ -81,7 +81,7 @@ def render_review_html(review: dict[str, object], path: Path, user_dir: Path | N
     name = REVIEW_FILES["html"]
     template = html_template(user_dir, name)
     try:
-        text = clean_text(template.render(review))
+        text = rendered_text(template, template.render(review))
     except _PROBLEMS as exc:
         raise _template_problem(exc, user_dir, name) from None
     with atomic_output(path) as tmp:

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
-from jinja2.nodes import Expr, Template
 
 from ..errors import XlperfError
+from .text import XML_INVALID_CHARACTERS, clean_text
 
 TEMPLATE_FILES = {"docx": "report.docx", "html": "report.html.j2"}
 REVIEW_FILES = {"docx": "review.docx", "html": "review.html.j2"}
@@ -85,37 +86,76 @@ class _TraversableLoader(jinja2.BaseLoader):
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
-_SPECIAL = re.compile("[&<>'\"]")
+_SPECIAL = re.compile(f"[&<>'\"{XML_INVALID_CHARACTERS}]")
 _ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&#34;"})
 
 
 def escape_text(value: object) -> str:
     """What ``{{ value }}`` prints with autoescape (转义后的文字): the text of ``markupsafe.escape``,
     as a plain ``str``: a printed value is only joined into the output, so it need not be a
-    ``Markup`` (whose making cost more than the escaping, a few thousand times per unit)."""
+    ``Markup`` (whose making cost more than the escaping, a few thousand times per unit).
+
+    Characters XML cannot hold are dropped from it (:func:`.text.clean_text`), so that the text a
+    template renders holds none unless its own text does (:attr:`ReportEnvironment.prints_clean`).
+    """
     if type(value) is str:
         text = value
     elif hasattr(value, "__html__"):
-        return value.__html__()  # type: ignore[no-any-return]  # safe already: Markup, a macro's output
+        return clean_text(value.__html__())  # escaped already: Markup, a macro's output
     else:
         text = str(value)
-    return text.translate(_ENTITIES) if _SPECIAL.search(text) else text
+    return clean_text(text).translate(_ENTITIES) if _SPECIAL.search(text) else text
 
 
 class _TextCodeGenerator(CodeGenerator):
-    """Compiles a printed ``{{ … }}`` under autoescape to :func:`escape_text` instead of ``escape``."""
+    """Compiles a printed ``{{ … }}`` under autoescape to :func:`escape_text` instead of ``escape``.
 
-    def visit_Template(self, node: Template, frame: Frame | None = None) -> None:
+    What the template could put into its text other than through :func:`escape_text` — its own text
+    with a character XML cannot hold, a value printed without autoescape, the output of a
+    ``{% call %}`` or ``{% filter %}`` block, a template included or extended by other than its
+    name — makes its environment's :attr:`ReportEnvironment.prints_clean` false.
+    """
+
+    def _prints_unclean(self) -> None:
+        if isinstance(self.environment, ReportEnvironment):
+            self.environment.prints_clean = False
+
+    def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
         self.writeline(f"from {__name__} import escape_text")
         super().visit_Template(node, frame)
 
-    def _output_child_pre(self, node: Expr, frame: Frame, finalize: Any) -> None:
+    def _output_child_to_const(self, node: nodes.Expr, frame: Frame, finalize: Any) -> str:
+        text = super()._output_child_to_const(node, frame, finalize)
+        if clean_text(text) != text:
+            self._prints_unclean()
+        return text
+
+    def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
         if frame.eval_ctx.volatile or not frame.eval_ctx.autoescape:
+            self._prints_unclean()
             super()._output_child_pre(node, frame, finalize)
             return
         self.write("escape_text(")
         if finalize.src is not None:
             self.write(finalize.src)
+
+    def visit_CallBlock(self, node: nodes.CallBlock, frame: Frame) -> None:
+        self._prints_unclean()  # what the called macro returns is output as it is
+        super().visit_CallBlock(node, frame)
+
+    def visit_FilterBlock(self, node: nodes.FilterBlock, frame: Frame) -> None:
+        self._prints_unclean()  # what the filter returns is output as it is
+        super().visit_FilterBlock(node, frame)
+
+    def visit_Include(self, node: nodes.Include, frame: Frame) -> None:
+        if not isinstance(node.template, nodes.Const):  # perhaps a Template of another environment
+            self._prints_unclean()
+        super().visit_Include(node, frame)
+
+    def visit_Extends(self, node: nodes.Extends, frame: Frame) -> None:
+        if not isinstance(node.template, nodes.Const):
+            self._prints_unclean()
+        super().visit_Extends(node, frame)
 
 
 class ReportEnvironment(jinja2.Environment):
@@ -129,6 +169,9 @@ class ReportEnvironment(jinja2.Environment):
     """
 
     code_generator_class = _TextCodeGenerator
+    prints_clean = True
+    """Whether every template compiled here prints only text :func:`escape_text` cleaned, besides its
+    own text free of characters XML cannot hold: then what it renders holds none either."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """``obj.attribute`` as Jinja reads it (attribute first, then item)."""
@@ -141,6 +184,22 @@ class ReportEnvironment(jinja2.Environment):
 
 
 _ENVIRONMENTS: dict[str, jinja2.Environment] = {}
+
+
+def rendered_text(template: jinja2.Template, rendered: str) -> str:
+    """``rendered`` by ``template``, without the characters XML cannot hold (:func:`.text.clean_text`):
+    as it is when the template's environment has compiled only templates that print none
+    (:attr:`ReportEnvironment.prints_clean`, asked after the render, which may have compiled an
+    included template)."""
+    environment = template.environment
+    # a template read from a bytecode cache was compiled elsewhere: what it prints is not known here
+    if (
+        isinstance(environment, ReportEnvironment)
+        and environment.prints_clean
+        and not environment.bytecode_cache
+    ):
+        return rendered
+    return clean_text(rendered)
 
 
 def jinja_environment(user_dir: Path | None = None) -> jinja2.Environment:

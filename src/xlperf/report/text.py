@@ -6,7 +6,9 @@ import re
 
 from ..core.numbers import parse_number
 
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# the characters XML cannot hold, as the body of a regular expression's character class
+XML_INVALID_CHARACTERS = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
+_XML_INVALID = re.compile(f"[{XML_INVALID_CHARACTERS}]")
 
 
 def clean_text(value: str) -> str:
