@@ -129,6 +129,40 @@ def test_a_group_is_synced_at_once_not_one_file_after_the_other(
     assert not [p for p in tmp_path.iterdir() if atomic.TEMP_MARKER in p.name]
 
 
+def test_the_sync_threads_are_started_once_and_a_forked_child_starts_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Group after group is synced by the same threads (starting them per group cost more than the
+    syncs while a pool's workers held the cores); a forked process, which has none of its parent's
+    threads, starts its own and writes its group whole."""
+    real_fsync = os.fsync
+    threads: list[set[int]] = []
+
+    def fsync(fd: int) -> None:
+        if os.fstat(fd).st_size == 1:  # a file of the group, not a folder
+            threads[-1].add(threading.get_ident())
+        real_fsync(fd)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    for group in range(3):
+        threads.append(set())
+        atomic_write_all({tmp_path / f"{group}-{n}.json": str(n).encode() for n in range(8)})
+    assert threads[1] <= threads[0] and threads[2] <= threads[0]
+    if not hasattr(os, "fork") or os.name == "nt":
+        return
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child, which reports by its exit status
+        try:
+            atomic_write_all({tmp_path / f"child-{n}.json": b"c" for n in range(4)})
+            status = 0
+        except BaseException:
+            status = 1
+        os._exit(status)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert [(tmp_path / f"child-{n}.json").read_bytes() for n in range(4)] == [b"c"] * 4
+
+
 def test_a_failed_group_write_leaves_no_temporary_file_and_the_old_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
