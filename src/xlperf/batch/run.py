@@ -356,10 +356,10 @@ def _stop_if_terminated() -> None:
 
 
 class _SummaryImport:
-    """The summary's modules (pandas and all) imported in a thread while the units are built
-    (预先导入汇总模块), not after the last one.  Started only once the pool's workers are forked, so
-    no worker inherits a half-done import; :meth:`wait` before the next fork (:func:`.pool.beside`).
-    A failed import is left for the summary's own import to report."""
+    """The summary's modules (pandas and all) imported, and the dashboard's template compiled, in a
+    thread while the units are built (预先导入汇总模块), not after the last one.  Started only once
+    the pool's workers are forked, so no worker inherits a half-done import; :meth:`wait` before the
+    next fork (:func:`.pool.beside`).  A failed import is left for the summary's own import to report."""
 
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
@@ -372,7 +372,8 @@ class _SummaryImport:
     @staticmethod
     def _load() -> None:
         with contextlib.suppress(Exception):
-            importlib.import_module(f"{__package__}.dashboard")  # imports .summary and pandas
+            dashboard = importlib.import_module(f"{__package__}.dashboard")  # imports .summary and pandas
+            dashboard.dashboard_template()
 
     def wait(self) -> None:
         """Wait until the import has ended, if it was started."""
