@@ -127,3 +127,19 @@ def test_the_summary_is_imported_while_the_units_are_built_once_the_workers_are_
     assert workers_then == ([2] if jobs == 2 and pool._forks() else [])
     assert result.summary is not None and result.summary.is_file() and result.dashboard is not None
     assert len(result.records) == 3 and all(r.ok for r in result.records)
+
+
+@linux
+def test_the_dashboard_template_is_compiled_while_the_units_are_built(tmp_path: Path) -> None:
+    """The process that writes 汇总.html at the end inherits the template compiled, not compiling it
+    after the last unit: the main process has it, though it never renders the dashboard itself."""
+    from xlperf.batch import dashboard
+
+    generate_workbooks(tmp_path / "收件箱", 3)
+    dashboard.dashboard_template.cache_clear()
+    result = run_batch(
+        tmp_path / "收件箱", tmp_path / "输出", jobs=2, formats=("html",), stream=io.StringIO()
+    )
+    assert dashboard.dashboard_template.cache_info().currsize == 1
+    page = result.dashboard.read_text(encoding="utf-8") if result.dashboard else ""
+    assert all(r.display_name in page for r in result.records)

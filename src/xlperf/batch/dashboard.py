@@ -10,6 +10,7 @@ from the unit table of :func:`.summary.unit_table` and the long table of 一级�
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -255,7 +256,10 @@ def dashboard_context(
     }
 
 
-def _environment() -> jinja2.Environment:
+@functools.lru_cache(maxsize=1)  # the bundled template does not change while xlperf runs
+def dashboard_template() -> jinja2.Template:
+    """The dashboard's template, compiled once (看板模板): the batch compiles it while the units are
+    built, so the process that writes 汇总.html at the end inherits it ready."""
     source = resources.files(__package__).joinpath("templates", TEMPLATE).read_text(encoding="utf-8")
     env = ReportEnvironment(  # a row's x.key reads the dict's item at once
         loader=jinja2.DictLoader({TEMPLATE: source}),
@@ -264,14 +268,14 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env
+    return env.get_template(TEMPLATE)
 
 
 def render_dashboard(
     records: Sequence[UnitRecord], notes: Sequence[str] = (), table: pd.DataFrame | None = None
 ) -> str:
     """The dashboard as HTML text (生成看板)."""
-    return _environment().get_template(TEMPLATE).render(dashboard_context(records, notes, table))
+    return dashboard_template().render(dashboard_context(records, notes, table))
 
 
 def write_dashboard(
