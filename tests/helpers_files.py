@@ -1,5 +1,6 @@
-"""Files other programs write, built byte by byte for the tests (外部程序的文件): an OLE2 compound
-file (old .xls, encrypted workbooks) and the owner file Excel leaves beside an open workbook."""
+"""Files other programs write, built for the tests (外部程序的文件): an OLE2 compound file (old .xls,
+encrypted workbooks) and the owner file Excel leaves beside an open workbook, built byte by byte, and a
+user's own Word report template, written by python-docx."""
 
 from __future__ import annotations
 
@@ -102,3 +103,16 @@ def excel_lock_bytes(name: str) -> bytes:
     while len(data) < 165:
         data += b" \0"
     return data[:165]
+
+
+def paragraph_template(folder: Path, *paragraphs: str) -> Path:
+    """A user's own Word report template (用户的 Word 模板): ``folder/report.docx`` with one paragraph
+    per text, as python-docx writes it; returns ``folder``, to pass as ``templates``."""
+    from docx import Document
+
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = Document()
+    for text in paragraphs:
+        doc.add_paragraph(text)
+    doc.save(str(folder / "report.docx"))
+    return folder

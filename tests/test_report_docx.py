@@ -17,6 +17,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from lxml import etree
 
+from helpers_files import paragraph_template
 from xlperf.core.evaluate import evaluate
 from xlperf.examples import example_data
 from xlperf.report import ReportError, presentation_context, render_reports
@@ -586,11 +587,7 @@ def test_a_template_with_its_own_picture_is_renumbered_as_a_whole(example, tmp_p
 
 def test_control_characters_are_dropped_from_a_value_printed_as_safe(example, tmp_path):
     """A user template printing a value with ``|safe`` still gets a file Word can open."""
-    user = tmp_path / "mine"
-    user.mkdir()
-    doc = Document()
-    doc.add_paragraph("单位：{{ unit|safe }}")
-    doc.save(str(user / "report.docx"))
+    user = paragraph_template(tmp_path / "mine", "单位：{{ unit|safe }}")
     data = dataclasses.replace(example.data, fields={**example.data.fields, "unit_name": "甲\x01镇\x08"})
     out = render_reports(evaluate(data), [], tmp_path / "out", formats=["docx"], templates=user)["docx"]
     assert Document(str(out)).paragraphs[0].text == "单位：甲镇"

@@ -12,6 +12,7 @@ import pytest
 from docx import Document
 from PIL import Image, ImageColor
 
+from helpers_files import paragraph_template
 from tools.template_builder import TEMPLATES, template_bytes
 from xlperf.core.evaluate import evaluate
 from xlperf.examples import example_data
@@ -100,11 +101,7 @@ def test_user_css_alone_overrides_the_style(example, tmp_path):
 
 
 def test_user_word_template(example, tmp_path):
-    user = tmp_path / "mine"
-    user.mkdir()
-    doc = Document()
-    doc.add_paragraph("本单位模板：{{ unit }}，得分{{ total }}，{{ grade }}")
-    doc.save(str(user / "report.docx"))
+    user = paragraph_template(tmp_path / "mine", "本单位模板：{{ unit }}，得分{{ total }}，{{ grade }}")
     out = render_reports(example, [], tmp_path / "out", formats=["docx"], templates=user)["docx"]
     assert Document(str(out)).paragraphs[0].text == "本单位模板：高邑县高邑镇人民政府，得分80，良"
 
@@ -136,10 +133,7 @@ def test_broken_html_template_gives_chinese_error(example, tmp_path, source, fra
     ],
 )
 def test_broken_word_template_gives_chinese_error(example, tmp_path, texts, fragment, shown):
-    doc = Document()
-    for text in texts:
-        doc.add_paragraph(text)
-    doc.save(str(tmp_path / "report.docx"))
+    paragraph_template(tmp_path, *texts)
     with pytest.raises(ReportError) as info:
         render_reports(example, [], tmp_path / "out", formats=["docx"], templates=tmp_path)
     message = str(info.value)
@@ -151,17 +145,14 @@ def test_broken_word_template_gives_chinese_error(example, tmp_path, texts, frag
 def test_word_paragraphs_are_joined_at_compile_time_and_errors_keep_their_paragraph(example, tmp_path):
     """The break put before each paragraph (one paragraph per source line, for error messages) is
     dropped once when the template compiles: the body holds none, and an error still names its 段."""
-    doc = Document()
-    for text in ["甲{{ unit }}", "{%p if total %}", "乙{{ grade }}", "{%p endif %}", "丙"]:
-        doc.add_paragraph(text)
-    doc.save(str(tmp_path / "report.docx"))
+    texts = ["甲{{ unit }}", "{%p if total %}", "乙{{ grade }}", "{%p endif %}", "丙"]
+    paragraph_template(tmp_path, *texts)
     out = render_reports(example, [], tmp_path / "out", formats=["docx"], templates=tmp_path)["docx"]
     with zipfile.ZipFile(out) as package:
         body = package.read("word/document.xml").decode()
     assert "\n" not in body
     assert [p.text for p in Document(str(out)).paragraphs] == ["甲高邑县高邑镇人民政府", "乙良", "丙"]
-    doc.add_paragraph("{{ missing_value }}")
-    doc.save(str(tmp_path / "report.docx"))
+    paragraph_template(tmp_path, *texts, "{{ missing_value }}")
     # the {%p %} paragraphs became tags when the template was prepared: the fourth paragraph left
     with pytest.raises(ReportError, match="第 4 段引用了不存在的数据项"):
         render_reports(example, [], tmp_path / "out", formats=["docx"], templates=tmp_path)
