@@ -18,9 +18,10 @@ import posixpath
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 from urllib.parse import unquote
 
 from isal import isal_zlib
@@ -33,6 +34,7 @@ __all__ = [
     "CONTENT_TYPES",
     "LOCAL_HEADER",
     "OFFICE_DOCUMENT",
+    "KeptReader",
     "Package",
     "Relationship",
     "SheetEntry",
@@ -41,6 +43,7 @@ __all__ = [
     "localname",
     "main_part",
     "raw_name",
+    "read_kept",
     "rels_part",
     "relationships",
     "resolve_target",
@@ -109,12 +112,7 @@ def relationships(data: bytes | None, source: str, *, path: str | None = None) -
     """The relationships of part ``source`` by id, from its rels part's bytes (None: it has none)."""
     if data is None:
         return {}
-    if len(data) > _KEEP_RELS:
-        return _relationships_in(parse_xml(data, path=path, part=rels_part(source)), source)
-    try:
-        return dict(_kept_relationships(data, source))
-    except UnreadableFileError as exc:  # damage is not kept: named with this file
-        raise UnreadableFileError(exc.message, path=path) from None
+    return dict(read_kept(_kept_relationships, data, source, _KEEP_RELS, path))  # a copy: ours is kept
 
 
 def _read_relationships(data: bytes, source: str) -> dict[str, Relationship]:
@@ -126,6 +124,29 @@ def _read_relationships(data: bytes, source: str) -> dict[str, Relationship]:
 #: size is kept (a real one is under 4 KB), so at most 64 × 64 KB of keys are held.
 _kept_relationships = functools.lru_cache(maxsize=64)(_read_relationships)
 _KEEP_RELS = 64 * 2**10
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class KeptReader(Protocol[T_co]):
+    """A reader of a part's facts kept by content: ``functools.lru_cache`` of ``read(data, name)``."""
+
+    def __call__(self, data: bytes, name: str, /) -> T_co: ...
+
+    @property
+    def __wrapped__(self) -> Callable[[bytes, str], T_co]: ...
+
+
+def read_kept(read: KeptReader[T], data: bytes, name: str, limit: int, path: str | None) -> T:
+    """What ``read`` finds in a part's bytes ``data`` (``name``: the part, or the part it belongs to),
+    kept by content (按内容保留) when it is at most ``limit`` bytes, else read anew: the units of a
+    batch come from one template, so their small parts are nearly always the same bytes.  Damage is
+    never kept, and is named with the file at ``path``."""
+    try:
+        return read(data, name) if len(data) <= limit else read.__wrapped__(data, name)
+    except UnreadableFileError as exc:
+        raise UnreadableFileError(exc.message, path=path) from None
 
 
 def _relationships_in(root: etree._Element, source: str) -> dict[str, Relationship]:

@@ -16,9 +16,10 @@ is ``自评表``) that repeat the row above are merged after rendering.
 
 Finishing the body parses only the 自评表 (nothing when it merges itself) and the charts are
 numbered as they are placed; a template that changes table columns or holds pictures of its own has
-its whole body edited as a parsed tree (grid fixes, drawing ids renumbered, the merge), as docxtpl does.  Parts, relationships and content
-types go through :mod:`xlperf.io.opc`, every parse through :mod:`xlperf.io.safexml`.  docxtpl is
-pinned to the versions ``tests/test_docx_docxtpl_equality.py`` compares this renderer with.
+its whole body edited as a parsed tree (grid fixes, drawing ids renumbered, the merge), as docxtpl
+does.  Parts, relationships and content types go through :mod:`xlperf.io.opc`, every parse through
+:mod:`xlperf.io.safexml`.  docxtpl is pinned to the versions ``tests/test_docx_docxtpl_equality.py``
+compares this renderer with.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Protocol, TypeVar
+from typing import NamedTuple, TypeVar
 
 from lxml import etree
 
@@ -37,7 +37,6 @@ from .numfmt import BUILTIN_FORMATS, MAC_EPOCH, WINDOWS_EPOCH, is_date_format, i
 __all__ = ["Book", "Damaged", "guarded", "open_book"]
 
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,15 +123,6 @@ _kept_number_styles = functools.lru_cache(maxsize=16)(_read_number_styles)
 _KEEP_STYLES = 256 * 2**10
 
 
-class _KeptReader(Protocol[T_co]):
-    """A reader of a part's facts kept by content (``functools.lru_cache`` of ``read(data, part)``)."""
-
-    def __call__(self, data: bytes, part: str, /) -> T_co: ...
-
-    @property
-    def __wrapped__(self) -> Callable[[bytes, str], T_co]: ...
-
-
 class _MainParts(NamedTuple):
     """The workbook part and the shared strings part (主体部件) named by ``[Content_Types].xml``."""
 
@@ -193,14 +183,9 @@ class _Package:
         """The display name, range and name (else the display name) of table part ``part`` (表格名称)."""
         return self.by_content(part, _kept_table_names, _KEEP_PART)
 
-    def by_content(self, part: str, read: _KeptReader[T], limit: int) -> T:
-        """What ``read`` finds in ``part``, kept by the part's content (按内容保留) when it is at most
-        ``limit`` bytes, else read anew; damage is never kept, and is named with this file."""
-        data = self.package.read(self.entry(part))
-        try:
-            return read(data, part) if len(data) <= limit else read.__wrapped__(data, part)
-        except UnreadableFileError as exc:
-            raise UnreadableFileError(exc.message, path=str(self.path)) from None
+    def by_content(self, part: str, read: opc.KeptReader[T], limit: int) -> T:
+        """What ``read`` finds in ``part``, kept by the part's content (:func:`.opc.read_kept`)."""
+        return opc.read_kept(read, self.package.read(self.entry(part)), part, limit, str(self.path))
 
     def has(self, part: str) -> bool:
         """Whether the package holds ``part``."""
